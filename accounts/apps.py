@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Identity and roles"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from .models import RoleGrant, User
+
+        auditlog.register(User, exclude_fields=["password", "last_login"])
+        auditlog.register(RoleGrant)

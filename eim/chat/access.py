@@ -1,0 +1,58 @@
+"""The one place that decides which conversations and messages a user may reach.
+
+Private conversations a user is not in are reported as not found, so their existence
+does not leak.
+"""
+
+from accounts.models import User
+
+from .errors import ChatError, ErrorCode
+from .models import Conversation, ConversationKind, Membership, Message
+
+
+def _not_found(what: str) -> ChatError:
+    return ChatError(ErrorCode.NOT_FOUND, f"{what} does not exist or you cannot see it")
+
+
+def membership_of(*, user: User, conversation_id: int) -> Membership | None:
+    return Membership.objects.filter(user=user, conversation_id=conversation_id).first()
+
+
+def access_conversation_by_id(*, user: User, conversation_id: int) -> Conversation:
+    """A conversation the user may read: one they are in, or a public channel."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise _not_found("conversation")
+    if conversation.kind == ConversationKind.PUBLIC:
+        return conversation
+    if not Membership.objects.filter(user=user, conversation=conversation).exists():
+        raise _not_found("conversation")
+    return conversation
+
+
+def access_member_conversation_by_id(*, user: User, conversation_id: int) -> Conversation:
+    """A conversation the user is a member of (to post, react, upload, read its history)."""
+    conversation = access_conversation_by_id(user=user, conversation_id=conversation_id)
+    if not Membership.objects.filter(user=user, conversation=conversation).exists():
+        raise ChatError(ErrorCode.NOT_A_MEMBER, "join the conversation first")
+    return conversation
+
+
+def access_message_by_id(*, user: User, message_id: int) -> Message:
+    """A message in a conversation the user is a member of."""
+    message = (
+        Message.objects.select_related("conversation", "author")
+        .filter(pk=message_id, conversation__memberships__user=user)
+        .first()
+    )
+    if message is None:
+        raise _not_found("message")
+    return message
+
+
+def require_owner(*, user: User, conversation: Conversation) -> None:
+    is_owner = Membership.objects.filter(
+        user=user, conversation=conversation, role="owner"
+    ).exists()
+    if not is_owner:
+        raise ChatError(ErrorCode.FORBIDDEN, "only an owner of the conversation can do this")

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    name = "eim.chat"
+    label = "chat"
+    verbose_name = "Chat"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from .models import Conversation, Membership
+
+        auditlog.register(Conversation, exclude_fields=["last_seq"])
+        auditlog.register(Membership, exclude_fields=["last_read_seq"])

@@ -1,0 +1,322 @@
+"""The chat socket at /ws/: parses frames, calls the services, delivers events.
+
+Delivery keeps one cursor per conversation: a frame goes out only if its seq is the next
+one; a gap left by the lossy channel layer is filled from the outbox. So each socket gets
+every event it may see exactly once and in order. Every event carries its audience (the
+members when it happened): a socket of a user outside it gets nothing.
+"""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from accounts.models import User
+
+from . import selectors
+from .errors import ChatError, ErrorCode
+from .models import EventType, PresenceStatus
+from .payloads import user_payload
+from .services import messages, presence
+from .services.events import conversation_group, event_frame, user_group
+
+logger = logging.getLogger(__name__)
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _int_field(frame: dict[str, Any], name: str) -> int:
+    value = frame.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ChatError(ErrorCode.INVALID_FRAME, f"'{name}' must be an integer")
+    return value
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    user: User
+    cursors: dict[int, int]
+    synced: bool
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=4401)
+            return
+        self.user = user
+        self.cursors = {}
+        self.synced = False
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        joined = await database_sync_to_async(selectors.conversation_cursors_for_user)(
+            user_id=user.pk
+        )
+        for conversation_id in joined:
+            await self.channel_layer.group_add(
+                conversation_group(conversation_id), self.channel_name
+            )
+        # Read the cursors again now that the groups are joined: nothing falls between.
+        joined = await database_sync_to_async(selectors.conversation_cursors_for_user)(
+            user_id=user.pk
+        )
+        self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
+        await self.accept()
+        await database_sync_to_async(presence.presence_session_set)(
+            user=user, channel_name=self.channel_name, status=PresenceStatus.ONLINE
+        )
+        await self.send_json({"type": "hello", "user": user_payload(user), "cursors": self.cursors})
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "user"):
+            return
+        await database_sync_to_async(presence.presence_session_set)(
+            user=self.user, channel_name=self.channel_name, status=PresenceStatus.OFFLINE
+        )
+        for conversation_id in list(self.cursors):
+            await self.channel_layer.group_discard(
+                conversation_group(conversation_id), self.channel_name
+            )
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+
+    # ----- frames from the client
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame = await self._parse(text_data, bytes_data)
+        if frame is None:
+            return
+        handler = self._handlers().get(frame["type"])
+        try:
+            if handler is None:
+                raise ChatError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {frame['type']!r}")
+            await handler(frame)
+        except ChatError as error:
+            await self._send_error(error, frame)
+
+    async def _parse(
+        self, text_data: str | None, bytes_data: bytes | None
+    ) -> dict[str, Any] | None:
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None:
+            return None
+        if len(raw) > settings.EIM_MAX_FRAME_BYTES:
+            await self._send_error(
+                ChatError(
+                    ErrorCode.FRAME_TOO_LARGE,
+                    f"a frame is at most {settings.EIM_MAX_FRAME_BYTES} bytes",
+                ),
+                {},
+            )
+            return None
+        try:
+            frame = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self._send_error(
+                ChatError(ErrorCode.INVALID_JSON, "the frame is not valid JSON"), {}
+            )
+            return None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self._send_error(
+                ChatError(ErrorCode.INVALID_FRAME, "a frame is a JSON object with a 'type'"), {}
+            )
+            return None
+        return frame
+
+    def _handlers(self) -> dict[str, Handler]:
+        return {
+            "message.send": self.on_message_send,
+            "message.edit": self.on_message_edit,
+            "message.delete": self.on_message_delete,
+            "reaction.add": self.on_reaction_add,
+            "reaction.remove": self.on_reaction_remove,
+            "typing": self.on_typing,
+            "presence.set": self.on_presence_set,
+            "read.mark": self.on_read_mark,
+            "sync": self.on_sync,
+            "ping": self.on_ping,
+        }
+
+    async def _send_error(self, error: ChatError, frame: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"type": "error", "code": error.code.value, "detail": error.detail}
+        for echo in ("ref", "client_id"):
+            if isinstance(frame.get(echo), str | int):
+                reply[echo] = frame[echo]
+        if error.retry_after is not None:
+            reply["retry_after"] = error.retry_after
+        await self.send_json(reply)
+
+    async def _ok(self, frame: dict[str, Any]) -> None:
+        if "ref" in frame:
+            await self.send_json({"type": "ok", "ref": frame["ref"]})
+
+    async def on_message_send(self, frame: dict[str, Any]) -> None:
+        attachments = frame.get("attachments") or []
+        parent = frame.get("parent")
+        if not isinstance(attachments, list) or not all(isinstance(a, int) for a in attachments):
+            raise ChatError(ErrorCode.INVALID_FRAME, "'attachments' must be a list of ids")
+        if parent is not None and not isinstance(parent, int):
+            raise ChatError(ErrorCode.INVALID_FRAME, "'parent' must be a message id")
+        result = await database_sync_to_async(messages.message_send)(
+            author=self.user,
+            conversation_id=_int_field(frame, "conversation"),
+            body=frame.get("body", ""),
+            client_id=frame.get("client_id"),
+            parent_id=parent,
+            attachment_ids=attachments,
+        )
+        await self.send_json(
+            {"type": "message.ack", "client_id": frame.get("client_id"), "message": result.payload}
+        )
+
+    async def on_message_edit(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(messages.message_edit)(
+            user=self.user, message_id=_int_field(frame, "message"), body=frame.get("body")
+        )
+        await self._ok(frame)
+
+    async def on_message_delete(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(messages.message_delete)(
+            user=self.user, message_id=_int_field(frame, "message")
+        )
+        await self._ok(frame)
+
+    async def on_reaction_add(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(messages.reaction_add)(
+            user=self.user, message_id=_int_field(frame, "message"), emoji=frame.get("emoji")
+        )
+        await self._ok(frame)
+
+    async def on_reaction_remove(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(messages.reaction_remove)(
+            user=self.user, message_id=_int_field(frame, "message"), emoji=frame.get("emoji")
+        )
+        await self._ok(frame)
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(presence.typing_notify)(
+            user=self.user, conversation_id=_int_field(frame, "conversation")
+        )
+
+    async def on_presence_set(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(presence.presence_session_set)(
+            user=self.user, channel_name=self.channel_name, status=frame.get("status")
+        )
+        await self._ok(frame)
+
+    async def on_read_mark(self, frame: dict[str, Any]) -> None:
+        conversation_id = _int_field(frame, "conversation")
+        marker = await database_sync_to_async(messages.read_mark)(
+            user=self.user, conversation_id=conversation_id, seq=frame.get("seq")
+        )
+        await self.channel_layer.group_send(
+            user_group(self.user.pk),
+            {
+                "type": "read.changed",
+                "frame": {"type": "read.updated", "conversation": conversation_id, "seq": marker},
+            },
+        )
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(presence.presence_session_touch)(
+            channel_name=self.channel_name
+        )
+        if self.synced:
+            await self._reconcile()
+        await self.send_json({"type": "pong"})
+
+    async def on_sync(self, frame: dict[str, Any]) -> None:
+        """Replay what the client missed since its cursors, then start live delivery."""
+        cursors = frame.get("cursors") or {}
+        if not isinstance(cursors, dict):
+            raise ChatError(ErrorCode.INVALID_FRAME, "'cursors' maps conversation ids to seqs")
+        for key, value in cursors.items():
+            if not str(key).isdigit() or not isinstance(value, int) or value < 0:
+                raise ChatError(ErrorCode.INVALID_FRAME, "'cursors' maps conversation ids to seqs")
+            conversation_id = int(key)
+            if conversation_id in self.cursors:
+                self.cursors[conversation_id] = min(value, self.cursors[conversation_id])
+        self.synced = True
+        await self._reconcile()
+        await self.send_json({"type": "sync.done", "cursors": self.cursors})
+
+    # ----- delivery
+
+    async def _reconcile(self) -> None:
+        """Catch up with the outbox: new conversations, lost frames at the tail."""
+        joined = await database_sync_to_async(selectors.conversation_cursors_for_user)(
+            user_id=self.user.pk
+        )
+        for conversation_id in set(self.cursors) - set(joined):
+            # Removed while the member.left frame was lost: deliver it from the outbox.
+            await self._deliver_from_outbox(conversation_id, up_to=None)
+        for conversation_id, (joined_seq, last_seq) in joined.items():
+            if conversation_id not in self.cursors:
+                await self._subscribe(conversation_id, joined_seq - 1)
+            if last_seq > self.cursors[conversation_id]:
+                await self._deliver_from_outbox(conversation_id, up_to=last_seq)
+
+    async def _subscribe(self, conversation_id: int, cursor: int) -> None:
+        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        self.cursors[conversation_id] = cursor
+
+    async def _unsubscribe(self, conversation_id: int) -> None:
+        await self.channel_layer.group_discard(
+            conversation_group(conversation_id), self.channel_name
+        )
+        self.cursors.pop(conversation_id, None)
+
+    async def _deliver_from_outbox(self, conversation_id: int, *, up_to: int | None) -> None:
+        page = settings.EIM_SYNC_PAGE
+        while conversation_id in self.cursors:
+            cursor = self.cursors[conversation_id]
+            if up_to is not None and cursor >= up_to:
+                return
+            limit = page if up_to is None else min(page, up_to - cursor)
+            events = await database_sync_to_async(selectors.events_after)(
+                conversation_id=conversation_id, after_seq=cursor, limit=limit
+            )
+            for event in events:
+                await self._deliver(event_frame(event), event.audience)
+            if len(events) < limit:
+                return
+
+    async def _deliver(self, frame: dict[str, Any], audience: list[int]) -> None:
+        conversation_id, seq = frame["conversation"], frame["seq"]
+        cursor = self.cursors.get(conversation_id)
+        if cursor is None or seq <= cursor:
+            return
+        self.cursors[conversation_id] = seq
+        if self.user.pk in audience:
+            await self.send_json(frame)
+        if frame["type"] == EventType.MEMBER_LEFT and frame["user"]["id"] == self.user.pk:
+            await self._unsubscribe(conversation_id)
+
+    async def conversation_event(self, message: dict[str, Any]) -> None:
+        """A live event from the channel layer (possibly late, duplicated or after a gap)."""
+        frame, audience = message["event"], message["audience"]
+        conversation_id, seq = frame["conversation"], frame["seq"]
+        is_my_join = (
+            frame["type"] == EventType.MEMBER_JOINED and frame["user"]["id"] == self.user.pk
+        )
+        if conversation_id not in self.cursors and is_my_join:
+            await self._subscribe(conversation_id, seq - 1)
+        if not self.synced or conversation_id not in self.cursors:
+            return
+        if seq > self.cursors[conversation_id] + 1:
+            await self._deliver_from_outbox(conversation_id, up_to=seq - 1)
+        await self._deliver(frame, audience)
+
+    async def typing_changed(self, message: dict[str, Any]) -> None:
+        frame = message["frame"]
+        if frame["user"] != self.user.pk and self.user.pk in message["audience"]:
+            await self.send_json(frame)
+
+    async def presence_changed(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["frame"])
+
+    async def read_changed(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["frame"])
+
+    async def user_disconnect(self, message: dict[str, Any]) -> None:
+        """Sent to a user's group when their access ends (deprovisioning, logout)."""
+        await self.close(code=4403)

@@ -1,0 +1,49 @@
+"""Error codes of the chat services; the REST API and the socket report the same ones."""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID_JSON = "invalid_json"
+    INVALID_FRAME = "invalid_frame"
+    UNKNOWN_TYPE = "unknown_type"
+    FRAME_TOO_LARGE = "frame_too_large"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    NOT_A_MEMBER = "not_a_member"
+    ARCHIVED = "archived"
+    EMPTY_BODY = "empty_body"
+    BODY_TOO_LONG = "body_too_long"
+    RATE_LIMITED = "rate_limited"
+    CLIENT_ID_CONFLICT = "client_id_conflict"
+    INVALID_INPUT = "invalid_input"
+    ATTACHMENT_TOO_LARGE = "attachment_too_large"
+    ATTACHMENT_REJECTED = "attachment_rejected"
+    ALREADY_EXISTS = "already_exists"
+
+
+HTTP_STATUS = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_A_MEMBER: 403,
+    ErrorCode.ARCHIVED: 409,
+    ErrorCode.CLIENT_ID_CONFLICT: 409,
+    ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.ATTACHMENT_TOO_LARGE: 413,
+    ErrorCode.FRAME_TOO_LARGE: 413,
+}
+
+
+class ChatError(Exception):
+    """A request the services refuse; nothing was changed."""
+
+    def __init__(self, code: ErrorCode, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS.get(self.code, 400)

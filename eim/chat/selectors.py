@@ -1,0 +1,198 @@
+"""Reads a user triggers, each scoped to what that user may see."""
+
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+
+from .access import access_member_conversation_by_id
+from .errors import ChatError, ErrorCode
+from .models import (
+    Conversation,
+    ConversationEvent,
+    ConversationKind,
+    Membership,
+    Message,
+)
+from .payloads import conversation_payload, message_payload_loaded, user_payload
+
+MAX_PAGE = 200
+
+
+def _unread_subquery(user: User) -> Subquery:
+    unread = (
+        Message.objects.filter(
+            conversation=OuterRef("conversation"),
+            seq__gt=OuterRef("last_read_seq"),
+            deleted_at__isnull=True,
+            parent__isnull=True,
+        )
+        .exclude(author=user)
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(unread, output_field=IntegerField())
+
+
+def conversations_for_user(*, user: User) -> list[dict[str, Any]]:
+    """The user's conversations with unread counts, for the sidebar."""
+    memberships = (
+        Membership.objects.filter(user=user)
+        .select_related("conversation")
+        .annotate(unread=Coalesce(_unread_subquery(user), 0))
+        .order_by("conversation__kind", "conversation__name", "conversation_id")
+    )
+    direct_names = _direct_conversation_names(
+        user=user, ids=[m.conversation_id for m in memberships if not m.conversation.is_channel]
+    )
+    result = []
+    for membership in memberships:
+        payload = conversation_payload(
+            membership.conversation, membership=membership, unread=membership.unread
+        )
+        if membership.conversation_id in direct_names:
+            payload.update(direct_names[membership.conversation_id])
+        result.append(payload)
+    return result
+
+
+def _direct_conversation_names(*, user: User, ids: list[int]) -> dict[int, dict[str, Any]]:
+    others: dict[int, list[User]] = {i: [] for i in ids}
+    rows = (
+        Membership.objects.filter(conversation_id__in=ids).exclude(user=user).select_related("user")
+    )
+    for membership in rows.order_by("user__username"):
+        others[membership.conversation_id].append(membership.user)
+    return {
+        cid: {
+            "name": ", ".join(u.shown_name for u in people) or user.shown_name,
+            "people": [user_payload(u) for u in people],
+        }
+        for cid, people in others.items()
+    }
+
+
+def conversation_for_user(*, user: User, conversation_id: int) -> dict[str, Any]:
+    conversations = {c["id"]: c for c in conversations_for_user(user=user)}
+    if conversation_id in conversations:
+        return conversations[conversation_id]
+    conversation = Conversation.objects.filter(
+        pk=conversation_id, kind=ConversationKind.PUBLIC
+    ).first()
+    if conversation is None:
+        raise ChatError(ErrorCode.NOT_FOUND, "conversation does not exist or you cannot see it")
+    return conversation_payload(conversation)
+
+
+def public_channels_to_join(*, user: User) -> list[dict[str, Any]]:
+    channels = (
+        Conversation.objects.filter(kind=ConversationKind.PUBLIC, archived_at__isnull=True)
+        .exclude(memberships__user=user)
+        .annotate(member_count=Count("memberships"))
+        .order_by("name")
+    )
+    return [conversation_payload(c) | {"member_count": c.member_count} for c in channels]
+
+
+def conversation_members(*, user: User, conversation_id: int) -> list[dict[str, Any]]:
+    conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
+    memberships = (
+        Membership.objects.filter(conversation=conversation)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [user_payload(m.user) | {"role": m.role} for m in memberships]
+
+
+def _messages_with_relations() -> QuerySet[Message]:
+    return (
+        Message.objects.select_related("author")
+        .prefetch_related("mentions", "attachments", "reactions")
+        .annotate(reply_count=Count("replies", filter=Q(replies__deleted_at__isnull=True)))
+    )
+
+
+def messages_page(
+    *,
+    user: User,
+    conversation_id: int,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+    thread: int | None = None,
+) -> dict[str, Any]:
+    """A page of messages in seq order, keyset-paginated by seq; members only."""
+    conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
+    limit = max(1, min(limit, MAX_PAGE))
+    messages = _messages_with_relations().filter(conversation=conversation)
+    if thread is not None:
+        messages = messages.filter(Q(pk=thread) | Q(parent_id=thread))
+    else:
+        messages = messages.filter(parent__isnull=True)
+    if after is not None:
+        rows = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+    else:
+        if before is not None:
+            messages = messages.filter(seq__lt=before)
+        rows = list(messages.order_by("-seq")[: limit + 1])
+        has_more = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+    return {
+        "conversation": conversation.pk,
+        "last_seq": conversation.last_seq,
+        "has_more": has_more,
+        "results": [message_payload_loaded(m) for m in rows],
+    }
+
+
+def message_for_user(*, user: User, message_id: int) -> dict[str, Any]:
+    message = (
+        _messages_with_relations()
+        .filter(pk=message_id, conversation__memberships__user=user)
+        .first()
+    )
+    if message is None:
+        raise ChatError(ErrorCode.NOT_FOUND, "message does not exist or you cannot see it")
+    return message_payload_loaded(message)
+
+
+def events_after(*, conversation_id: int, after_seq: int, limit: int) -> list[ConversationEvent]:
+    """Outbox events of one conversation after a cursor, for a resuming socket.
+
+    Callers filter each event by its audience: a user sees only events they could see.
+    """
+    return list(
+        ConversationEvent.objects.filter(
+            conversation_id=conversation_id, seq__gt=after_seq
+        ).order_by("seq")[:limit]
+    )
+
+
+def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]:
+    """{conversation id: (seq the user joined at, last seq)} of the user's conversations."""
+    rows = Membership.objects.filter(user_id=user_id).values_list(
+        "conversation_id", "joined_seq", "conversation__last_seq"
+    )
+    return {cid: (joined, last) for cid, joined, last in rows}
+
+
+def attachment_for_user(*, user: User, attachment_id: int) -> Any:
+    from .models import Attachment
+
+    attachment = (
+        Attachment.objects.filter(pk=attachment_id, conversation__memberships__user=user)
+        .filter(
+            Q(message__isnull=True, uploaded_by=user)
+            | Q(message__isnull=False, message__deleted_at__isnull=True)
+        )
+        .first()
+    )
+    if attachment is None:
+        raise ChatError(ErrorCode.NOT_FOUND, "file does not exist or you cannot see it")
+    return attachment

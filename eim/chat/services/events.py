@@ -1,0 +1,123 @@
+"""Recording conversation events: the outbox, and the live broadcast after commit.
+
+`event_record` must run inside the transaction that makes the change. It takes the
+conversation's row lock (by bumping its sequence counter), so events, membership changes and
+messages in one conversation are serialised and their seq order is their commit order.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..models import Conversation, ConversationEvent, EventType, Membership
+
+# Hooks run after an event commits (the archive pipeline registers here); they get event ids.
+_after_commit_hooks: list[Callable[[list[int]], None]] = []
+
+
+def after_event_commit(hook: Callable[[list[int]], None]) -> None:
+    _after_commit_hooks.append(hook)
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conv.{conversation_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def conversation_lock(*, conversation_id: int) -> Conversation:
+    """Take the conversation's row lock before a check whose outcome a write depends on."""
+    return Conversation.objects.select_for_update().get(pk=conversation_id)
+
+
+def conversation_lock_next_seq(*, conversation_id: int) -> int:
+    """Bump the conversation's event counter, holding its row lock until commit."""
+    table = Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
+            [conversation_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(conversation_id)
+    return int(row[0])
+
+
+def conversation_audience(*, conversation_id: int) -> list[int]:
+    return sorted(
+        Membership.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True)
+    )
+
+
+def event_frame(event: ConversationEvent) -> dict[str, Any]:
+    """The socket frame of an event: the same for live delivery and for a resume."""
+    return {
+        **event.payload,
+        "type": event.type,
+        "conversation": event.conversation_id,
+        "seq": event.seq,
+        "event_id": str(event.event_id),
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor_id,
+    }
+
+
+def event_record(
+    *,
+    conversation_id: int,
+    seq: int,
+    type: EventType,
+    actor: User | None,
+    payload: dict[str, Any],
+    audience: list[int],
+    notify_users: tuple[int, ...] = (),
+) -> ConversationEvent:
+    """Write one outbox row and schedule its live delivery for after the commit.
+
+    `seq` comes from conversation_lock_next_seq in the same transaction. `notify_users` also
+    receive the frame on their personal group (a member who joins or is removed).
+    """
+    event = ConversationEvent.objects.create(
+        conversation_id=conversation_id,
+        seq=seq,
+        type=type,
+        actor=actor,
+        payload=payload,
+        audience=audience,
+        occurred_at=timezone.now(),
+    )
+    frame = event_frame(event)
+    # robust: a channel layer that is down must not turn a committed write into an error.
+    transaction.on_commit(lambda: broadcast_event(frame, audience, notify_users), robust=True)
+    for hook in _after_commit_hooks:
+        transaction.on_commit(lambda hook=hook: hook([event.pk]), robust=True)  # type: ignore[misc]
+    return event
+
+
+def broadcast_event(
+    frame: dict[str, Any], audience: list[int], notify_users: tuple[int, ...]
+) -> None:
+    """Best-effort live delivery; a lost frame is recovered from the outbox by seq."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "conversation.event", "event": frame, "audience": audience}
+    send = async_to_sync(layer.group_send)
+    send(conversation_group(frame["conversation"]), message)
+    for user_id in notify_users:
+        send(user_group(user_id), message)
+
+
+def ephemeral_broadcast(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)

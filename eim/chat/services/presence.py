@@ -1,0 +1,95 @@
+"""Presence (online / away / offline) and typing: ephemeral, never archived."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..access import access_member_conversation_by_id
+from ..errors import ChatError, ErrorCode
+from ..models import Membership, PresenceSession, PresenceStatus
+from .events import conversation_audience, conversation_group, ephemeral_broadcast, user_group
+
+PRESENCE_TTL = timedelta(seconds=90)
+
+
+def user_presence(*, user_id: int) -> PresenceStatus:
+    fresh = PresenceSession.objects.filter(
+        user_id=user_id, last_seen__gte=timezone.now() - PRESENCE_TTL
+    ).values_list("status", flat=True)
+    statuses = set(fresh)
+    if PresenceStatus.ONLINE in statuses:
+        return PresenceStatus.ONLINE
+    if statuses:
+        return PresenceStatus.AWAY
+    return PresenceStatus.OFFLINE
+
+
+def presence_of_users(*, user_ids: list[int]) -> dict[int, str]:
+    result = dict.fromkeys(user_ids, PresenceStatus.OFFLINE.value)
+    rows = PresenceSession.objects.filter(
+        user_id__in=user_ids, last_seen__gte=timezone.now() - PRESENCE_TTL
+    ).values_list("user_id", "status")
+    for user_id, status in rows:
+        if result[user_id] != PresenceStatus.ONLINE:
+            result[user_id] = status
+    return result
+
+
+def _announce(user: User, status: PresenceStatus) -> None:
+    frame = {"type": "presence", "user": user.pk, "status": status.value}
+    conversation_ids = list(
+        Membership.objects.filter(user=user).values_list("conversation_id", flat=True)
+    )
+
+    def send() -> None:
+        for conversation_id in conversation_ids:
+            ephemeral_broadcast(
+                conversation_group(conversation_id), {"type": "presence.changed", "frame": frame}
+            )
+        ephemeral_broadcast(user_group(user.pk), {"type": "presence.changed", "frame": frame})
+
+    transaction.on_commit(send, robust=True)
+
+
+@transaction.atomic
+def presence_session_set(*, user: User, channel_name: str, status: object) -> PresenceStatus:
+    """Record one socket's status; announce the user's presence if it changed."""
+    if status not in (PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE):
+        raise ChatError(ErrorCode.INVALID_INPUT, "status is online, away or offline")
+    before = user_presence(user_id=user.pk)
+    if status == PresenceStatus.OFFLINE:
+        PresenceSession.objects.filter(channel_name=channel_name).delete()
+    else:
+        PresenceSession.objects.update_or_create(
+            channel_name=channel_name,
+            defaults={"user": user, "status": status, "last_seen": timezone.now()},
+        )
+    after = user_presence(user_id=user.pk)
+    if after != before:
+        _announce(user, after)
+    return after
+
+
+def presence_session_touch(*, channel_name: str) -> None:
+    PresenceSession.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
+
+
+def typing_notify(*, user: User, conversation_id: int) -> None:
+    conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
+    frame = {
+        "type": "typing",
+        "conversation": conversation.pk,
+        "user": user.pk,
+        "name": user.shown_name,
+    }
+    ephemeral_broadcast(
+        conversation_group(conversation.pk),
+        {
+            "type": "typing.changed",
+            "frame": frame,
+            "audience": conversation_audience(conversation_id=conversation.pk),
+        },
+    )

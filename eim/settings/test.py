@@ -1,0 +1,19 @@
+"""Test settings: real PostgreSQL and Redis, from DATABASE_URL / REDIS_URL or local defaults."""
+
+import os
+
+os.environ.setdefault("EIM_DEBUG", "false")
+os.environ.setdefault("EIM_SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eim")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+os.environ.setdefault("EIM_CHANNEL_PREFIX", f"eimtest{os.getpid()}")
+os.environ.setdefault("EIM_CACHE_PREFIX", f"eimtest{os.getpid()}")
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = VAR_DIR / "test-media"
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+EIM_SEND_RATE = "1000/10"
