@@ -6,16 +6,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eim.settings.base")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from eim.chat.auth import ChatAuthMiddlewareStack  # noqa: E402
+from eim.chat.origin import OriginCheck  # noqa: E402
 from eim.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            ChatAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": OriginCheck(ChatAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
