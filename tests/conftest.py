@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import api_token_create
+from eim.chat.models import PresenceSession
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def daphne_server(django_db_setup: None, django_db_blocker: object) -> Iterator[LiveServer]:
+def daphne_process(django_db_setup: None, django_db_blocker: object) -> Iterator[LiveServer]:
     """A real Daphne process on the test database, channels-redis and Redis."""
     port = free_port()
     log = open(ROOT / "var" / f"daphne-test-{port}.log", "wb")  # noqa: SIM115
@@ -114,6 +115,19 @@ def daphne_server(django_db_setup: None, django_db_blocker: object) -> Iterator[
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def daphne_server(daphne_process: LiveServer, transactional_db: None) -> Iterator[LiveServer]:
+    """The live server for one test; afterwards, wait until it has closed every socket.
+
+    A socket's disconnect writes to the database; letting it finish first keeps it from
+    racing the flush that ends the test.
+    """
+    yield daphne_process
+    deadline = time.monotonic() + 10
+    while PresenceSession.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture

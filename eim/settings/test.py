@@ -12,8 +12,10 @@ os.environ.setdefault("EIM_CACHE_PREFIX", f"eimtest{os.getpid()}")
 from .base import *  # noqa: F403
 from .base import VAR_DIR
 
+# One test database per run, so concurrent runs on one machine never share (or drop) it.
+DATABASES["default"]["TEST"] = {"NAME": f"test_eim_{os.getpid()}"}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = VAR_DIR / "test-media"
+MEDIA_ROOT = VAR_DIR / "test-media" / str(os.getpid())
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 EIM_SEND_RATE = "1000/10"
