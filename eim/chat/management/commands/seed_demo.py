@@ -3,7 +3,9 @@
 import os
 import secrets
 import uuid
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
@@ -24,6 +26,7 @@ PEOPLE = [
     ("carol", "Carol Compliance", [Role.COMPLIANCE_OFFICER]),
 ]
 # Fixed client ids make the seeded messages idempotent through the normal send service.
+PASSWORD_FILE = Path(settings.VAR_DIR) / "demo-password"
 SEED_NAMESPACE = uuid.UUID("6f1d7f62-7a55-4c43-9d38-3e3c1a0c5e11")
 CONVERSATION_SCRIPT = [
     ("general", "alice", "Morning all! The **Q3 report** is on the shared drive."),
@@ -41,40 +44,38 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="password for every demo user")
 
     def handle(self, *args: object, password: str | None = None, **options: object) -> None:
-        chosen = password or os.environ.get("EIM_DEMO_PASSWORD")
-        generated = chosen is None
+        secret, source = self._password(password)
         with transaction.atomic():
             users = {name: self._person(name, full, roles) for name, full, roles in PEOPLE}
-            created_passwords = [u for u in users.values() if not u.has_usable_password()]
-            secret = chosen or secrets.token_urlsafe(9)
-            for user in created_passwords:
-                user.set_password(secret)
-                user.save(update_fields=["password"])
-        if password or os.environ.get("EIM_DEMO_PASSWORD"):
-            self._reset_passwords(users.values(), password or os.environ["EIM_DEMO_PASSWORD"])
+            for user in users.values():
+                if not user.check_password(secret):
+                    user.set_password(secret)
+                    user.save(update_fields=["password"])
         self._conversations(users)
         self.stdout.write("Demo users: alice, bob (employees), admin, carol (compliance).")
-        if generated and created_passwords:
-            self.stdout.write(f"Demo password (all users): {secret}")
-        elif generated:
-            self.stdout.write("Demo users already had passwords; pass --password to reset them.")
+        self.stdout.write(f"Demo password (all users): {secret}  [{source}]")
+
+    def _password(self, given: str | None) -> tuple[str, str]:
+        """--password, else EIM_DEMO_PASSWORD, else one generated once and kept in var/."""
+        if given:
+            return given, "from --password"
+        if os.environ.get("EIM_DEMO_PASSWORD"):
+            return os.environ["EIM_DEMO_PASSWORD"], "from EIM_DEMO_PASSWORD"
+        if PASSWORD_FILE.exists():
+            return PASSWORD_FILE.read_text().strip(), f"kept in {PASSWORD_FILE}"
+        secret = secrets.token_urlsafe(9)
+        PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
+        PASSWORD_FILE.write_text(secret + "\n")
+        PASSWORD_FILE.chmod(0o600)
+        return secret, f"generated, kept in {PASSWORD_FILE}"
 
     def _person(self, username: str, full_name: str, roles: list[Role]) -> User:
-        user, created = User.objects.get_or_create(
+        user, _ = User.objects.get_or_create(
             username=username, defaults={"display_name": full_name}
         )
-        if created:
-            user.set_unusable_password()
-            user.save()
         for role in roles:
             user_grant_role(user=user, role=role)
         return user
-
-    def _reset_passwords(self, users: object, password: str) -> None:
-        for user in users:  # type: ignore[attr-defined]
-            if not user.check_password(password):
-                user.set_password(password)
-                user.save(update_fields=["password"])
 
     def _conversations(self, users: dict[str, User]) -> None:
         alice, bob = users["alice"], users["bob"]
