@@ -1,6 +1,7 @@
 """Periodic clean-up of state that a crash or an abandoned upload can leave behind."""
 
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,8 +30,7 @@ def staged_attachments_discard() -> int:
             )
             if not locked.exists():
                 continue  # sent in a message while we looked
-            name, storage = attachment.file.name, attachment.file.storage
             locked.delete()
-            transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
+            transaction.on_commit(partial(attachment.file.storage.delete, attachment.file.name))
             count += 1
     return count
