@@ -160,9 +160,10 @@ class Attachment(models.Model):
 class ConversationEvent(models.Model):
     """The outbox: one row per event, written in the same transaction as the change.
 
-    It is never updated. `seq` orders a conversation's events gaplessly in commit order, so
-    it is also the stream a reconnecting client resumes from. `audience` holds the ids of the
-    members at that moment: who could see the event.
+    Its content is never updated; only `archived_seq` is set, once, by the archiving
+    transaction that records the event. `seq` orders a conversation's events gaplessly in
+    commit order, so it is also the stream a reconnecting client resumes from. `audience`
+    holds the ids of the members at that moment: who could see the event.
     """
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -175,10 +176,19 @@ class ConversationEvent(models.Model):
     payload = models.JSONField()
     audience = models.JSONField()
     occurred_at = models.DateTimeField()
+    # The archive record's sequence number, set in the transaction that archives the event.
+    archived_seq = models.BigIntegerField(null=True, blank=True, unique=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="unique_event_seq")
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(archived_seq__isnull=True),
+                name="event_pending_archive",
+            )
         ]
 
     def __str__(self) -> str:

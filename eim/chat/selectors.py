@@ -196,3 +196,38 @@ def attachment_for_user(*, user: User, attachment_id: int) -> Any:
     if attachment is None:
         raise ChatError(ErrorCode.NOT_FOUND, "file does not exist or you cannot see it")
     return attachment
+
+
+def events_pending_archive(*, limit: int) -> list[ConversationEvent]:
+    """Outbox events not yet archived, oldest first (the archiver holds the archive lock)."""
+    return list(ConversationEvent.objects.filter(archived_seq__isnull=True).order_by("id")[:limit])
+
+
+def events_pending_archive_summary() -> dict[str, Any]:
+    """How many events wait for the archive, and since when."""
+    from django.db.models import Min
+
+    pending = ConversationEvent.objects.filter(archived_seq__isnull=True)
+    summary = pending.aggregate(count=Count("id"), oldest=Min("occurred_at"))
+    return {"count": summary["count"], "oldest": summary["oldest"]}
+
+
+def attachment_file_by_id(*, attachment_id: int) -> Any:
+    """The stored file of an attachment, opened for reading (for the archive's copy)."""
+    from .models import Attachment
+
+    return Attachment.objects.get(pk=attachment_id).file.open("rb")
+
+
+def live_message_ids() -> Any:
+    """Ids of every live message, for the archive's completeness check."""
+    return Message.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=5000)
+
+
+def event_ids_with_archive_seq() -> Any:
+    """(event_id, archived_seq) of every outbox event, for the completeness check."""
+    return (
+        ConversationEvent.objects.order_by("pk")
+        .values_list("event_id", "archived_seq", "occurred_at")
+        .iterator(chunk_size=5000)
+    )

@@ -126,7 +126,11 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": env.int("EIM_BROKER_VISIBILITY_TIMEOUT", default=3600),
+        # Only the redelivery fault tests set this: it lets a worker start with a short timeout.
+        "unsafe_short_timeout": env.bool("EIM_BROKER_UNSAFE_SHORT_TIMEOUT", default=False),
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {
@@ -156,6 +160,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "presence-sessions-expire": {"task": "chat.presence_sessions_expire", "schedule": 60.0},
     "staged-attachments-discard": {"task": "chat.staged_attachments_discard", "schedule": 3600.0},
+    "archive-sweep": {"task": "archive.sweep", "schedule": 2.0},
+    "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -220,6 +226,28 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# Archive. The signing key has no production default (see archive/signing.py).
+EIM_ARCHIVE_SIGNING_KEY = env.str("EIM_ARCHIVE_SIGNING_KEY", default="")
+EIM_ARCHIVE_SIGNING_KEY_FILE = env.str("EIM_ARCHIVE_SIGNING_KEY_FILE", default="")
+EIM_ARCHIVE_DEVELOPMENT_KEY = env.bool("EIM_ARCHIVE_DEVELOPMENT_KEY", default=False)
+EIM_ARCHIVE_BATCH = env.int("EIM_ARCHIVE_BATCH", default=500)
+EIM_ARCHIVE_CHECKPOINT_EVERY = env.int("EIM_ARCHIVE_CHECKPOINT_EVERY", default=1000)
+EIM_ARCHIVE_SWEEP_AFTER = env.float("EIM_ARCHIVE_SWEEP_AFTER", default=5.0)  # seconds
+if env.str("EIM_ARCHIVE_S3_BUCKET", default=""):
+    EIM_ARCHIVE_BLOB_STORE: dict = {
+        "BACKEND": "archive.blobs.S3ObjectLockBlobStore",
+        "OPTIONS": {
+            "bucket": env.str("EIM_ARCHIVE_S3_BUCKET"),
+            "endpoint_url": env.str("EIM_ARCHIVE_S3_ENDPOINT", default="") or None,
+            "retention_days": env.int("EIM_ARCHIVE_RETENTION_DAYS", default=6 * 366),
+        },
+    }
+else:
+    EIM_ARCHIVE_BLOB_STORE = {
+        "BACKEND": "archive.blobs.FilesystemBlobStore",
+        "OPTIONS": {"root": env.str("EIM_ARCHIVE_BLOB_ROOT", default=str(VAR_DIR / "archive"))},
+    }
 
 LOGGING = {
     "version": 1,

@@ -121,3 +121,9 @@ def ephemeral_broadcast(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
         async_to_sync(layer.group_send)(group, message)
+
+
+def events_mark_archived(*, archived: list[tuple[int, int]]) -> None:
+    """Set archived_seq on outbox events, [(event pk, archive seq)], while archiving them."""
+    rows = [ConversationEvent(pk=pk, archived_seq=seq) for pk, seq in archived]
+    ConversationEvent.objects.bulk_update(rows, ["archived_seq"], batch_size=1000)

@@ -1,0 +1,157 @@
+"""A Merkle tree in the style of RFC 6962 (Certificate Transparency), over record hashes.
+
+Leaf hash: SHA-256(0x00 || leaf); node hash: SHA-256(0x01 || left || right). A tree of n
+leaves splits at the largest power of two below n. Proofs and their verification follow
+RFC 6962 section 2.1 and RFC 9162 section 2.1.3-2.1.4.
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+
+def leaf_hash(leaf: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + leaf).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+class MerkleAccumulator:
+    """Builds the root incrementally: memory is one hash per set bit of the size.
+
+    `frontier` (perfect subtree sizes and roots, left to right) can be stored and resumed.
+    """
+
+    def __init__(self, frontier: Sequence[tuple[int, bytes]] = ()) -> None:
+        self.frontier: list[tuple[int, bytes]] = list(frontier)
+
+    @property
+    def size(self) -> int:
+        return sum(size for size, _ in self.frontier)
+
+    def append(self, leaf: bytes) -> None:
+        entry = (1, leaf_hash(leaf))
+        while self.frontier and self.frontier[-1][0] == entry[0]:
+            size, left = self.frontier.pop()
+            entry = (size * 2, node_hash(left, entry[1]))
+        self.frontier.append(entry)
+
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        for leaf in leaves:
+            self.append(leaf)
+
+    def root(self) -> bytes:
+        if not self.frontier:
+            return EMPTY_ROOT
+        acc = self.frontier[-1][1]
+        for _, left in reversed(self.frontier[:-1]):
+            acc = node_hash(left, acc)
+        return acc
+
+
+def root(leaves: Sequence[bytes]) -> bytes:
+    accumulator = MerkleAccumulator()
+    accumulator.extend(leaves)
+    return accumulator.root()
+
+
+def _subtree_root(leaves: Sequence[bytes]) -> bytes:
+    return root(leaves)
+
+
+def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The audit path of leaf `index` (0-based) in the tree of all `leaves`."""
+    n = len(leaves)
+    if not 0 <= index < n:
+        raise ValueError("leaf index out of range")
+    if n == 1:
+        return []
+    k = _split(n)
+    if index < k:
+        return [*inclusion_proof(leaves[:k], index), _subtree_root(leaves[k:])]
+    return [*inclusion_proof(leaves[k:], index - k), _subtree_root(leaves[:k])]
+
+
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root_hash: bytes
+) -> bool:
+    """RFC 9162 2.1.3.2: does `proof` place `leaf` at `index` in the tree with `root_hash`?"""
+    if not 0 <= index < size:
+        return False
+    fn, sn = index, size - 1
+    r = leaf_hash(leaf)
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn % 2 == 1 or fn == sn:
+            r = node_hash(p, r)
+            if fn % 2 == 0:
+                while fn % 2 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root_hash
+
+
+def consistency_proof(leaves: Sequence[bytes], old_size: int) -> list[bytes]:
+    """The proof that the tree of `old_size` leaves is a prefix of the tree of all `leaves`."""
+    if not 0 < old_size <= len(leaves):
+        raise ValueError("old size out of range")
+    return _subproof(old_size, leaves, True)
+
+
+def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
+    n = len(leaves)
+    if m == n:
+        return [] if complete else [_subtree_root(leaves)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, leaves[:k], complete), _subtree_root(leaves[k:])]
+    return [*_subproof(m - k, leaves[k:], False), _subtree_root(leaves[:k])]
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 2.1.4.2."""
+    if not 0 < old_size <= new_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is a subtree
+        path = [old_root, *path]
+    if not path:
+        return False
+    fn, sn = old_size - 1, new_size - 1
+    while fn % 2 == 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn % 2 == 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if fn % 2 == 0:
+                while fn % 2 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0

@@ -1,0 +1,91 @@
+"""The immutable record. Records, blobs and checkpoints are append-only: database triggers
+refuse UPDATE, DELETE and TRUNCATE (migration 0002), and the models refuse save-over and delete.
+"""
+
+from typing import Any
+
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or remove an archive row."""
+
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are never changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{type(self).__name__} rows are never deleted")
+
+
+class ArchiveHead(models.Model):
+    """The single counter row: the last sequence number and hash. Locked while archiving."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"archive head {self.last_seq}"
+
+
+class ArchiveRecord(AppendOnlyModel):
+    """One archived event. `canonical` is the exact byte string that was hashed."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    event_id = models.UUIDField(unique=True)
+    event_type = models.CharField(max_length=32)
+    conversation_id = models.BigIntegerField(db_index=True)
+    message_id = models.BigIntegerField(null=True, db_index=True)
+    # The record of the message's creation, for edits, deletes, reactions and attachments.
+    original_seq = models.BigIntegerField(null=True)
+    actor_id = models.BigIntegerField(null=True)
+    occurred_at = models.DateTimeField()
+    archived_at = models.DateTimeField()
+    canonical = models.TextField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"archive #{self.seq} {self.event_type}"
+
+
+class ArchiveBlob(AppendOnlyModel):
+    """An attachment's bytes, stored once under their SHA-256."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=127)
+    stored_at = models.DateTimeField()
+    first_seq = models.BigIntegerField()
+    # Set when the blob store keeps a WORM copy (S3 Object Lock, compliance mode).
+    locked_until = models.DateTimeField(null=True)
+    version_id = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.sha256
+
+
+class Checkpoint(AppendOnlyModel):
+    """A signed Merkle tree head (RFC 6962 style) over records 1..tree_size."""
+
+    tree_size = models.BigIntegerField(primary_key=True)
+    root_hash = models.CharField(max_length=64)
+    head_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    signature = models.CharField(max_length=128)
+    # Roots of the perfect subtrees covering 1..tree_size, so the next head starts from here.
+    frontier = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size}"

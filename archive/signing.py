@@ -1,0 +1,84 @@
+"""The Ed25519 key that signs checkpoints.
+
+Production: EIM_ARCHIVE_SIGNING_KEY holds the private key as PEM (PKCS#8), or
+EIM_ARCHIVE_SIGNING_KEY_FILE names a file that does; there is no default. The embedded default
+(EIM_DEBUG) generates one under var/ on first use. Verifiers need only the public key
+(`manage.py archive_public_key`).
+"""
+
+import base64
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _load_pem(pem: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ImproperlyConfigured("the archive signing key must be an Ed25519 key")
+    return key
+
+
+def _development_key(path: Path) -> Ed25519PrivateKey:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    return _load_pem(path.read_bytes())
+
+
+@cache
+def signing_key() -> Ed25519PrivateKey:
+    if settings.EIM_ARCHIVE_SIGNING_KEY:
+        return _load_pem(settings.EIM_ARCHIVE_SIGNING_KEY.encode())
+    if settings.EIM_ARCHIVE_SIGNING_KEY_FILE:
+        return _load_pem(Path(settings.EIM_ARCHIVE_SIGNING_KEY_FILE).read_bytes())
+    if settings.DEBUG or settings.EIM_ARCHIVE_DEVELOPMENT_KEY:
+        return _development_key(Path(settings.VAR_DIR) / "archive-signing-key.pem")
+    raise ImproperlyConfigured(
+        "set EIM_ARCHIVE_SIGNING_KEY or EIM_ARCHIVE_SIGNING_KEY_FILE (an Ed25519 PEM key)"
+    )
+
+
+def public_key_pem(public_key: Ed25519PublicKey | None = None) -> str:
+    key = public_key or signing_key().public_key()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def key_id(public_key: Ed25519PublicKey | None = None) -> str:
+    """SHA-256 of the raw public key, hex: names the key in every checkpoint."""
+    key = public_key or signing_key().public_key()
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def sign(message: bytes) -> str:
+    return base64.b64encode(signing_key().sign(message)).decode()
+
+
+def load_public_key(pem: str) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
+def signature_valid(public_key: Ed25519PublicKey, message: bytes, signature: str) -> bool:
+    try:
+        public_key.verify(base64.b64decode(signature), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

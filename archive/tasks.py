@@ -1,0 +1,37 @@
+"""Archive tasks. Each is idempotent: it archives whatever is pending, under the archive lock."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from .services.archiving import archive_pending
+from .services.checkpoints import checkpoint_create, checkpoint_due
+from .services.pipeline import stale_pending_exists
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="archive.archive_pending", soft_time_limit=60, time_limit=120)
+def archive_pending_task(event_ids: list[int] | None = None) -> int:
+    """Archive pending outbox events; `event_ids` only says which commit woke us."""
+    archived = archive_pending()
+    if archived and checkpoint_due(every=settings.EIM_ARCHIVE_CHECKPOINT_EVERY):
+        checkpoint_task.delay()
+    return archived
+
+
+@shared_task(name="archive.sweep", soft_time_limit=60, time_limit=120)
+def sweep_task() -> int:
+    """Beat: archive events whose wake-up was lost (broker down, crash before publish)."""
+    if not stale_pending_exists(older_than=settings.EIM_ARCHIVE_SWEEP_AFTER):
+        return 0
+    archived = archive_pending()
+    logger.warning("archive sweep archived %s events whose task never ran", archived)
+    return archived
+
+
+@shared_task(name="archive.checkpoint", soft_time_limit=300, time_limit=600)
+def checkpoint_task() -> int | None:
+    checkpoint = checkpoint_create()
+    return checkpoint.tree_size if checkpoint else None
