@@ -89,3 +89,17 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint {self.tree_size}"
+
+
+class VerificationRun(AppendOnlyModel):
+    """One run of archive_verify; an incremental run starts after the last clean one."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    incremental = models.BooleanField()
+    from_seq = models.BigIntegerField()
+    verified_tree_size = models.BigIntegerField()
+    problem_count = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"verification to {self.verified_tree_size}: {self.problem_count} problems"

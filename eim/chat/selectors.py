@@ -224,10 +224,18 @@ def live_message_ids() -> Any:
     return Message.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=5000)
 
 
-def event_ids_with_archive_seq() -> Any:
-    """(event_id, archived_seq) of every outbox event, for the completeness check."""
+def archived_events_in_archive_order(*, from_seq: int) -> Any:
+    """Outbox events that were archived, in archive order, for the record-by-record check."""
     return (
-        ConversationEvent.objects.order_by("pk")
-        .values_list("event_id", "archived_seq", "occurred_at")
-        .iterator(chunk_size=5000)
+        ConversationEvent.objects.filter(archived_seq__gte=from_seq)
+        .order_by("archived_seq")
+        .iterator(chunk_size=2000)
+    )
+
+
+def events_unarchived() -> Any:
+    return (
+        ConversationEvent.objects.filter(archived_seq__isnull=True)
+        .order_by("pk")
+        .values_list("event_id", "occurred_at")
     )
