@@ -35,3 +35,21 @@ def sweep_task() -> int:
 def checkpoint_task() -> int | None:
     checkpoint = checkpoint_create()
     return checkpoint.tree_size if checkpoint else None
+
+
+@shared_task(name="archive.verify", soft_time_limit=3000, time_limit=3300)
+def verify_task() -> int:
+    """Beat: verify what was archived since the last clean run; problems are logged loudly."""
+    from .verification import verify_archive
+
+    report = verify_archive(incremental=True)
+    for problem in report.problems:
+        logger.error(
+            "archive verification: [%s] seq=%s checkpoint=%s blob=%s: %s",
+            problem.kind,
+            problem.seq,
+            problem.checkpoint,
+            problem.blob,
+            problem.detail,
+        )
+    return len(report.problems)

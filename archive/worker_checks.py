@@ -5,7 +5,7 @@ from typing import Any
 from celery.signals import worker_init
 from django.conf import settings
 
-LONGEST_TASK_SECONDS = 600  # archive.checkpoint's hard time limit
+LONGEST_TASK_SECONDS = 3300  # archive.verify's hard time limit
 
 
 class VisibilityTimeoutError(RuntimeError):

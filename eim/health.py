@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -20,7 +21,8 @@ def _broker() -> None:
     from eim.celery import app
 
     with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        # Retry once at once: a probe that waits between retries answers too late to be useful.
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
 
 
 async def _round_trip() -> None:
@@ -36,6 +38,21 @@ async def _round_trip() -> None:
 
 def _channel_layer() -> None:
     async_to_sync(_round_trip)()
+
+
+# Apps that depend on eim add informational sections here (the archive: lag and backlog).
+_sections: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def health_section(name: str, report: Callable[[], dict[str, Any]]) -> None:
+    _sections[name] = report
+
+
+def _section(report: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return report()
+    except Exception as exc:  # a failing report must not hide the checks
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def _check(probe: Callable[[], None]) -> dict[str, object]:
@@ -56,7 +73,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "channel_layer": _check(_channel_layer),
     }
     healthy = all(c["ok"] for c in checks.values())
+    sections = (
+        {name: _section(report) for name, report in _sections.items()}
+        if checks["database"]["ok"]
+        else {}
+    )
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        {"status": "ok" if healthy else "unavailable", "checks": checks, **sections},
         status=200 if healthy else 503,
     )

@@ -127,7 +127,7 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
-        "visibility_timeout": env.int("EIM_BROKER_VISIBILITY_TIMEOUT", default=3600),
+        "visibility_timeout": env.int("EIM_BROKER_VISIBILITY_TIMEOUT", default=7200),
         # Only the redelivery fault tests set this: it lets a worker start with a short timeout.
         "unsafe_short_timeout": env.bool("EIM_BROKER_UNSAFE_SHORT_TIMEOUT", default=False),
     }
@@ -162,6 +162,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "staged-attachments-discard": {"task": "chat.staged_attachments_discard", "schedule": 3600.0},
     "archive-sweep": {"task": "archive.sweep", "schedule": 2.0},
     "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
+    "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
