@@ -9,6 +9,7 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from . import signals  # noqa: F401 - connects the logout receiver
         from .models import Conversation, Membership
 
         auditlog.register(Conversation, exclude_fields=["last_seq"])

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from auditlog.context import set_actor
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -26,6 +27,11 @@ from .services.events import conversation_group, event_frame, user_group
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _as_actor(user: User, service: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    with set_actor(user):
+        return service(**kwargs)
 
 
 def _int_field(frame: dict[str, Any], name: str) -> int:
@@ -62,22 +68,32 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
         await self.accept()
-        await database_sync_to_async(presence.presence_session_set)(
-            user=user, channel_name=self.channel_name, status=PresenceStatus.ONLINE
+        await self._call(
+            presence.presence_session_set,
+            user=user,
+            channel_name=self.channel_name,
+            status=PresenceStatus.ONLINE,
         )
         await self.send_json({"type": "hello", "user": user_payload(user), "cursors": self.cursors})
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
-        await database_sync_to_async(presence.presence_session_set)(
-            user=self.user, channel_name=self.channel_name, status=PresenceStatus.OFFLINE
+        await self._call(
+            presence.presence_session_set,
+            user=self.user,
+            channel_name=self.channel_name,
+            status=PresenceStatus.OFFLINE,
         )
         for conversation_id in list(self.cursors):
             await self.channel_layer.group_discard(
                 conversation_group(conversation_id), self.channel_name
             )
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+
+    async def _call(self, service: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run a service in the sync thread, with this user as the audit actor."""
+        return await database_sync_to_async(_as_actor)(self.user, service, kwargs)
 
     # ----- frames from the client
 
@@ -156,7 +172,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise ChatError(ErrorCode.INVALID_FRAME, "'attachments' must be a list of ids")
         if parent is not None and not isinstance(parent, int):
             raise ChatError(ErrorCode.INVALID_FRAME, "'parent' must be a message id")
-        result = await database_sync_to_async(messages.message_send)(
+        result = await self._call(
+            messages.message_send,
             author=self.user,
             conversation_id=_int_field(frame, "conversation"),
             body=frame.get("body", ""),
@@ -169,44 +186,61 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_message_edit(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(messages.message_edit)(
-            user=self.user, message_id=_int_field(frame, "message"), body=frame.get("body")
+        await self._call(
+            messages.message_edit,
+            user=self.user,
+            message_id=_int_field(frame, "message"),
+            body=frame.get("body"),
         )
         await self._ok(frame)
 
     async def on_message_delete(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(messages.message_delete)(
-            user=self.user, message_id=_int_field(frame, "message")
+        await self._call(
+            messages.message_delete, user=self.user, message_id=_int_field(frame, "message")
         )
         await self._ok(frame)
 
     async def on_reaction_add(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(messages.reaction_add)(
-            user=self.user, message_id=_int_field(frame, "message"), emoji=frame.get("emoji")
+        await self._call(
+            messages.reaction_add,
+            user=self.user,
+            message_id=_int_field(frame, "message"),
+            emoji=frame.get("emoji"),
         )
         await self._ok(frame)
 
     async def on_reaction_remove(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(messages.reaction_remove)(
-            user=self.user, message_id=_int_field(frame, "message"), emoji=frame.get("emoji")
+        await self._call(
+            messages.reaction_remove,
+            user=self.user,
+            message_id=_int_field(frame, "message"),
+            emoji=frame.get("emoji"),
         )
         await self._ok(frame)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(presence.typing_notify)(
-            user=self.user, conversation_id=_int_field(frame, "conversation")
+        await self._call(
+            presence.typing_notify,
+            user=self.user,
+            conversation_id=_int_field(frame, "conversation"),
         )
 
     async def on_presence_set(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(presence.presence_session_set)(
-            user=self.user, channel_name=self.channel_name, status=frame.get("status")
+        await self._call(
+            presence.presence_session_set,
+            user=self.user,
+            channel_name=self.channel_name,
+            status=frame.get("status"),
         )
         await self._ok(frame)
 
     async def on_read_mark(self, frame: dict[str, Any]) -> None:
         conversation_id = _int_field(frame, "conversation")
-        marker = await database_sync_to_async(messages.read_mark)(
-            user=self.user, conversation_id=conversation_id, seq=frame.get("seq")
+        marker = await self._call(
+            messages.read_mark,
+            user=self.user,
+            conversation_id=conversation_id,
+            seq=frame.get("seq"),
         )
         await self.channel_layer.group_send(
             user_group(self.user.pk),
@@ -217,9 +251,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(presence.presence_session_touch)(
-            channel_name=self.channel_name
-        )
+        await self._call(presence.presence_session_touch, channel_name=self.channel_name)
         if self.synced:
             await self._reconcile()
         await self.send_json({"type": "pong"})
@@ -318,5 +350,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message["frame"])
 
     async def user_disconnect(self, message: dict[str, Any]) -> None:
-        """Sent to a user's group when their access ends (deprovisioning, logout)."""
+        """Sent to a user's group when their access ends (deprovisioning)."""
         await self.close(code=4403)
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """A browser session logged out: close the sockets that rode on that session."""
+        session = self.scope.get("session")
+        if session is not None and session.session_key == message["session_key"]:
+            await self.close(code=4403)

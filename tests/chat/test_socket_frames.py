@@ -239,3 +239,42 @@ async def test_typing_reaches_other_members_but_not_the_typist(alice, bob):
     assert "typing" not in frames_for_alice
     await alice_socket.disconnect()
     await bob_socket.disconnect()
+
+
+async def _next_output_of(communicator: WebsocketCommunicator, type_: str) -> dict:
+    while (output := await communicator.receive_output(timeout=5))["type"] != type_:
+        pass
+    return output
+
+
+def _logged_in_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+async def _open_with_client(client: Client) -> WebsocketCommunicator:
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    communicator, connected, _ = await _connect(
+        [(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)]
+    )
+    assert connected
+    await communicator.receive_json_from()
+    return communicator
+
+
+async def test_logging_out_closes_that_sessions_socket_and_no_other(alice):
+    laptop = await database_sync_to_async(_logged_in_client)(alice)
+    phone = await database_sync_to_async(_logged_in_client)(alice)
+    laptop_socket = await _open_with_client(laptop)
+    phone_socket = await _open_with_client(phone)
+
+    response = await database_sync_to_async(laptop.post)("/logout/")
+    closed = await _next_output_of(laptop_socket, "websocket.close")
+    await phone_socket.send_json_to({"type": "ping"})
+    pong = await _next_of(phone_socket, "pong")
+
+    assert response.status_code == 302
+    assert closed == {"type": "websocket.close", "code": 4403}
+    assert pong["type"] == "pong"
+    await phone_socket.disconnect()
