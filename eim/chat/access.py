@@ -32,6 +32,14 @@ def access_conversation_by_id(*, user: User, conversation_id: int) -> Conversati
 
 def access_member_conversation_by_id(*, user: User, conversation_id: int) -> Conversation:
     """A conversation the user is a member of (to post, react, upload, read its history)."""
+    membership = (
+        Membership.objects.select_related("conversation")
+        .filter(user=user, conversation_id=conversation_id)
+        .first()
+    )
+    if membership is not None:
+        return membership.conversation
+    # Not a member: find out which refusal applies without revealing private conversations.
     conversation = access_conversation_by_id(user=user, conversation_id=conversation_id)
     if not Membership.objects.filter(user=user, conversation=conversation).exists():
         raise ChatError(ErrorCode.NOT_A_MEMBER, "join the conversation first")

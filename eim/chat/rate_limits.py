@@ -19,12 +19,11 @@ def rate_limit_check(*, scope: str, user_id: int, rate: str | None = None) -> No
     now = time.time()
     bucket = int(now // window)
     key = f"rl:{scope}:{user_id}:{bucket}"
-    cache.add(key, 0, timeout=window + 1)
     try:
+        used = cache.incr(key)  # one round trip once the window has started
+    except ValueError:
+        cache.add(key, 0, timeout=window + 1)
         used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        used = 1
     if used > limit:
         retry_after = round((bucket + 1) * window - now, 1)
         raise ChatError(

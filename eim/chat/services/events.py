@@ -6,7 +6,7 @@ messages in one conversation are serialised and their seq order is their commit 
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -38,18 +38,32 @@ def conversation_lock(*, conversation_id: int) -> Conversation:
     return Conversation.objects.select_for_update().get(pk=conversation_id)
 
 
-def conversation_lock_next_seq(*, conversation_id: int) -> int:
-    """Bump the conversation's event counter, holding its row lock until commit."""
+class Advance(NamedTuple):
+    seq: int
+    archived: bool
+
+
+def conversation_advance(*, conversation_id: int) -> Advance:
+    """Bump the conversation's event counter, holding its row lock until commit.
+
+    Also says whether the conversation is archived, read under that lock (archiving takes
+    it too), so a writer needs no second query to check.
+    """
     table = Conversation._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608
+            "RETURNING last_seq, archived_at",
             [conversation_id],
         )
         row = cursor.fetchone()
     if row is None:
         raise Conversation.DoesNotExist(conversation_id)
-    return int(row[0])
+    return Advance(seq=int(row[0]), archived=row[1] is not None)
+
+
+def conversation_lock_next_seq(*, conversation_id: int) -> int:
+    return conversation_advance(conversation_id=conversation_id).seq
 
 
 def conversation_audience(*, conversation_id: int) -> list[int]:

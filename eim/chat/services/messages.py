@@ -16,7 +16,12 @@ from ..models import Attachment, Conversation, EventType, Membership, Message, R
 from ..payloads import attachment_payload, message_payload, user_payload
 from ..rate_limits import rate_limit_check
 from ..rendering import mentioned_usernames
-from .events import conversation_audience, conversation_lock_next_seq, event_record
+from .events import (
+    conversation_advance,
+    conversation_audience,
+    conversation_lock_next_seq,
+    event_record,
+)
 
 MAX_ATTACHMENTS_PER_MESSAGE = 10
 MAX_EMOJI_CHARS = 32
@@ -103,6 +108,14 @@ def _mentioned_members(*, conversation_id: int, body: str) -> list[User]:
     )
 
 
+def _require_member_of(user: User, *, audience: list[int], archived: bool) -> None:
+    """The membership check under the conversation lock, from the audience already read."""
+    if user.pk not in audience:
+        raise ChatError(ErrorCode.NOT_A_MEMBER, "you are no longer a member of this conversation")
+    if archived:
+        raise ChatError(ErrorCode.ARCHIVED, "this channel is archived and read-only")
+
+
 def _require_member_locked(*, user: User, conversation: Conversation) -> None:
     if not Membership.objects.filter(user=user, conversation=conversation).exists():
         raise ChatError(ErrorCode.NOT_A_MEMBER, "you are no longer a member of this conversation")
@@ -149,9 +162,10 @@ def _message_write(
     parent_id: int | None,
     attachment_ids: list[int],
 ) -> SendResult:
-    seq = conversation_lock_next_seq(conversation_id=conversation.pk)
-    conversation.refresh_from_db(fields=["archived_at"])
-    _require_member_locked(user=author, conversation=conversation)
+    advance = conversation_advance(conversation_id=conversation.pk)
+    seq = advance.seq
+    audience = conversation_audience(conversation_id=conversation.pk)
+    _require_member_of(author, audience=audience, archived=advance.archived)
     parent = _check_parent(conversation_id=conversation.pk, parent_id=parent_id)
     attachments = _staged_attachments(
         author=author, conversation_id=conversation.pk, ids=attachment_ids
@@ -171,7 +185,6 @@ def _message_write(
         attachment.message = message
         attachment.save(update_fields=["message"])
     payload = message_payload(message, mentions=mentions, attachments=attachments)
-    audience = conversation_audience(conversation_id=conversation.pk)
     event_record(
         conversation_id=conversation.pk,
         seq=seq,
