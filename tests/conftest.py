@@ -55,7 +55,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    cache.clear()  # rate-limit windows must not leak between tests
+    """Rate-limit windows must not leak between tests. Only this run's keys are deleted:
+    other runs and live servers share the Redis database."""
+    client = cache._cache.get_client()  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

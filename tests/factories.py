@@ -1,14 +1,27 @@
 """Test data built through the same services production uses, so every row has its events."""
 
+import io
 import uuid
+from pathlib import Path
 from typing import Any
 
 import factory
+from django.conf import settings
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Role, User
 from accounts.services import user_grant_role
-from eim.chat.models import Conversation, Message
+from eim.chat.models import (
+    Attachment,
+    Conversation,
+    ConversationEvent,
+    EventType,
+    Membership,
+    Message,
+    Reaction,
+)
+from eim.chat.services.attachments import attachment_upload
 from eim.chat.services.conversations import (
     conversation_create_channel,
     conversation_open_direct,
@@ -65,3 +78,76 @@ def direct_conversation(*people: User) -> Conversation:
 def send(author: User, conversation: Conversation, body: str = "hello", **kwargs: Any) -> Message:
     kwargs.setdefault("client_id", uuid.uuid4())
     return message_send(author=author, conversation_id=conversation.pk, body=body, **kwargs).message
+
+
+# --- Appended for the service and API suites -------------------------------------------------
+
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7V\xbd\xfa"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def staged_attachment(
+    uploader: User,
+    conversation: Conversation,
+    content: bytes = b"quarterly numbers\n",
+    filename: str = "notes.txt",
+) -> Attachment:
+    """An upload through the attachment service, not yet carried by a message."""
+    return attachment_upload(
+        user=uploader,
+        conversation_id=conversation.pk,
+        filename=filename,
+        stream=io.BytesIO(content),
+        size=len(content),
+    )
+
+
+class OutboxRowFactory(DjangoModelFactory):
+    """An outbox row written behind the services' back: a conflicting writer, for fault tests."""
+
+    class Meta:
+        model = ConversationEvent
+
+    conversation: Any = None
+    seq = factory.LazyAttribute(lambda e: e.conversation.last_seq + 1)
+    type = EventType.CONVERSATION_UPDATED
+    actor = None
+    payload = factory.LazyFunction(dict)
+    audience = factory.LazyFunction(list)
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+def chat_state() -> dict[str, list[tuple[Any, ...]]]:
+    """Every chat row a refused request must leave alone; compare a snapshot before and after."""
+    return {
+        "conversations": list(
+            Conversation.objects.order_by("pk").values_list(
+                "pk", "name", "topic", "archived_at", "last_seq"
+            )
+        ),
+        "memberships": list(
+            Membership.objects.order_by("pk").values_list(
+                "conversation_id", "user_id", "role", "last_read_seq"
+            )
+        ),
+        "messages": list(
+            Message.objects.order_by("pk").values_list(
+                "pk", "body", "edited_at", "deleted_at", "parent_id"
+            )
+        ),
+        "events": list(ConversationEvent.objects.order_by("pk").values_list("pk", "type", "seq")),
+        "reactions": list(
+            Reaction.objects.order_by("pk").values_list("message_id", "user_id", "emoji")
+        ),
+        "attachments": list(
+            Attachment.objects.order_by("pk").values_list("pk", "message_id", "sha256")
+        ),
+    }
+
+
+def stored_files() -> list[Path]:
+    """Every file in the media storage, to show that a refused upload stored nothing."""
+    return sorted(p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())

@@ -54,3 +54,87 @@ class ReadMarkInput(serializers.Serializer):
 
 class AttachmentUploadInput(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
+
+
+# Output shapes, for the OpenAPI schema only: responses are built by eim.chat.payloads, and
+# tests/api/test_schema.py checks that the two agree.
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+class MeOutput(UserOutput):
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class DirectoryUserOutput(UserOutput):
+    presence = serializers.ChoiceField(choices=["online", "away", "offline"])
+
+
+class MemberOutput(UserOutput):
+    role = serializers.ChoiceField(choices=["owner", "member"])
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    url = serializers.CharField()
+
+
+class ReactionOutput(serializers.Serializer):
+    emoji = serializers.CharField()
+    users = serializers.ListField(child=serializers.IntegerField())
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    author = UserOutput()
+    parent = serializers.IntegerField(allow_null=True)  # type: ignore[assignment]
+    client_id = serializers.UUIDField()
+    body = serializers.CharField()
+    html = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    mentions = serializers.ListField(child=serializers.IntegerField())
+    attachments = AttachmentOutput(many=True)
+    reactions = ReactionOutput(many=True)
+    reply_count = serializers.IntegerField()
+
+
+class MessagePageOutput(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    last_seq = serializers.IntegerField()
+    has_more = serializers.BooleanField()
+    results = MessageOutput(many=True)
+
+
+class ConversationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["public", "private", "direct", "group"])
+    name = serializers.CharField()
+    topic = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    archived = serializers.BooleanField()
+    last_seq = serializers.IntegerField()
+    member = serializers.BooleanField()
+    role = serializers.ChoiceField(choices=["owner", "member"], allow_null=True)
+    last_read_seq = serializers.IntegerField(allow_null=True)
+    unread = serializers.IntegerField()
+    # Direct and group conversations: the other people in it.
+    people = UserOutput(many=True, required=False)
+    # Browsing public channels: how many people are in each.
+    member_count = serializers.IntegerField(required=False)
+
+
+class ReadMarkOutput(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    last_read_seq = serializers.IntegerField()

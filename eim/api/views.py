@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import MultiPartParser
@@ -17,6 +18,7 @@ from eim.chat.payloads import attachment_payload, conversation_payload, user_pay
 from eim.chat.services import attachments, conversations, messages
 from eim.chat.services.presence import presence_of_users
 
+from . import schema as _schema  # noqa: F401 - registers the Bearer scheme with the schema
 from . import serializers as inputs
 
 
@@ -38,13 +40,16 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 
 
 class MeView(AuthenticatedView):
+    @extend_schema(responses=inputs.MeOutput)
     def get(self, request: Request) -> Response:
         roles = sorted(user_roles(user=self.user))
         return Response(user_payload(self.user) | {"roles": roles})
 
 
 class UserListView(AuthenticatedView):
-    @extend_schema(parameters=[OpenApiParameter("q", str)])
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str)], responses=inputs.DirectoryUserOutput(many=True)
+    )
     def get(self, request: Request) -> Response:
         users = list(user_directory(query=request.query_params.get("q", "")))
         status = presence_of_users(user_ids=[u.pk for u in users])
@@ -52,13 +57,17 @@ class UserListView(AuthenticatedView):
 
 
 class ConversationListView(AuthenticatedView):
-    @extend_schema(parameters=[OpenApiParameter("browse", bool)])
+    @extend_schema(
+        operation_id="conversations_list",
+        parameters=[OpenApiParameter("browse", bool)],
+        responses=inputs.ConversationOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         if request.query_params.get("browse") in ("1", "true"):
             return Response(selectors.public_channels_to_join(user=self.user))
         return Response(selectors.conversations_for_user(user=self.user))
 
-    @extend_schema(request=inputs.ChannelCreateInput)
+    @extend_schema(request=inputs.ChannelCreateInput, responses={201: inputs.ConversationOutput})
     def post(self, request: Request) -> Response:
         data = _valid(inputs.ChannelCreateInput, request.data)
         conversation = conversations.conversation_create_channel(creator=self.user, **data)
@@ -69,7 +78,7 @@ class ConversationListView(AuthenticatedView):
 
 
 class DirectOpenView(AuthenticatedView):
-    @extend_schema(request=inputs.DirectOpenInput)
+    @extend_schema(request=inputs.DirectOpenInput, responses=inputs.ConversationOutput)
     def post(self, request: Request) -> Response:
         data = _valid(inputs.DirectOpenInput, request.data)
         conversation = conversations.conversation_open_direct(
@@ -81,12 +90,13 @@ class DirectOpenView(AuthenticatedView):
 
 
 class ConversationDetailView(AuthenticatedView):
+    @extend_schema(responses=inputs.ConversationOutput)
     def get(self, request: Request, conversation_id: int) -> Response:
         return Response(
             selectors.conversation_for_user(user=self.user, conversation_id=conversation_id)
         )
 
-    @extend_schema(request=inputs.ConversationUpdateInput)
+    @extend_schema(request=inputs.ConversationUpdateInput, responses=inputs.ConversationOutput)
     def patch(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.ConversationUpdateInput, request.data)
         conversation = conversations.conversation_update(
@@ -96,6 +106,7 @@ class ConversationDetailView(AuthenticatedView):
 
 
 class ConversationArchiveView(AuthenticatedView):
+    @extend_schema(request=None, responses=inputs.ConversationOutput)
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = conversations.conversation_archive(
             actor=self.user, conversation_id=conversation_id
@@ -104,6 +115,7 @@ class ConversationArchiveView(AuthenticatedView):
 
 
 class ConversationJoinView(AuthenticatedView):
+    @extend_schema(request=None, responses=inputs.ConversationOutput)
     def post(self, request: Request, conversation_id: int) -> Response:
         conversations.membership_join(user=self.user, conversation_id=conversation_id)
         return Response(
@@ -112,18 +124,20 @@ class ConversationJoinView(AuthenticatedView):
 
 
 class ConversationLeaveView(AuthenticatedView):
+    @extend_schema(request=None, responses={204: None})
     def post(self, request: Request, conversation_id: int) -> Response:
         conversations.membership_leave(user=self.user, conversation_id=conversation_id)
         return Response(status=204)
 
 
 class MemberListView(AuthenticatedView):
+    @extend_schema(responses=inputs.MemberOutput(many=True))
     def get(self, request: Request, conversation_id: int) -> Response:
         return Response(
             selectors.conversation_members(user=self.user, conversation_id=conversation_id)
         )
 
-    @extend_schema(request=inputs.InviteInput)
+    @extend_schema(request=inputs.InviteInput, responses={201: inputs.MemberOutput(many=True)})
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.InviteInput, request.data)
         conversations.membership_invite(
@@ -136,6 +150,7 @@ class MemberListView(AuthenticatedView):
 
 
 class MemberDetailView(AuthenticatedView):
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, conversation_id: int, user_id: int) -> Response:
         conversations.membership_remove(
             actor=self.user, conversation_id=conversation_id, user_id=user_id
@@ -144,14 +159,17 @@ class MemberDetailView(AuthenticatedView):
 
 
 class MessageListView(AuthenticatedView):
-    @extend_schema(parameters=[inputs.MessagePageInput])
+    @extend_schema(parameters=[inputs.MessagePageInput], responses=inputs.MessagePageOutput)
     def get(self, request: Request, conversation_id: int) -> Response:
         page = _valid(inputs.MessagePageInput, request.query_params)
         return Response(
             selectors.messages_page(user=self.user, conversation_id=conversation_id, **page)
         )
 
-    @extend_schema(request=inputs.MessageSendInput)
+    @extend_schema(
+        request=inputs.MessageSendInput,
+        responses={201: inputs.MessageOutput, 200: inputs.MessageOutput},
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.MessageSendInput, request.data)
         result = messages.message_send(
@@ -166,28 +184,30 @@ class MessageListView(AuthenticatedView):
 
 
 class MessageDetailView(AuthenticatedView):
+    @extend_schema(responses=inputs.MessageOutput)
     def get(self, request: Request, message_id: int) -> Response:
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
-    @extend_schema(request=inputs.MessageEditInput)
+    @extend_schema(request=inputs.MessageEditInput, responses=inputs.MessageOutput)
     def patch(self, request: Request, message_id: int) -> Response:
         data = _valid(inputs.MessageEditInput, request.data)
         messages.message_edit(user=self.user, message_id=message_id, body=data["body"])
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, message_id: int) -> Response:
         messages.message_delete(user=self.user, message_id=message_id)
         return Response(status=204)
 
 
 class ReactionView(AuthenticatedView):
-    @extend_schema(request=inputs.ReactionInput)
+    @extend_schema(request=inputs.ReactionInput, responses=inputs.MessageOutput)
     def post(self, request: Request, message_id: int) -> Response:
         data = _valid(inputs.ReactionInput, request.data)
         messages.reaction_add(user=self.user, message_id=message_id, emoji=data["emoji"])
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
-    @extend_schema(request=inputs.ReactionInput)
+    @extend_schema(request=inputs.ReactionInput, responses=inputs.MessageOutput)
     def delete(self, request: Request, message_id: int) -> Response:
         data = _valid(inputs.ReactionInput, request.data)
         messages.reaction_remove(user=self.user, message_id=message_id, emoji=data["emoji"])
@@ -195,7 +215,7 @@ class ReactionView(AuthenticatedView):
 
 
 class ReadMarkView(AuthenticatedView):
-    @extend_schema(request=inputs.ReadMarkInput)
+    @extend_schema(request=inputs.ReadMarkInput, responses=inputs.ReadMarkOutput)
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.ReadMarkInput, request.data)
         marker = messages.read_mark(
@@ -207,7 +227,10 @@ class ReadMarkView(AuthenticatedView):
 class AttachmentUploadView(AuthenticatedView):
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": inputs.AttachmentUploadInput})
+    @extend_schema(
+        request={"multipart/form-data": inputs.AttachmentUploadInput},
+        responses={201: inputs.AttachmentOutput},
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.AttachmentUploadInput, request.data)
         upload = data["file"]
@@ -222,6 +245,7 @@ class AttachmentUploadView(AuthenticatedView):
 
 
 class AttachmentDownloadView(AuthenticatedView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, attachment_id: int) -> FileResponse:
         attachment = selectors.attachment_for_user(user=self.user, attachment_id=attachment_id)
         inline = (

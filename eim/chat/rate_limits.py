@@ -13,17 +13,27 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
+def _count(key: str, window: int) -> int:
+    """Add one to the window's counter; one round trip once the window has started."""
+    try:
+        return int(cache.incr(key))
+    except ValueError:
+        pass
+    if cache.add(key, 1, timeout=window + 1):
+        return 1
+    try:
+        return int(cache.incr(key))  # another request started the window first
+    except ValueError:
+        cache.set(key, 1, timeout=window + 1)  # and it expired in between
+        return 1
+
+
 def rate_limit_check(*, scope: str, user_id: int, rate: str | None = None) -> None:
     """Count one action; raise RATE_LIMITED when the window is already full."""
     limit, window = _parse_rate(rate or settings.EIM_SEND_RATE)
     now = time.time()
     bucket = int(now // window)
-    key = f"rl:{scope}:{user_id}:{bucket}"
-    try:
-        used = cache.incr(key)  # one round trip once the window has started
-    except ValueError:
-        cache.add(key, 0, timeout=window + 1)
-        used = cache.incr(key)
+    used = _count(f"rl:{scope}:{user_id}:{bucket}", window)
     if used > limit:
         retry_after = round((bucket + 1) * window - now, 1)
         raise ChatError(

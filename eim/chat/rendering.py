@@ -5,6 +5,7 @@ sanitised once more with nh3 so that a parser bug cannot become an XSS.
 """
 
 import re
+from collections.abc import Iterator
 from html import escape
 
 import nh3
@@ -15,6 +16,7 @@ _ALLOWED_TAGS = {
     "br",
     "strong",
     "em",
+    "s",  # markdown-it renders ~~strike~~ as <s>
     "del",
     "code",
     "pre",
@@ -27,7 +29,11 @@ _ALLOWED_TAGS = {
 }
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "span": {"class", "data-user"}}
 _SAFE_SCHEMES = {"http", "https", "mailto"}
-MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
+# A username may contain dots but a mention does not end with one: "thanks @bob." means bob.
+MENTION = re.compile(r"(?<![\w@])@([\w.+-]{0,149}[\w+-])")
+_TAG = re.compile(r"<(/?)([a-z0-9]+)[^>]*>")
+# A mention inside a link or code is text the author quoted, not someone to notify.
+_NO_MENTIONS_INSIDE = {"a", "code", "pre"}
 
 _markdown = (
     MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
@@ -39,8 +45,31 @@ _markdown = (
 )
 
 
+def _mentionable_pieces(html: str) -> Iterator[tuple[str, bool]]:
+    """The rendered HTML in order, each piece marked whether a mention may appear in it.
+
+    Only text outside tags, links and code counts: a mention marked inside an attribute
+    would break the tag, one inside code would change what the author quoted.
+    """
+    inside = 0
+    position = 0
+    for tag in _TAG.finditer(html):
+        yield html[position : tag.start()], inside == 0
+        yield tag.group(0), False
+        if tag.group(2) in _NO_MENTIONS_INSIDE:
+            inside = max(0, inside + (-1 if tag.group(1) else 1))
+        position = tag.end()
+    yield html[position:], inside == 0
+
+
 def mentioned_usernames(body: str) -> set[str]:
-    return set(MENTION.findall(body))
+    html = _markdown.render(body)
+    return {
+        name
+        for piece, mentionable in _mentionable_pieces(html)
+        if mentionable
+        for name in MENTION.findall(piece)
+    }
 
 
 def _mark_mentions(html: str, usernames: set[str]) -> str:
@@ -50,7 +79,10 @@ def _mark_mentions(html: str, usernames: set[str]) -> str:
             return match.group(0)
         return f'<span class="mention" data-user="{escape(name)}">@{escape(name)}</span>'
 
-    return MENTION.sub(replace, html)
+    return "".join(
+        MENTION.sub(replace, piece) if mentionable else piece
+        for piece, mentionable in _mentionable_pieces(html)
+    )
 
 
 def render_body(body: str, *, mentioned: set[str] | frozenset[str] = frozenset()) -> str:

@@ -44,6 +44,8 @@ _EXECUTABLE_SUFFIXES = {
     ".cpl",
 }
 _HEAD_BYTES = 8192
+# A script announces its interpreter in its first bytes whatever its name says.
+_SCRIPT_MAGIC = b"#!"
 
 
 def _clean_filename(name: str) -> str:
@@ -87,10 +89,12 @@ def check_upload(*, filename: str, stream: IO[bytes], size: int) -> tuple[str, s
         raise ChatError(ErrorCode.ATTACHMENT_REJECTED, "the file is empty")
     name = _clean_filename(filename)
     stream.seek(0)
-    content_type = _sniff_content_type(stream.read(_HEAD_BYTES))
+    head = stream.read(_HEAD_BYTES)
     stream.seek(0)
+    content_type = _sniff_content_type(head)
     suffix = PurePath(name).suffix.lower()
-    if content_type in _EXECUTABLE_TYPES or suffix in _EXECUTABLE_SUFFIXES:
+    is_script = head.startswith(_SCRIPT_MAGIC)
+    if content_type in _EXECUTABLE_TYPES or suffix in _EXECUTABLE_SUFFIXES or is_script:
         raise ChatError(
             ErrorCode.ATTACHMENT_REJECTED, "executable files and scripts are not allowed"
         )
@@ -103,9 +107,10 @@ def attachment_upload(
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
     if conversation.archived_at is not None:
         raise ChatError(ErrorCode.ARCHIVED, "this channel is archived and read-only")
-    name, content_type = check_upload(filename=filename, stream=stream, size=size)
-    rate_limit_check(scope="upload", user_id=user.pk, rate="30/60")
     sha256, actual_size = _digest_and_size(stream)
+    # The bytes decide, not only the caller's claim: a wrong `size` must not pass the limit.
+    name, content_type = check_upload(filename=filename, stream=stream, size=max(size, actual_size))
+    rate_limit_check(scope="upload", user_id=user.pk, rate="30/60")
     # The file is written before the row commits; an orphaned file is harmless, a row
     # without its file would not be.
     with transaction.atomic():

@@ -1,0 +1,151 @@
+"""API bearer tokens: `manage.py create_token`, knox digests, and how REST treats them."""
+
+import io
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.management import CommandError, call_command
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from accounts.authentication import user_from_bearer_header
+from tests.conftest import api_as
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _create_token(username: str) -> str:
+    out = io.StringIO()
+    call_command("create_token", username, stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def _bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_create_token_prints_the_token_as_its_last_line(alice):
+    token = _create_token("alice")
+
+    assert len(token) == 64
+    assert " " not in token
+    assert AuthToken.objects.filter(user=alice).count() == 1
+
+
+def test_the_printed_token_authenticates_rest(alice):
+    token = _create_token("alice")
+
+    response = _bearer(token).get("/api/v1/me/")
+
+    assert response.status_code == 200
+    assert response.json()["username"] == "alice"
+
+
+def test_only_a_digest_is_stored(alice):
+    token = _create_token("alice")
+
+    stored = AuthToken.objects.get(user=alice)
+    columns = [str(v) for v in AuthToken.objects.values_list().get(pk=stored.pk)]
+
+    assert stored.digest == hash_token(token)
+    assert [value for value in columns if token in value] == []
+
+
+def test_each_call_makes_a_new_token(alice):
+    first, second = _create_token("alice"), _create_token("alice")
+
+    assert first != second
+    assert _bearer(first).get("/api/v1/me/").status_code == 200
+    assert _bearer(second).get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer wrong", "Bearer " + "0" * 64, "Bearer", "Bearer a b"],
+    ids=["short", "well-formed-but-unknown", "no-token", "two-tokens"],
+)
+def test_a_wrong_bearer_token_is_401(alice, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+
+    response = client.get("/api/v1/me/")
+
+    assert response.status_code == 401
+
+
+def test_a_wrong_bearer_token_never_falls_back_to_the_session(alice):
+    client = APIClient()
+    client.force_login(alice)
+    client.credentials(HTTP_AUTHORIZATION="Bearer " + "f" * 64)
+
+    response = client.get("/api/v1/me/")
+
+    assert response.status_code == 401
+
+
+def test_a_token_of_a_deactivated_user_is_401(alice):
+    token = _create_token("alice")
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+
+    response = _bearer(token).get("/api/v1/me/")
+
+    assert response.status_code == 401
+
+
+def test_without_credentials_the_api_is_401_and_names_the_scheme(api):
+    response = api.get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_session_login_also_authenticates_rest(alice):
+    client = APIClient()
+    client.force_login(alice)
+
+    assert client.get("/api/v1/me/").json()["id"] == alice.pk
+
+
+@pytest.mark.parametrize("username", ["nobody", "retired"])
+def test_create_token_refuses_an_unknown_or_inactive_user(username):
+    UserFactory(username="retired", is_active=False)
+
+    with pytest.raises(CommandError):
+        _create_token(username)
+
+    assert AuthToken.objects.count() == 0
+
+
+def test_a_token_acts_as_its_own_user_only(alice, bob):
+    token = _create_token("bob")
+
+    me = _bearer(token).get("/api/v1/me/").json()
+
+    assert me["id"] == bob.pk
+    assert api_as(alice).get("/api/v1/me/").json()["id"] == alice.pk
+
+
+# --- the WebSocket handshake reads the same header -------------------------------------------
+
+
+def test_the_handshake_header_names_the_tokens_user(alice):
+    token = _create_token("alice")
+
+    assert user_from_bearer_header(f"Bearer {token}".encode()) == alice
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, b"", b"Bearer", b"Bearer " + b"0" * 64, b"Token abc", b"Basic YWxpY2U6cHc="],
+    ids=["none", "empty", "no-token", "unknown-token", "other-prefix", "basic"],
+)
+def test_a_handshake_header_without_a_valid_token_names_nobody(alice, header):
+    _create_token("alice")
+
+    assert isinstance(user_from_bearer_header(header), AnonymousUser)

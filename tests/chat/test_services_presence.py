@@ -1,0 +1,88 @@
+"""Presence and typing: ephemeral, derived from each user's open sockets, never archived."""
+
+import pytest
+
+from eim.chat.errors import ChatError, ErrorCode
+from eim.chat.models import PresenceStatus
+from eim.chat.services.presence import (
+    presence_of_users,
+    presence_session_set,
+    typing_notify,
+    user_presence,
+)
+from tests.factories import ChannelFactory, chat_state
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_user_without_sockets_is_offline(alice):
+    assert user_presence(user_id=alice.pk) == PresenceStatus.OFFLINE
+
+
+def test_one_online_socket_makes_the_user_online(alice):
+    presence_session_set(user=alice, channel_name="laptop", status="away")
+
+    status = presence_session_set(user=alice, channel_name="phone", status="online")
+
+    assert status == PresenceStatus.ONLINE
+    assert user_presence(user_id=alice.pk) == PresenceStatus.ONLINE
+
+
+def test_only_away_sockets_make_the_user_away(alice):
+    presence_session_set(user=alice, channel_name="laptop", status="online")
+
+    status = presence_session_set(user=alice, channel_name="laptop", status="away")
+
+    assert status == PresenceStatus.AWAY
+
+
+def test_closing_the_last_socket_makes_the_user_offline(alice):
+    presence_session_set(user=alice, channel_name="laptop", status="online")
+
+    status = presence_session_set(user=alice, channel_name="laptop", status="offline")
+
+    assert status == PresenceStatus.OFFLINE
+
+
+def test_presence_of_many_users_at_once(alice, bob, carol):
+    presence_session_set(user=alice, channel_name="a1", status="away")
+    presence_session_set(user=alice, channel_name="a2", status="online")
+    presence_session_set(user=bob, channel_name="b1", status="away")
+
+    statuses = presence_of_users(user_ids=[alice.pk, bob.pk, carol.pk])
+
+    assert statuses == {alice.pk: "online", bob.pk: "away", carol.pk: "offline"}
+
+
+@pytest.mark.parametrize("status", ["busy", "", None, 1], ids=repr)
+def test_an_unknown_status_is_refused(alice, status):
+    with pytest.raises(ChatError) as refused:
+        presence_session_set(user=alice, channel_name="laptop", status=status)
+
+    assert refused.value.code == ErrorCode.INVALID_INPUT
+    assert user_presence(user_id=alice.pk) == PresenceStatus.OFFLINE
+
+
+@pytest.mark.parametrize(
+    ("private", "code"),
+    [(True, ErrorCode.NOT_FOUND), (False, ErrorCode.NOT_A_MEMBER)],
+    ids=["private", "public"],
+)
+def test_a_non_member_cannot_type_into_a_conversation(alice, carol, private, code):
+    channel = ChannelFactory(creator=alice, private=private)
+    before = chat_state()
+
+    with pytest.raises(ChatError) as refused:
+        typing_notify(user=carol, conversation_id=channel.pk)
+
+    assert refused.value.code == code
+    assert chat_state() == before
+
+
+def test_typing_is_never_recorded(alice):
+    channel = ChannelFactory(creator=alice)
+    before = chat_state()
+
+    typing_notify(user=alice, conversation_id=channel.pk)
+
+    assert chat_state() == before

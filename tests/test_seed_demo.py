@@ -1,0 +1,99 @@
+"""`manage.py seed_demo`: demo people, channels and messages, through the normal services."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Role, User
+from accounts.selectors import user_roles
+from eim.chat.models import Conversation, ConversationKind
+from tests.factories import chat_state
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seeding_creates_people_channels_and_messages():
+    _seed("--password", "demo-pass-1")
+
+    general = Conversation.objects.get(name="general")
+    desk = Conversation.objects.get(name="trading-desk")
+    assert set(User.objects.values_list("username", flat=True)) == {
+        "alice",
+        "bob",
+        "admin",
+        "carol",
+    }
+    assert (general.kind, desk.kind) == (ConversationKind.PUBLIC, ConversationKind.PRIVATE)
+    assert list(general.messages.order_by("seq").values_list("author__username", flat=True)) == [
+        "alice",
+        "bob",
+        "alice",
+    ]
+    assert desk.messages.count() == 2
+    assert Conversation.objects.filter(kind=ConversationKind.DIRECT).count() == 1
+    assert sorted(general.memberships.values_list("user__username", flat=True)) == [
+        "alice",
+        "bob",
+    ]
+
+
+def test_seeding_twice_creates_nothing_new():
+    _seed("--password", "demo-pass-1")
+    before = chat_state()
+    users = list(User.objects.order_by("pk").values_list("pk", "username", "password"))
+
+    _seed("--password", "demo-pass-1")
+
+    assert chat_state() == before
+    assert list(User.objects.order_by("pk").values_list("pk", "username", "password")) == users
+
+
+def test_the_environment_can_give_the_password(monkeypatch):
+    monkeypatch.setenv("EIM_DEMO_PASSWORD", "from-env-pass-1")
+
+    output = _seed()
+
+    assert User.objects.get(username="bob").check_password("from-env-pass-1")
+    assert "from-env-pass-1" in output.strip().splitlines()[-1]
+
+
+def test_the_password_option_sets_every_demo_password():
+    _seed("--password", "first-pass-1")
+
+    _seed("--password", "second-pass-2")
+
+    assert [u.check_password("second-pass-2") for u in User.objects.order_by("username")] == [
+        True,
+        True,
+        True,
+        True,
+    ]
+
+
+def test_the_demo_people_have_their_roles():
+    _seed("--password", "demo-pass-1")
+
+    roles = {u.username: user_roles(user=u) for u in User.objects.all()}
+
+    assert roles == {
+        "alice": {Role.EMPLOYEE},
+        "bob": {Role.EMPLOYEE},
+        "admin": {Role.ADMINISTRATOR},
+        "carol": {Role.COMPLIANCE_OFFICER},
+    }
+    assert User.objects.filter(is_superuser=True).count() == 0
+
+
+def test_the_seeded_mention_resolves_to_a_member():
+    _seed("--password", "demo-pass-1")
+
+    thanks = Conversation.objects.get(name="general").messages.get(author__username="bob")
+
+    assert list(thanks.mentions.values_list("username", flat=True)) == ["alice"]
