@@ -1,5 +1,6 @@
 """/healthz: the state of the database, the broker and the channel layer."""
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,9 @@ def _broker() -> None:
         conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
 
 
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
 async def _round_trip() -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -36,8 +40,12 @@ async def _round_trip() -> None:
         raise RuntimeError("channel layer returned the wrong message")
 
 
+async def _round_trip_with_timeout() -> None:
+    await asyncio.wait_for(_round_trip(), timeout=PROBE_TIMEOUT_SECONDS)
+
+
 def _channel_layer() -> None:
-    async_to_sync(_round_trip)()
+    async_to_sync(_round_trip_with_timeout)()
 
 
 # Apps that depend on eim add informational sections here (the archive: lag and backlog).

@@ -55,7 +55,7 @@ def message_payload(
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
-        "mentions": sorted(u.pk for u in mentions),
+        "mentions": [] if deleted else sorted(u.pk for u in mentions),
         "attachments": [] if deleted else [attachment_payload(a) for a in attachments],
         "reactions": [] if deleted else reactions_payload(reactions),
         "reply_count": reply_count,

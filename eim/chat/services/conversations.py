@@ -38,6 +38,7 @@ def _record(
     type: EventType,
     actor: User,
     payload: dict[str, Any],
+    audience: list[int] | None = None,
 ) -> None:
     seq = conversation_lock_next_seq(conversation_id=conversation.pk)
     event_record(
@@ -46,7 +47,11 @@ def _record(
         type=type,
         actor=actor,
         payload=payload,
-        audience=conversation_audience(conversation_id=conversation.pk),
+        audience=(
+            audience
+            if audience is not None
+            else conversation_audience(conversation_id=conversation.pk)
+        ),
     )
     conversation.last_seq = seq
 
@@ -89,6 +94,7 @@ def conversation_create_channel(
         type=EventType.CONVERSATION_CREATED,
         actor=creator,
         payload={"details": conversation_payload(conversation)},
+        audience=[creator.pk],  # the creator joins next, in the same transaction
     )
     _add_member(conversation, user=creator, actor=creator, role=MemberRole.OWNER)
     return conversation
@@ -127,6 +133,7 @@ def conversation_open_direct(*, creator: User, user_ids: list[int]) -> Conversat
         type=EventType.CONVERSATION_CREATED,
         actor=creator,
         payload={"details": conversation_payload(conversation)},
+        audience=[u.pk for u in users],  # the participants join next, in this transaction
     )
     for user in users:
         _add_member(conversation, user=user, actor=creator, role=MemberRole.MEMBER)

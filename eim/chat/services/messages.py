@@ -279,6 +279,8 @@ def _reaction_change(*, user: User, message_id: int, emoji: object, add: bool) -
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
         _require_member_locked(user=user, conversation=conversation)
+        if not Message.objects.filter(pk=message.pk, deleted_at__isnull=True).exists():
+            raise ChatError(ErrorCode.NOT_FOUND, "this message was deleted")  # while we waited
         existing = Reaction.objects.filter(message=message, user=user, emoji=name)
         if add == existing.exists():
             return False  # already in the requested state: nothing to record
