@@ -23,11 +23,18 @@ ARCHIVE_TRIGGERS = {
 }
 
 
+# Live server processes cache ContentType ids (every audit log entry points at one); if the
+# flush re-created these rows with new ids, audited writes through a live server would fail.
+KEPT_BY_FLUSH = {"django_content_type", "auth_permission"}
+
+
 def _sql_flush_past_archive_triggers(original):  # type: ignore[no-untyped-def]
     """Test-only: transactional tests end with a TRUNCATE of every table, which the archive's
-    triggers refuse. Switch them off for that flush alone and back to ALWAYS afterwards."""
+    triggers refuse. Switch them off for that flush alone and back to ALWAYS afterwards.
+    Content types and permissions are kept, so their ids stay stable for live servers."""
 
     def sql_flush(self, style, tables, **kwargs):  # type: ignore[no-untyped-def]
+        tables = [t for t in tables if t not in KEPT_BY_FLUSH]
         statements = original(self, style, tables, **kwargs)
         guarded = [t for t in tables if t in ARCHIVE_TRIGGERS]
         off = [

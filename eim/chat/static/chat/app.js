@@ -1,0 +1,780 @@
+// The employee chat: boots from the REST API, then lives on the socket.
+
+import { ApiError, api } from "./api.js";
+import { Composer } from "./composer.js";
+import { confirmDelete, setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
+import { EmojiPicker } from "./picker.js";
+import { el } from "./render.js";
+import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
+import { ChatSocket } from "./socket.js";
+import { Store } from "./store.js";
+import { Timeline } from "./timeline.js";
+import { TypingIndicator } from "./typing.js";
+
+const config = JSON.parse(document.getElementById("eim-config").textContent);
+const $ = (id) => document.getElementById(id);
+const phone = window.matchMedia("(max-width: 760px)");
+
+const store = new Store(config.me);
+const picker = new EmojiPicker();
+const view = {
+  activeId: null,
+  mainReady: false,
+  loadingOlder: false,
+  thread: null, // {conversation, root, opener}
+  threadReady: false,
+  drafts: new Map(),
+  readTimer: null,
+};
+
+// ----- the pieces of the page
+
+const sidebar = new Sidebar({
+  store,
+  channelList: $("channel-list"),
+  dmList: $("dm-list"),
+  channelsEmpty: $("channels-empty"),
+  dmsEmpty: $("dms-empty"),
+  onOpen: (id) => openConversation(id, { focus: true }),
+});
+
+function renderContext(inThread) {
+  return () => ({
+    me: store.me,
+    userName: (id) => store.users.get(id)?.name ?? "Someone",
+    inThread,
+    rootId: inThread ? view.thread?.root : null,
+    live: socket.live,
+  });
+}
+
+const mainTimeline = new Timeline({
+  list: $("message-list"),
+  scroller: $("message-scroll"),
+  context: renderContext(false),
+  lookup: (id) => store.message(view.activeId, id),
+  onNewBelow: () => {
+    $("jump-button").hidden = false;
+  },
+});
+
+const threadTimeline = new Timeline({
+  list: $("thread-list"),
+  scroller: $("thread-scroll"),
+  context: renderContext(true),
+  lookup: (id) => store.message(view.thread?.conversation, id),
+});
+
+const typing = new TypingIndicator((conversationId) => {
+  if (conversationId === view.activeId) $("typing-line").textContent = typing.line(conversationId);
+});
+
+const composer = new Composer($("composer"), {
+  maxChars: config.maxMessageChars,
+  maxBytes: config.maxAttachmentBytes,
+  hooks: {
+    conversation: () => view.activeId,
+    send: ({ body, attachments }) => sendMessage(view.activeId, null, body, attachments),
+    typing: () => socket.send({ type: "typing", conversation: view.activeId }),
+    editLast: () => editLastMessage(mainTimeline, view.activeId, null),
+  },
+});
+
+const threadComposer = new Composer($("thread-composer"), {
+  maxChars: config.maxMessageChars,
+  maxBytes: config.maxAttachmentBytes,
+  hooks: {
+    conversation: () => view.thread?.conversation,
+    send: ({ body, attachments }) =>
+      sendMessage(view.thread.conversation, view.thread.root, body, attachments),
+    typing: () => socket.send({ type: "typing", conversation: view.thread.conversation }),
+    editLast: () => editLastMessage(threadTimeline, view.thread.conversation, view.thread.root),
+  },
+});
+
+const socket = new ChatSocket({
+  url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/`,
+  onHello: (hello) => {
+    const { cursors, unknown, gone } = store.syncCursors(hello.cursors);
+    for (const id of gone) store.removeConversation(id);
+    for (const id of unknown) fetchConversation(id);
+    return cursors;
+  },
+  onFrame: receiveFrame,
+  onState: connectionChanged,
+});
+
+// ----- socket frames
+
+function receiveFrame(frame) {
+  switch (frame.type) {
+    case "message.ack":
+      store.acknowledged(frame.message);
+      break;
+    case "error":
+      if (frame.client_id) sendFailed(frame);
+      break;
+    case "typing":
+      typing.typing(frame.conversation, frame.user, frame.name);
+      break;
+    case "presence":
+      store.setPresence(frame.user, frame.status);
+      break;
+    case "read.updated":
+      store.markedRead(frame.conversation, frame.seq);
+      break;
+    default:
+      if (typeof frame.seq === "number" && typeof frame.conversation === "number") {
+        store.applyEvent(frame);
+      }
+  }
+}
+
+function connectionChanged(state) {
+  $("app").dataset.connection = state;
+  const banner = $("connection-banner");
+  const myDot = $("my-presence");
+  if (state === "live") {
+    banner.hidden = true;
+    myDot.dataset.status = document.hidden ? "away" : "online";
+    if (document.hidden) socket.send({ type: "presence.set", status: "away" });
+    flushOutbox();
+    scheduleReadMark();
+  } else if (state === "waiting") {
+    banner.textContent = navigator.onLine
+      ? "Reconnecting…"
+      : "You are offline. Reconnecting… (messages you send now go out when you are back)";
+    banner.hidden = false;
+    myDot.dataset.status = "offline";
+  } else if (state === "ended") {
+    banner.textContent = "You have been signed out. Taking you to the sign-in page…";
+    banner.hidden = false;
+    setTimeout(() => location.assign(`/login/?next=${encodeURIComponent(location.pathname)}`), 1500);
+  }
+  refreshPendingNodes();
+}
+
+// ----- sending (optimistic, retried with the same client_id until acknowledged)
+
+function sendMessage(conversationId, parent, body, attachments) {
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation || conversation.archived) return false;
+  store.addPending({
+    client_id: crypto.randomUUID(),
+    conversation: conversationId,
+    parent,
+    body,
+    attachments,
+    created: Date.now(),
+    state: "sending",
+  });
+  return true;
+}
+
+function transmit(pending) {
+  socket.send({
+    type: "message.send",
+    conversation: pending.conversation,
+    body: pending.body,
+    client_id: pending.client_id,
+    parent: pending.parent,
+    attachments: pending.attachments.map((a) => a.id),
+  });
+}
+
+function flushOutbox() {
+  for (const pending of store.pending.values()) {
+    if (pending.state === "sending") transmit(pending);
+  }
+}
+
+function sendFailed(frame) {
+  const pending = store.pending.get(frame.client_id);
+  if (!pending) return;
+  const target = pending.parent === null ? composer : threadComposer;
+  if (frame.code === "rate_limited") {
+    const seconds = Math.max(1, Math.ceil(frame.retry_after || 1));
+    target.showError(`${frame.detail} Sending again in ${seconds} s.`);
+    setTimeout(() => store.pending.has(pending.client_id) && transmit(pending), seconds * 1000);
+    return;
+  }
+  target.showError(frame.detail);
+  store.failPending(frame.client_id, frame);
+}
+
+function refreshPendingNodes() {
+  for (const pending of store.pending.values()) showPending(pending);
+}
+
+function showPending(pending) {
+  if (pending.conversation !== view.activeId && pending.conversation !== view.thread?.conversation) return;
+  if (pending.parent === null && pending.conversation === view.activeId && view.mainReady) {
+    mainTimeline.upsertPending(pending);
+    $("empty-state").hidden = true;
+  }
+  if (pending.parent !== null && pending.parent === view.thread?.root && view.threadReady) {
+    threadTimeline.upsertPending(pending);
+  }
+}
+
+// ----- store changes → the page
+
+store.subscribe((change) => {
+  switch (change.type) {
+    case "conversations":
+      sidebar.render();
+      updateUnreadTotals();
+      if (view.activeId !== null && store.conversations.has(view.activeId)) renderHeader();
+      break;
+    case "unread":
+      sidebar.render();
+      updateUnreadTotals();
+      if (change.conversation === view.activeId) scheduleReadMark();
+      break;
+    case "unread-stale":
+      api.conversation(change.conversation).then((c) => store.addConversation(c), () => {});
+      break;
+    case "message":
+      messageChanged(change);
+      break;
+    case "pending":
+      if (socket.live && change.pending.state === "sending") transmit(change.pending);
+      showPending(change.pending);
+      break;
+    case "pending-settled":
+      mainTimeline.removePending(change.pending.client_id);
+      threadTimeline.removePending(change.pending.client_id);
+      break;
+    case "presence":
+      sidebar.render();
+      if (view.activeId !== null) renderHeader();
+      break;
+    case "typing-stopped":
+      typing.stopped(change.conversation, change.user);
+      break;
+    case "joined":
+      fetchConversation(change.conversation);
+      break;
+    case "members":
+      if (change.conversation === view.activeId) loadMembers(change.conversation);
+      break;
+    case "removed":
+      conversationRemoved(change.conversation);
+      break;
+    default:
+      break;
+  }
+});
+
+function messageChanged({ conversation, message, known }) {
+  if (conversation === view.activeId && view.mainReady && message.parent === null) {
+    mainTimeline.upsert(message);
+    $("empty-state").hidden = true;
+    scheduleReadMark();
+  }
+  const thread = view.thread;
+  if (thread?.conversation === conversation && view.threadReady) {
+    if (message.id === thread.root || message.parent === thread.root) threadTimeline.upsert(message);
+  }
+  if (!known && conversation === view.activeId && message.author.id !== store.me.id) {
+    const where = message.parent === null ? "" : " in a thread";
+    $("announcer").textContent = `${message.author.name}${where}: ${message.body}`;
+  }
+}
+
+function updateUnreadTotals() {
+  const total = sidebar.totalUnread();
+  document.title = total ? `(${total}) eim` : "eim";
+  const badge = $("menu-badge");
+  badge.hidden = total === 0;
+  badge.textContent = total > 99 ? "99+" : String(total);
+}
+
+// ----- conversations
+
+async function fetchConversation(id) {
+  try {
+    store.addConversation(await api.conversation(id));
+    fetchPresence();
+  } catch {
+    // not visible to us (any more): nothing to show
+  }
+}
+
+function renderHeader() {
+  const conversation = store.conversations.get(view.activeId);
+  if (!conversation) return;
+  const title = $("conversation-title");
+  const partner = partnerOf(conversation);
+  title.replaceChildren();
+  if (conversation.kind === "private") title.append(lockIcon());
+  if (partner) {
+    title.append(el("span", { class: "presence-dot", dataset: { status: store.presence.get(partner.id) || "offline" }, "aria-hidden": "true" }));
+  }
+  title.append(conversation.kind === "public" ? `#${conversation.name}` : conversation.name);
+  const parts = [];
+  if (conversation.archived) parts.push("Archived: read-only");
+  if (partner) parts.push(presenceWords(store.presence.get(partner.id)));
+  if (conversation.topic) parts.push(conversation.topic);
+  if (conversation.memberCount) parts.push(`${conversation.memberCount} members`);
+  $("conversation-topic").textContent = parts.join(" · ");
+}
+
+function presenceWords(status) {
+  return { online: "Active", away: "Away" }[status] || "Offline";
+}
+
+async function openConversation(id, { focus = false } = {}) {
+  const conversation = store.conversations.get(id);
+  if (!conversation) return;
+  if (view.activeId !== null && view.activeId !== id) view.drafts.set(view.activeId, composer.input.value);
+  const switching = view.activeId !== id;
+  view.activeId = id;
+  $("app").dataset.state = "conversation";
+  history.replaceState(null, "", `#/c/${id}`);
+  sidebar.setActive(id);
+  updateUnreadTotals();
+  renderHeader();
+  closeSidebarOnPhone();
+  if (switching) {
+    composer.retarget({
+      label: `Message ${conversationLabel(conversation)}`,
+      placeholder: conversation.archived
+        ? "This channel is archived and read-only"
+        : `Message ${conversation.kind === "public" ? "#" : ""}${conversation.name}`,
+      draft: view.drafts.get(id) || "",
+      enabled: !conversation.archived,
+    });
+    $("typing-line").textContent = typing.line(id);
+    if (view.thread && view.thread.conversation !== id) closeThread();
+    await showMessages(id);
+  }
+  if (focus && !phone.matches) composer.focus();
+  if (conversation.kind !== "direct" && conversation.kind !== "group") loadMembers(id);
+}
+
+async function showMessages(id) {
+  view.mainReady = false;
+  mainTimeline.clear();
+  $("jump-button").hidden = true;
+  $("empty-state").hidden = true;
+  const status = $("history-status");
+  const timeline = store.timelines.get(id);
+  if (!timeline || timeline.loadedSeq === null) {
+    status.textContent = "Loading messages…";
+    status.hidden = false;
+    $("message-scroll").setAttribute("aria-busy", "true");
+    try {
+      await store.load(id, () => api.messages(id, { limit: 50 }), { initial: true });
+    } catch (error) {
+      if (view.activeId === id) {
+        showLoadError(id, error);
+        $("message-scroll").setAttribute("aria-busy", "false");
+      }
+      return;
+    }
+    if (view.activeId !== id) return;
+  }
+  renderMessages(id);
+  $("message-scroll").setAttribute("aria-busy", "false");
+}
+
+function renderMessages(id) {
+  const messages = store.topLevelMessages(id);
+  const pending = [...store.pending.values()].filter((p) => p.conversation === id && p.parent === null);
+  mainTimeline.setMessages(messages, pending);
+  view.mainReady = true;
+  renderHistoryStatus(id);
+  renderEmptyState(id, messages.length + pending.length === 0);
+  markRead();
+  fillScreen(id);
+}
+
+function showLoadError(id, error) {
+  const status = $("history-status");
+  status.replaceChildren(`Couldn't load the messages: ${error.detail} `);
+  const retry = el("button", { type: "button", class: "link-button", text: "Try again" });
+  retry.addEventListener("click", () => showMessages(id));
+  status.append(retry);
+  status.hidden = false;
+}
+
+function renderHistoryStatus(id) {
+  const status = $("history-status");
+  const timeline = store.timelines.get(id);
+  const conversation = store.conversations.get(id);
+  if (view.loadingOlder) status.textContent = "Loading earlier messages…";
+  else if (!timeline.hasMore && store.topLevelMessages(id).length) {
+    status.textContent = `This is the very beginning of ${conversationLabel(conversation)}.`;
+  } else status.textContent = "";
+  status.hidden = !status.textContent;
+}
+
+function renderEmptyState(id, empty) {
+  $("empty-state").hidden = !empty;
+  if (!empty) return;
+  const conversation = store.conversations.get(id);
+  $("empty-title").textContent = "No messages yet — say hello";
+  $("empty-hint").textContent =
+    conversation.kind === "direct" || conversation.kind === "group"
+      ? `This is the start of your conversation with ${conversation.name}.`
+      : `This is the start of ${conversationLabel(conversation)}.`;
+}
+
+// Load older pages until the pane can scroll, so scrolling up can ask for more.
+function fillScreen(id) {
+  const scroller = $("message-scroll");
+  const timeline = store.timelines.get(id);
+  if (timeline?.hasMore && scroller.scrollHeight <= scroller.clientHeight) loadOlder();
+}
+
+async function loadOlder() {
+  const id = view.activeId;
+  const timeline = store.timelines.get(id);
+  if (view.loadingOlder || !view.mainReady || !timeline?.hasMore) return;
+  const oldest = store.topLevelMessages(id)[0];
+  if (!oldest) return;
+  view.loadingOlder = true;
+  renderHistoryStatus(id);
+  try {
+    const page = await store.load(id, () => api.messages(id, { before: oldest.seq, limit: 50 }));
+    timeline.hasMore = page.has_more;
+    if (view.activeId === id) mainTimeline.prepend(page.results.filter((m) => m.parent === null).map((m) => store.message(id, m.id)));
+  } catch (error) {
+    composer.showError(`Couldn't load earlier messages: ${error.detail}`);
+  } finally {
+    view.loadingOlder = false;
+    if (view.activeId === id) {
+      renderHistoryStatus(id);
+      fillScreen(id);
+    }
+  }
+}
+
+async function loadMembers(id) {
+  try {
+    const members = await api.members(id);
+    for (const member of members) store.rememberUser(member);
+    const conversation = store.conversations.get(id);
+    if (conversation) conversation.memberCount = members.length;
+    if (id === view.activeId) renderHeader();
+  } catch {
+    // the header simply shows no count
+  }
+}
+
+function conversationRemoved(id) {
+  if (view.thread?.conversation === id) closeThread();
+  if (view.activeId !== id) return;
+  view.activeId = null;
+  view.mainReady = false;
+  const next = sidebar.ordered().all[0];
+  if (next) openConversation(next.id);
+  else showNoConversation();
+  composer.showError("You are no longer a member of that conversation.");
+}
+
+function showNoConversation() {
+  $("app").dataset.state = "empty";
+  $("conversation-title").textContent = "Welcome to eim";
+  $("conversation-topic").textContent = "";
+  mainTimeline.clear();
+  $("history-status").hidden = true;
+  $("empty-state").hidden = false;
+  $("empty-title").textContent = "No channels yet";
+  $("empty-hint").textContent = "Browse the channels of your organisation or create one for your team.";
+  composer.retarget({ label: "Message", placeholder: "Open a conversation to write", enabled: false });
+}
+
+// ----- reading
+
+function scheduleReadMark() {
+  clearTimeout(view.readTimer);
+  view.readTimer = setTimeout(markRead, 150);
+}
+
+function markRead() {
+  const id = view.activeId;
+  const conversation = store.conversations.get(id);
+  if (!conversation || !view.mainReady || document.hidden || !mainTimeline.atBottom) return;
+  const seq = store.cursors.get(id) ?? 0;
+  if (seq <= (conversation.last_read_seq ?? 0) && !conversation.unread) return;
+  conversation.last_read_seq = Math.max(conversation.last_read_seq ?? 0, seq);
+  conversation.unread = 0;
+  sidebar.render();
+  updateUnreadTotals();
+  if (!socket.send({ type: "read.mark", conversation: id, seq })) api.markRead(id, seq).catch(() => {});
+}
+
+// ----- threads
+
+async function openThread(conversationId, rootId, opener) {
+  view.thread = { conversation: conversationId, root: rootId, opener };
+  view.threadReady = false;
+  const panel = $("thread-panel");
+  panel.hidden = false;
+  $("app").classList.add("thread-open");
+  const conversation = store.conversations.get(conversationId);
+  $("thread-where").textContent = conversationLabel(conversation);
+  threadComposer.retarget({
+    label: `Reply in thread in ${conversationLabel(conversation)}`,
+    placeholder: "Reply…",
+    enabled: !conversation.archived,
+  });
+  threadTimeline.clear();
+  $("thread-scroll").setAttribute("aria-busy", "true");
+  try {
+    await store.load(conversationId, () => api.messages(conversationId, { thread: rootId, limit: 200 }));
+  } catch (error) {
+    threadComposer.showError(`Couldn't load the thread: ${error.detail}`);
+    return;
+  }
+  if (view.thread?.root !== rootId) return;
+  const pending = [...store.pending.values()].filter((p) => p.parent === rootId);
+  threadTimeline.setMessages(store.threadMessages(conversationId, rootId), pending);
+  view.threadReady = true;
+  $("thread-scroll").setAttribute("aria-busy", "false");
+  threadComposer.focus();
+}
+
+function closeThread() {
+  if (!view.thread) return;
+  const { opener } = view.thread;
+  view.thread = null;
+  view.threadReady = false;
+  threadTimeline.clear();
+  $("thread-panel").hidden = true;
+  $("app").classList.remove("thread-open");
+  if (opener?.isConnected) opener.focus();
+}
+
+// ----- message actions (edit, delete, reactions, thread)
+
+function editLastMessage(timeline, conversationId, thread) {
+  const message = store.lastOwnMessage(conversationId, { thread });
+  if (!message) return false;
+  startEdit(timeline, message);
+  return true;
+}
+
+function startEdit(timeline, message) {
+  const back = timeline === mainTimeline ? composer : threadComposer;
+  mainTimeline.stopEdit();
+  threadTimeline.stopEdit();
+  timeline.startEdit(message, {
+    onCancel: () => {
+      timeline.stopEdit();
+      back.focus();
+    },
+    onSave: async (body) => {
+      if (body === message.body) {
+        timeline.stopEdit();
+        back.focus();
+        return;
+      }
+      try {
+        await socket.request({ type: "message.edit", message: message.id, body });
+        timeline.stopEdit();
+        back.focus();
+      } catch (error) {
+        timeline.editError(error.detail);
+      }
+    },
+  });
+}
+
+async function messageAction(event, timeline) {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const item = button.closest("li.message");
+  const conversationId = timeline === mainTimeline ? view.activeId : view.thread?.conversation;
+  const errors = timeline === mainTimeline ? composer : threadComposer;
+  const action = button.dataset.action;
+  if (action === "retry-send" || action === "discard-send") {
+    const pending = store.pending.get(item.dataset.clientId);
+    if (!pending) return;
+    if (action === "discard-send") store.settlePending(pending.client_id, null);
+    else {
+      pending.state = "sending";
+      store.addPending(pending);
+    }
+    return;
+  }
+  const message = store.message(conversationId, Number(item.dataset.messageId));
+  if (!message) return;
+  try {
+    if (action === "toggle-reaction") {
+      const mine = message.reactions.find((r) => r.emoji === button.dataset.emoji)?.users.includes(store.me.id);
+      await react(message, button.dataset.emoji, !mine);
+    } else if (action === "pick-reaction") {
+      picker.open(button, (emoji) => {
+        const mine = message.reactions.find((r) => r.emoji === emoji)?.users.includes(store.me.id);
+        if (!mine) react(message, emoji, true).catch((error) => errors.showError(error.detail));
+      });
+    } else if (action === "open-thread") {
+      openThread(conversationId, message.id, button);
+    } else if (action === "edit") {
+      startEdit(timeline, message);
+    } else if (action === "delete" && (await confirmDelete($("confirm-dialog")))) {
+      await socket.request({ type: "message.delete", message: message.id });
+    }
+  } catch (error) {
+    errors.showError(error.detail || String(error));
+  }
+}
+
+function react(message, emoji, add) {
+  return socket.request({ type: add ? "reaction.add" : "reaction.remove", message: message.id, emoji });
+}
+
+// ----- presence
+
+async function fetchPresence() {
+  const partners = new Map();
+  for (const conversation of store.conversations.values()) {
+    for (const person of conversation.people || []) partners.set(person.id, person);
+  }
+  if (!partners.size) return;
+  try {
+    const directory = await api.users("");
+    for (const user of directory) {
+      if (!store.presence.has(user.id) || partners.has(user.id)) store.presence.set(user.id, user.presence);
+      partners.delete(user.id);
+    }
+    // The directory's first page may not hold everyone we talk to: ask for the rest by name.
+    for (const person of partners.values()) {
+      const found = (await api.users(person.username)).find((u) => u.id === person.id);
+      if (found) store.presence.set(found.id, found.presence);
+    }
+  } catch {
+    return;
+  }
+  sidebar.render();
+  if (view.activeId !== null) renderHeader();
+}
+
+// ----- the phone layout: the sidebar slides over the conversation
+
+function setSidebarOpen(open) {
+  const app = $("app");
+  app.classList.toggle("sidebar-open", open);
+  $("menu-button").setAttribute("aria-expanded", String(open));
+  $("sidebar-backdrop").hidden = !open;
+  applyPhoneInert();
+  if (open) $("sidebar").querySelector('[aria-current="page"], a, button')?.focus();
+}
+
+function closeSidebarOnPhone() {
+  if (phone.matches && $("app").classList.contains("sidebar-open")) {
+    setSidebarOpen(false);
+  }
+}
+
+// On a phone the hidden sidebar must not take keyboard focus; the open one owns it.
+function applyPhoneInert() {
+  const open = $("app").classList.contains("sidebar-open");
+  $("sidebar").inert = phone.matches && !open;
+  $("conversation").inert = phone.matches && open;
+  $("thread-panel").inert = phone.matches && open;
+}
+
+// ----- keyboard
+
+function switchConversation(step) {
+  const all = sidebar.ordered().all;
+  if (!all.length) return;
+  const index = all.findIndex((c) => c.id === view.activeId);
+  const next = all[(index + step + all.length) % all.length];
+  openConversation(next.id, { focus: true });
+}
+
+function keydown(event) {
+  if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+    event.preventDefault();
+    switchConversation(event.key === "ArrowUp" ? -1 : 1);
+  } else if (event.key === "Escape" && !event.defaultPrevented) {
+    if (picker.isOpen) picker.close();
+    else if (document.querySelector("dialog[open]")) return;
+    else if ($("app").classList.contains("sidebar-open")) {
+      setSidebarOpen(false);
+      $("menu-button").focus();
+    } else if (view.thread) closeThread();
+  }
+}
+
+// ----- wiring and start
+
+function bindPage() {
+  $("message-list").addEventListener("click", (event) => messageAction(event, mainTimeline));
+  $("thread-list").addEventListener("click", (event) => messageAction(event, threadTimeline));
+  $("thread-close").addEventListener("click", closeThread);
+  $("message-scroll").addEventListener("scroll", () => {
+    if ($("message-scroll").scrollTop < 120) loadOlder();
+    if (mainTimeline.atBottom) {
+      $("jump-button").hidden = true;
+      scheduleReadMark();
+    }
+  });
+  $("jump-button").addEventListener("click", () => {
+    mainTimeline.scrollToBottom();
+    $("jump-button").hidden = true;
+    composer.focus();
+  });
+  $("menu-button").addEventListener("click", () =>
+    setSidebarOpen(!$("app").classList.contains("sidebar-open")),
+  );
+  $("sidebar-backdrop").addEventListener("click", () => setSidebarOpen(false));
+  phone.addEventListener("change", applyPhoneInert);
+  document.addEventListener("keydown", keydown);
+  document.addEventListener("visibilitychange", () => {
+    socket.send({ type: "presence.set", status: document.hidden ? "away" : "online" });
+    if (socket.live) $("my-presence").dataset.status = document.hidden ? "away" : "online";
+    if (!document.hidden) scheduleReadMark();
+  });
+  window.addEventListener("focus", scheduleReadMark);
+
+  const opened = (conversation) => {
+    store.addConversation(conversation);
+    fetchPresence();
+    openConversation(conversation.id, { focus: true });
+  };
+  const openBrowse = setupBrowseDialog($("browse-dialog"), { onJoined: opened });
+  const openCreate = setupCreateDialog($("create-dialog"), { onCreated: opened });
+  const openDirect = setupDirectDialog($("dm-dialog"), {
+    me: store.me,
+    presence: (user) => store.presence.get(user.id) || user.presence || "offline",
+    onOpened: opened,
+  });
+  $("browse-channels-button").addEventListener("click", openBrowse);
+  $("create-channel-button").addEventListener("click", openCreate);
+  $("new-dm-button").addEventListener("click", openDirect);
+}
+
+function initialConversation() {
+  const wanted = Number(location.hash.match(/^#\/c\/(\d+)$/)?.[1]);
+  if (store.conversations.has(wanted)) return wanted;
+  return sidebar.ordered().all[0]?.id ?? null;
+}
+
+async function start() {
+  bindPage();
+  applyPhoneInert();
+  let conversations;
+  try {
+    conversations = await api.conversations();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 403) location.assign("/login/");
+    $("connection-banner").textContent = `Couldn't load your conversations: ${error.detail} Reload to try again.`;
+    $("connection-banner").hidden = false;
+    return;
+  }
+  for (const conversation of conversations) store.addConversation(conversation);
+  sidebar.render();
+  const first = initialConversation();
+  if (first === null) showNoConversation();
+  else openConversation(first, { focus: true });
+  socket.start();
+  fetchPresence();
+}
+
+start();

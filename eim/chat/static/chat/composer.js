@@ -1,0 +1,204 @@
+// A message box: Enter sends, Shift+Enter breaks the line, Up in an empty box edits your last
+// message; typing notices at most every 3 s; attachments upload first, with progress.
+
+import { uploadAttachment } from "./api.js";
+import { el, fileSize } from "./render.js";
+import { autosize } from "./timeline.js";
+
+const TYPING_EVERY_MS = 3000;
+
+export class Composer {
+  // hooks: send({body, attachments}) → bool, typing(), editLast() → bool, conversation() → id
+  constructor(form, { maxChars, maxBytes, hooks }) {
+    this.form = form;
+    this.maxChars = maxChars;
+    this.maxBytes = maxBytes;
+    this.hooks = hooks;
+    this.input = form.querySelector('[data-role="input"]');
+    this.label = form.querySelector('[data-role="label"]');
+    this.sendButton = form.querySelector('[data-role="send"]');
+    this.fileInput = form.querySelector('[data-role="file"]');
+    this.uploadList = form.querySelector('[data-role="uploads"]');
+    this.errorLine = form.querySelector('[data-role="error"]');
+    this.counter = form.querySelector('[data-role="counter"]');
+    this.uploads = [];
+    this.lastTypingAt = 0;
+    this.bind();
+  }
+
+  bind() {
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (event) => this.keydown(event));
+    this.input.addEventListener("input", () => this.changed(true));
+    this.form
+      .querySelector('[data-role="attach"]')
+      .addEventListener("click", () => this.fileInput.click());
+    this.fileInput.addEventListener("change", () => {
+      for (const file of this.fileInput.files) this.upload(file);
+      this.fileInput.value = "";
+    });
+    this.input.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files || [])];
+      if (!files.length) return;
+      event.preventDefault();
+      for (const file of files) this.upload(file);
+    });
+    this.form.addEventListener("dragover", (event) => {
+      if (event.dataTransfer?.types.includes("Files")) event.preventDefault();
+    });
+    this.form.addEventListener("drop", (event) => {
+      if (!event.dataTransfer?.files.length) return;
+      event.preventDefault();
+      for (const file of event.dataTransfer.files) this.upload(file);
+    });
+  }
+
+  keydown(event) {
+    if (event.isComposing) return;
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      this.submit();
+    } else if (event.key === "ArrowUp" && !event.altKey && this.isEmpty()) {
+      if (this.hooks.editLast()) event.preventDefault();
+    }
+  }
+
+  isEmpty() {
+    return this.input.value === "" && this.uploads.length === 0;
+  }
+
+  changed(byTyping) {
+    autosize(this.input);
+    const length = this.input.value.length;
+    const near = length > this.maxChars * 0.9;
+    this.counter.hidden = !near;
+    this.counter.textContent = `${length.toLocaleString()} / ${this.maxChars.toLocaleString()}`;
+    this.counter.classList.toggle("over", length > this.maxChars);
+    this.sendButton.disabled = this.input.disabled || (!this.input.value.trim() && !this.ready().length);
+    if (byTyping && this.input.value) {
+      this.clearError();
+      const now = Date.now();
+      if (now - this.lastTypingAt >= TYPING_EVERY_MS) {
+        this.lastTypingAt = now;
+        this.hooks.typing();
+      }
+    }
+  }
+
+  ready() {
+    return this.uploads.filter((u) => u.attachment);
+  }
+
+  submit() {
+    const body = this.input.value;
+    if (this.uploads.some((u) => !u.attachment && !u.failed)) {
+      this.showError("Wait for the upload to finish, then send.");
+      return;
+    }
+    if (body.length > this.maxChars) {
+      this.showError(
+        `A message is at most ${this.maxChars.toLocaleString()} characters (this one has ${body.length.toLocaleString()}).`,
+      );
+      return;
+    }
+    const attachments = this.ready().map((u) => u.attachment);
+    if (!body.trim() && !attachments.length) return;
+    if (!this.hooks.send({ body: body.trim() ? body : "", attachments })) return;
+    this.input.value = "";
+    this.uploads = [];
+    this.uploadList.replaceChildren();
+    this.lastTypingAt = 0;
+    this.clearError();
+    this.changed(false);
+  }
+
+  upload(file) {
+    if (file.size > this.maxBytes) {
+      this.showError(
+        `${file.name} is ${fileSize(file.size)}; a file is at most ${fileSize(this.maxBytes)}.`,
+      );
+      return;
+    }
+    const progress = el("progress", { max: "100", value: "0", "aria-label": `Uploading ${file.name}` });
+    const status = el("span", { class: "upload-status", text: "0%" });
+    const remove = el("button", {
+      type: "button",
+      class: "icon-button upload-remove",
+      "aria-label": `Remove ${file.name}`,
+      text: "×",
+    });
+    const item = el(
+      "li",
+      { class: "upload" },
+      el("span", { class: "upload-name", text: file.name }),
+      progress,
+      status,
+      remove,
+    );
+    const transfer = uploadAttachment(this.hooks.conversation(), file, (fraction) => {
+      progress.value = Math.round(fraction * 100);
+      status.textContent = `${Math.round(fraction * 100)}%`;
+    });
+    const upload = { file, item, transfer, attachment: null, failed: false };
+    this.uploads.push(upload);
+    this.uploadList.append(item);
+    this.changed(false);
+    remove.addEventListener("click", () => {
+      transfer.abort();
+      this.uploads = this.uploads.filter((u) => u !== upload);
+      item.remove();
+      this.changed(false);
+      this.input.focus();
+    });
+    transfer.promise.then(
+      (attachment) => {
+        upload.attachment = attachment;
+        progress.value = 100;
+        status.textContent = fileSize(attachment.size);
+        item.classList.add("done");
+        this.changed(false);
+      },
+      (error) => {
+        if (error.code === "aborted") return;
+        upload.failed = true;
+        item.classList.add("failed");
+        status.textContent = "Failed";
+        this.showError(`${file.name}: ${error.detail}`);
+        this.changed(false);
+      },
+    );
+  }
+
+  showError(detail) {
+    this.errorLine.textContent = detail;
+    this.errorLine.hidden = false;
+  }
+
+  clearError() {
+    this.errorLine.hidden = true;
+    this.errorLine.textContent = "";
+  }
+
+  // Point the composer at another conversation; returns the draft left behind.
+  retarget({ label, placeholder, draft = "", enabled = true }) {
+    const left = this.input.value;
+    for (const upload of this.uploads) upload.transfer.abort();
+    this.uploads = [];
+    this.uploadList.replaceChildren();
+    this.label.textContent = label;
+    this.input.placeholder = placeholder;
+    this.input.value = draft;
+    this.input.disabled = !enabled;
+    this.form.querySelector('[data-role="attach"]').disabled = !enabled;
+    this.clearError();
+    this.changed(false);
+    return left;
+  }
+
+  focus() {
+    this.input.focus();
+  }
+}
