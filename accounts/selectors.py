@@ -13,8 +13,10 @@ def user_has_role(*, user: User, role: Role) -> bool:
     return RoleGrant.objects.filter(user=user, role=role).exists()
 
 
-def user_directory(*, query: str = "", limit: int = 20) -> QuerySet[User]:
+def user_directory(*, query: str = "", ids: Iterable[int] = (), limit: int = 20) -> QuerySet[User]:
     users = User.objects.filter(is_active=True)
+    if ids:
+        users = users.filter(id__in=set(ids))
     if query:
         users = users.filter(
             Q(username__icontains=query)

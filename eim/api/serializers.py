@@ -3,6 +3,19 @@
 from rest_framework import serializers
 
 
+class CommaSeparatedIds(serializers.Field):
+    def to_internal_value(self, data: object) -> list[int]:
+        parts = [p for p in str(data).split(",") if p.strip()]
+        if len(parts) > 100 or not all(p.strip().isdigit() for p in parts):
+            raise serializers.ValidationError("ids is a comma-separated list of at most 100 ids")
+        return [int(p) for p in parts]
+
+
+class DirectoryQueryInput(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
+    ids = CommaSeparatedIds(required=False, default=list)
+
+
 class ChannelCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     private = serializers.BooleanField(default=False)

@@ -48,10 +48,15 @@ class MeView(AuthenticatedView):
 
 class UserListView(AuthenticatedView):
     @extend_schema(
-        parameters=[OpenApiParameter("q", str)], responses=inputs.DirectoryUserOutput(many=True)
+        parameters=[
+            OpenApiParameter("q", str),
+            OpenApiParameter("ids", str, description="comma-separated user ids (at most 100)"),
+        ],
+        responses=inputs.DirectoryUserOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        users = list(user_directory(query=request.query_params.get("q", "")))
+        data = _valid(inputs.DirectoryQueryInput, request.query_params)
+        users = list(user_directory(query=data["q"], ids=data["ids"], limit=len(data["ids"]) or 20))
         status = presence_of_users(user_ids=[u.pk for u in users])
         return Response([user_payload(u) | {"presence": status[u.pk]} for u in users])
 

@@ -197,3 +197,18 @@ def test_the_conversation_list_reveals_no_conversation_the_user_is_not_in(alice,
     listing = api_as(carol).get("/api/v1/conversations/").json()
 
     assert listing == []
+
+
+def test_the_directory_returns_exactly_the_people_asked_for_by_id(alice, bob, carol):
+    response = api_as(alice).get(f"/api/v1/users/?ids={bob.pk},{carol.pk}")
+
+    assert response.status_code == 200
+    assert sorted(u["id"] for u in response.json()) == sorted([bob.pk, carol.pk])
+    assert all(u["presence"] == "offline" for u in response.json())
+
+
+def test_a_malformed_id_list_is_refused_plainly(alice):
+    response = api_as(alice).get("/api/v1/users/?ids=1,x")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_input"
