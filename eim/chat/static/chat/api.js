@@ -69,6 +69,7 @@ async function request(method, path, { body, query } = {}) {
 
 export const api = {
   users: (q) => request("GET", "/users/", { query: { q } }),
+  usersById: (ids) => request("GET", "/users/", { query: { ids: ids.join(",") } }),
   conversations: () => request("GET", "/conversations/"),
   browseChannels: () => request("GET", "/conversations/", { query: { browse: 1 } }),
   conversation: (id) => request("GET", `/conversations/${id}/`),

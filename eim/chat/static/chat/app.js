@@ -636,15 +636,11 @@ async function fetchPresence() {
   }
   if (!partners.size) return;
   try {
-    const directory = await api.users("");
-    for (const user of directory) {
-      if (!store.presence.has(user.id) || partners.has(user.id)) store.presence.set(user.id, user.presence);
-      partners.delete(user.id);
-    }
-    // The directory's first page may not hold everyone we talk to: ask for the rest by name.
-    for (const person of partners.values()) {
-      const found = (await api.users(person.username)).find((u) => u.id === person.id);
-      if (found) store.presence.set(found.id, found.presence);
+    const ids = [...partners.keys()];
+    for (let start = 0; start < ids.length; start += 100) {
+      for (const user of await api.usersById(ids.slice(start, start + 100))) {
+        store.presence.set(user.id, user.presence);
+      }
     }
   } catch {
     return;
