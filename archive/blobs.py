@@ -168,10 +168,14 @@ class S3ObjectLockBlobStore:
     def extend_retention(self, sha256: str, until: datetime) -> None:
         """Move a blob's retain-until date later; refuse to move it earlier."""
         key = self._key(sha256)
-        current = self.client.get_object_retention(Bucket=self.bucket, Key=key)["Retention"]
-        if until <= current["RetainUntilDate"]:
+        # HeadObject carries the lock; GetObjectRetention is missing from some S3-compatible
+        # stores (moto among them).
+        current = self.client.head_object(Bucket=self.bucket, Key=key).get(
+            "ObjectLockRetainUntilDate"
+        )
+        if current is not None and until <= current:
             raise RetentionShorteningError(
-                f"blob {sha256} is retained until {current['RetainUntilDate']:%Y-%m-%d}; "
+                f"blob {sha256} is retained until {current:%Y-%m-%d %H:%M:%S}; "
                 "a retention period can only be extended"
             )
         self.client.put_object_retention(

@@ -4,6 +4,7 @@ One streaming pass over the records in seq order, merged with the outbox in arch
 memory stays small. Every problem names where it is (sequence number, checkpoint, blob).
 """
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,9 @@ COLUMNS = (
     "hash",
 )
 CANONICAL_OF_COLUMN = {"event_type": "type", "conversation_id": "conversation", "actor_id": "actor"}
+# Pending events read when looking for the record of a live message; a backlog past this is
+# reported by the grace check anyway.
+PENDING_SCAN_LIMIT = 100_000
 OUTBOX_FIELDS = (
     "event_id",
     "type",
@@ -87,6 +91,10 @@ class _Walk:
     accumulator: MerkleAccumulator
     created_messages: set[int] = field(default_factory=set)
     blob_refs: dict[str, int] = field(default_factory=dict)
+    # The size of the last checkpoint whose root matched: a later mismatch lies after it.
+    matched_size: int = 0
+    # The archived_seq of the last outbox event read: the outbox as the walk saw it.
+    outbox_seq: int = 0
 
 
 def _records(from_seq: int) -> Iterator[dict[str, Any]]:
@@ -132,13 +140,11 @@ def _check_record(record: dict[str, Any], walk: _Walk, report: Report) -> dict[s
     seq = record["seq"]
     if seq != walk.expected_seq:
         missing = (
-            f"{walk.expected_seq}"
+            f"record {walk.expected_seq} is"
             if seq == walk.expected_seq + 1
-            else f"{walk.expected_seq}..{seq - 1}"
+            else f"records {walk.expected_seq}..{seq - 1} are"
         )
-        report.problems.append(
-            Problem("gap", f"records {missing} are missing", seq=walk.expected_seq)
-        )
+        report.problems.append(Problem("gap", f"{missing} missing", seq=walk.expected_seq))
     if record["prev_hash"] != walk.prev_hash:
         report.problems.append(
             Problem("chain", "prev_hash does not match the hash of the record before it", seq=seq)
@@ -182,9 +188,7 @@ def _check_against_outbox(
         )
 
 
-def _check_checkpoint(
-    checkpoint: Checkpoint, walk: _Walk, public_key: Ed25519PublicKey, report: Report
-) -> None:
+def _check_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey, report: Report) -> None:
     size = checkpoint.tree_size
     statement = checkpoint_statement(
         tree_size=size,
@@ -199,16 +203,25 @@ def _check_checkpoint(
         report.problems.append(
             Problem("signature", "the signature does not verify", checkpoint=size)
         )
+
+
+def _check_checkpoint(
+    checkpoint: Checkpoint, walk: _Walk, public_key: Ed25519PublicKey, report: Report
+) -> None:
+    size = checkpoint.tree_size
+    _check_signature(checkpoint, public_key, report)
     if walk.accumulator.root().hex() != checkpoint.root_hash:
         report.problems.append(
             Problem(
                 "checkpoint",
-                f"records 1..{size} no longer match the signed Merkle root: a record "
-                "at or before this size was changed and re-hashed",
+                f"records {walk.matched_size + 1}..{size} no longer match the signed Merkle "
+                "root: a record in that range was changed and re-hashed",
                 checkpoint=size,
                 seq=size,
             )
         )
+    else:
+        walk.matched_size = size
     if walk.prev_hash != checkpoint.head_hash:
         report.problems.append(
             Problem(
@@ -218,6 +231,23 @@ def _check_checkpoint(
                 seq=size,
             )
         )
+    report.checkpoints += 1
+
+
+def _check_unreached_checkpoint(
+    checkpoint: Checkpoint, public_key: Ed25519PublicKey, report: Report
+) -> None:
+    """A checkpoint whose last record is missing: its root cannot be recomputed at its size."""
+    size = checkpoint.tree_size
+    _check_signature(checkpoint, public_key, report)
+    report.problems.append(
+        Problem(
+            "checkpoint",
+            f"record {size}, the last one this checkpoint signed, is missing",
+            checkpoint=size,
+            seq=size,
+        )
+    )
     report.checkpoints += 1
 
 
@@ -253,6 +283,27 @@ def _check_blobs(walk: _Walk, store: BlobStore, report: Report) -> None:
         report.blobs += 1
 
 
+def _outbox_read(events: Iterator[ConversationEvent], walk: _Walk) -> Iterator[ConversationEvent]:
+    for event in events:
+        walk.outbox_seq = event.archived_seq or walk.outbox_seq
+        yield event
+
+
+def _messages_archived_elsewhere(candidates: set[int], after_seq: int) -> set[int]:
+    """Which of `candidates` have a message.new event that is still pending or was archived
+    after the walk read the outbox. Read pending first: an event that leaves the pending set
+    in between is then archived, and the second read sees it."""
+    if not candidates:
+        return set()
+    pending = chat_selectors.events_pending_archive(limit=PENDING_SCAN_LIMIT)
+    later = chat_selectors.archived_events_in_archive_order(from_seq=after_seq + 1)
+    found: set[int] = set()
+    for event in itertools.chain(pending, later):
+        if event.type == "message.new" and event.payload["message"]["id"] in candidates:
+            found.add(event.payload["message"]["id"])
+    return found
+
+
 def _check_live_data(walk: _Walk, report: Report, grace: timedelta, from_seq: int) -> None:
     cutoff = timezone.now() - grace
     for event_id, occurred_at in chat_selectors.events_unarchived():
@@ -267,11 +318,14 @@ def _check_live_data(walk: _Walk, report: Report, grace: timedelta, from_seq: in
             )
     if from_seq > 1:
         return  # an incremental run has not seen the older message.new records
-    for message_id in chat_selectors.live_message_ids():
-        if message_id not in walk.created_messages:
-            report.problems.append(
-                Problem("completeness", f"live message {message_id} has no message.new record")
-            )
+    # Live messages before the outbox: one not seen in the walk is then pending or archived
+    # since (the outbox's own check covers those), or it truly has no record.
+    missing = set(chat_selectors.live_message_ids()) - walk.created_messages
+    missing -= _messages_archived_elsewhere(missing, max(walk.outbox_seq, report.tree_size))
+    for message_id in sorted(missing):
+        report.problems.append(
+            Problem("completeness", f"live message {message_id} has no message.new record")
+        )
 
 
 def _start(incremental: bool, public_key: Ed25519PublicKey, report: Report) -> _Walk:
@@ -286,7 +340,12 @@ def _start(incremental: bool, public_key: Ed25519PublicKey, report: Report) -> _
         )
         if checkpoint is not None:
             accumulator = frontier_from_json(checkpoint.frontier)
-            walk = _Walk(checkpoint.tree_size + 1, checkpoint.head_hash, accumulator)
+            walk = _Walk(
+                checkpoint.tree_size + 1,
+                checkpoint.head_hash,
+                accumulator,
+                matched_size=checkpoint.tree_size,
+            )
             # The starting point itself must still be what was signed.
             check = _Walk(0, checkpoint.head_hash, accumulator)
             _check_checkpoint(checkpoint, check, public_key, report)
@@ -309,11 +368,14 @@ def verify_archive(
     report = Report()
     walk = _start(incremental, public_key, report)
     report.from_seq = walk.expected_seq
+    report.tree_size = walk.expected_seq - 1  # verified clean before, if incremental
     checkpoints = iter(
         Checkpoint.objects.filter(tree_size__gte=walk.expected_seq).order_by("tree_size")
     )
     next_checkpoint = next(checkpoints, None)
-    events = chat_selectors.archived_events_in_archive_order(from_seq=walk.expected_seq)
+    events = _outbox_read(
+        chat_selectors.archived_events_in_archive_order(from_seq=walk.expected_seq), walk
+    )
     event = next(events, None)
     for record in _records(walk.expected_seq):
         seq = record["seq"]
@@ -333,6 +395,10 @@ def verify_archive(
         if matching is not None:
             event = next(events, None)
         _note_references(content, seq, walk)
+        # A checkpoint below this seq was never reached: the record at its size is missing.
+        while next_checkpoint is not None and next_checkpoint.tree_size < seq:
+            _check_unreached_checkpoint(next_checkpoint, public_key, report)
+            next_checkpoint = next(checkpoints, None)
         walk.accumulator.append(bytes.fromhex(record["hash"]))
         while next_checkpoint is not None and next_checkpoint.tree_size == seq:
             _check_checkpoint(next_checkpoint, walk, public_key, report)
@@ -350,7 +416,7 @@ def verify_archive(
             )
         )
         event = next(events, None)
-    if next_checkpoint is not None:
+    while next_checkpoint is not None:
         report.problems.append(
             Problem(
                 "checkpoint",
@@ -359,6 +425,7 @@ def verify_archive(
                 checkpoint=next_checkpoint.tree_size,
             )
         )
+        next_checkpoint = next(checkpoints, None)
     _check_blobs(walk, blob_store(), report)
     _check_live_data(walk, report, grace, report.from_seq)
     if record_run:

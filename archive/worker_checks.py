@@ -26,6 +26,12 @@ def check_visibility_timeout(*, broker_url: str, options: dict[str, Any]) -> Non
 
 @worker_init.connect
 def _on_worker_init(**kwargs: Any) -> None:
-    check_visibility_timeout(
-        broker_url=settings.CELERY_BROKER_URL, options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    )
+    # Celery logs an Exception raised by a signal handler and starts the worker anyway; only
+    # SystemExit (a BaseException) gets past its dispatcher and stops the start-up.
+    try:
+        check_visibility_timeout(
+            broker_url=settings.CELERY_BROKER_URL,
+            options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        )
+    except VisibilityTimeoutError as error:
+        raise SystemExit(f"refusing to start: {error}") from error

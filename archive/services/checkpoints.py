@@ -57,6 +57,12 @@ def checkpoint_create() -> Checkpoint | None:
     if head is None or head.last_seq <= last_size:
         return None
     accumulator = frontier_from_json(last.frontier) if last else MerkleAccumulator()
+    if last and (accumulator.size, accumulator.root().hex()) != (last.tree_size, last.root_hash):
+        # The frontier is not signed; never sign a new head on top of one that was changed.
+        raise RuntimeError(
+            f"checkpoint {last.tree_size}'s frontier does not match its signed root; "
+            "run archive_verify"
+        )
     head_hash = _extend(accumulator, last_size + 1, head.last_seq)
     if accumulator.size != head.last_seq:
         raise RuntimeError("the archive sequence has a gap; run archive_verify")
