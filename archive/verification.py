@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.db import connection, transaction
 from django.utils import timezone
 
 from eim.chat import selectors as chat_selectors
@@ -362,6 +363,30 @@ def verify_archive(
     grace: timedelta = timedelta(minutes=2),
     progress: Callable[[int], None] | None = None,
     record_run: bool = True,
+) -> Report:
+    """Verify in one snapshot, so records and outbox rows archived meanwhile cannot look
+    like missing ones."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _verify(
+            public_key=public_key,
+            incremental=incremental,
+            grace=grace,
+            progress=progress,
+            record_run=record_run,
+        )
+
+
+def _verify(
+    *,
+    public_key: Ed25519PublicKey | None,
+    incremental: bool,
+    grace: timedelta,
+    progress: Callable[[int], None] | None,
+    record_run: bool,
 ) -> Report:
     started = timezone.now()
     public_key = public_key or signing.signing_key().public_key()

@@ -18,7 +18,7 @@ from eim.chat import selectors as chat_selectors
 from eim.chat.models import ConversationEvent
 from eim.chat.services.events import events_mark_archived
 
-from ..blobs import blob_store
+from ..blobs import BlobIntegrityError, blob_store
 from ..canonical import canonical_json, chain_hash
 from ..models import ArchiveBlob, ArchiveHead, ArchiveRecord
 
@@ -85,8 +85,15 @@ def _store_blob(event: ConversationEvent, seq: int, stored_at: datetime) -> None
     sha256 = attachment["sha256"]
     if ArchiveBlob.objects.filter(sha256=sha256).exists():
         return
-    with chat_selectors.attachment_file_by_id(attachment_id=attachment["id"]) as stream:
-        stored = blob_store().put(sha256, stream)
+    try:
+        with chat_selectors.attachment_file_by_id(attachment_id=attachment["id"]) as stream:
+            stored = blob_store().put(sha256, stream)
+    except (FileNotFoundError, BlobIntegrityError) as exc:
+        # The live file is gone or no longer matches its hash. Holding back every later event
+        # would not bring it back: archive the record (it names the hash) and leave the blob
+        # missing, which archive_verify reports. A store outage (other errors) is retried.
+        logger.error("archive record %s: attachment blob %s not stored: %s", seq, sha256, exc)
+        return
     ArchiveBlob(
         sha256=sha256,
         size=stored.size,

@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from archive.blobs import BlobIntegrityError, FilesystemBlobStore
 from archive.models import ArchiveBlob, ArchiveRecord
 from archive.services.archiving import archive_pending
+from eim.chat.models import Attachment
+from tests.archive.helpers import archive_verify
 from tests.conftest import api_as
 from tests.factories import ChannelFactory, send, staged_attachment
 
@@ -134,3 +136,21 @@ def test_a_blob_is_named_only_by_a_lowercase_hex_sha256(tmp_path, name):
         store.put(name, io.BytesIO(REPORT))
 
     assert _files(tmp_path) == []
+
+
+def test_a_lost_live_file_does_not_hold_back_the_archive_and_verify_names_it(
+    alice, bob, blob_root, archive_key
+):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    upload = _upload_and_send(alice, channel, REPORT, "report.txt")
+    Attachment.objects.get(pk=upload["id"]).file.delete(save=False)
+    send(bob, channel, "after the lost file")
+
+    archive_pending()
+    code, report = archive_verify()
+
+    assert ArchiveRecord.objects.filter(event_type="attachment.added").count() == 1
+    assert ArchiveRecord.objects.filter(event_type="message.new").count() == 2
+    assert not ArchiveBlob.objects.exists()
+    assert code == 1
+    assert ("blob", REPORT_SHA256) in {(p["kind"], p["blob"]) for p in report["problems"]}
