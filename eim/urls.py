@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("eim.api.urls")),
+    path("api/v1/", include("compliance.api.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("eim.chat.urls")),
 ]

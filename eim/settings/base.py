@@ -163,6 +163,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-sweep": {"task": "archive.sweep", "schedule": 2.0},
     "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
     "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
+    "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,6 +250,13 @@ else:
         "BACKEND": "archive.blobs.FilesystemBlobStore",
         "OPTIONS": {"root": env.str("EIM_ARCHIVE_BLOB_ROOT", default=str(VAR_DIR / "archive"))},
     }
+
+# Compliance search. With ELASTICSEARCH_URL the index lives in Elasticsearch (behind the alias
+# EIM_SEARCH_INDEX_ALIAS); without it, PostgreSQL full-text search (or the simple SQLite search).
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+EIM_SEARCH_INDEX_ALIAS = env.str("EIM_SEARCH_INDEX_ALIAS", default="eim-messages")
+EIM_SEARCH_INDEX_BATCH = env.int("EIM_SEARCH_INDEX_BATCH", default=500)  # archive records
+EIM_SEARCH_TIMEOUT_MS = env.int("EIM_SEARCH_TIMEOUT_MS", default=10_000)  # one search, at most
 
 LOGGING = {
     "version": 1,

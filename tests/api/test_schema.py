@@ -31,6 +31,10 @@ ENDPOINTS = {
     "/api/v1/messages/{message_id}/": {"get", "patch", "delete"},
     "/api/v1/messages/{message_id}/reactions/": {"post", "delete"},
     "/api/v1/attachments/{attachment_id}/download/": {"get"},
+    "/api/v1/compliance/search": {"get"},
+    "/api/v1/compliance/messages/{message_id}/versions": {"get"},
+    "/api/v1/compliance/records/{archive_seq}/context": {"get"},
+    "/api/v1/search": {"get"},
 }
 
 

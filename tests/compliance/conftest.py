@@ -119,3 +119,70 @@ def es() -> Iterator[RecordingClient]:
     client = Elasticsearch("http://127.0.0.1:9200", node_class=node_class)
     yield RecordingClient(client, requests)
     client.close()
+
+
+# -- search index and services (test_index_*, test_search_*, test_api_search) -------------
+
+
+@pytest.fixture
+def archive_blobs(tmp_path: Any, db: None) -> Iterator[None]:
+    """The archive's blob store under this test's tmp directory (attachments are copied),
+    and an empty search table: it has no model, so a transactional test's flush (or a
+    worker run by another suite) may have left rows behind."""
+    from django.test import override_settings
+
+    from compliance.search.backends.postgres import PostgresBackend
+
+    PostgresBackend().delete_all()
+
+    store = {
+        "BACKEND": "archive.blobs.FilesystemBlobStore",
+        "OPTIONS": {"root": str(tmp_path / "archive-blobs")},
+    }
+    with override_settings(EIM_ARCHIVE_BLOB_STORE=store):
+        yield
+
+
+@pytest.fixture
+def officer(db: None) -> Any:
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(username="olivia", roles=[Role.COMPLIANCE_OFFICER])
+
+
+def _live_elasticsearch() -> Iterator[Any]:
+    import os
+    import uuid
+
+    from compliance.search.backends.elasticsearch import ElasticsearchBackend
+
+    client = Elasticsearch(os.environ["ELASTICSEARCH_URL"], request_timeout=30)
+    alias = f"eim-test-{uuid.uuid4().hex[:12]}"
+    backend = ElasticsearchBackend(client, alias=alias)
+    try:
+        yield backend
+    finally:
+        client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
+        client.close()
+
+
+@pytest.fixture(
+    params=[
+        "postgresql",
+        pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
+    ]
+)
+def backend(request: pytest.FixtureRequest, db: None) -> Iterator[Any]:
+    """Each search backend in turn: PostgreSQL always, Elasticsearch when ELASTICSEARCH_URL
+    names a live cluster (otherwise that case is skipped)."""
+    import os
+
+    if request.param == "postgresql":
+        from compliance.search.backends.postgres import PostgresBackend
+
+        yield PostgresBackend()
+        return
+    if not os.environ.get("ELASTICSEARCH_URL"):
+        pytest.skip("no live Elasticsearch cluster (set ELASTICSEARCH_URL)")
+    yield from _live_elasticsearch()

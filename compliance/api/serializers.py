@@ -1,0 +1,104 @@
+"""Input and output shapes of the compliance API (outputs for the OpenAPI schema only)."""
+
+from rest_framework import serializers
+
+
+class SearchInput(serializers.Serializer):
+    q = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=4000)
+    order = serializers.ChoiceField(choices=["newest", "relevance"], default="newest")
+    cursor = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class EmployeeSearchInput(SearchInput):
+    facets = serializers.BooleanField(required=False, default=False)
+
+
+class ContextInput(serializers.Serializer):
+    before = serializers.IntegerField(required=False, min_value=0, max_value=50, default=5)
+    after = serializers.IntegerField(required=False, min_value=0, max_value=50, default=5)
+
+
+class SearchErrorOutput(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    position = serializers.IntegerField(required=False)
+
+
+class NamedOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class AuthorOutput(NamedOutput):
+    username = serializers.CharField()
+
+
+class SearchResultOutput(serializers.Serializer):
+    archive_seq = serializers.IntegerField()
+    message_id = serializers.IntegerField()
+    conversation = NamedOutput()
+    author = AuthorOutput()
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField()
+    version_kind = serializers.ChoiceField(choices=["original", "edit"])
+    is_edited = serializers.BooleanField()
+    is_deleted = serializers.BooleanField()
+    has_attachment = serializers.BooleanField()
+    highlights = serializers.ListField(
+        child=serializers.CharField(), help_text="HTML: the text escaped, matches in <mark>"
+    )
+
+
+class AuthorFacetOutput(serializers.Serializer):
+    username = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class ConversationFacetOutput(NamedOutput):
+    count = serializers.IntegerField()
+
+
+class DayFacetOutput(serializers.Serializer):
+    date = serializers.DateField()
+    count = serializers.IntegerField()
+
+
+class FacetsOutput(serializers.Serializer):
+    authors = AuthorFacetOutput(many=True)
+    conversations = ConversationFacetOutput(many=True)
+    days = DayFacetOutput(many=True)
+
+
+class SearchPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = SearchResultOutput(many=True)
+    next = serializers.CharField(allow_null=True)
+    facets = FacetsOutput(required=False)
+
+
+class VersionOutput(serializers.Serializer):
+    archive_seq = serializers.IntegerField()
+    message_id = serializers.IntegerField()
+    version_kind = serializers.ChoiceField(choices=["original", "edit", "deleted"])
+    author = AuthorOutput()
+    actor_id = serializers.IntegerField(allow_null=True)
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField()
+    audience = serializers.ListField(child=serializers.IntegerField())
+    is_deleted = serializers.BooleanField()
+
+
+class VersionsOutput(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    conversation = NamedOutput()
+    versions = VersionOutput(many=True)
+
+
+class ContextOutput(serializers.Serializer):
+    conversation = NamedOutput()
+    record = VersionOutput()
+    before = VersionOutput(many=True)
+    after = VersionOutput(many=True)

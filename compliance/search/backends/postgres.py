@@ -1,0 +1,275 @@
+"""The built-in backend: PostgreSQL full-text search over the contract search table.
+
+The table is created by migration compliance/0002 from `search_table_ddl`, so the SQL that
+`compile_postgres` emits runs against it unchanged. Highlights come from `ts_headline` with
+private-use sentinels as the marks; the text is HTML-escaped in Python and only then are the
+sentinels turned into `<mark>` tags, so nothing but `<mark>` reaches the browser as markup.
+"""
+
+import html
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from ..documents import IndexBatch, SearchDocument
+from ..query import Node, Phrase, Prefix, SqlFilter, Term, compile_postgres
+from ..query.compile_postgres import search_table_ddl
+from ..results import FACET_SIZE, After, Facets, Order, Scope, SearchHit, SearchPage
+from .words import positive_words
+
+TABLE = "compliance_search_entry"
+COLUMNS = (
+    "archive_seq",
+    "message_id",
+    "version_kind",
+    "conversation_id",
+    "conversation_name",
+    "author_id",
+    "author_username",
+    "audience_ids",
+    "audience_usernames",
+    "occurred_at",
+    "created_at",
+    "body",
+    "is_edited",
+    "is_deleted",
+    "has_attachment",
+    "is_flagged",
+    "policies",
+)
+_CASTS = {"audience_ids": "::bigint[]", "audience_usernames": "::text[]", "policies": "::text[]"}
+MARK_START, MARK_END = "\ue000", "\ue001"
+_HEADLINE_OPTIONS = f'StartSel="{MARK_START}", StopSel="{MARK_END}", HighlightAll=true'
+
+
+def _upsert_sql(table: str) -> str:
+    names = ", ".join(COLUMNS)
+    values = ", ".join(f"%s{_CASTS.get(c, '')}" for c in COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
+    changed = ", ".join(f"{table}.{c}" for c in COLUMNS[1:])
+    incoming = ", ".join(f"EXCLUDED.{c}" for c in COLUMNS[1:])
+    return (
+        f"INSERT INTO {table} ({names}) VALUES ({values}) "  # noqa: S608 - constants only
+        f"ON CONFLICT (archive_seq) DO UPDATE SET {updates} "
+        f"WHERE ({changed}) IS DISTINCT FROM ({incoming})"
+    )
+
+
+def _row(document: SearchDocument) -> list[Any]:
+    return [
+        list(value) if isinstance(value, tuple) else value
+        for value in (getattr(document, c) for c in COLUMNS)
+    ]
+
+
+def _document(row: tuple[Any, ...]) -> SearchDocument:
+    values = dict(zip(COLUMNS, row, strict=False))
+    for name in ("audience_ids", "audience_usernames", "policies"):
+        values[name] = tuple(values[name])
+    return SearchDocument(**values)
+
+
+def highlight_query(tree: Node) -> tuple[str, tuple[str, ...]] | None:
+    """A tsquery (english) of the words to mark and rank by, or None if there are none."""
+    parts: list[str] = []
+    params: list[str] = []
+    for word in positive_words(tree):
+        if isinstance(word, Prefix):
+            quoted = word.stem.replace("\\", "\\\\").replace("'", "''")
+            parts.append("to_tsquery('english', %s)")
+            params.append(f"'{quoted}':*")
+        elif isinstance(word, Term | Phrase):
+            parts.append("plainto_tsquery('english', %s)")
+            params.append(word.text)
+    if not parts:
+        return None
+    return "(" + " || ".join(parts) + ")", tuple(params)
+
+
+def marked(headline: str | None) -> list[str]:
+    if not headline or MARK_START not in headline:
+        return []
+    escaped = html.escape(headline, quote=False)
+    return [escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")]
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def __init__(self, table: str = TABLE) -> None:
+        self.table = table
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def ensure_ready(self) -> None:
+        """The table exists by migration; nothing to do."""
+
+    def create_table(self) -> None:
+        """For a table other than the migrated one (tests)."""
+        with connection.cursor() as cursor:
+            for statement in search_table_ddl(self.table):
+                cursor.execute(statement)
+
+    def index_records(self, batch: IndexBatch) -> None:
+        with connection.cursor() as cursor:
+            if batch.documents:
+                cursor.executemany(_upsert_sql(self.table), [_row(d) for d in batch.documents])
+            for conversation_id, name in sorted(batch.renamed.items()):
+                cursor.execute(
+                    f"UPDATE {self.table} SET conversation_name = %s "  # noqa: S608
+                    "WHERE conversation_id = %s AND conversation_name <> %s",
+                    [name, conversation_id, name],
+                )
+
+    def delete_all(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {self.table}")  # noqa: S608
+
+    def rebuild_start(self) -> "PostgresBackend":
+        # The caller holds a transaction: readers keep seeing the old rows until it commits.
+        self.delete_all()
+        return self
+
+    def rebuild_finish(self, writer: Any) -> None:
+        """Nothing to swap: the rebuild's transaction commits the new rows at once."""
+
+    def refresh(self) -> None:
+        """Rows are visible at commit."""
+
+    def document(self, archive_seq: int) -> SearchDocument | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE archive_seq = %s",  # noqa: S608
+                [archive_seq],
+            )
+            row = cursor.fetchone()
+        return _document(row) if row else None
+
+    def all_documents(self) -> list[SearchDocument]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.table} ORDER BY archive_seq")  # noqa: S608
+            return [_document(row) for row in cursor.fetchall()]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def scope_filter(self, scope: Scope) -> SqlFilter:
+        parts: list[SqlFilter] = []
+        if scope.conversation_ids is not None:
+            parts.append(
+                SqlFilter("conversation_id = ANY(%s::bigint[])", (sorted(scope.conversation_ids),))  # type: ignore[arg-type]
+            )
+        if not scope.all_versions:
+            t = self.table
+            parts.append(SqlFilter("NOT is_deleted", ()))
+            parts.append(
+                SqlFilter(
+                    f"NOT EXISTS (SELECT 1 FROM {t} AS newer WHERE newer.message_id = "  # noqa: S608
+                    f"{t}.message_id AND newer.archive_seq > {t}.archive_seq)",
+                    (),
+                )
+            )
+        if not parts:
+            return SqlFilter("TRUE", ())
+        return SqlFilter(
+            " AND ".join(p.sql for p in parts), tuple(v for p in parts for v in p.params)
+        )
+
+    def search(
+        self,
+        tree: Node,
+        *,
+        scope: Scope,
+        order: Order = Order.NEWEST,
+        after: After | None = None,
+        limit: int = 50,
+        highlights: bool = True,
+        facets: bool = False,
+    ) -> SearchPage:
+        where = compile_postgres(tree).within(self.scope_filter(scope))
+        words = highlight_query(tree)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                [str(settings.EIM_SEARCH_TIMEOUT_MS)],
+            )
+            count = self._count(cursor, where)
+            rows = self._page(cursor, where, words, order, after, limit, highlights)
+            found_facets = self._facets(cursor, where) if facets else None
+        more = len(rows) > limit
+        rows = rows[:limit]
+        hits = [SearchHit(_document(row[:-2]), marked(row[-2])) for row in rows]
+        next_after = None
+        if more:
+            last = hits[-1].document
+            next_after = (
+                [last.occurred_at.isoformat(), last.archive_seq]
+                if order is Order.NEWEST
+                else [(after[0] if after else 0) + limit]
+            )
+        return SearchPage(count=count, hits=hits, next_after=next_after, facets=found_facets)
+
+    def _count(self, cursor: Any, where: SqlFilter) -> int:
+        cursor.execute(f"SELECT count(*) FROM {self.table} WHERE {where.sql}", where.params)  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+    def _page(
+        self,
+        cursor: Any,
+        where: SqlFilter,
+        words: tuple[str, tuple[str, ...]] | None,
+        order: Order,
+        after: After | None,
+        limit: int,
+        highlights: bool,
+    ) -> list[tuple[Any, ...]]:
+        query, query_params = words if words else ("NULL::tsquery", ())
+        headline = (
+            f"ts_headline('english', translate(body, %s, ''), {query}, %s)"
+            if words and highlights
+            else "NULL"
+        )
+        headline_params = (MARK_START + MARK_END, *query_params, _HEADLINE_OPTIONS)
+        if not (words and highlights):
+            headline_params = ()
+        rank = f"ts_rank(body_tsv, {query})" if words else "0"
+        rank_params = query_params if words else ()
+        condition, params = where.sql, list(where.params)
+        offset = 0
+        if order is Order.NEWEST:
+            if after:
+                condition = f"({condition}) AND (occurred_at, archive_seq) < (%s, %s)"
+                params += [datetime.fromisoformat(str(after[0])), int(after[1])]
+            ordering = "occurred_at DESC, archive_seq DESC"
+        else:
+            offset = int(after[0]) if after else 0
+            ordering = "rank DESC, archive_seq DESC"
+        sql = (
+            f"SELECT {', '.join(COLUMNS)}, {headline} AS headline, {rank} AS rank "  # noqa: S608
+            f"FROM {self.table} WHERE {condition} ORDER BY {ordering} LIMIT %s OFFSET %s"
+        )
+        cursor.execute(sql, [*headline_params, *rank_params, *params, limit + 1, offset])
+        return list(cursor.fetchall())
+
+    def _facets(self, cursor: Any, where: SqlFilter) -> Facets:
+        base = f"FROM {self.table} WHERE {where.sql}"
+        cursor.execute(
+            f"SELECT author_username, count(*) {base} "
+            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_SIZE}",
+            where.params,
+        )
+        authors = [{"username": u, "count": n} for u, n in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT conversation_id, max(conversation_name), count(*) {base} "
+            f"GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT {FACET_SIZE}",
+            where.params,
+        )
+        conversations = [{"id": c, "name": name, "count": n} for c, name, n in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*) {base} "
+            "GROUP BY 1 ORDER BY 1",
+            where.params,
+        )
+        days = [{"date": d, "count": n} for d, n in cursor.fetchall()]
+        return Facets(authors=authors, conversations=conversations, days=days)

@@ -1,0 +1,122 @@
+"""Indexing: the pipeline stage after the archive. It reads archive records, never live rows.
+
+    archive batch commits ─▶ after_archive hook ─▶ task compliance.index_records
+                                                     └▶ index_pending(): (state, head] in batches
+    beat compliance.index_sweep ─▶ index_pending()  (whatever a lost task left behind)
+
+`SearchIndexState.last_seq` says how far the index has got. `index_pending` locks that row,
+so concurrent workers serialise; each batch rebuilds the documents of every message it
+touches from the message's whole archived history and upserts them by archive_seq, so
+running a batch twice, or a task after the sweeper already did its work, changes nothing.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import SearchIndexState
+from .archive_reads import (
+    archive_head_seq,
+    archived_at_of,
+    archived_events,
+    conversation_names,
+    member_usernames,
+    message_histories,
+)
+from .backends import SearchBackend, search_backend
+from .documents import IndexBatch, message_documents, touched_message_ids
+
+
+def index_batch_for(*, first_seq: int, last_seq: int) -> tuple[IndexBatch, int]:
+    """The documents and renames that archive records first_seq..last_seq call for."""
+    events = archived_events(first_seq=first_seq, last_seq=last_seq)
+    histories = message_histories(message_ids=touched_message_ids(events))
+    conversation_ids = {e.conversation_id for h in histories.values() for e in h}
+    renamed = {e.conversation_id for e in events if e.type == "conversation.updated"}
+    names = conversation_names(conversation_ids=conversation_ids | renamed)
+    usernames = member_usernames(conversation_ids=conversation_ids)
+    documents = [
+        document
+        for history in histories.values()
+        for document in message_documents(
+            history, conversation_name=names[history[0].conversation_id], usernames=usernames
+        )
+    ]
+    documents.sort(key=lambda d: d.archive_seq)
+    return IndexBatch(documents=documents, renamed={c: names[c] for c in renamed}), len(events)
+
+
+def index_range(*, first_seq: int, last_seq: int, backend: SearchBackend) -> int:
+    """Index archive records first_seq..last_seq (inclusive); returns how many were read."""
+    batch, count = index_batch_for(first_seq=first_seq, last_seq=last_seq)
+    backend.index_records(batch)
+    return count
+
+
+def _locked_state() -> SearchIndexState:
+    SearchIndexState.objects.bulk_create([SearchIndexState(pk=1)], ignore_conflicts=True)
+    return SearchIndexState.objects.select_for_update().get(pk=1)
+
+
+def index_pending(*, backend: SearchBackend | None = None, max_batches: int = 20) -> int:
+    """Index archived records above the index state, a batch per transaction; how many."""
+    backend = backend or search_backend()
+    backend.ensure_ready()
+    total = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            state = _locked_state()
+            head = archive_head_seq()
+            if state.last_seq >= head:
+                break
+            last = min(head, state.last_seq + settings.EIM_SEARCH_INDEX_BATCH)
+            total += index_range(first_seq=state.last_seq + 1, last_seq=last, backend=backend)
+            state.last_seq = last
+            state.save(update_fields=["last_seq", "updated_at"])
+    return total
+
+
+def index_rebuild(
+    *, backend: SearchBackend | None = None, progress: Callable[[int], object] | None = None
+) -> int:
+    """Rebuild the whole index from the archive; readers see the old index until the end.
+
+    Holds the index-state lock throughout, so live indexing waits and then carries on from
+    the archive head the rebuild reached (nothing written to the old index is lost).
+    """
+    backend = backend or search_backend()
+    backend.ensure_ready()
+    with transaction.atomic():
+        state = _locked_state()
+        head = archive_head_seq()
+        writer = backend.rebuild_start()
+        size = settings.EIM_SEARCH_INDEX_BATCH
+        for first in range(1, head + 1, size):
+            last = min(head, first + size - 1)
+            index_range(first_seq=first, last_seq=last, backend=writer)
+            if progress:
+                progress(last - first + 1)
+        backend.rebuild_finish(writer)
+        state.last_seq = head
+        state.save(update_fields=["last_seq", "updated_at"])
+    return head
+
+
+def index_status() -> dict[str, Any]:
+    """For /healthz: how far the index has got and how far behind the archive it is."""
+    state = SearchIndexState.objects.filter(pk=1).first()
+    indexed = state.last_seq if state else 0
+    head = archive_head_seq()
+    oldest = archived_at_of(seq=indexed + 1) if head > indexed else None
+    return {
+        "backend": search_backend().name,
+        "indexed_seq": indexed,
+        "archive_seq": head,
+        "lag_records": head - indexed,
+        "oldest_unindexed_seconds": (
+            round((timezone.now() - oldest).total_seconds(), 1) if oldest else None
+        ),
+    }

@@ -1,0 +1,90 @@
+"""What a search asks for and what it returns, the same for every backend."""
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from .documents import SearchDocument
+
+#: Where the next page starts: the backend's own sort key of the last hit (JSON-able).
+After = list[Any]
+
+FACET_SIZE = 10
+
+
+class Order(StrEnum):
+    NEWEST = "newest"
+    RELEVANCE = "relevance"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What the caller may see, before the query narrows it (always the first clause).
+
+    `all_versions`: every version of every message, deleted ones included (compliance).
+    Otherwise only the current version of messages not deleted. `conversation_ids`: only
+    these conversations; None means every conversation.
+    """
+
+    all_versions: bool
+    conversation_ids: frozenset[int] | None
+
+    @classmethod
+    def everything(cls) -> "Scope":
+        return cls(all_versions=True, conversation_ids=None)
+
+    @classmethod
+    def member_of(cls, conversation_ids: set[int]) -> "Scope":
+        return cls(all_versions=False, conversation_ids=frozenset(conversation_ids))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    document: SearchDocument
+    # HTML: the message escaped, with <mark>…</mark> around what matched; nothing else.
+    highlights: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    authors: list[dict[str, Any]]  # {"username", "count"}
+    conversations: list[dict[str, Any]]  # {"id", "name", "count"}
+    days: list[dict[str, Any]]  # {"date": "YYYY-MM-DD", "count"}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    count: int
+    hits: list[SearchHit]
+    next_after: After | None
+    facets: Facets | None = None
+
+
+def cursor_encode(order: Order, after: After) -> str:
+    raw = json.dumps({"order": order.value, "after": after}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(order: Order, cursor: str) -> After:
+    """The `after` of a cursor made by `cursor_encode` for the same order; ValueError if not."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("not a cursor") from exc
+    if not isinstance(value, dict) or value.get("order") != order.value:
+        raise ValueError("the cursor belongs to another order")
+    after = value.get("after")
+    if not isinstance(after, list) or not after or len(after) > 2:
+        raise ValueError("not a cursor")
+    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in after):
+        raise ValueError("not a cursor")
+    if order is Order.NEWEST:
+        if len(after) != 2 or not isinstance(after[0], str | int) or not isinstance(after[1], int):
+            raise ValueError("not a cursor")
+        if isinstance(after[0], str):
+            datetime.fromisoformat(after[0])
+    return after

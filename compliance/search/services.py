@@ -1,0 +1,178 @@
+"""Compliance search, version history and context: compliance officers only, all audited.
+
+Each function checks the caller's role first (a refusal changes and records nothing), then
+reads and records its AuditEvent in one transaction: no result leaves without its audit.
+"""
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import User
+
+from ..access import require_compliance_officer
+from ..audit import audit_event_record
+from ..errors import ComplianceError, ComplianceErrorCode
+from ..models import AuditEventType
+from . import archive_reads
+from .archive_reads import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
+from .backends import search_backend
+from .paging import search_request_check
+from .payloads import page_payload
+from .query import print_query
+from .results import Scope
+
+MAX_CONTEXT = 50
+_KINDS = {MESSAGE_NEW: "original", MESSAGE_EDITED: "edit", MESSAGE_DELETED: "deleted"}
+
+
+def compliance_search(
+    *,
+    user: User,
+    query: str,
+    order: str = "newest",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Every version of every message, edited and deleted ones included; with facets.
+
+    A query that cannot be read is refused (ComplianceError with its position) before
+    anything runs, and is not audited: nothing was searched and nothing was shown.
+    """
+    require_compliance_officer(user=user)
+    request = search_request_check(query=query, order=order, cursor=cursor, limit=limit)
+    backend = search_backend()
+    with transaction.atomic():
+        page = backend.search(
+            request.tree,
+            scope=Scope.everything(),
+            order=request.order,
+            after=request.after,
+            limit=request.limit,
+            facets=True,
+        )
+        audit_event_record(
+            actor=user,
+            event_type=AuditEventType.SEARCH_RUN,
+            details={
+                "query": request.text,
+                "canonical": print_query(request.tree),
+                "order": request.order.value,
+                "cursor": cursor or None,
+                "limit": request.limit,
+                "result_count": page.count,
+                "backend": backend.name,
+            },
+        )
+        return page_payload(page, order=request.order)
+
+
+def _author(event: ArchivedEvent) -> dict[str, Any]:
+    author = event.message.get("author") or {}
+    return {
+        "id": author.get("id", event.actor_id),
+        "username": author.get("username", ""),
+        "name": author.get("name") or author.get("username", ""),
+    }
+
+
+def _version_payload(event: ArchivedEvent, *, text: ArchivedEvent) -> dict[str, Any]:
+    """One version; `text` is the record whose body it shows (a deletion shows the last)."""
+    return {
+        "archive_seq": event.seq,
+        "message_id": event.message_id,
+        "version_kind": _KINDS[event.type],
+        "author": _author(text),
+        "actor_id": event.actor_id,
+        "body": str(text.message.get("body", "")),
+        "created_at": text.message.get("created_at"),
+        "occurred_at": event.occurred_at.isoformat(),
+        "audience": list(event.audience),
+        "is_deleted": event.type == MESSAGE_DELETED,
+    }
+
+
+def _versions(history: list[ArchivedEvent], *, up_to: int | None = None) -> list[dict[str, Any]]:
+    versions, text = [], None
+    for event in history:
+        if event.type not in _KINDS or (up_to is not None and event.seq > up_to):
+            continue
+        if event.type != MESSAGE_DELETED:
+            text = event
+        versions.append(_version_payload(event, text=text or event))
+    return versions
+
+
+def message_versions(*, user: User, message_id: int) -> dict[str, Any]:
+    """A message's every version from the archive: the original, each edit, the deletion."""
+    require_compliance_officer(user=user)
+    history = archive_reads.message_histories(message_ids=[message_id]).get(message_id, [])
+    versions = _versions(history)
+    if not versions:
+        raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no archived message with that id")
+    conversation_id = history[0].conversation_id
+    name = archive_reads.conversation_names(conversation_ids=[conversation_id])[conversation_id]
+    with transaction.atomic():
+        audit_event_record(
+            actor=user,
+            event_type=AuditEventType.VERSION_HISTORY_VIEWED,
+            details={"message_id": message_id, "version_count": len(versions)},
+        )
+    return {
+        "message_id": message_id,
+        "conversation": {"id": conversation_id, "name": name},
+        "versions": versions,
+    }
+
+
+def _as_of(histories: dict[int, list[ArchivedEvent]], seq: int) -> list[dict[str, Any]]:
+    """Each message as it stood at archive record `seq` (its latest version by then)."""
+    shown = []
+    for history in histories.values():
+        versions = _versions(history, up_to=seq)
+        if versions:
+            shown.append(versions[-1])
+    return sorted(shown, key=lambda v: v["archive_seq"])
+
+
+def record_context(
+    *, user: User, archive_seq: int, before: int = 5, after: int = 5
+) -> dict[str, Any]:
+    """The messages around an archived message record, in its conversation, as they stood
+    at that record's moment (later edits and deletions not applied)."""
+    require_compliance_officer(user=user)
+    before, after = max(0, min(before, MAX_CONTEXT)), max(0, min(after, MAX_CONTEXT))
+    record = archive_reads.archived_event(seq=archive_seq)
+    if record is None or record.type not in _KINDS or record.message_id is None:
+        raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no archived message record there")
+    cid = record.conversation_id
+    earlier = [
+        e
+        for e in archive_reads.conversation_message_events(
+            conversation_id=cid, before_seq=archive_seq, limit=before + 1
+        )
+        if e.message_id != record.message_id
+    ]
+    earlier = earlier[len(earlier) - before :] if before else []
+    later = archive_reads.conversation_message_events(
+        conversation_id=cid, after_seq=archive_seq, limit=after
+    )
+    ids = [e.message_id for e in earlier + later if e.message_id] + [record.message_id]
+    histories = archive_reads.message_histories(message_ids=ids)
+    own = histories.pop(record.message_id)
+    earlier_ids = {e.message_id for e in earlier}
+    with transaction.atomic():
+        audit_event_record(
+            actor=user,
+            event_type=AuditEventType.CONTEXT_VIEWED,
+            details={"archive_seq": archive_seq, "before": before, "after": after},
+        )
+    return {
+        "conversation": {
+            "id": cid,
+            "name": archive_reads.conversation_names(conversation_ids=[cid])[cid],
+        },
+        "record": _versions(own, up_to=archive_seq)[-1],
+        "before": _as_of({m: h for m, h in histories.items() if m in earlier_ids}, archive_seq),
+        "after": [_versions(histories[e.message_id])[0] for e in later if e.message_id],
+    }
