@@ -1,8 +1,17 @@
-"""Reads about the archive's own state (no user data)."""
+"""Reads of the archive: its own state, and the records as evidence for search and review.
 
+Every record is parsed from `canonical`, the exact bytes that were hashed, so what is indexed
+and shown is what the archive proves.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Max
 from django.utils import timezone
 
 from eim.chat import selectors as chat_selectors
@@ -45,3 +54,143 @@ def archive_status() -> dict[str, Any]:
         if checkpoint
         else None,
     }
+
+
+MESSAGE_NEW = "message.new"
+MESSAGE_EDITED = "message.edited"
+MESSAGE_DELETED = "message.deleted"
+ATTACHMENT_ADDED = "attachment.added"
+MESSAGE_TYPES = (MESSAGE_NEW, MESSAGE_EDITED, MESSAGE_DELETED, ATTACHMENT_ADDED)
+VERSION_TYPES = (MESSAGE_NEW, MESSAGE_EDITED)
+CONVERSATION_TYPES = ("conversation.created", "conversation.updated")
+CHANNEL_KINDS = ("public", "private")
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedEvent:
+    """One archive record, as hashed."""
+
+    seq: int
+    type: str
+    conversation_id: int
+    message_id: int | None
+    actor_id: int | None
+    occurred_at: datetime
+    audience: tuple[int, ...]
+    payload: dict[str, Any]
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message payload of a message.new / edited / deleted record."""
+        message = self.payload.get("message")
+        return message if isinstance(message, dict) else {}
+
+
+def _event(record: ArchiveRecord) -> ArchivedEvent:
+    content = json.loads(record.canonical)
+    return ArchivedEvent(
+        seq=record.seq,
+        type=record.event_type,
+        conversation_id=record.conversation_id,
+        message_id=record.message_id,
+        actor_id=record.actor_id,
+        occurred_at=record.occurred_at,
+        audience=tuple(int(i) for i in content.get("audience") or ()),
+        payload=content.get("payload") or {},
+    )
+
+
+def archive_head_seq() -> int:
+    head = ArchiveHead.objects.filter(pk=1).values_list("last_seq", flat=True).first()
+    return int(head or 0)
+
+
+def archived_at_of(*, seq: int) -> datetime | None:
+    return ArchiveRecord.objects.filter(seq=seq).values_list("archived_at", flat=True).first()
+
+
+def archived_events(*, first_seq: int, last_seq: int) -> list[ArchivedEvent]:
+    records = ArchiveRecord.objects.filter(seq__gte=first_seq, seq__lte=last_seq)
+    return [_event(r) for r in records.order_by("seq")]
+
+
+def archived_event(*, seq: int) -> ArchivedEvent | None:
+    record = ArchiveRecord.objects.filter(seq=seq).first()
+    return _event(record) if record else None
+
+
+def message_histories(*, message_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
+    """Every record of each message (creation, edits, deletion, attachments), in seq order."""
+    records = ArchiveRecord.objects.filter(
+        message_id__in=set(message_ids), event_type__in=MESSAGE_TYPES
+    ).order_by("seq")
+    histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
+    for record in records:
+        histories[int(record.message_id or 0)].append(_event(record))
+    return dict(histories)
+
+
+def conversation_names(*, conversation_ids: Iterable[int]) -> dict[int, str]:
+    """The latest channel name of each conversation, lower-cased; '' for direct messages."""
+    ids = set(conversation_ids)
+    latest = (
+        ArchiveRecord.objects.filter(conversation_id__in=ids, event_type__in=CONVERSATION_TYPES)
+        .values("conversation_id")
+        .annotate(seq=Max("seq"))
+        .values_list("seq", flat=True)
+    )
+    names = {cid: "" for cid in ids}
+    for record in ArchiveRecord.objects.filter(seq__in=list(latest)):
+        details = _event(record).payload.get("details") or {}
+        if details.get("kind") in CHANNEL_KINDS:
+            names[record.conversation_id] = str(details.get("name") or "").lower()
+    return names
+
+
+def member_usernames(*, conversation_ids: Iterable[int]) -> dict[int, str]:
+    """User id → username (lower-cased) of everyone who ever joined these conversations,
+    as the archive recorded them (the latest join wins)."""
+    records = ArchiveRecord.objects.filter(
+        conversation_id__in=set(conversation_ids), event_type="member.joined"
+    ).order_by("seq")
+    usernames: dict[int, str] = {}
+    for record in records:
+        user = _event(record).payload.get("user") or {}
+        if "id" in user:
+            usernames[int(user["id"])] = str(user.get("username", "")).lower()
+    return usernames
+
+
+def conversation_message_events(
+    *, conversation_id: int, before_seq: int | None = None, after_seq: int | None = None, limit: int
+) -> list[ArchivedEvent]:
+    """Up to `limit` message.new records of a conversation just before or just after a seq,
+    in seq order."""
+    records = ArchiveRecord.objects.filter(conversation_id=conversation_id, event_type=MESSAGE_NEW)
+    if before_seq is not None:
+        rows = list(records.filter(seq__lt=before_seq).order_by("-seq")[:limit])
+        return [_event(r) for r in reversed(rows)]
+    rows = list(records.filter(seq__gt=after_seq or 0).order_by("seq")[:limit])
+    return [_event(r) for r in rows]
+
+
+def superseded_version_seqs(*, conversation_ids: Iterable[int]) -> list[int]:
+    """Seqs of versions that a later edit replaced, in these conversations."""
+    edits = ArchiveRecord.objects.filter(
+        conversation_id__in=set(conversation_ids), event_type=MESSAGE_EDITED
+    ).values_list("message_id", "original_seq", "seq")
+    versions: dict[int | None, list[int]] = defaultdict(list)
+    for message_id, original_seq, seq in edits.order_by("seq"):
+        if not versions[message_id] and original_seq is not None:
+            versions[message_id].append(original_seq)
+        versions[message_id].append(seq)
+    return sorted(seq for seqs in versions.values() for seq in seqs[:-1])
+
+
+def author_names(*, seqs: Iterable[int]) -> dict[int, str]:
+    """The author's display name as each message record carried it, by record seq."""
+    names: dict[int, str] = {}
+    for record in ArchiveRecord.objects.filter(seq__in=set(seqs)):
+        author = _event(record).message.get("author") or {}
+        names[record.seq] = str(author.get("name") or author.get("username") or "")
+    return names

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .archive_reads import (
+from archive.selectors import (
     ATTACHMENT_ADDED,
     MESSAGE_DELETED,
     MESSAGE_EDITED,

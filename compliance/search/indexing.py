@@ -17,8 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import SearchIndexState
-from .archive_reads import (
+from archive.selectors import (
     archive_head_seq,
     archived_at_of,
     archived_events,
@@ -26,6 +25,8 @@ from .archive_reads import (
     member_usernames,
     message_histories,
 )
+
+from ..models import SearchIndexState
 from .backends import SearchBackend, search_backend
 from .documents import IndexBatch, message_documents, touched_message_ids
 

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from .archive_reads import author_names
+from archive.selectors import author_names
+
 from .results import Facets, Order, SearchHit, SearchPage, cursor_encode
 
 

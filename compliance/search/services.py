@@ -9,13 +9,13 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import User
+from archive import selectors as archive_selectors
+from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
 
 from ..access import require_compliance_officer
 from ..audit import audit_event_record
 from ..errors import ComplianceError, ComplianceErrorCode
 from ..models import AuditEventType
-from . import archive_reads
-from .archive_reads import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
 from .backends import search_backend
 from .paging import search_request_check
 from .payloads import page_payload
@@ -106,12 +106,12 @@ def _versions(history: list[ArchivedEvent], *, up_to: int | None = None) -> list
 def message_versions(*, user: User, message_id: int) -> dict[str, Any]:
     """A message's every version from the archive: the original, each edit, the deletion."""
     require_compliance_officer(user=user)
-    history = archive_reads.message_histories(message_ids=[message_id]).get(message_id, [])
+    history = archive_selectors.message_histories(message_ids=[message_id]).get(message_id, [])
     versions = _versions(history)
     if not versions:
         raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no archived message with that id")
     conversation_id = history[0].conversation_id
-    name = archive_reads.conversation_names(conversation_ids=[conversation_id])[conversation_id]
+    name = archive_selectors.conversation_names(conversation_ids=[conversation_id])[conversation_id]
     with transaction.atomic():
         audit_event_record(
             actor=user,
@@ -142,23 +142,23 @@ def record_context(
     at that record's moment (later edits and deletions not applied)."""
     require_compliance_officer(user=user)
     before, after = max(0, min(before, MAX_CONTEXT)), max(0, min(after, MAX_CONTEXT))
-    record = archive_reads.archived_event(seq=archive_seq)
+    record = archive_selectors.archived_event(seq=archive_seq)
     if record is None or record.type not in _KINDS or record.message_id is None:
         raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no archived message record there")
     cid = record.conversation_id
     earlier = [
         e
-        for e in archive_reads.conversation_message_events(
+        for e in archive_selectors.conversation_message_events(
             conversation_id=cid, before_seq=archive_seq, limit=before + 1
         )
         if e.message_id != record.message_id
     ]
     earlier = earlier[len(earlier) - before :] if before else []
-    later = archive_reads.conversation_message_events(
+    later = archive_selectors.conversation_message_events(
         conversation_id=cid, after_seq=archive_seq, limit=after
     )
     ids = [e.message_id for e in earlier + later if e.message_id] + [record.message_id]
-    histories = archive_reads.message_histories(message_ids=ids)
+    histories = archive_selectors.message_histories(message_ids=ids)
     own = histories.pop(record.message_id)
     earlier_ids = {e.message_id for e in earlier}
     with transaction.atomic():
@@ -170,7 +170,7 @@ def record_context(
     return {
         "conversation": {
             "id": cid,
-            "name": archive_reads.conversation_names(conversation_ids=[cid])[cid],
+            "name": archive_selectors.conversation_names(conversation_ids=[cid])[cid],
         },
         "record": _versions(own, up_to=archive_seq)[-1],
         "before": _as_of({m: h for m, h in histories.items() if m in earlier_ids}, archive_seq),

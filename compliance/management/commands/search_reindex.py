@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from compliance.search.archive_reads import archive_head_seq
+from archive.selectors import archive_head_seq
 from compliance.search.backends import search_backend
 from compliance.search.indexing import index_rebuild
 

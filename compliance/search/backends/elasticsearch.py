@@ -19,7 +19,8 @@ from typing import Any
 from django.conf import settings
 from elasticsearch import Elasticsearch
 
-from ..archive_reads import superseded_version_seqs
+from archive.selectors import superseded_version_seqs
+
 from ..documents import IndexBatch, SearchDocument
 from ..query import Node, search_body
 from ..query.compile_elasticsearch import MAPPING, SETTINGS
