@@ -84,8 +84,17 @@ TEMPLATES = [
 def _database() -> dict:
     if env.str("DATABASE_URL", default=""):
         config = env.db("DATABASE_URL")
-        config.setdefault("CONN_MAX_AGE", env.int("EIM_DB_CONN_MAX_AGE", default=0))
-        config["CONN_HEALTH_CHECKS"] = True
+        if env.bool("EIM_DB_POOL", default=True):
+            # A pool, not persistent connections: under ASGI every sync_to_async call would
+            # otherwise open a new PostgreSQL session (one per chat message).
+            config.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": env.int("EIM_DB_POOL_MIN", default=2),
+                "max_size": env.int("EIM_DB_POOL_MAX", default=20),
+                "timeout": 10,
+            }
+        else:
+            config["CONN_MAX_AGE"] = env.int("EIM_DB_CONN_MAX_AGE", default=0)
+            config["CONN_HEALTH_CHECKS"] = True
         return config
     VAR_DIR.mkdir(exist_ok=True)
     return {
