@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/v1/", include("eim.api.urls")),
     path("api/v1/", include("compliance.api.urls")),
     path("django-admin/", admin.site.urls),
+    path("compliance/", include("compliance.urls")),
     path("", include("eim.chat.urls")),
 ]

@@ -1,0 +1,367 @@
+// The compliance workspace: search the archive, read a hit in its conversation and its
+// version history. Configuration comes from data-* attributes on #workspace.
+
+import { ApiError, getJson, withId } from "./api.js";
+import { contextItem, conversationLabel, el, resultItem, versionItem } from "./render.js";
+
+const $ = (id) => document.getElementById(id);
+const root = $("workspace");
+const config = {
+  searchUrl: root.dataset.searchUrl,
+  versionsUrl: root.dataset.versionsUrl,
+  contextUrl: root.dataset.contextUrl,
+  pageSize: Number(root.dataset.pageSize) || 50,
+};
+
+const state = {
+  query: "",
+  order: "newest",
+  results: [],
+  count: 0,
+  next: null,
+  selected: -1,
+  opened: null, // the result shown in the side panel
+  generation: 0, // a newer search makes older answers stale
+};
+
+// ----- searching
+
+function setState(name) {
+  root.dataset.state = name;
+  $("results-pane").setAttribute("aria-busy", String(name === "loading"));
+}
+
+async function search({ more = false } = {}) {
+  const generation = ++state.generation;
+  if (!more) {
+    state.query = $("q").value;
+    state.order = $("order").value;
+    syncUrl();
+  }
+  if (!state.query.trim()) {
+    showIntro();
+    return;
+  }
+  hideQueryError();
+  setState("loading");
+  $("result-summary").textContent = more ? "Loading more…" : "Searching…";
+  try {
+    const page = await getJson(config.searchUrl, {
+      q: state.query,
+      order: state.order,
+      cursor: more ? state.next : null,
+      limit: config.pageSize,
+    });
+    if (generation !== state.generation) return;
+    showPage(page, { more });
+  } catch (error) {
+    if (generation !== state.generation) return;
+    showError(error);
+  }
+}
+
+function showPage(page, { more }) {
+  const list = $("results");
+  if (!more) {
+    list.replaceChildren();
+    state.results = [];
+    state.selected = -1;
+  }
+  const start = state.results.length;
+  state.results.push(...page.results);
+  state.count = page.count;
+  state.next = page.next;
+  list.append(...page.results.map((result, i) => resultItem(result, start + i)));
+  $("more-button").hidden = !page.next;
+  setState(state.results.length ? "results" : "empty");
+  $("result-summary").textContent = summary();
+  if (!state.results.length) showNoMatches();
+  else $("empty-state").hidden = true;
+  if (!more && state.results.length) select(0, { focus: false });
+}
+
+function summary() {
+  const n = state.count;
+  const shown = state.results.length;
+  if (!n) return "";
+  const found = `${n.toLocaleString("en")} message version${n === 1 ? "" : "s"} found`;
+  const order = state.order === "newest" ? "newest first" : "most relevant first";
+  return shown < n ? `${found} · showing ${shown.toLocaleString("en")}, ${order}` : `${found}, ${order}`;
+}
+
+function showIntro() {
+  setState("idle");
+  $("results").replaceChildren();
+  state.results = [];
+  state.selected = -1;
+  $("more-button").hidden = true;
+  $("result-summary").textContent = "";
+  $("empty-title").textContent = "Search the archive";
+  $("empty-hint").hidden = false;
+  $("empty-state").hidden = false;
+  hideQueryError();
+}
+
+function showNoMatches() {
+  $("empty-title").textContent = `Nothing matches ${state.query.trim()}`;
+  const hint = $("empty-hint");
+  hint.hidden = false;
+  hint.replaceChildren(
+    el("p", {}, "Every version of every message was searched, deleted ones included. You could:"),
+    el(
+      "ul",
+      { class: "empty-tips" },
+      el("li", {}, "use fewer words, or OR between alternatives: ", el("code", {}, "buy OR sell")),
+      el("li", {}, "match word beginnings with a prefix: ", el("code", {}, "confid*")),
+      el("li", {}, "widen or drop a date, person or conversation filter"),
+      el("li", {}, "check the spelling of names: ", el("code", {}, "from:"), " and ", el("code", {}, "participant:"), " take usernames"),
+    ),
+  );
+  $("empty-state").hidden = false;
+}
+
+function showError(error) {
+  $("results").replaceChildren();
+  state.results = [];
+  state.selected = -1;
+  $("more-button").hidden = true;
+  $("empty-state").hidden = true;
+  setState("error");
+  $("result-summary").textContent = "";
+  if (error instanceof ApiError && error.code === "invalid_query") {
+    showQueryError(error.detail, error.position);
+  } else if (error instanceof ApiError && error.status === 403) {
+    showQueryError("Your account may no longer search the archive (the compliance officer role is needed).", null);
+  } else {
+    showQueryError(error.message || "The search failed. Please try again.", null);
+  }
+}
+
+function showQueryError(message, position) {
+  $("query-error-text").textContent = message;
+  const where = $("query-error-where");
+  const box = $("q");
+  if (position !== null && position !== undefined) {
+    // The query as sent, a caret under the character the server pointed at.
+    const text = state.query;
+    const at = Math.max(0, Math.min(position, text.length));
+    where.textContent = `${text}\n${" ".repeat(at)}^`;
+    where.hidden = false;
+    box.setAttribute("aria-invalid", "true");
+    box.focus();
+    box.setSelectionRange(at, Math.min(at + 1, text.length));
+  } else {
+    where.textContent = "";
+    where.hidden = true;
+  }
+  $("query-error").hidden = false;
+}
+
+function hideQueryError() {
+  $("query-error").hidden = true;
+  $("q").removeAttribute("aria-invalid");
+}
+
+function syncUrl() {
+  const url = new URL(location.href);
+  if (state.query) url.searchParams.set("q", state.query);
+  else url.searchParams.delete("q");
+  if (state.order !== "newest") url.searchParams.set("order", state.order);
+  else url.searchParams.delete("order");
+  history.replaceState(null, "", url);
+}
+
+// ----- selection and keyboard
+
+function items() {
+  return $("results").querySelectorAll("li.result");
+}
+
+function select(index, { focus = true } = {}) {
+  const all = items();
+  if (!all.length) return;
+  const next = Math.max(0, Math.min(index, all.length - 1));
+  for (const item of all) {
+    item.setAttribute("aria-selected", "false");
+    item.tabIndex = -1;
+  }
+  const item = all[next];
+  item.setAttribute("aria-selected", "true");
+  item.tabIndex = 0;
+  state.selected = next;
+  if (focus) {
+    item.focus();
+    item.scrollIntoView({ block: "nearest" });
+  }
+}
+
+function typing(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey) return;
+  if (event.key === "Escape") {
+    if (!$("detail-panel").hidden) {
+      closeDetail();
+      event.preventDefault();
+    } else if (!$("help-panel").hidden) {
+      toggleHelp(false);
+      event.preventDefault();
+    }
+    return;
+  }
+  if (typing(event.target)) {
+    if (event.target === $("q") && event.key === "ArrowDown" && state.results.length) {
+      select(Math.max(state.selected, 0));
+      event.preventDefault();
+    }
+    return;
+  }
+  if (event.key === "/") {
+    $("q").focus();
+    $("q").select();
+    event.preventDefault();
+  } else if ((event.key === "j" || event.key === "ArrowDown") && state.results.length) {
+    select(state.selected + 1);
+    event.preventDefault();
+  } else if ((event.key === "k" || event.key === "ArrowUp") && state.results.length) {
+    select(state.selected - 1);
+    event.preventDefault();
+  } else if (event.key === "Enter" && event.target instanceof HTMLElement && event.target.matches("li.result")) {
+    openDetail(Number(event.target.dataset.index));
+    event.preventDefault();
+  }
+});
+
+$("results").addEventListener("click", (event) => {
+  const item = event.target.closest("li.result");
+  if (!item || window.getSelection()?.toString()) return; // selecting text is not opening
+  const index = Number(item.dataset.index);
+  select(index, { focus: true });
+  openDetail(index);
+});
+
+// ----- the side panel: the conversation around a hit, and the message's versions
+
+async function openDetail(index) {
+  const result = state.results[index];
+  if (!result) return;
+  state.opened = { result, index };
+  const panel = $("detail-panel");
+  panel.hidden = false;
+  root.dataset.detail = "open";
+  $("detail-title").textContent = `${result.author?.name || result.author?.username || "Message"}`;
+  $("detail-where").replaceChildren(conversationLabel(result.conversation), " · message ", String(result.message_id));
+  $("tab-versions").textContent = "Version history";
+  showTab("context");
+  $("detail-close").focus();
+  await Promise.all([loadContext(result), loadVersions(result)]);
+}
+
+function closeDetail() {
+  $("detail-panel").hidden = true;
+  delete root.dataset.detail;
+  const opened = state.opened;
+  state.opened = null;
+  if (opened) select(opened.index);
+}
+
+async function loadContext(result) {
+  const list = $("context-list");
+  const status = $("context-status");
+  list.replaceChildren();
+  status.textContent = "Loading the conversation…";
+  try {
+    const context = await getJson(withId(config.contextUrl, result.archive_seq), { before: 5, after: 5 });
+    if (state.opened?.result !== result) return;
+    status.textContent = `In ${conversationLabel(context.conversation)}, as it stood when this was written.`;
+    list.replaceChildren(
+      ...context.before.map((v) => contextItem(v)),
+      contextItem(context.record, { current: true }),
+      ...context.after.map((v) => contextItem(v)),
+    );
+    list.querySelector(".current")?.scrollIntoView({ block: "center" });
+  } catch (error) {
+    if (state.opened?.result === result) status.textContent = `The conversation could not be loaded: ${error.message}`;
+  }
+}
+
+async function loadVersions(result) {
+  const list = $("version-list");
+  const status = $("versions-status");
+  list.replaceChildren();
+  status.textContent = "Loading the version history…";
+  try {
+    const history = await getJson(withId(config.versionsUrl, result.message_id));
+    if (state.opened?.result !== result) return;
+    const n = history.versions.length;
+    status.textContent = `${n} record${n === 1 ? "" : "s"} in the archive for this message, oldest first.`;
+    list.replaceChildren(...history.versions.map(versionItem));
+    $("tab-versions").textContent = `Version history (${n})`;
+  } catch (error) {
+    if (state.opened?.result === result) status.textContent = `The version history could not be loaded: ${error.message}`;
+  }
+}
+
+function showTab(name) {
+  for (const [tab, view] of [
+    ["tab-context", "context-view"],
+    ["tab-versions", "versions-view"],
+  ]) {
+    const active = view.startsWith(name);
+    $(tab).setAttribute("aria-selected", String(active));
+    $(tab).tabIndex = active ? 0 : -1;
+    $(view).hidden = !active;
+  }
+}
+
+$("tab-context").addEventListener("click", () => showTab("context"));
+$("tab-versions").addEventListener("click", () => showTab("versions"));
+$("detail-panel").querySelector("[role=tablist]").addEventListener("keydown", (event) => {
+  if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+  const next = $("tab-context").getAttribute("aria-selected") === "true" ? "tab-versions" : "tab-context";
+  $(next).click();
+  $(next).focus();
+  event.preventDefault();
+});
+$("detail-close").addEventListener("click", closeDetail);
+
+// ----- the form, the operators panel, the examples
+
+function toggleHelp(open) {
+  $("help-panel").hidden = !open;
+  $("help-toggle").setAttribute("aria-expanded", String(open));
+}
+
+$("help-toggle").addEventListener("click", () => toggleHelp($("help-panel").hidden));
+
+document.addEventListener("click", (event) => {
+  const example = event.target.closest("button.example");
+  if (!example) return;
+  $("q").value = example.dataset.example;
+  toggleHelp(false);
+  search();
+  $("q").focus();
+});
+
+$("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  closeDetail();
+  search();
+});
+$("order").addEventListener("change", () => {
+  if ($("q").value.trim()) search();
+});
+$("q").addEventListener("input", () => {
+  if (!$("query-error").hidden) hideQueryError();
+});
+$("more-button").addEventListener("click", () => search({ more: true }));
+
+// ----- start: a query in the address bar runs at once
+
+const initial = new URL(location.href).searchParams;
+$("q").value = initial.get("q") || "";
+$("order").value = initial.get("order") === "relevance" ? "relevance" : "newest";
+if ($("q").value.trim()) search();
+else showIntro();
