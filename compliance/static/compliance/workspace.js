@@ -259,12 +259,12 @@ async function openDetail(index) {
   await Promise.all([loadContext(result), loadVersions(result)]);
 }
 
-function closeDetail() {
+function closeDetail({ refocus = true } = {}) {
   $("detail-panel").hidden = true;
   delete root.dataset.detail;
   const opened = state.opened;
   state.opened = null;
-  if (opened) select(opened.index);
+  if (opened && refocus) select(opened.index);
 }
 
 async function loadContext(result) {
@@ -325,7 +325,7 @@ $("detail-panel").querySelector("[role=tablist]").addEventListener("keydown", (e
   $(next).focus();
   event.preventDefault();
 });
-$("detail-close").addEventListener("click", closeDetail);
+$("detail-close").addEventListener("click", () => closeDetail());
 
 // ----- the form, the operators panel, the examples
 
@@ -341,13 +341,14 @@ document.addEventListener("click", (event) => {
   if (!example) return;
   $("q").value = example.dataset.example;
   toggleHelp(false);
+  closeDetail({ refocus: false });
   search();
   $("q").focus();
 });
 
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  closeDetail();
+  closeDetail({ refocus: false });
   search();
 });
 $("order").addEventListener("change", () => {
