@@ -17,13 +17,22 @@ It owns one database (created if missing) and, in it, one search table per row c
    a permission scope (compliance officer: none; employee: `audience_ids @> ARRAY[user]`)
    and run as the service would: newest first, `ORDER BY occurred_at DESC, archive_seq DESC
    LIMIT 50`, warm cache, one connection. Also the exact and the capped count.
-3. Strategies (`--strategies`): the same queries under each fix being evaluated, so that the
-   figures compare like with like. `contract` is the compiler and DDL as they are.
+3. Strategies (`--strategies`): the same queries under each fix being evaluated,
+   interleaved query by query so that a busy machine slows them alike; the script stops if
+   two strategies return different pages. `contract` is the compiler as it is;
+   `inline-near` writes NEAR's tsquery inline; `probe` (with inline NEAR) reads the newest
+   ~20k rows first, then the rest by bitmap when a walk would be long; `*-wm` add
+   `work_mem = 64MB`; `windows` (rejected: bitmap-only time windows) is kept for the record.
+   `--ddl audience|tuned` measures with other indexes / statistics targets and puts the
+   contract's back afterwards. `--api` also times a whole request as the shipped backend
+   runs it (count, page, facets, relevance); `--explain` writes the plans of the slowest
+   queries that missed to var/bench/search/explain-<rows>.txt.
 
-    .venv/bin/python bench/search.py                          # 1M rows, 50 runs per type
-    .venv/bin/python bench/search.py --rows 5000000 --runs 30
-    .venv/bin/python bench/search.py --strategies contract,timeindex,windows --explain
-    .venv/bin/python bench/search.py --json > var/bench/search/1m.json
+    .venv/bin/python bench/search.py                 # 1M rows, 50 runs: contract,inline-near,probe
+    .venv/bin/python bench/search.py --explain --api
+    .venv/bin/python bench/search.py --strategies contract,probe,probe-wm --ddl tuned
+    .venv/bin/python bench/search.py --rows 5000000 --runs 20
+    .venv/bin/python bench/search.py --json                   # or --json-out FILE as well
 
 See docs/performance.md ("Search") for the figures and what they mean.
 """
@@ -116,7 +125,11 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
     add("--seed", type=int, default=20240101)
     add("--database-url", default=DATABASE_URL)
     add("--fresh", action="store_true", help="drop and reload the table")
-    add("--strategies", default="contract", help=f"comma list of {', '.join(STRATEGIES)}")
+    add(
+        "--strategies",
+        default="contract,inline-near,probe",
+        help=f"comma list of {', '.join(STRATEGIES)}",
+    )
     add("--types", default="", help="comma list of query types (default: all)")
     add("--scopes", default="officer,employee", help="officer, employee or both")
     add("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) each type's slowest")
