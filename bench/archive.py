@@ -347,16 +347,22 @@ class Celery:
 
 @contextlib.contextmanager
 def celery_running(
-    env: dict[str, str], workers: int, concurrency: int, *, beat: bool, tag: str
+    env: dict[str, str],
+    workers: int,
+    concurrency: int,
+    *,
+    beat: bool,
+    tag: str,
+    default_queue: bool = True,
 ) -> Iterator[Celery]:
     """`workers` instances on the archive's queue; with a separate archive queue, one more
-    instance serves the default queue (search indexing and the rest)."""
+    instance serves the default queue (search indexing and the rest) if `default_queue`."""
     celery = Celery(env=env)
     separate = env.get("DJANGO_SETTINGS_MODULE") == ROUTED_SETTINGS
     try:
         for n in range(workers):
             celery.worker(f"{tag}-w{n}", concurrency, queue="archive" if separate else "celery")
-        if separate:
+        if separate and default_queue:
             celery.worker(f"{tag}-default", concurrency, queue="celery")
         if beat:
             celery.beat()
@@ -734,7 +740,11 @@ def drain_measure(
     backlog_create(options.backlog, senders)
     print(f"  backlog of {options.backlog} events written in {time.monotonic() - made:.1f} s")
     before = head_seq()
-    with celery_running(env, workers, options.concurrency, beat=False, tag=f"drain{workers}") as c:
+    # With archive tasks on their own queue, the default queue's worker is left out: the drain
+    # measures the archive alone, and the search index is left --backlog records behind.
+    with celery_running(
+        env, workers, options.concurrency, beat=False, tag=f"drain{workers}", default_queue=False
+    ) as c:
         spy = py_spy_start(c.processes) if profile else None
         samples: list[tuple[float, int]] = []
         cpu_before = cpu_snapshot()
@@ -862,7 +872,8 @@ def cpu_category(pid: int, command: str, ours: set[int], database: str) -> str:
     if pid == os.getpid():
         return "bench"
     if pid in ours:
-        for marker, name in (("worker", "workers"), ("beat", "beat"), ("redis", "redis")):
+        markers = (("-default", "default worker"), ("worker", "workers"), ("beat", "beat"))
+        for marker, name in (*markers, ("redis", "redis")):
             if marker in command:
                 return name
         return "producers" if "multiprocessing" in command else "bench"
@@ -894,7 +905,7 @@ def cpu_use(before: CpuSnapshot, after: CpuSnapshot, database: str) -> dict[str,
     return {name: round(value, 1) for name, value in use.items()}
 
 
-OURS = ("producers", "workers", "beat", "postgres", "redis", "bench")
+OURS = ("producers", "workers", "default worker", "beat", "postgres", "redis", "bench")
 
 
 def cpu_line(use: dict[str, float]) -> str:
