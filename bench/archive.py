@@ -51,6 +51,7 @@ DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_bench_archive"
 THROWAWAY_SECRET = "bench-only-" + "y" * 40  # the bench processes only; never a real secret
 BODY = "Settlement figures for desk {n} are final; please confirm the @ops numbers by 4 pm."
 USER_PREFIX = "archbench"
+RUN_TAG = time.strftime("%Y%m%d-%H%M%S")
 LAG_TARGET_P99 = 1.0  # seconds
 DRAIN_TARGET = 1000.0  # records/s
 
@@ -295,7 +296,7 @@ class Celery:
     logs: list[Path] = field(default_factory=list)
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        log = LOG_DIR / f"{name}.log"
+        log = LOG_DIR / f"{RUN_TAG}-{name}.log"  # kept per run: the task timings are in there
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [str(CELERY), "-A", "eim", *args],
@@ -323,7 +324,7 @@ class Celery:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        workers = [log for log in self.logs if log.name != "beat.log"]
+        workers = [log for log in self.logs if not log.name.endswith("-beat.log")]
         while time.monotonic() < deadline:
             if all(" ready." in log.read_text(errors="replace") for log in workers):
                 return
@@ -421,11 +422,30 @@ def index_behind() -> int:
     return int(index_status()["lag_records"])
 
 
+CHURNED_TABLES = (
+    "chat_conversationevent",  # every event is updated once (archived_seq), never HOT
+    "chat_conversation",  # last_seq
+    "archive_archivehead",
+    "compliance_searchindexstate",
+)
+
+
+def vacuum() -> None:
+    """What autovacuum would do in production. This machine's PostgreSQL runs with autovacuum
+    off (a CI setting): without it the outbox's dead tuples pile up and the sweeper's
+    pending-summary query slows from milliseconds to seconds."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(CHURNED_TABLES)}")
+
+
 def pipeline_settle(env: dict[str, str], options: Options) -> None:
-    """Archive anything pending and let the search index catch up, so a run starts from the
-    steady state (an earlier run or an interrupted one may have left work behind)."""
+    """Archive anything pending, let the search index catch up and vacuum, so a run starts
+    from the steady state (an earlier or interrupted run may have left work behind)."""
     from archive.tasks import archive_pending_task
 
+    vacuum()
     if not pending_count() and not index_behind():
         return
     started = time.monotonic()
@@ -436,6 +456,7 @@ def pipeline_settle(env: dict[str, str], options: Options) -> None:
             if time.monotonic() - started > 900:
                 raise RuntimeError(f"the search index is still {index_behind()} records behind")
             time.sleep(0.5)
+    vacuum()
     print(f"  (settled: archive and search index caught up in {time.monotonic() - started:.0f} s)")
 
 
@@ -613,7 +634,9 @@ def lag_measure(
 
     before, index_before = head_seq(), index_behind()
     with (
-        celery_running(env, options.workers[0], options.concurrency, beat=True, tag="lag"),
+        celery_running(
+            env, options.workers[0], options.concurrency, beat=True, tag="lag-" + label.split()[0]
+        ),
         HeadWatcher() as watcher,
     ):
         cpu_before = cpu_snapshot()

@@ -1,9 +1,10 @@
 """Per-user fixed-window rate limits kept in the shared cache (Redis in production)."""
 
+import functools
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 
 from .errors import ChatError, ErrorCode
 
@@ -13,8 +14,19 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
+@functools.cache
+def _counters() -> BaseCache:
+    """One cache client, with one connection pool, per process.
+
+    `django.core.cache.cache` is local to the async context, so under Channels every socket
+    (every consumer task) would build its own client and open its own Redis connection.
+    """
+    return caches.create_connection("default")
+
+
 def _count(key: str, window: int) -> int:
-    """Add one to the window's counter; one round trip once the window has started."""
+    """Add one to the window's counter."""
+    cache = _counters()
     try:
         return int(cache.incr(key))
     except ValueError:

@@ -508,13 +508,13 @@ def test_a_producer_crashing_between_commit_and_wakeup_is_archived_by_the_sweepe
 
     producers = [crashing_producer(fleet, mode, room, body) for mode, body in bodies.items()]
     outputs = [p.communicate(timeout=60)[0].decode(errors="replace") for p in producers]
-    wait_until_archived(timeout=15)
+    wait_until_archived(timeout=30)
 
     assert [p.returncode for p in producers] == [1, 1], outputs
     committed = Message.objects.get(body=bodies["after-commit"])
     record = ArchiveRecord.objects.get(message_id=committed.pk, event_type="message.new")
+    # Nothing else publishes a wake-up here: only the sweeper, SWEEP_AFTER later, archives it.
     assert (record.archived_at - record.occurred_at).total_seconds() >= SWEEP_AFTER
-    assert "archive sweep archived 1 events whose task never ran" in fleet.logs()
     assert not Message.objects.filter(body=bodies["in-transaction"]).exists()
     assert not ArchiveRecord.objects.filter(canonical__contains=bodies["in-transaction"]).exists()
     assert_archived_exactly_once([committed.pk])

@@ -1,6 +1,8 @@
 """From the outbox to the archive: one chained record per event, in outbox order, exactly once."""
 
 import asyncio
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,6 +13,7 @@ from django.db import connection, transaction
 from archive.canonical import canonical_json, chain_hash
 from archive.models import GENESIS_HASH, ArchiveHead, ArchiveRecord
 from archive.services.archiving import archive_pending
+from archive.services.pipeline import _WakeUp
 from eim.chat.models import ConversationEvent
 from eim.chat.services.conversations import membership_invite, membership_remove
 from eim.chat.services.messages import (
@@ -317,3 +320,47 @@ def test_archiving_while_people_send_loses_and_repeats_nothing(alice, bob, setti
     assert [r.seq for r in chain] == list(range(1, 65))
     assert [r.prev_hash for r in chain] == [GENESIS_HASH, *(r.hash for r in chain[:-1])]
     assert [r.hash for r in chain] == [chain_hash(r.prev_hash, r.canonical) for r in chain]
+
+
+def test_wake_ups_within_the_window_share_one_publish_from_one_thread():
+    published: list[list[int]] = []
+    bursts = {20: threading.Event(), 40: threading.Event()}
+
+    def publish(event_ids: list[int]) -> None:
+        published.append(event_ids)
+        if (total := sum(map(len, published))) in bursts:
+            bursts[total].set()
+
+    wake_up = _WakeUp(publish)
+    for event_id in range(20):
+        wake_up.request([event_id])
+    assert bursts[20].wait(5)
+    for event_id in range(20, 40):
+        wake_up.request([event_id])
+    assert bursts[40].wait(5)
+
+    assert sorted(i for batch in published for i in batch) == list(range(40))
+    assert len(published) <= 4  # two bursts, each coalesced (a burst may straddle a window)
+    publishers = [t for t in threading.enumerate() if t.name == "archive-wake-up"]
+    assert wake_up._thread in publishers
+    assert sum(t._target == wake_up._run for t in publishers) == 1  # type: ignore[attr-defined]
+
+
+def test_a_failing_publish_does_not_stop_later_wake_ups():
+    calls: list[list[int]] = []
+    second = threading.Event()
+
+    def publish(event_ids: list[int]) -> None:
+        calls.append(event_ids)
+        if len(calls) == 1:
+            raise RuntimeError("broker down")
+        second.set()
+
+    wake_up = _WakeUp(publish)
+    wake_up.request([1])
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    wake_up.request([2])
+    assert second.wait(5)
+    assert calls == [[1], [2]]
