@@ -75,7 +75,7 @@ class Options:
     skip_lag: bool
     skip_drain: bool
     wait_quiet: float
-    archive_queue: bool
+    shared_queue: bool
     retries: int
 
 
@@ -97,10 +97,10 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
     add("--skip-drain", action="store_true")
     add("--wait-quiet", type=float, default=60.0, help="max s to wait for an idle machine")
     add(
-        "--archive-queue",
+        "--shared-queue",
         action="store_true",
-        help="route archive.* to an 'archive' queue with workers of its own (the other tasks, "
-        "search indexing among them, go to one more worker on 'celery')",
+        help="workers serve both queues (archive and celery, search indexing among the "
+        "latter) instead of the production layout: archive workers, plus one default worker",
     )
     add("--retries", type=int, default=2, help="repeats of a run that others disturbed")
     args = parser.parse_args(argv)
@@ -119,7 +119,7 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
         skip_lag=args.skip_lag,
         skip_drain=args.skip_drain,
         wait_quiet=args.wait_quiet,
-        archive_queue=args.archive_queue,
+        shared_queue=args.shared_queue,
         retries=args.retries,
     )
 
@@ -204,22 +204,8 @@ def signing_key_file() -> Path:
     return path
 
 
-ROUTED_SETTINGS = "bench_archive_routed_settings"
-ROUTED_SETTINGS_TEXT = """# bench/archive.py --archive-queue: archive tasks on a queue of their own.
-from eim.settings.base import *  # noqa: F403
-
-CELERY_TASK_ROUTES = {"archive.*": {"queue": "archive"}}
-"""
-
-
 def environment(options: Options, redis_url: str) -> dict[str, str]:
-    """Production settings (eim.settings.base), pointed at the bench's database and Redis;
-    with --archive-queue, the same plus a route for archive.* to its own queue."""
-    routed = {}
-    if options.archive_queue:
-        (LOG_DIR / f"{ROUTED_SETTINGS}.py").write_text(ROUTED_SETTINGS_TEXT)
-        path = os.pathsep.join(p for p in (str(LOG_DIR), os.environ.get("PYTHONPATH")) if p)
-        routed = {"DJANGO_SETTINGS_MODULE": ROUTED_SETTINGS, "PYTHONPATH": path}
+    """Production settings (eim.settings.base), pointed at the bench's database and Redis."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "eim.settings.base",
@@ -235,7 +221,6 @@ def environment(options: Options, redis_url: str) -> dict[str, str]:
         "EIM_ARCHIVE_BLOB_ROOT": str(LOG_DIR / "blobs"),
         "EIM_MEDIA_ROOT": str(LOG_DIR / "media"),
         "EIM_LOG_LEVEL": "WARNING",
-        **routed,
     }
 
 
@@ -354,16 +339,18 @@ def celery_running(
     *,
     beat: bool,
     tag: str,
+    shared_queue: bool,
     default_queue: bool = True,
 ) -> Iterator[Celery]:
-    """`workers` instances on the archive's queue; with a separate archive queue, one more
-    instance serves the default queue (search indexing and the rest) if `default_queue`."""
+    """`workers` instances on the archive queue and, if `default_queue`, one more on the
+    default queue (search indexing and the rest), as deploy/Procfile runs them; with
+    `shared_queue`, the `workers` instances serve both queues and no other is started."""
     celery = Celery(env=env)
-    separate = env.get("DJANGO_SETTINGS_MODULE") == ROUTED_SETTINGS
     try:
         for n in range(workers):
-            celery.worker(f"{tag}-w{n}", concurrency, queue="archive" if separate else "celery")
-        if separate and default_queue:
+            queues = "archive,celery" if shared_queue else "archive"
+            celery.worker(f"{tag}-w{n}", concurrency, queue=queues)
+        if default_queue and not shared_queue:
             celery.worker(f"{tag}-default", concurrency, queue="celery")
         if beat:
             celery.beat()
@@ -449,7 +436,9 @@ def pipeline_settle(env: dict[str, str], options: Options) -> None:
     if not pending_count() and not index_behind():
         return
     started = time.monotonic()
-    with celery_running(env, 1, options.concurrency, beat=True, tag="settle"):
+    with celery_running(
+        env, 1, options.concurrency, beat=True, tag="settle", shared_queue=options.shared_queue
+    ):
         archive_pending_task.delay()
         wait_drained(timeout=300)
         while index_behind():
@@ -635,7 +624,12 @@ def lag_measure(
     before, index_before = head_seq(), index_behind()
     with (
         celery_running(
-            env, options.workers[0], options.concurrency, beat=True, tag="lag-" + label.split()[0]
+            env,
+            options.workers[0],
+            options.concurrency,
+            beat=True,
+            tag="lag-" + label.split()[0],
+            shared_queue=options.shared_queue,
         ),
         HeadWatcher() as watcher,
     ):
@@ -763,10 +757,17 @@ def drain_measure(
     backlog_create(options.backlog, senders)
     print(f"  backlog of {options.backlog} events written in {time.monotonic() - made:.1f} s")
     before = head_seq()
-    # With archive tasks on their own queue, the default queue's worker is left out: the drain
-    # measures the archive alone, and the search index is left --backlog records behind.
+    # The default queue's worker is left out: the drain measures the archive alone, and the
+    # search index is left --backlog records behind (with --shared-queue the archive workers
+    # index too, as they drain).
     with celery_running(
-        env, workers, options.concurrency, beat=False, tag=f"drain{workers}", default_queue=False
+        env,
+        workers,
+        options.concurrency,
+        beat=False,
+        tag=f"drain{workers}",
+        shared_queue=options.shared_queue,
+        default_queue=False,
     ) as c:
         spy = py_spy_start(c.processes) if profile else None
         samples: list[tuple[float, int]] = []
@@ -999,7 +1000,7 @@ def settings_line(options: Options) -> str:
         f"{settings.EIM_ARCHIVE_SWEEP_AFTER} s, CONN_MAX_AGE {db.get('CONN_MAX_AGE')}, "
         f"prefork concurrency {options.concurrency}, prefetch "
         f"{settings.CELERY_WORKER_PREFETCH_MULTIPLIER}, acks_late {settings.CELERY_TASK_ACKS_LATE}"
-        + (", archive tasks on their own queue and workers" if options.archive_queue else "")
+        + (", one shared queue for every task" if options.shared_queue else "")
         + (f", worker env {options.worker_env}" if options.worker_env else "")
     )
 

@@ -1,4 +1,4 @@
-"""`make run`: migrate, seed the demo, then Daphne, a Celery worker and beat in the foreground.
+"""`make run`: migrate, seed the demo, then Daphne, the Celery workers and beat in the foreground.
 
 Ctrl-C stops them all (honcho forwards the signal to every process).
 """

@@ -159,6 +159,13 @@ else:
         "store_processed": False,
     }
 
+# The archive has workers of its own: a backlog of search indexing, or an hour-long
+# verification, must never hold up archiving (deploy/Procfile, docs/archive.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "archive.archive_pending": {"queue": "archive"},
+    "archive.sweep": {"queue": "archive"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -161,7 +161,7 @@ class Fleet:
         self.workers[name] = self._spawn(
             node,
             [
-                *("worker", "--concurrency=2", "--pool=prefork", "-Q", "celery"),
+                *("worker", "--concurrency=2", "--pool=prefork", "-Q", "archive,celery"),
                 *("-n", f"{node}@%h", "--loglevel=INFO", "--without-mingle", "--without-gossip"),
             ],
         )
