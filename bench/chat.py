@@ -344,12 +344,6 @@ def servers_running(options: Options, prefix: str) -> Iterator[Target]:
         ports = {urlsplit(u).port or 80 for u in urls}
         yield Target(urls=urls, pids=listening_pids(ports), started=False)
         return
-    shared = redis_foreign_keys(options.redis_url)
-    if shared:
-        print(
-            f"WARNING: the bench Redis db holds {shared} keys of something else; if that "
-            "flushes the db, live delivery stops (pick another db with --redis-url)"
-        )
     env = server_environment(options.database_url, options.redis_url, options.server_env, prefix)
     servers = [server_start(env) for _ in range(options.servers)]
     try:
@@ -360,16 +354,7 @@ def servers_running(options: Options, prefix: str) -> Iterator[Target]:
     finally:
         for server in servers:
             server_stop(server)
-        redis_cleanup(options.redis_url, prefix, celery_queue=not shared)
-
-
-def redis_foreign_keys(redis_url: str, limit: int = 10_000) -> int:
-    """Keys in the bench db that are not the benchmark's (counted up to `limit`)."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    keys = itertools.islice(client.scan_iter(count=1000), limit)
-    return sum(1 for key in keys if not key.startswith((b"eimbench", b"celery", b"_kombu")))
+        redis_cleanup(options.redis_url, prefix, celery_queue=True)
 
 
 def redis_cleanup(redis_url: str, prefix: str, *, celery_queue: bool) -> None:
@@ -385,13 +370,12 @@ def redis_cleanup(redis_url: str, prefix: str, *, celery_queue: bool) -> None:
 
 
 def groups_present(redis_url: str, prefix: str, conversation_ids: set[int]) -> int:
-    """Conversation groups that still have members in the channel layer."""
+    """Conversation groups some server is still subscribed to (the pub/sub channel layer)."""
     import redis
 
-    pipe = redis.Redis.from_url(redis_url).pipeline(transaction=False)
-    for conversation_id in sorted(conversation_ids):
-        pipe.zcard(f"{prefix}:group:conv.{conversation_id}")
-    return sum(1 for size in pipe.execute() if size)
+    channels = [f"{prefix}__group__conv.{cid}" for cid in sorted(conversation_ids)]
+    counts = redis.Redis.from_url(redis_url).pubsub_numsub(*channels)
+    return sum(1 for _name, subscribers in counts if subscribers)
 
 
 # ----- the load generator (runs in its own process)
@@ -1152,7 +1136,7 @@ def step_print(report: StepReport) -> None:
     if r.groups[0] < r.groups[1]:
         lines.append(
             f"  WARNING                 only {r.groups[0]} of {r.groups[1]} conversation groups "
-            "are left in the channel layer: something deleted them (a FLUSHDB on the bench db?)"
+            "have a subscriber in the channel layer: a server lost its Redis connection?"
         )
     if cpu["other"] > DISTURBED:
         lines.append(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, BaseChannelLayer, channel_layers
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -30,14 +30,24 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 
 async def _round_trip() -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("healthz.")
-    await layer.send(channel, {"type": "healthz.ping"})
-    reply = await layer.receive(channel)
-    if reply.get("type") != "healthz.ping":
-        raise RuntimeError("channel layer returned the wrong message")
+    # A private instance of the configured layer, closed afterwards: on the server's own
+    # instance every probe would leave its channel subscribed (the pub/sub layer keeps a
+    # subscription per channel until a receive on it is cancelled).
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    try:
+        channel = await layer.new_channel("healthz.")
+        await layer.send(channel, {"type": "healthz.ping"})
+        reply = await layer.receive(channel)
+        if reply.get("type") != "healthz.ping":
+            raise RuntimeError("channel layer returned the wrong message")
+    finally:
+        await _layer_close(layer)
+
+
+async def _layer_close(layer: BaseChannelLayer) -> None:
+    # channels_redis.core's flush() would delete every key of the layer: close its pools.
+    close_pools = getattr(layer, "close_pools", None)
+    await (close_pools() if close_pools is not None else layer.flush())
 
 
 async def _round_trip_with_timeout() -> None:

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 CLOSED_PORT = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 UNREACHABLE_LAYER = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [CLOSED_PORT]},
     }
 }
@@ -53,3 +53,17 @@ def test_503_when_the_broker_is_unreachable(client):
 
 def test_healthz_needs_no_login_and_only_answers_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+async def test_probes_leave_no_channel_subscribed_on_a_long_lived_loop(settings):
+    # Under Daphne the probe runs on the server's one event loop, which outlives it.
+    import redis
+
+    from eim.health import _round_trip
+
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    for _ in range(3):
+        await _round_trip()
+
+    subscribed = redis.Redis.from_url(settings.REDIS_URL).pubsub_channels(f"{prefix}*")
+    assert [name for name in subscribed if b"healthz" in name] == []
