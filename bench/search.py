@@ -15,22 +15,27 @@ It owns one database (created if missing) and, in it, one search table per row c
 2. Queries: for every query type, `--runs` queries with different words (picked by their
    real document frequency in the table), each compiled with `compile_postgres`, put inside
    a permission scope (compliance officer: none; employee: `audience_ids @> ARRAY[user]`)
-   and run as the service would: newest first, `ORDER BY occurred_at DESC, archive_seq DESC
-   LIMIT 50`, warm cache, one connection. Also the exact and the capped count.
-3. Strategies (`--strategies`): the same queries under each fix being evaluated,
-   interleaved query by query so that a busy machine slows them alike; the script stops if
-   two strategies return different pages. `contract` is the compiler as it is;
-   `inline-near` writes NEAR's tsquery inline; `probe` (with inline NEAR) reads the newest
-   ~20k rows first, then the rest by bitmap when a walk would be long; `*-wm` add
-   `work_mem = 64MB`; `windows` (rejected: bitmap-only time windows) is kept for the record.
-   `--ddl audience|tuned` measures with other indexes / statistics targets and puts the
-   contract's back afterwards. `--api` also times a whole request as the shipped backend
-   runs it (count, page, facets, relevance); `--explain` writes the plans of the slowest
-   queries that missed to var/bench/search/explain-<rows>.txt.
+   and run for the first page, newest first (`ORDER BY occurred_at DESC, archive_seq DESC
+   LIMIT 50`), warm cache, one connection. Also the exact and the capped count.
+3. Strategies (`--strategies`): the same queries under each, interleaved query by query so
+   that a busy machine slows them alike; the script stops if two strategies return
+   different pages. `contract` is the product's page query as shipped (the backend's own
+   functions: `postgres_probe.newest_rows`, the probe of the newest ~20k rows then the rest,
+   and `search_settings_apply`: work_mem 64MB, jit off, custom plans); `probe` is the same
+   with the server's settings; `single` and `single-settings` run the compiled query as one
+   statement; `subselect-near` is the compiler before the NEAR fix (with `--ddl before`,
+   the contract as first measured); `windows` (rejected: bitmap-only time windows) is kept
+   for the record.
+   `--ddl audience|before` measures with the default statistics targets / the indexes from
+   before migration compliance/0003, and puts the contract's back afterwards; a table
+   loaded before 0003 is brought to the contract when it is reused. `--api` also times
+   whole requests through `PostgresBackend.read` (newest, newest with facets, relevance);
+   `--explain` writes the plans of every statement of the slowest queries that missed to
+   var/bench/search/explain-<rows>.txt.
 
-    .venv/bin/python bench/search.py                 # 1M rows, 50 runs: contract,inline-near,probe
+    .venv/bin/python bench/search.py           # 1M rows, 50 runs: contract,single,subselect-near
     .venv/bin/python bench/search.py --explain --api
-    .venv/bin/python bench/search.py --strategies contract,probe,probe-wm --ddl tuned
+    .venv/bin/python bench/search.py --strategies contract,probe,single --ddl before
     .venv/bin/python bench/search.py --rows 5000000 --runs 20
     .venv/bin/python bench/search.py --json                   # or --json-out FILE as well
 
@@ -63,12 +68,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eim.settings.test")
 
+import django  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+django.setup()  # the backend modules import the archive's models; nothing connects
+
+from compliance.search.backends.postgres import (  # noqa: E402
+    RANKED_MATCHES,
+    SEARCH_SETTINGS,
+    PostgresBackend,
+    search_settings_apply,
+)
+from compliance.search.backends.postgres_probe import (  # noqa: E402
+    PageQuery,
+    TimeSpan,
+    newest_rows,
+    time_span,
+)
 from compliance.search.query import (  # noqa: E402
-    And,
-    DateFilter,
     Near,
     Node,
     SqlFilter,
@@ -76,14 +94,19 @@ from compliance.search.query import (  # noqa: E402
     parse_query,
     search_table_ddl,
 )
-from compliance.search.query.compile_postgres import _Columns, _operand  # noqa: E402
+from compliance.search.query.compile_postgres import (  # noqa: E402
+    STATISTICS_COLUMNS,
+    STATISTICS_TARGET,
+    _Columns,
+    _operand,
+)
+from compliance.search.results import COUNT_CAP, Order, Scope  # noqa: E402
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_bench_search"
 LOG_DIR = ROOT / "var" / "bench" / "search"
 GENERATOR_VERSION = 5  # bump when the data would differ, so old tables are not reused
 TARGET_P99 = 0.100  # seconds, for every query type at 1M rows
 LIMIT = 50
-COUNT_CAP = 10_000
 STATEMENT_TIMEOUT_MS = 30_000
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
@@ -127,7 +150,7 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
     add("--fresh", action="store_true", help="drop and reload the table")
     add(
         "--strategies",
-        default="contract,inline-near,probe",
+        default="contract,single,subselect-near",
         help=f"comma list of {', '.join(STRATEGIES)}",
     )
     add("--types", default="", help="comma list of query types (default: all)")
@@ -135,7 +158,7 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
     add("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) each type's slowest")
     add("--json", action="store_true", help="print the figures as JSON instead of tables")
     add("--json-out", type=Path, help="also write the JSON figures to this file")
-    add("--api", action="store_true", help="also time a whole API request: count, facets")
+    add("--api", action="store_true", help="also time whole requests, as shipped")
     add(
         "--ddl",
         choices=sorted(DDL_VARIANTS),
@@ -602,11 +625,14 @@ def load_report_read(conn: psycopg.Connection[Any], table: str) -> LoadReport | 
 def table_load(conn: psycopg.Connection[Any], options: Options) -> LoadReport:
     """Drop, create (bare), COPY, build the contract's indexes, VACUUM ANALYZE; timed."""
     table = table_name(options.rows)
-    create, *indexes = search_table_ddl(table)
+    ddl = search_table_ddl(table)
+    indexes = [statement for statement in ddl if statement.startswith("CREATE INDEX")]
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(table)))
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(f"{table}_terms")))
     conn.execute("DELETE FROM bench_meta WHERE table_name = %s", [table])
-    conn.execute(create)
+    for statement in ddl:  # CREATE TABLE and its statistics targets
+        if statement not in indexes:
+            conn.execute(statement)
     generator_rate = generator_measure(options)
     generator = generator_for(options)
     log(f"loading {options.rows:,} rows into {table} ...")
@@ -680,8 +706,39 @@ def table_ready(conn: psycopg.Connection[Any], options: Options) -> LoadReport:
     report = None if options.fresh else load_report_read(conn, table)
     if report and (report.seed, report.generator_version) == (options.seed, GENERATOR_VERSION):
         log(f"reusing {table}, loaded {report.loaded_at} (--fresh reloads it)")
+        contract_ensure(conn, table, options.maintenance_work_mem)
         return report
     return table_load(conn, options)
+
+
+def contract_ensure(conn: psycopg.Connection[Any], table: str, maintenance_work_mem: str) -> None:
+    """Bring a table loaded before migration compliance/0003 to the contract's indexes and
+    statistics targets (as the migration does), so that `--ddl contract` means what it says."""
+    indexes = {
+        name
+        for (name,) in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s", [table]
+        )
+    }
+    targets = {
+        target
+        for (target,) in conn.execute(
+            "SELECT attstattarget FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attname = ANY(%s)",
+            [table, list(STATISTICS_COLUMNS)],
+        )
+    }
+    if f"{table}_audience" in indexes and targets == {STATISTICS_TARGET}:
+        return
+    log(f"  {table} predates compliance/0003: building its audience index and statistics ...")
+    with conn.transaction():
+        conn.execute("SET LOCAL statement_timeout = 0")
+        conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(maintenance_work_mem))
+        if f"{table}_audience" not in indexes:
+            for statement_sql in _MULTI_AUDIENCE_INDEX:
+                conn.execute(statement_sql.format(table=table))
+        conn.execute(_statistics(STATISTICS_TARGET).format(table=table))
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 # ----- words by document frequency
@@ -875,15 +932,14 @@ def scope_filter(scope: str, query: Query) -> SqlFilter:
 # ----- strategies
 
 
-class _ProposedColumns(_Columns):
-    """compile_postgres with the NEAR change proposed in docs/performance.md ("Search").
+class _SubSelectColumns(_Columns):
+    """compile_postgres as it was before the NEAR fix: the NEAR's tsquery in a sub-select.
 
-    The contract builds a NEAR's tsquery in an uncorrelated sub-select. PostgreSQL runs that
-    as an InitPlan whose value the planner cannot see, so it estimates `body_tsv @@ $0` with
-    a fixed default selectivity (0.5 %) and, ordering by time, walks the occurred_at index
-    filtering every row: ~1 s at 1M rows when the two words rarely meet. Written inline the
-    whole expression is immutable, folds into one tsquery constant at plan time, and is
-    estimated from the column statistics like any other tsquery.
+    PostgreSQL runs the sub-select as an InitPlan whose value the planner cannot see, so it
+    estimates `body_tsv @@ $0` with a fixed default selectivity (0.5 %) and, ordering by
+    time, walks the occurred_at index filtering every row: ~1 s at 1M rows when the two
+    words rarely meet. The shipped compiler writes the tsquery inline (fix 1); this one is
+    kept to measure the difference.
     """
 
     __slots__ = ()
@@ -891,76 +947,64 @@ class _ProposedColumns(_Columns):
     def near(self, node: Near) -> SqlFilter:
         vector = self.column("body_simple_tsv" if node.exact else "body_tsv")
         config = "simple" if node.exact else "english"
+        alternatives = " || ".join(
+            "tsquery_phrase(a, b, %s) || tsquery_phrase(b, a, %s)" for _ in range(node.distance + 1)
+        )
+        distances = tuple(d for d in range(1, node.distance + 2) for _ in (0, 1))
         left, left_params = _operand(node.left, config=config)
         right, right_params = _operand(node.right, config=config)
-        forward = f"tsquery_phrase({left}, {right}, %s)"
-        backward = f"tsquery_phrase({right}, {left}, %s)"
-        alternatives = " || ".join(f"{forward} || {backward}" for _ in range(node.distance + 1))
         sql_text = (
-            f"{vector} @@ (CASE WHEN numnode({left}) = 0 THEN {left}"
-            f" WHEN numnode({right}) = 0 THEN {right} ELSE {alternatives} END)"
+            f"{vector} @@ (SELECT CASE WHEN numnode(a) = 0 THEN a WHEN numnode(b) = 0 THEN b"  # noqa: S608
+            f" ELSE {alternatives} END FROM (SELECT {left} AS a, {right} AS b) AS near_operands)"
         )
-        params = left_params + left_params + right_params + right_params
-        for distance in range(1, node.distance + 2):
-            params += left_params + right_params + (distance,)
-            params += right_params + left_params + (distance,)
-        return SqlFilter(f"({sql_text})", params)
+        return SqlFilter(f"({sql_text})", distances + left_params + right_params)
 
 
-def compile_proposed(tree: Node) -> SqlFilter:
-    return _ProposedColumns("").condition(tree)
+def compile_sub_select(tree: Node) -> SqlFilter:
+    return _SubSelectColumns("").condition(tree)
 
 
 @dataclass(frozen=True)
 class Strategy:
     description: str
     compile: Callable[[Node], SqlFilter] = compile_postgres
+    probe: bool = False  # the shipped probe, then bounded scan (postgres_probe.newest_rows)
+    search_settings: bool = False  # the shipped SET LOCALs (postgres.SEARCH_SETTINGS)
     windows: bool = False  # newest-first time windows
     bitmap_only: bool = False  # SET LOCAL enable_indexscan = off
-    probe: bool = False  # the newest PROBE_ROWS first, then the rest by bitmap
-    work_mem: str = ""  # SET LOCAL work_mem for the search's transaction
 
 
 STRATEGIES: dict[str, Strategy] = {
-    "contract": Strategy("compile_postgres and search_table_ddl as they are"),
-    "inline-near": Strategy(
-        "NEAR's tsquery written inline (no sub-select), so that the planner sees it",
-        compile=compile_proposed,
+    "contract": Strategy(
+        "as shipped: compile_postgres (NEAR inline), the probe of the newest ~20k rows then "
+        "the rest (by bitmap when a walk would be long and filtered), and the search's "
+        f"settings {SEARCH_SETTINGS}",
+        probe=True,
+        search_settings=True,
     ),
     "probe": Strategy(
-        "inline NEAR + probe: the newest ~20k rows (up to the query's own before:) with the "
-        "planner's plan, then, if fewer than 50, the rest: by bitmap if the probe's hit rate "
-        "says a walk would be long and the plan walks an index filtering rows",
-        compile=compile_proposed,
+        "compile_postgres and the probe, with the server's settings",
         probe=True,
     ),
-    "probe-wm": Strategy(
-        "probe + SET LOCAL work_mem = '64MB' (server default 4MB), so that bitmaps of "
-        "hundreds of thousands of rows stay exact instead of lossy",
-        compile=compile_proposed,
-        probe=True,
-        work_mem="64MB",
+    "single": Strategy(
+        "compile_postgres in one statement (ORDER BY ... LIMIT), with the server's settings",
     ),
-    "contract-wm": Strategy(
-        "compile_postgres as it is + SET LOCAL work_mem = '64MB'",
-        work_mem="64MB",
+    "single-settings": Strategy(
+        "compile_postgres in one statement, with the search's settings",
+        search_settings=True,
     ),
-    "probe-contract": Strategy(
-        "probe, with compile_postgres as it is (NEAR in a sub-select)",
-        probe=True,
+    "subselect-near": Strategy(
+        "the compiler before the NEAR fix (its tsquery in a sub-select), one statement, the "
+        "server's settings: the contract as first measured",
+        compile=compile_sub_select,
     ),
     "windows": Strategy(
-        "inline NEAR + newest-first time windows (1/1024 of the span, x4 each), bitmap scans only",
-        compile=compile_proposed,
+        "newest-first time windows (1/1024 of the span, x4 each), bitmap scans only "
+        "(rejected: every type pays several statements)",
         windows=True,
         bitmap_only=True,
     ),
 }
-PROBE_ROWS = 20_000
-PROBE_WALK_ROWS = 4 * PROBE_ROWS
-
-
-STATISTICS_COLUMNS = ("body_tsv", "body_simple_tsv", "audience_ids", "audience_usernames")
 
 
 @dataclass(frozen=True)
@@ -970,48 +1014,38 @@ class DdlVariant:
     restore: Sequence[str] = ()
 
 
+def _statistics(target: int) -> str:
+    return "ALTER TABLE {table} " + ", ".join(
+        f"ALTER COLUMN {column} SET STATISTICS {target}" for column in STATISTICS_COLUMNS
+    )
+
+
+_SINGLE_AUDIENCE_INDEXES = (
+    "CREATE INDEX {table}_audience_ids ON {table} USING gin (audience_ids)",
+    "CREATE INDEX {table}_audience_usernames ON {table} USING gin (audience_usernames)",
+    "DROP INDEX {table}_audience",
+)
+_MULTI_AUDIENCE_INDEX = (
+    "CREATE INDEX {table}_audience ON {table} USING gin (audience_ids, audience_usernames)",
+    "DROP INDEX {table}_audience_ids",
+    "DROP INDEX {table}_audience_usernames",
+)
+
 DDL_VARIANTS = {
-    "contract": DdlVariant("search_table_ddl as it is"),
-    "audience": DdlVariant(
-        "one GIN index on (audience_ids, audience_usernames) instead of one per column, so "
-        "that the permission scope and participant: intersect inside one index scan",
-        apply=(
-            "CREATE INDEX {table}_audience ON {table} USING gin (audience_ids, audience_usernames)",
-            "DROP INDEX {table}_audience_ids",
-            "DROP INDEX {table}_audience_usernames",
-            "ANALYZE {table}",
-        ),
-        restore=(
-            "CREATE INDEX {table}_audience_ids ON {table} USING gin (audience_ids)",
-            "CREATE INDEX {table}_audience_usernames ON {table} USING gin (audience_usernames)",
-            "DROP INDEX {table}_audience",
-            "ANALYZE {table}",
-        ),
+    "contract": DdlVariant(
+        "search_table_ddl as shipped: one GIN index on (audience_ids, audience_usernames), "
+        f"statistics targets of {STATISTICS_TARGET} on {', '.join(STATISTICS_COLUMNS)}"
     ),
-    "tuned": DdlVariant(
-        "the audience index above, and statistics targets of 1000 (not 100) on the tsvector "
-        "and array columns, so that the planner knows ten times more of their frequent "
-        "elements (and guesses the rest rarer)",
-        apply=(
-            "CREATE INDEX {table}_audience ON {table} USING gin (audience_ids, audience_usernames)",
-            "DROP INDEX {table}_audience_ids",
-            "DROP INDEX {table}_audience_usernames",
-            *(
-                f"ALTER TABLE {{table}} ALTER COLUMN {column} SET STATISTICS 1000"
-                for column in STATISTICS_COLUMNS
-            ),
-            "ANALYZE {table}",
-        ),
-        restore=(
-            "CREATE INDEX {table}_audience_ids ON {table} USING gin (audience_ids)",
-            "CREATE INDEX {table}_audience_usernames ON {table} USING gin (audience_usernames)",
-            "DROP INDEX {table}_audience",
-            *(
-                f"ALTER TABLE {{table}} ALTER COLUMN {column} SET STATISTICS -1"
-                for column in STATISTICS_COLUMNS
-            ),
-            "ANALYZE {table}",
-        ),
+    "audience": DdlVariant(
+        "the shipped audience index with the default statistics targets (100)",
+        apply=(_statistics(-1), "ANALYZE {table}"),
+        restore=(_statistics(STATISTICS_TARGET), "ANALYZE {table}"),
+    ),
+    "before": DdlVariant(
+        "the DDL before migration compliance/0003: one GIN index per audience column and the "
+        "default statistics targets",
+        apply=(*_SINGLE_AUDIENCE_INDEXES, _statistics(-1), "ANALYZE {table}"),
+        restore=(*_MULTI_AUDIENCE_INDEX, _statistics(STATISTICS_TARGET), "ANALYZE {table}"),
     ),
 }
 
@@ -1059,25 +1093,28 @@ def statement(table: str, where: SqlFilter, *, columns: str = COLUMNS, limit: in
     return f"SELECT {columns} FROM {table} WHERE {where.sql} {ORDER} LIMIT {limit}"  # noqa: S608
 
 
-@dataclass(frozen=True)
-class TimeSpan:
-    oldest: datetime
-    newest: datetime
-    rows: float  # the planner's row count (pg_class.reltuples)
+class CountingCursor:
+    """A cursor that counts what runs through it; with `plans`, it first records the
+    EXPLAIN (ANALYZE, BUFFERS, SETTINGS) of every page statement (for --explain)."""
 
-    @property
-    def probe_width(self) -> timedelta:
-        """How long the archive takes, on average, to gather PROBE_ROWS rows."""
-        return (self.newest - self.oldest) * min(1.0, PROBE_ROWS / max(self.rows, 1.0))
+    def __init__(self, cursor: psycopg.Cursor[Any], plans: list[str] | None = None) -> None:
+        self.cursor = cursor
+        self.plans = plans
+        self.statements = 0
 
+    def execute(self, query: str, params: Sequence[Any] | None = None) -> CountingCursor:
+        if self.plans is not None and ORDER in query and not query.startswith("EXPLAIN"):
+            explained = self.cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, SETTINGS) {query}", params)
+            self.plans.append("\n".join(row[0] for row in explained.fetchall()))
+        self.statements += 1
+        self.cursor.execute(query, params)
+        return self
 
-def time_span(conn: psycopg.Connection[Any], table: str) -> TimeSpan:
-    # The service would start from now(); the bench's archive ends where its data ends.
-    oldest, newest, rows = conn.execute(
-        f"SELECT min(occurred_at), max(occurred_at), "  # noqa: S608
-        f"(SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass) FROM {table}"
-    ).fetchone()
-    return TimeSpan(oldest, newest, rows)
+    def fetchone(self) -> Any:
+        return self.cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self.cursor.fetchall()
 
 
 def windows(span: TimeSpan) -> Iterator[tuple[datetime | None, datetime]]:
@@ -1126,68 +1163,8 @@ def windowed_search(
     return found, statements
 
 
-def upper_bound(tree: Node) -> datetime | None:
-    """The end of the query's own date range, when the whole query is bounded by one."""
-    children = tree.children if isinstance(tree, And) else (tree,)
-    ends = [
-        datetime.combine(day_range[1], datetime.min.time(), tzinfo=UTC)
-        for child in children
-        if isinstance(child, DateFilter)
-        and (day_range := child.day_range()) is not None
-        and day_range[1] is not None
-    ]
-    return min(ends, default=None)
-
-
-def filtered_index_scan(plan: dict[str, Any]) -> bool:
-    """Does the plan read an index in order and throw rows away with a Filter?
-
-    That is the plan whose cost is the rows it rejects: right when the planner's estimate
-    of the matches is right, a walk through most of the table when it is too high.
-    """
-    if plan.get("Node Type") in ("Index Scan", "Index Only Scan") and "Filter" in plan:
-        return True
-    return any(filtered_index_scan(child) for child in plan.get("Plans", ()))
-
-
-def probed_search(
-    conn: psycopg.Connection[Any], table: str, where: SqlFilter, tree: Node, span: TimeSpan
-) -> tuple[list[tuple[Any, ...]], int]:
-    """The first page in two steps: a probe that cannot cost much, then a scan that cannot.
-
-    1. The newest PROBE_ROWS rows' worth of time (ending at the query's own before:, if it
-       has one), with whatever plan the planner picks: a walk down the time index or a
-       bitmap, either is bounded by the window. Common words end here.
-    2. Otherwise the rest (older than the window), with the planner's plan only if the
-       probe's own hit rate says a walk down an index would be short (at most
-       PROBE_WALK_ROWS more rows for the missing hits). If not, and the plan walks an index
-       in order with a Filter (EXPLAIN, ~0.3 ms), the rest is read with bitmap scans only:
-       such a walk costs what the *misses* cost, and it is what goes wrong when the planner
-       overestimates the matches (correlated filters, phrases, NEAR); a bitmap costs what
-       the matches cost, and the probe has just shown that they are few. A walk that filters
-       nothing (from:bob, all of whose messages are old, down the author index) stays.
-    """
-    newest = span.newest + timedelta(microseconds=1)
-    high = min(newest, upper_bound(tree) or newest)
-    low = high - span.probe_width
-    window = SqlFilter("occurred_at >= %s AND occurred_at < %s", (low, high))
-    first = SqlFilter(f"({where.sql}) AND {window.sql}", where.params + window.params)
-    found = conn.execute(statement(table, first), first.params).fetchall()
-    if len(found) >= LIMIT or low <= span.oldest:
-        return found, 1
-    rest = SqlFilter(f"({where.sql}) AND occurred_at < %s", (*where.params, low))
-    rest_sql = statement(table, rest, limit=LIMIT - len(found))
-    walk_rows = (LIMIT - len(found)) * PROBE_ROWS / max(len(found), 0.01)
-    with conn.transaction():
-        if walk_rows > PROBE_WALK_ROWS:
-            explained = conn.execute(f"EXPLAIN (FORMAT JSON) {rest_sql}", rest.params).fetchone()
-            if filtered_index_scan(explained[0][0]["Plan"]):
-                conn.execute("SET LOCAL enable_indexscan = off")
-        found += conn.execute(rest_sql, rest.params).fetchall()
-    return found, 2
-
-
 def search_run(
+    cursor: CountingCursor,
     conn: psycopg.Connection[Any],
     table: str,
     where: SqlFilter,
@@ -1196,11 +1173,16 @@ def search_run(
     span: TimeSpan,
 ) -> tuple[list[tuple[Any, ...]], int]:
     """The first page, newest first: (rows, statements executed)."""
+    if strategy.search_settings:
+        search_settings_apply(cursor, timeout_ms=STATEMENT_TIMEOUT_MS)
     if strategy.probe:
-        return probed_search(conn, table, where, tree, span)
+        query = PageQuery(table, COLUMNS, (), where)
+        rows = newest_rows(cursor, query, tree=tree, after=None, wanted=LIMIT)
+        return rows, cursor.statements
     if strategy.windows:
         return windowed_search(conn, table, where, span, bitmap_only=strategy.bitmap_only)
-    return conn.execute(statement(table, where), where.params).fetchall(), 1
+    rows = cursor.execute(statement(table, where), where.params).fetchall()
+    return rows, cursor.statements
 
 
 def measure(
@@ -1215,10 +1197,9 @@ def measure(
     where = strategy.compile(tree).within(scope_filter(scope, query))
     started = time.perf_counter()
     try:
-        with conn.transaction():  # as the service does: one transaction per search
-            if strategy.work_mem:
-                conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(strategy.work_mem))
-            rows, statements = search_run(conn, table, where, tree, strategy, span)
+        with conn.transaction(), conn.cursor() as raw:  # as the service: one transaction
+            cursor = CountingCursor(raw)
+            rows, statements = search_run(cursor, conn, table, where, tree, strategy, span)
     except psycopg.errors.QueryCanceled:
         return Sample(query.text, scope, time.perf_counter() - started, -1, 1, ())
     seconds = time.perf_counter() - started
@@ -1314,7 +1295,7 @@ def strategies_measure(
 COUNT_KINDS = {
     "exact": "",
     "exact, jit off": "",
-    f"capped at {COUNT_CAP:,}": f" LIMIT {COUNT_CAP + 1}",
+    f"capped at {COUNT_CAP:,} (shipped)": f" LIMIT {COUNT_CAP + 1}",
 }
 
 
@@ -1350,58 +1331,43 @@ def counts_measure(
     return figures
 
 
+API_REQUESTS = {  # name: (order, facets)
+    "newest": (Order.NEWEST, False),
+    "newest + facets": (Order.NEWEST, True),
+    "relevance": (Order.RELEVANCE, False),
+}
+
+
 def api_measure(
     conn: psycopg.Connection[Any], table: str, queries: dict[str, list[Query]], runs: int
 ) -> list[dict[str, Any]]:
-    """What one compliance search request costs today, officer scope, statement by statement.
-
-    compliance.search.backends.postgres runs, per request: an exact count(*), the page (with
-    ts_headline and ts_rank), and three facet aggregates (authors, conversations, days) over
-    every match. Same SQL shapes here, so the page query's figures above can be read
-    against the whole request's.
-    """
+    """What one compliance search request costs, officer scope, as the shipped backend runs
+    it: `PostgresBackend.read` on this connection, in one transaction (the settings, the
+    capped count, the page with highlights; facets when asked for; relevance over the
+    newest RANKED_MATCHES matches)."""
+    backend = PostgresBackend(table)
     figures = []
     for query_type in ("rare term", "mid term", "common term", "phrase", "participant:"):
         if query_type not in queries:
             continue
-        parts: dict[str, list[float]] = {
-            "count": [],
-            "page": [],
-            "facets": [],
-            "total": [],
-            "relevance": [],
-        }
+        parts: dict[str, list[float]] = {name: [] for name in API_REQUESTS}
         for query in queries[query_type][-runs:]:
-            where = compile_postgres(parse_query(query.text))
-            words = query.text.strip('"') if ":" not in query.text else ""
-            base = f"FROM {table} WHERE {where.sql}"
-            timed = [
-                ("count", f"SELECT count(*) {base}", where.params),
-                (
-                    "page",
-                    f"SELECT {COLUMNS}, ts_headline('english', body, plainto_tsquery('english', "
-                    f"%s)), ts_rank(body_tsv, plainto_tsquery('english', %s)) {base} {ORDER} "
-                    f"LIMIT {LIMIT + 1}",
-                    (words, words, *where.params),
-                ),
-                ("facets", f"SELECT author_username, count(*) {base} GROUP BY 1", where.params),
-                ("facets", f"SELECT conversation_id, count(*) {base} GROUP BY 1", where.params),
-                ("facets", f"SELECT occurred_at::date, count(*) {base} GROUP BY 1", where.params),
-                (
-                    "relevance",
-                    f"SELECT {COLUMNS}, ts_rank(body_tsv, plainto_tsquery('english', %s)) AS rank "
-                    f"{base} ORDER BY rank DESC, archive_seq DESC LIMIT {LIMIT + 1}",
-                    (words, *where.params),
-                ),
-            ]
-            spent = dict.fromkeys(parts, 0.0)
-            for part, statement_sql, params in timed:
+            tree = parse_query(query.text)
+            for name, (order, facets) in API_REQUESTS.items():
                 started = time.perf_counter()
-                conn.execute(statement_sql, params).fetchall()
-                spent[part] += time.perf_counter() - started
-            spent["total"] = spent["count"] + spent["page"] + spent["facets"]  # newest first
-            for part, seconds in spent.items():
-                parts[part].append(seconds)
+                with conn.transaction(), conn.cursor() as cursor:
+                    backend.read(
+                        cursor,
+                        tree,
+                        scope=Scope.everything(),
+                        order=order,
+                        after=None,
+                        limit=LIMIT,
+                        highlights=True,
+                        facets=facets,
+                        timeout_ms=STATEMENT_TIMEOUT_MS,
+                    )
+                parts[name].append(time.perf_counter() - started)
         figures.append(
             {"query_type": query_type}
             | {f"{part}_p50_ms": percentile(v, 0.5) * 1000 for part, v in parts.items()}
@@ -1411,15 +1377,20 @@ def api_measure(
 
 
 def explain(
-    conn: psycopg.Connection[Any], table: str, text: str, scope: str, employee_id: int
+    conn: psycopg.Connection[Any],
+    table: str,
+    query: Query,
+    scope: str,
+    strategy: Strategy,
+    span: TimeSpan,
 ) -> str:
-    where = compile_postgres(parse_query(text)).within(
-        scope_filter(scope, Query(text, employee_id))
-    )
-    rows = conn.execute(
-        f"EXPLAIN (ANALYZE, BUFFERS, SETTINGS) {statement(table, where)}", where.params
-    ).fetchall()
-    return "\n".join(row[0] for row in rows)
+    """EXPLAIN (ANALYZE, BUFFERS, SETTINGS) of every page statement the strategy runs."""
+    tree = parse_query(query.text)
+    where = strategy.compile(tree).within(scope_filter(scope, query))
+    plans: list[str] = []
+    with conn.transaction(), conn.cursor() as raw:
+        search_run(CountingCursor(raw, plans), conn, table, where, tree, strategy, span)
+    return "\n--\n".join(plans) or "(no plans recorded for this strategy)"
 
 
 # ----- report
@@ -1453,13 +1424,27 @@ def code_version() -> str:
     return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
 
 
+INDEX_NAMES = [
+    statement.split()[2].removeprefix("t_")
+    for statement in search_table_ddl("t")
+    if statement.startswith("CREATE INDEX")
+]
+# The contract's GIN indexes, and the two audience indexes of tables loaded before 0003.
+GIN_INDEXES = {
+    statement.split()[2].removeprefix("t_")
+    for statement in search_table_ddl("t")
+    if "USING gin" in statement
+} | {"audience_ids", "audience_usernames"}
+
+
 def load_print(report: LoadReport) -> None:
-    # bench_meta keeps the report as jsonb, which does not keep key order: use the DDL's.
-    order = [statement.split()[2].removeprefix("t_") for statement in search_table_ddl("t")[1:]]
+    # bench_meta keeps the report as jsonb, which does not keep key order: use the DDL's
+    # (then any names of an older DDL, for tables loaded before it changed).
+    order = [*INDEX_NAMES, *sorted(set(report.index_seconds) - set(INDEX_NAMES))]
     report.index_seconds = {n: report.index_seconds[n] for n in order if n in report.index_seconds}
     report.index_bytes = {n: report.index_bytes[n] for n in order if n in report.index_bytes}
     indexes = sum(report.index_seconds.values())
-    gin = sum(s for name, s in report.index_seconds.items() if "tsv" in name or "ids" in name)
+    gin = sum(s for name, s in report.index_seconds.items() if name in GIN_INDEXES)
     print(
         f"load ({report.loaded_at}, maintenance_work_mem {report.maintenance_work_mem}): "
         f"{report.rows:,} rows\n"
@@ -1511,24 +1496,20 @@ def api_print(figures: list[dict[str, Any]]) -> None:
     if not figures:
         return
     print("\na whole request as compliance.search.backends.postgres runs it (officer), ms:")
-    print(
-        f"  {'query type':<13} {'count':>15} {'page':>15} {'3 facets':>15} {'total':>15} "
-        f"{'relevance page':>15}"
-    )
-    print(f"  {'':<13} " + " ".join(f"{'p50 / p99':>15}" for _ in range(5)))
+    print(f"  {'query type':<13} " + " ".join(f"{name:>17}" for name in API_REQUESTS))
+    print(f"  {'':<13} " + " ".join(f"{'p50 / p99':>17}" for _ in API_REQUESTS))
     for f in figures:
         cells = [
-            f"{f[f'{part}_p50_ms']:6.0f} / {f[f'{part}_p99_ms']:6.0f}"
-            for part in ("count", "page", "facets", "total", "relevance")
+            f"{f[f'{part}_p50_ms']:7.1f} / {f[f'{part}_p99_ms']:7.1f}" for part in API_REQUESTS
         ]
-        print(f"  {f['query_type']:<13} " + " ".join(f"{c:>15}" for c in cells))
+        print(f"  {f['query_type']:<13} " + " ".join(f"{c:>17}" for c in cells))
 
 
 def counts_print(figures: list[dict[str, Any]]) -> None:
     print("\ncounts (officer scope):")
     for f in figures:
         print(
-            f"  {f['query_type']:<13} {f['count']:<18} p50 {f['p50_ms']:8.1f} ms  "
+            f"  {f['query_type']:<13} {f['count']:<26} p50 {f['p50_ms']:8.1f} ms  "
             f"p99 {f['p99_ms']:8.1f} ms  mean count {f['mean_count']:,.0f}"
         )
 
@@ -1542,14 +1523,17 @@ def slowest_explained(
     results: list[TypeResult],
     queries: dict[str, list[Query]],
     rows: int,
+    span: TimeSpan,
 ) -> dict[str, str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the slowest query of every type that missed, as is."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the slowest query of every type that missed, for the
+    first strategy measured (`contract` by default: every statement the shipped page runs)."""
     explains = {}
+    first = results[0].strategy if results else "contract"
     for r in results:
-        if r.strategy == "contract" and not r.met:
+        if r.strategy == first and not r.met:
             query = next(q for q in queries[r.query_type] if q.text == r.slowest)
-            explains[f"{r.query_type} / {r.scope}: {r.slowest}"] = explain(
-                conn, table, r.slowest, r.scope, query.employee_id
+            explains[f"{r.query_type} / {r.scope} ({first}): {r.slowest}"] = explain(
+                conn, table, query, r.scope, STRATEGIES[first], span
             )
     path = LOG_DIR / f"explain-{rows}.txt"
     path.write_text("\n\n".join(f"== {key}\n{plan}" for key, plan in explains.items()) + "\n")
@@ -1578,7 +1562,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
         table = table_name(options.rows)
         queries = queries_make(options, words_read(conn, options))
-        span = time_span(conn, table)
+        with conn.cursor() as cursor:
+            span = time_span(cursor, table)
+        assert span is not None, f"{table} is empty"
         load_before = os.getloadavg()[0]
         with ddl_applied(conn, table, options.ddl, options.maintenance_work_mem) as ddl_seconds:
             log(f"indexes {options.ddl} ({ddl_seconds:.1f} s to build)")
@@ -1587,7 +1573,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             counts = counts_measure(conn, table, queries, min(options.runs, 20))
             api = api_measure(conn, table, queries, min(options.runs, 10)) if options.api else []
             explains = (
-                slowest_explained(conn, table, results, queries, options.rows)
+                slowest_explained(conn, table, results, queries, options.rows, span)
                 if options.explain
                 else {}
             )
@@ -1601,6 +1587,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             "ddl_seconds": ddl_seconds,
             "limit": LIMIT,
             "order": ORDER,
+            "search_settings": SEARCH_SETTINGS,
+            "count_cap": COUNT_CAP,
+            "ranked_matches": RANKED_MATCHES,
             "counts": counts,
             "api": api,
             "explain": explains,

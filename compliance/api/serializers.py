@@ -2,16 +2,19 @@
 
 from rest_framework import serializers
 
+from compliance.search.results import COUNT_CAP
+
 
 class SearchInput(serializers.Serializer):
     q = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=4000)
     order = serializers.ChoiceField(choices=["newest", "relevance"], default="newest")
     cursor = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
-
-
-class EmployeeSearchInput(SearchInput):
-    facets = serializers.BooleanField(required=False, default=False)
+    facets = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="also count the matches by author, conversation and day (slower)",
+    )
 
 
 class ContextInput(serializers.Serializer):
@@ -72,10 +75,15 @@ class FacetsOutput(serializers.Serializer):
 
 
 class SearchPageOutput(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(
+        help_text=f"matches, counted up to {COUNT_CAP:,}: with count_exact false there are more"
+    )
+    count_exact = serializers.BooleanField(
+        help_text=f"false when the count stopped at {COUNT_CAP:,} (show it as {COUNT_CAP:,}+)"
+    )
     results = SearchResultOutput(many=True)
     next = serializers.CharField(allow_null=True)
-    facets = FacetsOutput(required=False)
+    facets = FacetsOutput(required=False, help_text="only when asked for (facets=true)")
 
 
 class VersionOutput(serializers.Serializer):

@@ -61,6 +61,7 @@ class ComplianceSearchView(ComplianceView):
                 order=data["order"],
                 cursor=data["cursor"] or None,
                 limit=data["limit"],
+                facets=data["facets"],
             )
         )
 
@@ -84,11 +85,11 @@ class RecordContextView(ComplianceView):
 class EmployeeSearchView(ComplianceView):
     @extend_schema(
         operation_id="search",
-        parameters=[shapes.EmployeeSearchInput],
+        parameters=[shapes.SearchInput],
         responses={200: shapes.SearchPageOutput, 400: shapes.SearchErrorOutput},
     )
     def get(self, request: Request) -> Response:
-        data = _valid(shapes.EmployeeSearchInput, request.query_params)
+        data = _valid(shapes.SearchInput, request.query_params)
         return Response(
             selectors.employee_search(
                 user=self.user,

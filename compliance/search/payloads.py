@@ -34,10 +34,12 @@ def facets_payload(facets: Facets) -> dict[str, Any]:
 
 
 def page_payload(page: SearchPage, *, order: Order) -> dict[str, Any]:
-    """The API's page: count, results, the next cursor, and facets when they were asked for."""
+    """The API's page: the (capped) count, results, the next cursor, and facets when they
+    were asked for."""
     names = author_names(seqs=[hit.document.archive_seq for hit in page.hits])
     payload: dict[str, Any] = {
         "count": page.count,
+        "count_exact": page.count_exact,
         "results": [
             hit_payload(hit, author_name=names.get(hit.document.archive_seq, ""))
             for hit in page.hits

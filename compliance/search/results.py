@@ -14,6 +14,12 @@ After = list[Any]
 
 FACET_SIZE = 10
 
+#: Counts stop here: a search reports at most this many matches, and whether it counted them
+#: all (`count_exact`). An exact count reads every match, which for a common word in a large
+#: archive costs more than the page itself (docs/performance.md, "What to change", fix 4).
+#: Backends read it when they search, so a test can lower it.
+COUNT_CAP = 10_000
+
 
 class Order(StrEnum):
     NEWEST = "newest"
@@ -57,10 +63,21 @@ class Facets:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    count: int
+    count: int  # at most COUNT_CAP
     hits: list[SearchHit]
     next_after: After | None
     facets: Facets | None = None
+    count_exact: bool = True  # false: there are more than `count` matches
+
+
+def count_limit() -> int:
+    """How many matches a backend counts at most: one more than it reports, to tell."""
+    return COUNT_CAP + 1
+
+
+def capped_count(matches: int) -> tuple[int, bool]:
+    """(count, count_exact) for `matches` found by counting at most COUNT_CAP + 1 of them."""
+    return min(matches, COUNT_CAP), matches <= COUNT_CAP
 
 
 def cursor_encode(order: Order, after: After) -> str:

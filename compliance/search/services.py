@@ -33,8 +33,13 @@ def compliance_search(
     order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
+    facets: bool = False,
 ) -> dict[str, Any]:
-    """Every version of every message, edited and deleted ones included; with facets.
+    """Every version of every message, edited and deleted ones included; facets if asked.
+
+    Facets read every match (seconds for a common word in a large archive), so they are
+    computed only when asked for. The count stops at COUNT_CAP (`count_exact` false then),
+    and the audit records it as the page reported it.
 
     A query that cannot be read is refused (ComplianceError with its position) before
     anything runs, and is not audited: nothing was searched and nothing was shown.
@@ -49,7 +54,7 @@ def compliance_search(
             order=request.order,
             after=request.after,
             limit=request.limit,
-            facets=True,
+            facets=facets,
         )
         audit_event_record(
             actor=user,
@@ -61,6 +66,7 @@ def compliance_search(
                 "cursor": cursor or None,
                 "limit": request.limit,
                 "result_count": page.count,
+                "result_count_exact": page.count_exact,
                 "backend": backend.name,
             },
         )

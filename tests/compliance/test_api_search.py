@@ -5,6 +5,7 @@ import pytest
 
 from accounts.models import Role
 from compliance.models import AuditEvent, AuditEventType
+from compliance.search import results
 from eim.chat.services.messages import message_delete, message_edit
 from tests.conftest import api_as
 from tests.factories import ChannelFactory, UserFactory, direct_conversation, send
@@ -46,12 +47,12 @@ def _audit_rows() -> list[tuple]:
     return list(AuditEvent.objects.order_by("pk").values_list("pk", "event_type", "details"))
 
 
-def test_compliance_search_returns_every_version_with_facets(officer, chat):
-    response = api_as(officer).get("/api/v1/compliance/search", {"q": "tip"})
+def test_compliance_search_returns_every_version_with_facets_when_asked(officer, chat):
+    response = api_as(officer).get("/api/v1/compliance/search", {"q": "tip", "facets": "true"})
 
     body = response.json()
     assert response.status_code == 200
-    assert body["count"] == 4
+    assert (body["count"], body["count_exact"]) == (4, True)
     assert body["next"] is None
     assert {r["body"] for r in body["results"]} == {
         "insider tip about <script>Acme</script>",
@@ -66,6 +67,43 @@ def test_compliance_search_returns_every_version_with_facets(officer, chat):
         "carol": 1,
     }
     assert set(body["facets"]) == {"authors", "conversations", "days"}
+
+
+def test_compliance_search_has_no_facets_unless_asked(officer, chat):
+    body = api_as(officer).get("/api/v1/compliance/search", {"q": "tip"}).json()
+
+    assert "facets" not in body
+    assert body["count"] == len(body["results"]) == 4
+
+
+def test_a_count_past_the_cap_is_the_cap_and_not_exact_and_is_audited_so(
+    officer, chat, monkeypatch
+):
+    monkeypatch.setattr(results, "COUNT_CAP", 3)
+    client = api_as(officer)
+
+    four = client.get("/api/v1/compliance/search", {"q": "tip", "limit": 2}).json()
+    three = client.get("/api/v1/compliance/search", {"q": "tip -from:carol"}).json()
+    bob_sees_two = api_as(chat["tip"].author).get("/api/v1/search", {"q": "tip"}).json()
+
+    assert (four["count"], four["count_exact"], len(four["results"])) == (3, False, 2)
+    assert four["next"] is not None
+    assert (three["count"], three["count_exact"], len(three["results"])) == (3, True, 3)
+    assert (bob_sees_two["count"], bob_sees_two["count_exact"]) == (2, True)
+    assert [e.details["result_count_exact"] for e in AuditEvent.objects.order_by("pk")] == [
+        False,
+        True,
+    ]
+    assert [e.details["result_count"] for e in AuditEvent.objects.order_by("pk")] == [3, 3]
+
+
+def test_an_employee_count_past_the_cap_is_not_exact(chat, bob, monkeypatch):
+    monkeypatch.setattr(results, "COUNT_CAP", 1)
+
+    body = api_as(bob).get("/api/v1/search", {"q": "tip"}).json()
+
+    assert (body["count"], body["count_exact"], len(body["results"])) == (1, False, 2)
+    assert not AuditEvent.objects.exists()
 
 
 def test_a_result_has_its_conversation_author_and_escaped_highlights(officer, chat):
@@ -94,6 +132,7 @@ def test_every_compliance_search_writes_one_audit_event_with_its_result_count(of
     assert event.details["query"] == "tip -From:Alice"
     assert event.details["canonical"] == "tip AND NOT from:alice"
     assert event.details["result_count"] == 3
+    assert event.details["result_count_exact"] is True
     assert event.details["order"] == "newest"
 
 
@@ -235,7 +274,7 @@ def test_employee_search_finds_only_current_text_of_own_conversations(chat, bob,
     assert [r["body"] for r in carol_sees["results"]] == ["a private tip for bob"]
     assert [a["username"] for a in carol_sees["facets"]["authors"]] == ["carol"]
     assert [c["count"] for c in carol_sees["facets"]["conversations"]] == [1]
-    assert alice_old == {"count": 0, "results": [], "next": None}
+    assert alice_old == {"count": 0, "count_exact": True, "results": [], "next": None}
     assert not AuditEvent.objects.exists()
 
 

@@ -290,7 +290,7 @@ def test_a_search_response_becomes_a_page(es_backend, script):
 
     page = es_backend.search(parse_query("tip"), scope=Scope.everything(), limit=1, facets=True)
 
-    assert page.count == 2
+    assert (page.count, page.count_exact) == (2, True)
     assert page.next_after == [1709285401000, 1]
     (found,) = page.hits
     assert found.document == _document(1, "insider <b>tip</b>", is_edited=True)
@@ -298,3 +298,24 @@ def test_a_search_response_becomes_a_page(es_backend, script):
     assert page.facets is not None
     assert page.facets.conversations == [{"id": 3, "name": "trading-desk", "count": 2}]
     assert page.facets.days == [{"date": "2024-03-01", "count": 2}]
+
+
+@pytest.mark.parametrize(
+    ("total", "expected"),
+    [
+        ({"value": 10_000, "relation": "eq"}, (10_000, True)),
+        ({"value": 10_001, "relation": "eq"}, (10_000, False)),
+        ({"value": 10_001, "relation": "gte"}, (10_000, False)),
+    ],
+)
+def test_the_total_is_counted_to_one_past_the_cap_as_on_postgresql(
+    es_backend, script, total, expected
+):
+    script.answers.append(
+        ("POST", "/eim-messages/_search", 200, {"hits": {"total": total, "hits": []}})
+    )
+
+    page = es_backend.search(parse_query("tip"), scope=Scope.everything())
+
+    assert (page.count, page.count_exact) == expected
+    assert script.requests[0].body["track_total_hits"] == 10_001

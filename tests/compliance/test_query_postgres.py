@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
-from compliance.search.query import SqlFilter, compile_postgres, parse_query
+from compliance.search.query import Near, SqlFilter, compile_postgres, parse_query
+from compliance.search.query.compile_postgres import _Columns, _operand
 
 from .conftest import TABLE, SearchTable
 
@@ -167,6 +168,92 @@ def test_near_with_a_side_that_has_no_words_matches_nothing(search_table: Search
 
     assert search_table.bodies("the NEAR/3 deal") == set()
     assert search_table.bodies('"the" NEAR/3 deal') == {"the deal"}
+
+
+NEAR_BODIES = (
+    "insider one two three trading",
+    "insider one two three four trading",
+    "trading by an insider",
+    "insiders and the traders were trading",
+    "front running is against policy",
+    "policy says front running is bad",
+    "policies on running in front",
+    "strictly confidential deal",
+    "confidential, and only later, after weeks of talks, the deal",
+    "the deal",
+    "deal deal deal",
+    "a word between " + " ".join(["pad"] * 19) + " deal",
+)
+NEAR_QUERIES = (
+    "insider NEAR/3 trading",
+    "insider NEAR/0 trading",
+    "insider NEAR/2 trade",
+    '"front running" NEAR/2 policy',
+    '"front running" NEAR/5 policies',
+    "confid* NEAR/1 deal",
+    "confid* NEAR/20 deal",
+    "word NEAR/20 deal",
+    "deal NEAR/0 deal",
+    "the NEAR/3 deal",
+    '"the" NEAR/3 deal',
+    "deal NEAR/3 the",
+    "-(insider NEAR/3 trading)",
+    "(insider NEAR/5 trading) OR (deal NEAR/1 deal)",
+)
+
+
+def _near_in_a_sub_select(node: Near) -> SqlFilter:
+    """NEAR as it was compiled before it was written inline (the reference for the same rows)."""
+    vector = "body_simple_tsv" if node.exact else "body_tsv"
+    config = "simple" if node.exact else "english"
+    left, left_params = _operand(node.left, config=config)
+    right, right_params = _operand(node.right, config=config)
+    alternatives = " || ".join(
+        "tsquery_phrase(a, b, %s) || tsquery_phrase(b, a, %s)" for _ in range(node.distance + 1)
+    )
+    distances = tuple(d for d in range(1, node.distance + 2) for _ in (0, 1))
+    sql = (
+        f"{vector} @@ (SELECT CASE WHEN numnode(a) = 0 THEN a WHEN numnode(b) = 0 THEN b"  # noqa: S608
+        f" ELSE {alternatives} END FROM (SELECT {left} AS a, {right} AS b) AS near_operands)"
+    )
+    return SqlFilter(f"({sql})", distances + left_params + right_params)
+
+
+class _SubSelectColumns(_Columns):
+    __slots__ = ()
+
+    def near(self, node: Near) -> SqlFilter:
+        return _near_in_a_sub_select(node)
+
+
+def test_near_inline_finds_the_same_rows_as_near_in_a_sub_select(
+    search_table: SearchTable,
+) -> None:
+    for body in NEAR_BODIES:
+        search_table.add(body)
+
+    for query in NEAR_QUERIES:
+        before = _SubSelectColumns("").condition(parse_query(query))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT body FROM {TABLE} WHERE {before.sql}", before.params)  # noqa: S608
+            expected = {body for (body,) in cursor.fetchall()}
+
+        assert search_table.bodies(query) == expected, query
+
+
+def test_near_is_one_tsquery_constant_that_the_planner_sees(search_table: SearchTable) -> None:
+    condition = compile_postgres(parse_query("insider NEAR/1 trading"))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN SELECT archive_seq FROM {TABLE} WHERE {condition.sql}",  # noqa: S608
+            condition.params,
+        )
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+
+    assert "SELECT" not in condition.sql
+    assert "InitPlan" not in plan
+    assert "'insid' <-> 'trade'" in plan.replace("''", "'")
 
 
 # -- AND, OR, NOT --------------------------------------------------------------------------

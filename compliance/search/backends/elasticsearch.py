@@ -24,7 +24,17 @@ from archive.selectors import superseded_version_seqs
 from ..documents import IndexBatch, SearchDocument
 from ..query import Node, search_body
 from ..query.compile_elasticsearch import MAPPING, SETTINGS
-from ..results import FACET_SIZE, After, Facets, Order, Scope, SearchHit, SearchPage
+from ..results import (
+    FACET_SIZE,
+    After,
+    Facets,
+    Order,
+    Scope,
+    SearchHit,
+    SearchPage,
+    capped_count,
+    count_limit,
+)
 
 BULK_DOCUMENTS = 500
 _KEYWORD_IDS = ("conversation_id", "author_id")
@@ -121,6 +131,12 @@ def _facets(aggregations: dict[str, Any]) -> Facets:
             for b in aggregations["days"]["buckets"]
         ],
     )
+
+
+def _total(total: dict[str, Any]) -> int:
+    """The hits counted; past track_total_hits Elasticsearch says only "at least" that."""
+    value = int(total["value"])
+    return value if total.get("relation", "eq") == "eq" else max(value, count_limit())
 
 
 @functools.lru_cache(maxsize=4)
@@ -265,7 +281,8 @@ class ElasticsearchBackend:
             **body,
             "sort": sort,
             "size": limit + 1,
-            "track_total_hits": True,
+            # Count one past COUNT_CAP, then stop ("relation": "gte"), as PostgreSQL counts.
+            "track_total_hits": count_limit(),
             "timeout": f"{int(self.request_timeout * 1000)}ms",
         }
         if after:
@@ -298,8 +315,10 @@ class ElasticsearchBackend:
         raw_hits = response["hits"]["hits"]
         hits = [SearchHit(_document(h["_source"]), _highlights(h)) for h in raw_hits[:limit]]
         next_after = raw_hits[limit - 1]["sort"] if len(raw_hits) > limit else None
+        count, count_exact = capped_count(_total(response["hits"]["total"]))
         return SearchPage(
-            count=int(response["hits"]["total"]["value"]),
+            count=count,
+            count_exact=count_exact,
             hits=hits,
             next_after=next_after,
             facets=_facets(response["aggregations"]) if facets else None,

@@ -4,6 +4,14 @@ The table is created by migration compliance/0002 from `search_table_ddl`, so th
 `compile_postgres` emits runs against it unchanged. Highlights come from `ts_headline` with
 private-use sentinels as the marks; the text is HTML-escaped in Python and only then are the
 sentinels turned into `<mark>` tags, so nothing but `<mark>` reaches the browser as markup.
+
+A search is one transaction with SEARCH_SETTINGS and these statements, each bounded
+(docs/performance.md, "What to change"):
+
+- the count, of at most COUNT_CAP + 1 matches (`count_exact` false when it stopped there);
+- the page: newest first by a probe, then a bounded scan (`postgres_probe`); by relevance,
+  `ts_rank` over the newest RANKED_MATCHES matches only;
+- the facets, only when asked for: they read every match.
 """
 
 import html
@@ -16,10 +24,33 @@ from django.db import connection, transaction
 from ..documents import IndexBatch, SearchDocument
 from ..query import Node, Phrase, Prefix, SqlFilter, Term, compile_postgres
 from ..query.compile_postgres import search_table_ddl
-from ..results import FACET_SIZE, After, Facets, Order, Scope, SearchHit, SearchPage
+from ..results import (
+    FACET_SIZE,
+    After,
+    Facets,
+    Order,
+    Scope,
+    SearchHit,
+    SearchPage,
+    capped_count,
+    count_limit,
+)
+from .postgres_probe import NEWEST_FIRST, PageQuery, newest_rows
 from .words import positive_words
 
 TABLE = "compliance_search_entry"
+
+#: Relevance order ranks the newest this many matches, not every match: `ts_rank` over every
+#: match of a common word costs what an exact count costs (fix 6).
+RANKED_MATCHES = 10_000
+
+#: The search transaction's settings (SET LOCAL), with its statement_timeout (fixes 7, 8):
+#: bitmaps of hundreds of thousands of rows stay exact in 64MB (lossy in the 4MB default);
+#: JIT compilation costs these plans more than it saves; and a generic plan would hide the
+#: query's words from the GIN indexes (a term compiles to `numnode(...) = 0 OR ...`, which an
+#: index can answer only once the word is a constant), whatever binds the parameters.
+SEARCH_SETTINGS = {"work_mem": "64MB", "jit": "off", "plan_cache_mode": "force_custom_plan"}
+
 COLUMNS = (
     "archive_seq",
     "message_id",
@@ -86,6 +117,26 @@ def highlight_query(tree: Node) -> tuple[str, tuple[str, ...]] | None:
     if not parts:
         return None
     return "(" + " || ".join(parts) + ")", tuple(params)
+
+
+def search_settings_apply(cursor: Any, *, timeout_ms: int) -> None:
+    """SET LOCAL statement_timeout and SEARCH_SETTINGS, for the current transaction."""
+    names = {"statement_timeout": str(timeout_ms), **SEARCH_SETTINGS}
+    calls = ", ".join("set_config(%s, %s, true)" for _ in names)
+    cursor.execute(f"SELECT {calls}", [value for pair in names.items() for value in pair])
+
+
+def headline_sql(
+    words: tuple[str, tuple[str, ...]] | None, *, highlights: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The select-list expression of the marked text (or NULL), with its parameters."""
+    if not (words and highlights):
+        return "NULL", ()
+    query, query_params = words
+    return (
+        f"ts_headline('english', translate(body, %s, ''), {query}, %s)",
+        (MARK_START + MARK_END, *query_params, _HEADLINE_OPTIONS),
+    )
 
 
 def marked(headline: str | None) -> list[str]:
@@ -187,19 +238,46 @@ class PostgresBackend:
         highlights: bool = True,
         facets: bool = False,
     ) -> SearchPage:
+        with transaction.atomic(), connection.cursor() as cursor:
+            return self.read(
+                cursor,
+                tree,
+                scope=scope,
+                order=order,
+                after=after,
+                limit=limit,
+                highlights=highlights,
+                facets=facets,
+                timeout_ms=settings.EIM_SEARCH_TIMEOUT_MS,
+            )
+
+    def read(
+        self,
+        cursor: Any,
+        tree: Node,
+        *,
+        scope: Scope,
+        order: Order,
+        after: After | None,
+        limit: int,
+        highlights: bool,
+        facets: bool,
+        timeout_ms: int,
+    ) -> SearchPage:
+        """`search` on `cursor`, inside the caller's transaction (bench/search.py runs the
+        shipped statements on its own connection this way)."""
         where = compile_postgres(tree).within(self.scope_filter(scope))
         words = highlight_query(tree)
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true)",
-                [str(settings.EIM_SEARCH_TIMEOUT_MS)],
-            )
-            count = self._count(cursor, where)
-            rows = self._page(cursor, where, words, order, after, limit, highlights)
-            found_facets = self._facets(cursor, where) if facets else None
+        headline = headline_sql(words, highlights=highlights)
+        search_settings_apply(cursor, timeout_ms=timeout_ms)
+        count, count_exact = self._count(cursor, where)
+        if order is Order.NEWEST:
+            rows = self._newest(cursor, tree, where, headline, after, limit)
+        else:
+            rows = self._ranked(cursor, words, where, headline, after, limit)
+        found_facets = self._facets(cursor, where) if facets else None
         more = len(rows) > limit
-        rows = rows[:limit]
-        hits = [SearchHit(_document(row[:-2]), marked(row[-2])) for row in rows]
+        hits = [SearchHit(_document(row[:-1]), marked(row[-1])) for row in rows[:limit]]
         next_after = None
         if more:
             last = hits[-1].document
@@ -208,48 +286,64 @@ class PostgresBackend:
                 if order is Order.NEWEST
                 else [(after[0] if after else 0) + limit]
             )
-        return SearchPage(count=count, hits=hits, next_after=next_after, facets=found_facets)
+        return SearchPage(
+            count=count,
+            count_exact=count_exact,
+            hits=hits,
+            next_after=next_after,
+            facets=found_facets,
+        )
 
-    def _count(self, cursor: Any, where: SqlFilter) -> int:
-        cursor.execute(f"SELECT count(*) FROM {self.table} WHERE {where.sql}", where.params)  # noqa: S608
-        return int(cursor.fetchone()[0])
+    def _count(self, cursor: Any, where: SqlFilter) -> tuple[int, bool]:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE {where.sql} "  # noqa: S608
+            "LIMIT %s) AS hits",
+            [*where.params, count_limit()],
+        )
+        return capped_count(int(cursor.fetchone()[0]))
 
-    def _page(
+    def _newest(
         self,
         cursor: Any,
+        tree: Node,
         where: SqlFilter,
-        words: tuple[str, tuple[str, ...]] | None,
-        order: Order,
+        headline: tuple[str, tuple[str, ...]],
         after: After | None,
         limit: int,
-        highlights: bool,
     ) -> list[tuple[Any, ...]]:
-        query, query_params = words if words else ("NULL::tsquery", ())
-        headline = (
-            f"ts_headline('english', translate(body, %s, ''), {query}, %s)"
-            if words and highlights
-            else "NULL"
-        )
-        headline_params = (MARK_START + MARK_END, *query_params, _HEADLINE_OPTIONS)
-        if not (words and highlights):
-            headline_params = ()
-        rank = f"ts_rank(body_tsv, {query})" if words else "0"
-        rank_params = query_params if words else ()
-        condition, params = where.sql, list(where.params)
-        offset = 0
-        if order is Order.NEWEST:
-            if after:
-                condition = f"({condition}) AND (occurred_at, archive_seq) < (%s, %s)"
-                params += [datetime.fromisoformat(str(after[0])), int(after[1])]
-            ordering = "occurred_at DESC, archive_seq DESC"
-        else:
-            offset = int(after[0]) if after else 0
-            ordering = "rank DESC, archive_seq DESC"
+        """Rows (COLUMNS, headline) newest first, after the keyset cursor."""
+        cursor_time = None
+        if after:
+            cursor_time = datetime.fromisoformat(str(after[0]))
+            where = SqlFilter(
+                f"({where.sql}) AND (occurred_at, archive_seq) < (%s, %s)",
+                (*where.params, cursor_time, int(after[1])),
+            )
+        columns = f"{', '.join(COLUMNS)}, {headline[0]} AS headline"
+        query = PageQuery(self.table, columns, headline[1], where)
+        return newest_rows(cursor, query, tree=tree, after=cursor_time, wanted=limit + 1)
+
+    def _ranked(
+        self,
+        cursor: Any,
+        words: tuple[str, tuple[str, ...]] | None,
+        where: SqlFilter,
+        headline: tuple[str, tuple[str, ...]],
+        after: After | None,
+        limit: int,
+    ) -> list[tuple[Any, ...]]:
+        """Rows (COLUMNS, headline) of the newest RANKED_MATCHES matches, best rank first."""
+        rank, rank_params = (f"ts_rank(body_tsv, {words[0]})", words[1]) if words else ("0", ())
+        names = ", ".join(COLUMNS)
         sql = (
-            f"SELECT {', '.join(COLUMNS)}, {headline} AS headline, {rank} AS rank "  # noqa: S608
-            f"FROM {self.table} WHERE {condition} ORDER BY {ordering} LIMIT %s OFFSET %s"
+            f"SELECT {names}, {headline[0]} AS headline FROM ("  # noqa: S608 - constants only
+            f"SELECT {names}, {rank} AS rank FROM {self.table} WHERE {where.sql} "
+            f"{NEWEST_FIRST} LIMIT %s) AS newest "
+            "ORDER BY rank DESC, archive_seq DESC LIMIT %s OFFSET %s"
         )
-        cursor.execute(sql, [*headline_params, *rank_params, *params, limit + 1, offset])
+        offset = int(after[0]) if after else 0
+        params = [*headline[1], *rank_params, *where.params, RANKED_MATCHES, limit + 1, offset]
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
 
     def _facets(self, cursor: Any, where: SqlFilter) -> Facets:

@@ -39,7 +39,16 @@ from ..query import (
     Term,
     Word,
 )
-from ..results import FACET_SIZE, After, Facets, Order, Scope, SearchHit, SearchPage
+from ..results import (
+    FACET_SIZE,
+    After,
+    Facets,
+    Order,
+    Scope,
+    SearchHit,
+    SearchPage,
+    capped_count,
+)
 from .postgres import COLUMNS, TABLE
 from .words import positive_words
 
@@ -247,8 +256,10 @@ class SimpleBackend:
         page = matching[offset : offset + limit]
         hits = [SearchHit(d, _highlight(d, tree) if highlights else []) for d in page]
         more = len(matching) > offset + limit
+        count, count_exact = capped_count(len(matching))  # as the other backends report it
         return SearchPage(
-            count=len(matching),
+            count=count,
+            count_exact=count_exact,
             hits=hits,
             next_after=[offset + limit] if more else None,
             facets=_facets(matching) if facets else None,

@@ -38,6 +38,13 @@ policies             text[]       lower-cased names of the policies that flagged
 Lower-casing happens when rows are written, so that equality here uses plain b-tree and
 GIN indexes; the parser lower-cases the query's values the same way.
 
+Indexes: GIN on each tsvector and on `policies`; one GIN on `(audience_ids,
+audience_usernames)`, which answers conditions on both columns in one scan and intersects
+them inside the index (an employee's audience and `participant:` no longer depend on the
+planner choosing a BitmapAnd); b-trees on `occurred_at`, `(author_username, occurred_at)`,
+`(conversation_id, occurred_at)`, `conversation_name` and `message_id`. The tsvector and
+audience columns keep a statistics target of 1000 (STATISTICS_COLUMNS).
+
 How each node compiles
 ----------------------
 - term: `phraseto_tsquery('english', t)` against `body_tsv` (stemmed; a term that the parser
@@ -51,10 +58,15 @@ How each node compiles
 - prefix*: `to_tsquery('simple', '''stem'':*')` against `body_simple_tsv`.
 - a NEAR/n b: PostgreSQL's `<d>` operator means "exactly d positions apart", so NEAR/n is
   the OR of `a <d> b` and `b <d> a` for d = 1..n+1 (at most n words between): 2(n+1)
-  alternatives in one tsquery, built once per query in an uncorrelated sub-select so the
-  GIN index still answers it. Each candidate row (both words present) is re-checked against
-  every alternative, so the cost grows with n; the parser caps n at 20 (42 alternatives).
-  If either side has no lexeme the NEAR matches nothing (as Elasticsearch's intervals do).
+  alternatives in one tsquery, built inline, so that the planner sees the tsquery: every
+  function in it is immutable, so the whole expression folds into one constant at plan time,
+  estimated from the column statistics and answered by the GIN index. (Built in a
+  sub-select it was a value the planner could not see, estimated at a flat 0.5 % of rows:
+  docs/performance.md, "Where the time goes".) Each side's words are therefore parameters
+  several times over (NEAR/20 carries 130). Each candidate row (both words present) is
+  re-checked against every alternative, so the cost grows with n; the parser caps n at 20
+  (42 alternatives). If either side has no lexeme the NEAR matches nothing (as
+  Elasticsearch's intervals do): the CASE then yields that side's empty tsquery.
 - AND / OR / NOT: the SQL operators; filters: `=`, `@>` on arrays, ranges on `occurred_at`.
 
 Every value travels as a query parameter; the SQL text holds only this module's constants.
@@ -101,6 +113,12 @@ SqlParam = str | int | datetime
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
+#: Columns whose statistics keep STATISTICS_TARGET (not the default 100) most common
+#: elements: the planner then knows ten times more of the frequent words and audiences, and
+#: estimates the rest rarer (docs/performance.md, "What to change", fix 7).
+STATISTICS_COLUMNS = ("body_tsv", "body_simple_tsv", "audience_ids", "audience_usernames")
+STATISTICS_TARGET = 1000
+
 _DDL = (
     """CREATE TABLE {table} (
     archive_seq bigint PRIMARY KEY,
@@ -124,10 +142,13 @@ _DDL = (
     is_flagged boolean NOT NULL DEFAULT false,
     policies text[] NOT NULL DEFAULT '{{}}'
 )""",
+    "ALTER TABLE {table} "
+    + ", ".join(
+        f"ALTER COLUMN {column} SET STATISTICS {STATISTICS_TARGET}" for column in STATISTICS_COLUMNS
+    ),
     "CREATE INDEX {table}_body_tsv ON {table} USING gin (body_tsv)",
     "CREATE INDEX {table}_body_simple_tsv ON {table} USING gin (body_simple_tsv)",
-    "CREATE INDEX {table}_audience_ids ON {table} USING gin (audience_ids)",
-    "CREATE INDEX {table}_audience_usernames ON {table} USING gin (audience_usernames)",
+    "CREATE INDEX {table}_audience ON {table} USING gin (audience_ids, audience_usernames)",
     "CREATE INDEX {table}_policies ON {table} USING gin (policies)",
     "CREATE INDEX {table}_author ON {table} (author_username, occurred_at)",
     "CREATE INDEX {table}_conversation ON {table} (conversation_id, occurred_at)",
@@ -138,10 +159,11 @@ _DDL = (
 
 
 def search_table_ddl(table: str) -> tuple[str, ...]:
-    """CREATE TABLE and CREATE INDEX statements for the search table named `table`.
+    """CREATE TABLE, its statistics targets, then CREATE INDEX statements for `table`.
 
-    The migration that creates the real table should run these (or their equivalent
-    model), so that the compiler and the table agree by construction.
+    Migration compliance/0002 creates the real table with these, so that the compiler and
+    the table agree by construction; 0003 brought tables made before it to the same
+    indexes and statistics targets. Change one, change the other with a new migration.
     """
     return tuple(statement.format(table=_identifier(table)) for statement in _DDL)
 
@@ -240,18 +262,21 @@ class _Columns:
     def near(self, node: Near) -> SqlFilter:
         vector = self.column("body_simple_tsv" if node.exact else "body_tsv")
         config = "simple" if node.exact else "english"
-        alternatives = " || ".join(
-            "tsquery_phrase(a, b, %s) || tsquery_phrase(b, a, %s)" for _ in range(node.distance + 1)
-        )
-        distances = tuple(d for d in range(1, node.distance + 2) for _ in (0, 1))
         left, left_params = _operand(node.left, config=config)
         right, right_params = _operand(node.right, config=config)
+        forward = f"tsquery_phrase({left}, {right}, %s)"
+        backward = f"tsquery_phrase({right}, {left}, %s)"
+        alternatives = " || ".join(f"{forward} || {backward}" for _ in range(node.distance + 1))
         # Only constants and %s placeholders are interpolated; the words are in params.
         sql = (
-            f"{vector} @@ (SELECT CASE WHEN numnode(a) = 0 THEN a WHEN numnode(b) = 0 THEN b"  # noqa: S608
-            f" ELSE {alternatives} END FROM (SELECT {left} AS a, {right} AS b) AS near_operands)"
+            f"{vector} @@ (CASE WHEN numnode({left}) = 0 THEN {left}"
+            f" WHEN numnode({right}) = 0 THEN {right} ELSE {alternatives} END)"
         )
-        return SqlFilter(f"({sql})", distances + left_params + right_params)
+        params = left_params + left_params + right_params + right_params
+        for distance in range(1, node.distance + 2):
+            params += left_params + right_params + (distance,)
+            params += right_params + left_params + (distance,)
+        return SqlFilter(f"({sql})", params)
 
     def filter(self, node: Filter) -> SqlFilter:
         match node:

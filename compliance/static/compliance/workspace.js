@@ -18,6 +18,7 @@ const state = {
   order: "newest",
   results: [],
   count: 0,
+  countExact: true, // false: the server stopped counting at `count` (10,000)
   next: null,
   selected: -1,
   opened: null, // the result shown in the side panel
@@ -70,6 +71,7 @@ function showPage(page, { more }) {
   const start = state.results.length;
   state.results.push(...page.results);
   state.count = page.count;
+  state.countExact = page.count_exact !== false;
   state.next = page.next;
   list.append(...page.results.map((result, i) => resultItem(result, start + i)));
   $("more-button").hidden = !page.next;
@@ -84,7 +86,9 @@ function summary() {
   const n = state.count;
   const shown = state.results.length;
   if (!n) return "";
-  const found = `${n.toLocaleString("en")} message version${n === 1 ? "" : "s"} found`;
+  // Past the cap the server reports the cap and count_exact false: "10,000+".
+  const counted = `${n.toLocaleString("en")}${state.countExact ? "" : "+"}`;
+  const found = `${counted} message version${n === 1 && state.countExact ? "" : "s"} found`;
   const order = state.order === "newest" ? "newest first" : "most relevant first";
   return shown < n ? `${found} · showing ${shown.toLocaleString("en")}, ${order}` : `${found}, ${order}`;
 }
