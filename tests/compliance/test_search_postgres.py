@@ -185,6 +185,23 @@ def test_relevance_ranks_only_the_newest_matches(
     assert (len(newest.hits), newest.next_after, newest.count) == (3, None, 4)
 
 
+def test_relevance_without_words_is_newest_first_over_every_match(
+    minutes: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "RANKED_MATCHES", 3)  # no ranking window applies
+    query = parse_query("after:2000-01-01")  # nothing to rank: every row ties
+
+    first = minutes.search(query, scope=EVERYTHING, order=Order.RELEVANCE, limit=15)
+    second = minutes.search(
+        query, scope=EVERYTHING, order=Order.RELEVANCE, after=first.next_after, limit=15
+    )
+
+    times = [hit.document.occurred_at for page in (first, second) for hit in page.hits]
+    assert len(times) == 30
+    assert times == sorted(times, reverse=True)
+    assert times[0] == NOON
+
+
 def test_a_search_runs_with_its_own_settings(minutes: PostgresBackend) -> None:
     minutes.search(parse_query("deal"), scope=EVERYTHING)
 

@@ -332,17 +332,27 @@ class PostgresBackend:
         after: After | None,
         limit: int,
     ) -> list[tuple[Any, ...]]:
-        """Rows (COLUMNS, headline) of the newest RANKED_MATCHES matches, best rank first."""
-        rank, rank_params = (f"ts_rank(body_tsv, {words[0]})", words[1]) if words else ("0", ())
+        """Rows (COLUMNS, headline) of the newest RANKED_MATCHES matches, best rank first.
+
+        A query without words (`participant:x`, dates) has nothing to rank: every match ties,
+        so it is newest first over every match, which an index walk answers with a LIMIT.
+        """
         names = ", ".join(COLUMNS)
+        offset = int(after[0]) if after else 0
+        if words is None:
+            sql = (
+                f"SELECT {names}, {headline[0]} AS headline FROM {self.table} "  # noqa: S608
+                f"WHERE {where.sql} {NEWEST_FIRST} LIMIT %s OFFSET %s"
+            )
+            cursor.execute(sql, [*headline[1], *where.params, limit + 1, offset])
+            return list(cursor.fetchall())
         sql = (
             f"SELECT {names}, {headline[0]} AS headline FROM ("  # noqa: S608 - constants only
-            f"SELECT {names}, {rank} AS rank FROM {self.table} WHERE {where.sql} "
-            f"{NEWEST_FIRST} LIMIT %s) AS newest "
+            f"SELECT {names}, ts_rank(body_tsv, {words[0]}) AS rank FROM {self.table} "
+            f"WHERE {where.sql} {NEWEST_FIRST} LIMIT %s) AS newest "
             "ORDER BY rank DESC, archive_seq DESC LIMIT %s OFFSET %s"
         )
-        offset = int(after[0]) if after else 0
-        params = [*headline[1], *rank_params, *where.params, RANKED_MATCHES, limit + 1, offset]
+        params = [*headline[1], *words[1], *where.params, RANKED_MATCHES, limit + 1, offset]
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 
