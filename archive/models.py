@@ -44,7 +44,7 @@ class ArchiveRecord(AppendOnlyModel):
     seq = models.BigIntegerField(primary_key=True)
     event_id = models.UUIDField(unique=True)
     event_type = models.CharField(max_length=32)
-    conversation_id = models.BigIntegerField(db_index=True)
+    conversation_id = models.BigIntegerField()
     message_id = models.BigIntegerField(null=True, db_index=True)
     # The record of the message's creation, for edits, deletes, reactions and attachments.
     original_seq = models.BigIntegerField(null=True)
@@ -54,6 +54,16 @@ class ArchiveRecord(AppendOnlyModel):
     canonical = models.TextField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        indexes = [
+            # A conversation's records of one kind (its joins, its renames, its messages),
+            # without reading the rest of a busy conversation's history: the search indexer
+            # asks for these on every batch.
+            models.Index(
+                fields=["conversation_id", "event_type", "seq"], name="archive_record_conv_type"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"archive #{self.seq} {self.event_type}"

@@ -53,6 +53,7 @@ BODY = "Settlement figures for desk {n} are final; please confirm the @ops numbe
 USER_PREFIX = "archbench"
 RUN_TAG = time.strftime("%Y%m%d-%H%M%S")
 LAG_TARGET_P99 = 1.0  # seconds
+DEFAULT_QUEUE_CONCURRENCY = 1  # the default queue's worker, as deploy/Procfile runs it
 DRAIN_TARGET = 1000.0  # records/s
 
 
@@ -351,7 +352,7 @@ def celery_running(
             queues = "archive,celery" if shared_queue else "archive"
             celery.worker(f"{tag}-w{n}", concurrency, queue=queues)
         if default_queue and not shared_queue:
-            celery.worker(f"{tag}-default", concurrency, queue="celery")
+            celery.worker(f"{tag}-default", DEFAULT_QUEUE_CONCURRENCY, queue="celery")
         if beat:
             celery.beat()
         celery.wait_ready()
