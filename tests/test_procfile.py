@@ -1,0 +1,42 @@
+"""deploy/Procfile runs a worker for every queue a task is routed to, archiving apart."""
+
+import shlex
+from pathlib import Path
+
+from eim.celery import app
+
+PROCFILE = Path(__file__).resolve().parent.parent / "deploy" / "Procfile"
+
+
+def _worker_queues() -> dict[str, set[str]]:
+    """Procfile process name -> the queues its `celery worker -Q` serves."""
+    workers = {}
+    for line in PROCFILE.read_text().splitlines():
+        name, _, command = line.partition(":")
+        args = shlex.split(command)
+        if "worker" in args and "-Q" in args:
+            workers[name] = set(args[args.index("-Q") + 1].split(","))
+    return workers
+
+
+def _queue_of(task_name: str) -> str:
+    route = app.amqp.router.route({}, task_name)
+    return str(route["queue"].name)
+
+
+def test_every_task_is_served_by_a_worker_in_the_procfile():
+    app.loader.import_default_modules()
+    served = set().union(*_worker_queues().values())
+    tasks = [name for name in app.tasks if not name.startswith("celery.")]
+
+    assert {_queue_of(name) for name in tasks} <= served
+    assert any(name.startswith("archive.") for name in tasks)
+
+
+def test_archiving_has_a_worker_of_its_own():
+    archive_queues = {_queue_of("archive.archive_pending"), _queue_of("archive.sweep")}
+
+    assert archive_queues == {"archive"}
+    assert [queues for queues in _worker_queues().values() if "archive" in queues] == [{"archive"}]
+    assert _queue_of("compliance.index_records") != "archive"
+    assert _queue_of("archive.verify") != "archive"  # an hour-long run must not block it
