@@ -274,7 +274,7 @@ class PostgresBackend:
         if order is Order.NEWEST:
             rows = self._newest(cursor, tree, where, headline, after, limit)
         else:
-            rows = self._ranked(cursor, words, where, headline, after, limit)
+            rows = self._ranked(cursor, tree, words, where, headline, after, limit)
         found_facets = self._facets(cursor, where) if facets else None
         more = len(rows) > limit
         hits = [SearchHit(_document(row[:-1]), marked(row[-1])) for row in rows[:limit]]
@@ -326,6 +326,7 @@ class PostgresBackend:
     def _ranked(
         self,
         cursor: Any,
+        tree: Node,
         words: tuple[str, tuple[str, ...]] | None,
         where: SqlFilter,
         headline: tuple[str, tuple[str, ...]],
@@ -335,17 +336,12 @@ class PostgresBackend:
         """Rows (COLUMNS, headline) of the newest RANKED_MATCHES matches, best rank first.
 
         A query without words (`participant:x`, dates) has nothing to rank: every match ties,
-        so it is newest first over every match, which an index walk answers with a LIMIT.
+        so it is the newest-first read (with its probe) over every match, from the offset.
         """
         names = ", ".join(COLUMNS)
         offset = int(after[0]) if after else 0
         if words is None:
-            sql = (
-                f"SELECT {names}, {headline[0]} AS headline FROM {self.table} "  # noqa: S608
-                f"WHERE {where.sql} {NEWEST_FIRST} LIMIT %s OFFSET %s"
-            )
-            cursor.execute(sql, [*headline[1], *where.params, limit + 1, offset])
-            return list(cursor.fetchall())
+            return self._newest(cursor, tree, where, headline, None, offset + limit)[offset:]
         sql = (
             f"SELECT {names}, {headline[0]} AS headline FROM ("  # noqa: S608 - constants only
             f"SELECT {names}, ts_rank(body_tsv, {words[0]}) AS rank FROM {self.table} "
