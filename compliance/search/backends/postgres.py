@@ -36,6 +36,7 @@ from ..results import (
     count_limit,
 )
 from .postgres_probe import NEWEST_FIRST, PageQuery, newest_rows
+from .table import DatabaseTableIndex
 from .words import positive_words
 
 TABLE = "compliance_search_entry"
@@ -146,16 +147,13 @@ def marked(headline: str | None) -> list[str]:
     return [escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")]
 
 
-class PostgresBackend:
+class PostgresBackend(DatabaseTableIndex):
     name = "postgresql"
 
     def __init__(self, table: str = TABLE) -> None:
-        self.table = table
+        super().__init__(table)
 
     # -- writing ---------------------------------------------------------------------------
-
-    def ensure_ready(self) -> None:
-        """The table exists by migration; nothing to do."""
 
     def create_table(self) -> None:
         """For a table other than the migrated one (tests)."""
@@ -173,21 +171,6 @@ class PostgresBackend:
                     "WHERE conversation_id = %s AND conversation_name <> %s",
                     [name, conversation_id, name],
                 )
-
-    def delete_all(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {self.table}")  # noqa: S608
-
-    def rebuild_start(self) -> "PostgresBackend":
-        # The caller holds a transaction: readers keep seeing the old rows until it commits.
-        self.delete_all()
-        return self
-
-    def rebuild_finish(self, writer: Any) -> None:
-        """Nothing to swap: the rebuild's transaction commits the new rows at once."""
-
-    def refresh(self) -> None:
-        """Rows are visible at commit."""
 
     def document(self, archive_seq: int) -> SearchDocument | None:
         with connection.cursor() as cursor:

@@ -50,6 +50,7 @@ from ..results import (
     capped_count,
 )
 from .postgres import COLUMNS, TABLE
+from .table import DatabaseTableIndex
 from .words import positive_words
 
 _WORD = re.compile(r"\w+")
@@ -165,14 +166,11 @@ def _highlight(d: SearchDocument, tree: Node) -> list[str]:
     return ["".join(parts)] if hit else []
 
 
-class SimpleBackend:
+class SimpleBackend(DatabaseTableIndex):
     name = "simple"
 
     def __init__(self, table: str = TABLE) -> None:
-        self.table = table
-
-    def ensure_ready(self) -> None:
-        """The table exists by migration."""
+        super().__init__(table)
 
     def index_records(self, batch: IndexBatch) -> None:
         names = ", ".join(COLUMNS)
@@ -208,20 +206,6 @@ class SimpleBackend:
         for name in ("is_edited", "is_deleted", "has_attachment", "is_flagged"):
             values[name] = bool(values[name])
         return SearchDocument(**values)
-
-    def delete_all(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {self.table}")  # noqa: S608
-
-    def rebuild_start(self) -> "SimpleBackend":
-        self.delete_all()
-        return self
-
-    def rebuild_finish(self, writer: Any) -> None:
-        """The rebuild's transaction commits the new rows at once."""
-
-    def refresh(self) -> None:
-        """Rows are visible at commit."""
 
     def _in_scope(self, scope: Scope) -> list[SearchDocument]:
         sql, params = f"SELECT {', '.join(COLUMNS)} FROM {self.table}", []  # noqa: S608
