@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.02
 
 
-class _WakeUp:
+class WakeUp:
     """At most one pending wake-up per process, published shortly after the first commit.
 
     One long-lived publisher thread per process: Celery keeps its result backend and
@@ -72,7 +72,7 @@ def publish_archive_task(event_ids: list[int]) -> None:
         logger.warning("archive wake-up not published; the sweeper will archive %s", event_ids)
 
 
-_wake_up = _WakeUp(publish_archive_task)
+_wake_up = WakeUp(publish_archive_task)
 
 
 def archive_kick(event_ids: list[int]) -> None:

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from archive.canonical import canonical_json, chain_hash
 from archive.models import GENESIS_HASH, ArchiveHead, ArchiveRecord
 from archive.services.archiving import archive_pending
-from archive.services.pipeline import _WakeUp
+from archive.services.pipeline import WakeUp
 from eim.chat.models import ConversationEvent
 from eim.chat.services.conversations import membership_invite, membership_remove
 from eim.chat.services.messages import (
@@ -331,7 +331,7 @@ def test_wake_ups_within_the_window_share_one_publish_from_one_thread():
         if (total := sum(map(len, published))) in bursts:
             bursts[total].set()
 
-    wake_up = _WakeUp(publish)
+    wake_up = WakeUp(publish)
     for event_id in range(20):
         wake_up.request([event_id])
     assert bursts[20].wait(5)
@@ -356,7 +356,7 @@ def test_a_failing_publish_does_not_stop_later_wake_ups():
             raise RuntimeError("broker down")
         second.set()
 
-    wake_up = _WakeUp(publish)
+    wake_up = WakeUp(publish)
     wake_up.request([1])
     deadline = time.monotonic() + 5
     while not calls and time.monotonic() < deadline:
