@@ -172,6 +172,14 @@ def test_a_foreign_cursor_is_refused(officer, chat):
     assert not AuditEvent.objects.exists()
 
 
+def test_a_facets_flag_that_is_not_a_boolean_is_refused_and_nothing_is_searched(officer, chat):
+    response = api_as(officer).get("/api/v1/compliance/search", {"q": "tip", "facets": "maybe"})
+
+    assert response.status_code == 400
+    assert "facets" in response.json()["detail"]
+    assert not AuditEvent.objects.exists()
+
+
 def _not_officers():  # type: ignore[no-untyped-def]
     return {
         "employee": UserFactory(username="eve"),
