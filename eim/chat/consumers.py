@@ -6,31 +6,46 @@ every event it may see exactly once and in order. Every event carries its audien
 members when it happened): a socket of a user outside it gets nothing.
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from auditlog.context import set_actor
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
+from channels.db import aclose_old_connections
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
 
 from . import selectors
+from .db_threads import in_db_thread
 from .errors import ChatError, ErrorCode
 from .models import EventType, PresenceStatus
 from .payloads import user_payload
 from .services import messages, presence
-from .services.events import conversation_group, event_frame, user_group
+from .services.events import (
+    GroupMessage,
+    broadcasts_deferred,
+    conversation_group,
+    event_frame,
+    group_send_all,
+    user_group,
+)
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def _as_actor(user: User, service: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    with set_actor(user):
+def _as_actor(
+    user: User,
+    service: Callable[..., Any],
+    kwargs: dict[str, Any],
+    broadcasts: list[GroupMessage],
+) -> Any:
+    with set_actor(user), broadcasts_deferred(broadcasts):
         return service(**kwargs)
 
 
@@ -45,6 +60,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     user: User
     cursors: dict[int, int]
     synced: bool
+    # Live frames that came ahead of their turn, per conversation, by seq; and the task that
+    # fills the gap from the outbox if the missing frames do not come live in time.
+    held: dict[int, dict[int, tuple[dict[str, Any], list[int]]]]
+    gap_waits: dict[int, asyncio.Task[None]]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -54,18 +73,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.cursors = {}
         self.synced = False
+        self.held = {}
+        self.gap_waits = {}
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        joined = await database_sync_to_async(selectors.conversation_cursors_for_user)(
-            user_id=user.pk
-        )
+        joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=user.pk)
         for conversation_id in joined:
             await self.channel_layer.group_add(
                 conversation_group(conversation_id), self.channel_name
             )
         # Read the cursors again now that the groups are joined: nothing falls between.
-        joined = await database_sync_to_async(selectors.conversation_cursors_for_user)(
-            user_id=user.pk
-        )
+        joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=user.pk)
         self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
         await self.accept()
         await self._call(
@@ -79,6 +96,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
+        for task in self.gap_waits.values():
+            task.cancel()
         await self._call(
             presence.presence_session_set,
             user=self.user,
@@ -91,9 +110,33 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Run the handler of a message, without channels' per-message connection cleanup.
+
+        channels runs `close_old_connections` in its one database thread before every
+        message it dispatches: at fan-out ten, eleven thread hops per chat message, each
+        queued behind the services' queries (docs/performance.md). This consumer uses the
+        database only through `in_db_thread`, which gives the connection back inside each
+        call. Only the handshake's middleware (session, user, token) used channels' thread,
+        so the clean-up runs once, when the socket connects.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        if message["type"] == "websocket.connect":
+            await aclose_old_connections()
+        await handler(message)
+
     async def _call(self, service: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run a service in the sync thread, with this user as the audit actor."""
-        return await database_sync_to_async(_as_actor)(self.user, service, kwargs)
+        """Run a service in a database thread, with this user as the audit actor.
+
+        What it broadcasts is sent from here once it returns (or fails after committing).
+        """
+        broadcasts: list[GroupMessage] = []
+        try:
+            return await in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts)
+        finally:
+            await group_send_all(broadcasts)
 
     # ----- frames from the client
 
@@ -275,9 +318,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _reconcile(self) -> None:
         """Catch up with the outbox: new conversations, lost frames at the tail."""
-        joined = await database_sync_to_async(selectors.conversation_cursors_for_user)(
-            user_id=self.user.pk
-        )
+        joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=self.user.pk)
         for conversation_id in set(self.cursors) - set(joined):
             # Removed while the member.left frame was lost: deliver it from the outbox.
             await self._deliver_from_outbox(conversation_id, up_to=None)
@@ -302,15 +343,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         while conversation_id in self.cursors:
             cursor = self.cursors[conversation_id]
             if up_to is not None and cursor >= up_to:
-                return
+                break
             limit = page if up_to is None else min(page, up_to - cursor)
-            events = await database_sync_to_async(selectors.events_after)(
+            events = await in_db_thread(selectors.events_after)(
                 conversation_id=conversation_id, after_seq=cursor, limit=limit
             )
             for event in events:
                 await self._deliver(event_frame(event), event.audience)
             if len(events) < limit:
-                return
+                break
+        await self._release_held(conversation_id)
 
     async def _deliver(self, frame: dict[str, Any], audience: list[int]) -> None:
         conversation_id, seq = frame["conversation"], frame["seq"]
@@ -322,6 +364,47 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(frame)
         if frame["type"] == EventType.MEMBER_LEFT and frame["user"]["id"] == self.user.pk:
             await self._unsubscribe(conversation_id)
+
+    def _hold(self, frame: dict[str, Any], audience: list[int]) -> None:
+        """Keep a frame that came ahead of its turn until the ones before it are delivered.
+
+        Events commit in seq order, but two senders' broadcasts (two database threads, two
+        servers) may reach the layer the other way round. Going to the outbox at once would
+        cost every member's socket a query for a frame that is a few milliseconds away; so
+        wait EIM_GAP_WAIT_MS for it first. A frame the layer really lost costs that wait.
+        """
+        conversation_id = frame["conversation"]
+        self.held.setdefault(conversation_id, {})[frame["seq"]] = (frame, audience)
+        if conversation_id not in self.gap_waits:
+            self.gap_waits[conversation_id] = asyncio.create_task(
+                self._fill_gap_later(conversation_id)
+            )
+
+    async def _fill_gap_later(self, conversation_id: int) -> None:
+        await asyncio.sleep(settings.EIM_GAP_WAIT_MS / 1000)
+        del self.gap_waits[conversation_id]  # a gap found from here on waits again
+        held = self.held.get(conversation_id)
+        if held:
+            await self._deliver_from_outbox(conversation_id, up_to=max(held) - 1)
+
+    async def _release_held(self, conversation_id: int) -> None:
+        """Deliver the held frames that are now next in turn; forget those already passed."""
+        held = self.held.get(conversation_id)
+        while held:
+            cursor = self.cursors.get(conversation_id)
+            if cursor is None:
+                held.clear()
+                break
+            for seq in [seq for seq in held if seq <= cursor]:
+                del held[seq]
+            if cursor + 1 not in held:
+                break
+            await self._deliver(*held.pop(cursor + 1))
+        if not held:
+            self.held.pop(conversation_id, None)
+            waiting = self.gap_waits.pop(conversation_id, None)
+            if waiting is not None:
+                waiting.cancel()
 
     async def conversation_event(self, message: dict[str, Any]) -> None:
         """A live event from the channel layer (possibly late, duplicated or after a gap)."""
@@ -335,8 +418,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not self.synced or conversation_id not in self.cursors:
             return
         if seq > self.cursors[conversation_id] + 1:
-            await self._deliver_from_outbox(conversation_id, up_to=seq - 1)
+            self._hold(frame, audience)
+            return
         await self._deliver(frame, audience)
+        await self._release_held(conversation_id)
 
     async def typing_changed(self, message: dict[str, Any]) -> None:
         frame = message["frame"]

@@ -242,11 +242,17 @@ EIM_MAX_FRAME_BYTES = env.int("EIM_MAX_FRAME_BYTES", default=64 * 1024)
 EIM_MAX_ATTACHMENT_BYTES = env.int("EIM_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 EIM_SEND_RATE = env.str("EIM_SEND_RATE", default="20/10")  # messages / seconds, per user
 EIM_SYNC_PAGE = env.int("EIM_SYNC_PAGE", default=500)
+# How long a socket waits for a live frame that another overtook before reading it from the
+# outbox (eim/chat/consumers.py); a frame the channel layer lost is late by this much.
+EIM_GAP_WAIT_MS = env.int("EIM_GAP_WAIT_MS", default=150)
 # The chat server's garbage collector (eim/asgi.py): CPython's thresholds for generations
 # 0, 1 and 2. Its defaults (700, 10, 10) stop a server holding 1,000 sockets for 150 ms.
 EIM_SERVER_GC_THRESHOLD = tuple(
     int(n) for n in env.list("EIM_SERVER_GC_THRESHOLD", default=["10000", "10", "10"])
 )
+# Threads per chat server process for the socket's database work (eim/chat/db_threads.py);
+# keep EIM_DB_POOL_MAX above it. One on SQLite.
+EIM_SERVER_DB_THREADS = env.int("EIM_SERVER_DB_THREADS", default=4)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

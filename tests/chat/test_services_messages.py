@@ -358,6 +358,49 @@ def test_a_non_member_cannot_send_into_a_direct_conversation(alice, bob, carol):
     assert chat_state() == before
 
 
+def test_sending_into_a_conversation_that_does_not_exist_is_refused(alice):
+    before = chat_state()
+
+    with pytest.raises(ChatError) as refused:
+        message_send(author=alice, conversation_id=987654, body="hello?", client_id=uuid.uuid4())
+
+    assert refused.value.code == ErrorCode.NOT_FOUND
+    assert chat_state() == before
+
+
+@override_settings(EIM_SEND_RATE="1/86400")
+def test_a_refused_send_does_not_use_the_senders_rate(alice, carol):
+    closed = ChannelFactory(creator=alice)
+    conversation_archive(actor=alice, conversation_id=closed.pk)
+    elsewhere = ChannelFactory(creator=alice, members=[carol])
+    with pytest.raises(ChatError) as archived:
+        send(alice, closed, "anyone?")
+    with pytest.raises(ChatError) as not_a_member:
+        send(carol, ChannelFactory(creator=alice), "let me in")
+
+    sent = [send(alice, elsewhere, "my one message"), send(carol, elsewhere, "and mine")]
+
+    assert (archived.value.code, not_a_member.value.code) == (
+        ErrorCode.ARCHIVED,
+        ErrorCode.NOT_A_MEMBER,
+    )
+    assert [m.body for m in sent] == ["my one message", "and mine"]
+
+
+def test_a_removed_member_repeating_a_send_is_refused_not_shown_the_message(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    client_id = uuid.uuid4()
+    message_send(author=bob, conversation_id=channel.pk, body="hi", client_id=client_id)
+    membership_remove(actor=alice, conversation_id=channel.pk, user_id=bob.pk)
+    before = chat_state()
+
+    with pytest.raises(ChatError) as refused:
+        message_send(author=bob, conversation_id=channel.pk, body="hi", client_id=client_id)
+
+    assert refused.value.code == ErrorCode.NOT_A_MEMBER
+    assert chat_state() == before
+
+
 # --- attachments on send ---------------------------------------------------------------------
 
 

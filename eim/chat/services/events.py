@@ -5,7 +5,10 @@ conversation's row lock (by bumping its sequence counter), so events, membership
 messages in one conversation are serialised and their seq order is their commit order.
 """
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from asgiref.sync import async_to_sync
@@ -16,6 +19,8 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import Conversation, ConversationEvent, EventType, Membership
+
+logger = logging.getLogger(__name__)
 
 # Hooks run after an event commits (the archive pipeline registers here); they get event ids.
 _after_commit_hooks: list[Callable[[list[int]], None]] = []
@@ -43,11 +48,11 @@ class Advance(NamedTuple):
     archived: bool
 
 
-def conversation_advance(*, conversation_id: int) -> Advance:
+def conversation_advance(*, conversation_id: int) -> Advance | None:
     """Bump the conversation's event counter, holding its row lock until commit.
 
     Also says whether the conversation is archived, read under that lock (archiving takes
-    it too), so a writer needs no second query to check.
+    it too), so a writer needs no second query to check. None: there is no such conversation.
     """
     table = Conversation._meta.db_table
     with connection.cursor() as cursor:
@@ -58,12 +63,15 @@ def conversation_advance(*, conversation_id: int) -> Advance:
         )
         row = cursor.fetchone()
     if row is None:
-        raise Conversation.DoesNotExist(conversation_id)
+        return None
     return Advance(seq=int(row[0]), archived=row[1] is not None)
 
 
 def conversation_lock_next_seq(*, conversation_id: int) -> int:
-    return conversation_advance(conversation_id=conversation_id).seq
+    advance = conversation_advance(conversation_id=conversation_id)
+    if advance is None:
+        raise Conversation.DoesNotExist(conversation_id)
+    return advance.seq
 
 
 def conversation_audience(*, conversation_id: int) -> list[int]:
@@ -117,24 +125,64 @@ def event_record(
     return event
 
 
+GroupMessage = tuple[str, dict[str, Any]]
+
+# Set while a caller on the event loop runs a service in a thread (the chat socket): the
+# broadcasts wait here and the caller sends them itself, instead of the thread handing each
+# one to the loop and blocking until it is sent.
+_deferred_broadcasts: ContextVar[list[GroupMessage] | None] = ContextVar(
+    "eim_deferred_broadcasts", default=None
+)
+
+
+@contextmanager
+def broadcasts_deferred(pending: list[GroupMessage]) -> Iterator[None]:
+    """Collect the live broadcasts of the services called inside into `pending`."""
+    token = _deferred_broadcasts.set(pending)
+    try:
+        yield
+    finally:
+        _deferred_broadcasts.reset(token)
+
+
+def _group_send(messages: list[GroupMessage]) -> None:
+    pending = _deferred_broadcasts.get()
+    if pending is not None:
+        pending.extend(messages)
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    send = async_to_sync(layer.group_send)
+    for group, message in messages:
+        send(group, message)
+
+
+async def group_send_all(messages: list[GroupMessage]) -> None:
+    """Send collected broadcasts from the event loop; best effort, like every live frame."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, message in messages:
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            # The outbox has the event; a client fills the gap on its next frame or ping.
+            logger.exception("live broadcast to %s failed", group)
+
+
 def broadcast_event(
     frame: dict[str, Any], audience: list[int], notify_users: tuple[int, ...]
 ) -> None:
     """Best-effort live delivery; a lost frame is recovered from the outbox by seq."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
     message = {"type": "conversation.event", "event": frame, "audience": audience}
-    send = async_to_sync(layer.group_send)
-    send(conversation_group(frame["conversation"]), message)
-    for user_id in notify_users:
-        send(user_group(user_id), message)
+    groups = [conversation_group(frame["conversation"])]
+    groups += [user_group(user_id) for user_id in notify_users]
+    _group_send([(group, message) for group in groups])
 
 
 def ephemeral_broadcast(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+    _group_send([(group, message)])
 
 
 def events_mark_archived(*, archived: list[tuple[int, int]]) -> None:

@@ -17,6 +17,7 @@ from ..payloads import attachment_payload, message_payload, user_payload
 from ..rate_limits import rate_limit_check
 from ..rendering import mentioned_usernames
 from .events import (
+    Advance,
     conversation_advance,
     conversation_audience,
     conversation_lock_next_seq,
@@ -56,11 +57,13 @@ def _check_client_id(client_id: object) -> uuid.UUID:
 def _existing_send(
     *, author: User, client_id: uuid.UUID, conversation_id: int
 ) -> SendResult | None:
+    """The message an earlier send with this client_id made, if the author may still see it."""
     message = Message.objects.filter(author=author, client_id=client_id).first()
     if message is None:
         return None
     if message.conversation_id != conversation_id:
         raise ChatError(ErrorCode.CLIENT_ID_CONFLICT, "client_id was used for another message")
+    access_member_conversation_by_id(user=author, conversation_id=conversation_id)
     return SendResult(message=message, payload=_loaded_payload(message), created=False)
 
 
@@ -74,6 +77,8 @@ def _loaded_payload(message: Message) -> dict[str, Any]:
 
 
 def _staged_attachments(*, author: User, conversation_id: int, ids: list[int]) -> list[Attachment]:
+    if not ids:
+        return []
     if len(ids) > MAX_ATTACHMENTS_PER_MESSAGE:
         raise ChatError(
             ErrorCode.INVALID_INPUT, f"at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments a message"
@@ -108,12 +113,20 @@ def _mentioned_members(*, conversation_id: int, body: str) -> list[User]:
     )
 
 
-def _require_member_of(user: User, *, audience: list[int], archived: bool) -> None:
-    """The membership check under the conversation lock, from the audience already read."""
-    if user.pk not in audience:
+def _require_sender(
+    author: User, *, conversation_id: int, advance: Advance | None, audience: list[int]
+) -> Advance:
+    """The membership check of a send, under the conversation lock, from what it already read.
+
+    A refusal reads the conversation again to say the right thing without revealing a private
+    conversation (access.py); the caller's transaction then rolls the seq bump back.
+    """
+    if advance is None or author.pk not in audience:
+        access_member_conversation_by_id(user=author, conversation_id=conversation_id)
         raise ChatError(ErrorCode.NOT_A_MEMBER, "you are no longer a member of this conversation")
-    if archived:
+    if advance.archived:
         raise ChatError(ErrorCode.ARCHIVED, "this channel is archived and read-only")
+    return advance
 
 
 def _require_member_locked(*, user: User, conversation: Conversation) -> None:
@@ -138,16 +151,14 @@ def message_send(
     attachment_ids = attachment_ids or []
     if not text.strip() and not attachment_ids:
         raise ChatError(ErrorCode.EMPTY_BODY, "a message needs text or an attachment")
-    conversation = access_member_conversation_by_id(user=author, conversation_id=conversation_id)
-    existing = _existing_send(author=author, client_id=cid, conversation_id=conversation.pk)
+    existing = _existing_send(author=author, client_id=cid, conversation_id=conversation_id)
     if existing is not None:
         return existing
-    rate_limit_check(scope="send", user_id=author.pk)
     try:
-        return _message_write(author, conversation, text, cid, parent_id, attachment_ids)
+        return _message_write(author, conversation_id, text, cid, parent_id, attachment_ids)
     except IntegrityError:
         # A concurrent send with the same client_id won the race; answer with its message.
-        existing = _existing_send(author=author, client_id=cid, conversation_id=conversation.pk)
+        existing = _existing_send(author=author, client_id=cid, conversation_id=conversation_id)
         if existing is None:
             raise
         return existing
@@ -156,29 +167,32 @@ def message_send(
 @transaction.atomic
 def _message_write(
     author: User,
-    conversation: Conversation,
+    conversation_id: int,
     text: str,
     client_id: uuid.UUID,
     parent_id: int | None,
     attachment_ids: list[int],
 ) -> SendResult:
-    advance = conversation_advance(conversation_id=conversation.pk)
-    seq = advance.seq
-    audience = conversation_audience(conversation_id=conversation.pk)
-    _require_member_of(author, audience=audience, archived=advance.archived)
-    parent = _check_parent(conversation_id=conversation.pk, parent_id=parent_id)
+    """Write a message and its events; the membership and rate checks run under the lock."""
+    advance = conversation_advance(conversation_id=conversation_id)
+    audience = conversation_audience(conversation_id=conversation_id) if advance else []
+    seq = _require_sender(
+        author, conversation_id=conversation_id, advance=advance, audience=audience
+    ).seq
+    rate_limit_check(scope="send", user_id=author.pk)
+    parent = _check_parent(conversation_id=conversation_id, parent_id=parent_id)
     attachments = _staged_attachments(
-        author=author, conversation_id=conversation.pk, ids=attachment_ids
+        author=author, conversation_id=conversation_id, ids=attachment_ids
     )
     message = Message.objects.create(
-        conversation=conversation,
+        conversation_id=conversation_id,
         author=author,
         parent=parent,
         body=text,
         client_id=client_id,
         seq=seq,
     )
-    mentions = _mentioned_members(conversation_id=conversation.pk, body=text)
+    mentions = _mentioned_members(conversation_id=conversation_id, body=text)
     if mentions:
         message.mentions.set(mentions)
     for attachment in attachments:
@@ -186,7 +200,7 @@ def _message_write(
         attachment.save(update_fields=["message"])
     payload = message_payload(message, mentions=mentions, attachments=attachments)
     event_record(
-        conversation_id=conversation.pk,
+        conversation_id=conversation_id,
         seq=seq,
         type=EventType.MESSAGE_NEW,
         actor=author,
@@ -195,8 +209,8 @@ def _message_write(
     )
     for attachment in attachments:
         event_record(
-            conversation_id=conversation.pk,
-            seq=conversation_lock_next_seq(conversation_id=conversation.pk),
+            conversation_id=conversation_id,
+            seq=conversation_lock_next_seq(conversation_id=conversation_id),
             type=EventType.ATTACHMENT_ADDED,
             actor=author,
             payload={"message_id": message.pk, "attachment": attachment_payload(attachment)},
