@@ -9,6 +9,7 @@ members when it happened): a socket of a user outside it gets nothing.
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +55,30 @@ def _int_field(frame: dict[str, Any], name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ChatError(ErrorCode.INVALID_FRAME, f"'{name}' must be an integer")
     return value
+
+
+class EncodedFrames:
+    """Event frames as JSON text, encoded once per process for every socket they go to.
+
+    An event never changes once written, so its conversation and seq name its frame; the
+    live copy and the outbox copy of a frame are the same (event_frame).
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()
+
+    def text(self, frame: dict[str, Any]) -> str:
+        key = (frame["conversation"], frame["seq"])
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = json.dumps(frame)
+            if len(self._texts) > self._size:
+                self._texts.popitem(last=False)
+        return text
+
+
+_encoded_frames = EncodedFrames()
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -361,7 +386,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.cursors[conversation_id] = seq
         if self.user.pk in audience:
-            await self.send_json(frame)
+            await self.send(text_data=_encoded_frames.text(frame))
         if frame["type"] == EventType.MEMBER_LEFT and frame["user"]["id"] == self.user.pk:
             await self._unsubscribe(conversation_id)
 

@@ -3,10 +3,13 @@
 import functools
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
 from .errors import ChatError, ErrorCode
+
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 
 def _parse_rate(rate: str) -> tuple[int, int]:
@@ -24,9 +27,28 @@ def _counters() -> BaseCache:
     return caches.create_connection("default")
 
 
-def _count(key: str, window: int) -> int:
-    """Add one to the window's counter."""
-    cache = _counters()
+@functools.cache
+def _redis_counters() -> redis.Redis | None:
+    """A Redis client on the cache's server, when the cache is Redis (one per process).
+
+    Django's cache API needs two round trips to count (EXISTS, then INCR or SET NX) and
+    builds a client object for each; counting in Redis itself takes one.
+    """
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != REDIS_CACHE:
+        return None
+    return redis.Redis.from_url(config["LOCATION"])
+
+
+def _count_in_redis(client: redis.Redis, key: str, window: int) -> int:
+    with client.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, window + 1, nx=True)
+        used, _expiry_set = pipe.execute()
+    return int(used)
+
+
+def _count_in_cache(cache: BaseCache, key: str, window: int) -> int:
     try:
         return int(cache.incr(key))
     except ValueError:
@@ -38,6 +60,15 @@ def _count(key: str, window: int) -> int:
     except ValueError:
         cache.set(key, 1, timeout=window + 1)  # and it expired in between
         return 1
+
+
+def _count(key: str, window: int) -> int:
+    """Add one to the window's counter."""
+    cache = _counters()
+    client = _redis_counters()
+    if client is not None:
+        return _count_in_redis(client, cache.make_key(key), window)
+    return _count_in_cache(cache, key, window)
 
 
 def rate_limit_check(*, scope: str, user_id: int, rate: str | None = None) -> None:

@@ -1,12 +1,18 @@
-"""The rate limiter's Redis connections: one pool per process, not one per socket."""
+"""The rate limiter: one Redis pool per process, one round trip per count, windows that end."""
 
 import asyncio
 import contextvars
+import uuid
 
+import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
+from django.test import override_settings
 
+from eim.chat import rate_limits
+from eim.chat.errors import ChatError, ErrorCode
 from eim.chat.rate_limits import rate_limit_check
 
 
@@ -47,3 +53,39 @@ async def test_sockets_counting_sends_share_one_connection_pool():
     await asyncio.gather(warm, *tasks)
 
     assert during - before <= 2  # the pool may open one more for concurrent use
+
+
+def test_a_window_is_counted_in_redis_and_expires_once_it_is_over():
+    client = rate_limits._redis_counters()
+    key = rate_limits._counters().make_key(f"rl:expiry-test:{uuid.uuid4()}")
+
+    counts = [rate_limits._count_in_redis(client, key, 10) for _ in range(3)]
+    client.expire(key, 5)  # as if the window were nearly over: counting must not extend it
+    rate_limits._count_in_redis(client, key, 10)
+
+    assert client is not None
+    assert counts == [1, 2, 3]
+    assert 0 < client.ttl(key) <= 5
+    client.delete(key)
+
+
+def test_without_redis_the_cache_api_counts_the_same_way():
+    cache = LocMemCache("rate-limit-test", {})
+
+    counts = [rate_limits._count_in_cache(cache, "rl:send:1:0", 10) for _ in range(3)]
+
+    assert counts == [1, 2, 3]
+    assert cache.get("rl:send:1:0") == 3
+
+
+@override_settings(EIM_SEND_RATE="2/3600")
+def test_the_third_send_in_a_window_is_refused_with_the_time_until_it_ends():
+    user_id = int(uuid.uuid4().int % 10**9)
+    rate_limit_check(scope="send", user_id=user_id)
+    rate_limit_check(scope="send", user_id=user_id)
+
+    with pytest.raises(ChatError) as refused:
+        rate_limit_check(scope="send", user_id=user_id)
+
+    assert refused.value.code == ErrorCode.RATE_LIMITED
+    assert 0 < refused.value.retry_after <= 3600

@@ -419,6 +419,32 @@ def test_sending_with_an_attachment_records_message_new_then_attachment_added(al
     assert upload.message_id == result.pk
 
 
+def test_a_retried_send_with_an_attachment_is_acknowledged_and_writes_nothing(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    upload = staged_attachment(alice, channel)
+    client_id = uuid.uuid4()
+    first = message_send(
+        author=alice,
+        conversation_id=channel.pk,
+        body="the report",
+        client_id=client_id,
+        attachment_ids=[upload.pk],
+    )
+    before = chat_state()
+
+    retry = message_send(
+        author=alice,
+        conversation_id=channel.pk,
+        body="the report",
+        client_id=client_id,
+        attachment_ids=[upload.pk],
+    )
+
+    assert (retry.created, retry.message.pk) == (False, first.message.pk)
+    assert [a["id"] for a in retry.payload["attachments"]] == [upload.pk]
+    assert chat_state() == before
+
+
 def test_someone_elses_staged_upload_cannot_be_attached(alice, bob):
     channel = ChannelFactory(creator=alice, members=[bob])
     upload = staged_attachment(alice, channel)

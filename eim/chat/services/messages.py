@@ -151,13 +151,11 @@ def message_send(
     attachment_ids = attachment_ids or []
     if not text.strip() and not attachment_ids:
         raise ChatError(ErrorCode.EMPTY_BODY, "a message needs text or an attachment")
-    existing = _existing_send(author=author, client_id=cid, conversation_id=conversation_id)
-    if existing is not None:
-        return existing
     try:
         return _message_write(author, conversation_id, text, cid, parent_id, attachment_ids)
     except IntegrityError:
-        # A concurrent send with the same client_id won the race; answer with its message.
+        # The client_id was sent before (a retry, or a concurrent send that won the race):
+        # the unique (author, client_id) refused the copy; answer with the first message.
         existing = _existing_send(author=author, client_id=cid, conversation_id=conversation_id)
         if existing is None:
             raise
@@ -173,17 +171,16 @@ def _message_write(
     parent_id: int | None,
     attachment_ids: list[int],
 ) -> SendResult:
-    """Write a message and its events; the membership and rate checks run under the lock."""
+    """Write a message and its events; the membership and rate checks run under the lock.
+
+    Raises IntegrityError, having written nothing, if the author sent this client_id before.
+    """
     advance = conversation_advance(conversation_id=conversation_id)
     audience = conversation_audience(conversation_id=conversation_id) if advance else []
     seq = _require_sender(
         author, conversation_id=conversation_id, advance=advance, audience=audience
     ).seq
-    rate_limit_check(scope="send", user_id=author.pk)
     parent = _check_parent(conversation_id=conversation_id, parent_id=parent_id)
-    attachments = _staged_attachments(
-        author=author, conversation_id=conversation_id, ids=attachment_ids
-    )
     message = Message.objects.create(
         conversation_id=conversation_id,
         author=author,
@@ -191,6 +188,12 @@ def _message_write(
         body=text,
         client_id=client_id,
         seq=seq,
+    )
+    # After the insert, which refuses a repeated client_id: a retry is answered, not counted,
+    # and its attachments (already sent with the first) are not looked at.
+    rate_limit_check(scope="send", user_id=author.pk)
+    attachments = _staged_attachments(
+        author=author, conversation_id=conversation_id, ids=attachment_ids
     )
     mentions = _mentioned_members(conversation_id=conversation_id, body=text)
     if mentions:
