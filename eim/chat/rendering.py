@@ -63,6 +63,8 @@ def _mentionable_pieces(html: str) -> Iterator[tuple[str, bool]]:
 
 
 def mentioned_usernames(body: str) -> set[str]:
+    if "@" not in body:
+        return set()  # most messages: no need to render them to find out
     html = _markdown.render(body)
     return {
         name

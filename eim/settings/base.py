@@ -251,8 +251,8 @@ EIM_SERVER_GC_THRESHOLD = tuple(
     int(n) for n in env.list("EIM_SERVER_GC_THRESHOLD", default=["10000", "10", "10"])
 )
 # Threads per chat server process for the socket's database work (eim/chat/db_threads.py);
-# keep EIM_DB_POOL_MAX above it. One on SQLite.
-EIM_SERVER_DB_THREADS = env.int("EIM_SERVER_DB_THREADS", default=4)
+# keep EIM_DB_POOL_MAX above it. One on SQLite. On 2 cores 2 did best (docs/performance.md).
+EIM_SERVER_DB_THREADS = env.int("EIM_SERVER_DB_THREADS", default=2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
