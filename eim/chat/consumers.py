@@ -50,6 +50,20 @@ def _as_actor(
         return service(**kwargs)
 
 
+def _announce_later(broadcasts: list[GroupMessage]) -> Callable[[asyncio.Future[Any]], None]:
+    def announce(call: asyncio.Future[Any]) -> None:
+        if not call.cancelled():
+            call.exception()  # its error frame has no socket left to go to
+        _background.add(task := asyncio.ensure_future(group_send_all(broadcasts)))
+        task.add_done_callback(_background.discard)
+
+    return announce
+
+
+# Tasks nobody awaits, kept referenced until they end (asyncio holds only weak references).
+_background: set[asyncio.Future[None]] = set()
+
+
 def _int_field(frame: dict[str, Any], name: str) -> int:
     value = frame.get(name)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -155,13 +169,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _call(self, service: Callable[..., Any], **kwargs: Any) -> Any:
         """Run a service in a database thread, with this user as the audit actor.
 
-        What it broadcasts is sent from here once it returns (or fails after committing).
+        What it broadcasts is sent from here once it returns (or fails after committing). If
+        the socket's task is cancelled meanwhile, the call still ends in its thread, and what
+        it committed is still announced when it does.
         """
         broadcasts: list[GroupMessage] = []
+        call = asyncio.ensure_future(
+            in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts)
+        )
         try:
-            return await in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts)
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            if not call.done():
+                call.add_done_callback(_announce_later(broadcasts))
+            raise
         finally:
-            await group_send_all(broadcasts)
+            if call.done():
+                await group_send_all(broadcasts)
 
     # ----- frames from the client
 

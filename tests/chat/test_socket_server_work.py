@@ -6,6 +6,7 @@ count what the consumer does.
 
 import asyncio
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -136,3 +137,37 @@ async def test_frames_that_overtake_each_other_arrive_in_order_without_an_outbox
     seqs = [f["seq"] for f in received]
     assert seqs == list(range(seqs[0], seqs[0] + 10))
     assert outbox_reads == []
+
+
+async def test_a_send_still_reaches_the_others_live_when_the_senders_socket_goes_mid_call(
+    alice, bob, monkeypatch
+):
+    channel = await database_sync_to_async(ChannelFactory)(creator=alice, members=[bob])
+    listener = await _open_as(bob)
+    sender = await _open_as(alice)
+    in_the_thread = threading.Event()
+    release = threading.Event()
+    real_send = consumers.messages.message_send
+
+    def slow_send(**kwargs: Any) -> Any:
+        in_the_thread.set()
+        release.wait(timeout=10)
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(consumers.messages, "message_send", slow_send)
+    await sender.send_json_to(
+        {
+            "type": "message.send",
+            "conversation": channel.pk,
+            "body": "last words",
+            "client_id": str(uuid.uuid4()),
+        }
+    )
+    await asyncio.get_running_loop().run_in_executor(None, in_the_thread.wait, 5)
+    sender.future.cancel()  # the server gives up on the socket while its send is in the thread
+    release.set()
+
+    received = await _messages(listener, 1)  # live: long before the listener's next ping
+    await listener.disconnect()
+
+    assert received[0]["message"]["body"] == "last words"
