@@ -13,21 +13,6 @@ from django.views.decorators.cache import never_cache
 from accounts.models import Role, User
 from accounts.selectors import user_has_role
 
-# Only the page's own modules and styles; the API is same-origin.
-WORKSPACE_CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-
 # The operators panel: docs/search.md's quick reference (tests/browser keeps them in step).
 OPERATORS = (
     ("trade", "containing trade, trades, trading, traded (stemmed)"),
@@ -74,5 +59,4 @@ def workspace(request: HttpRequest) -> HttpResponse:
                 "context_url": _id_url("compliance-record-context"),
             },
         )
-    response["Content-Security-Policy"] = WORKSPACE_CONTENT_SECURITY_POLICY
     return response

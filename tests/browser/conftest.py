@@ -13,6 +13,7 @@ from django.db import connection
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Page,
     Playwright,
     expect,
@@ -148,6 +149,12 @@ def chromium(daphne_server: LiveServer) -> Iterator[Chromium]:
     chromium.stop()
 
 
+def _note_policy_violation(person: Person, message: ConsoleMessage) -> None:
+    """Chromium reports what the Content Security Policy blocked on the console."""
+    if message.type == "error" and "Content Security Policy" in message.text:
+        person.errors.append(message.text)
+
+
 @pytest.fixture
 def sign_in(chromium: Chromium, daphne_server: LiveServer) -> Iterator:
     """sign_in(user, viewport=LAPTOP) → a Person on the chat page with a live socket."""
@@ -160,6 +167,7 @@ def sign_in(chromium: Chromium, daphne_server: LiveServer) -> Iterator:
         page = context.new_page()
         person = Person(user=user, context=context, page=page)
         page.on("pageerror", lambda error: person.errors.append(str(error)))
+        page.on("console", lambda message: _note_policy_violation(person, message))
         page.goto("/login/")
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(PASSWORD)
