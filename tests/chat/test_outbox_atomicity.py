@@ -29,7 +29,14 @@ def _state(conversation: Conversation) -> tuple[int, int, int]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    "crash_point", ["event_record", "conversation_audience", "message_payload"]
+    "crash_point",
+    [
+        "event_record",
+        "conversation_audience",
+        "message_payload",
+        "rate_limit_check",  # runs after the message row is inserted
+        "_staged_attachments",
+    ],
 )
 def test_a_crash_inside_the_send_transaction_leaves_no_trace(alice, monkeypatch, crash_point):
     channel = ChannelFactory(creator=alice)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client
@@ -171,3 +172,40 @@ async def test_a_send_still_reaches_the_others_live_when_the_senders_socket_goes
     await listener.disconnect()
 
     assert received[0]["message"]["body"] == "last words"
+
+
+async def test_a_socket_send_is_acknowledged_and_kept_when_the_layer_is_down(
+    alice, bob, monkeypatch
+):
+    channel = await database_sync_to_async(ChannelFactory)(creator=alice, members=[bob])
+    sender = await _open_as(alice)
+    failed: list[tuple[str, str]] = []
+
+    async def layer_down(group: str, message: dict[str, Any]) -> None:
+        failed.append((group, message["type"]))
+        raise ConnectionError("channel layer unreachable")
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", layer_down)
+    await sender.send_json_to(
+        {
+            "type": "message.send",
+            "conversation": channel.pk,
+            "body": "kept",
+            "client_id": str(uuid.uuid4()),
+        }
+    )
+    while (ack := await sender.receive_json_from(timeout=5))["type"] != "message.ack":
+        pass
+    await sender.disconnect()
+
+    stored = await database_sync_to_async(_outbox_body)(channel.pk, ack["message"]["seq"])
+    assert ack["message"]["body"] == "kept"
+    assert stored == "kept"
+    assert (f"conv.{channel.pk}", "conversation.event") in failed
+
+
+def _outbox_body(conversation_id: int, seq: int) -> str:
+    from eim.chat.models import ConversationEvent
+
+    event = ConversationEvent.objects.get(conversation_id=conversation_id, seq=seq)
+    return str(event.payload["message"]["body"])
