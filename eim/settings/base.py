@@ -5,6 +5,7 @@ Celery broker with a real worker process). With DATABASE_URL and REDIS_URL: Post
 channels-redis and a Redis broker, the same code.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "auditlog",
+    "axes",
     "accounts",
     "eim.chat",
     "archive",
@@ -58,7 +60,22 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Password sign-in (the sign-in page and Django's admin) is throttled by django-axes: after
+# EIM_LOGIN_FAILURE_LIMIT wrong passwords in a row for one username from one address, that pair
+# is refused (HTTP 429) for EIM_LOGIN_COOLOFF_MINUTES. Keyed on both, so nobody can lock a
+# colleague out from elsewhere; a success resets the count. Every attempt is logged.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("EIM_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("EIM_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
 
 ROOT_URLCONF = "eim.urls"
 ASGI_APPLICATION = "eim.asgi.application"
