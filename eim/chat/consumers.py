@@ -8,7 +8,6 @@ members when it happened): a socket of a user outside it gets nothing.
 
 import asyncio
 import json
-import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,7 +35,6 @@ from .services.events import (
     user_group,
 )
 
-logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
