@@ -4,10 +4,16 @@ Production: EIM_ARCHIVE_SIGNING_KEY holds the private key as PEM (PKCS#8), or
 EIM_ARCHIVE_SIGNING_KEY_FILE names a file that does; there is no default. The embedded default
 (EIM_DEBUG) generates one under var/ on first use. Verifiers need only the public key
 (`manage.py archive_public_key`).
+
+After a key rotation the checkpoints signed before it name the retired key (key_id); list the
+retired public keys in EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE (PEM blocks, one after another) so
+that our own verification still checks them.
 """
 
 import base64
 import hashlib
+import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -74,6 +80,34 @@ def load_public_key(pem: str) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("not an Ed25519 public key")
     return key
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def load_public_keys(pem: str) -> list[Ed25519PublicKey]:
+    """Every public key in a PEM text (a file may hold several, one after another)."""
+    blocks = _PEM_BLOCK.findall(pem)
+    if not blocks:
+        raise ValueError("no PEM public key found")
+    return [load_public_key(block) for block in blocks]
+
+
+KeyRing = dict[str, Ed25519PublicKey]
+
+
+def key_ring(public_keys: Iterable[Ed25519PublicKey]) -> KeyRing:
+    """Public keys by key id, as checkpoints name them."""
+    return {key_id(key): key for key in public_keys}
+
+
+def own_key_ring() -> KeyRing:
+    """The keys our checkpoints may name: the signing key's, and the retired ones."""
+    keys = [signing_key().public_key()]
+    if settings.EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE:
+        retired = Path(settings.EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE).read_text()
+        keys += load_public_keys(retired)
+    return key_ring(keys)
 
 
 def signature_valid(public_key: Ed25519PublicKey, message: bytes, signature: str) -> bool:

@@ -6,7 +6,7 @@ memory stays small. Every problem names where it is (sequence number, checkpoint
 
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -189,7 +189,7 @@ def _check_against_outbox(
         )
 
 
-def _check_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey, report: Report) -> None:
+def _check_signature(checkpoint: Checkpoint, keys: signing.KeyRing, report: Report) -> None:
     size = checkpoint.tree_size
     statement = checkpoint_statement(
         tree_size=size,
@@ -198,7 +198,8 @@ def _check_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey, repor
         signed_at=checkpoint.signed_at.isoformat(),
         key_id=checkpoint.key_id,
     )
-    if checkpoint.key_id != signing.key_id(public_key):
+    public_key = keys.get(checkpoint.key_id)
+    if public_key is None:
         report.problems.append(Problem("signature", "signed by an unknown key", checkpoint=size))
     elif not signing.signature_valid(public_key, statement, checkpoint.signature):
         report.problems.append(
@@ -207,10 +208,10 @@ def _check_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey, repor
 
 
 def _check_checkpoint(
-    checkpoint: Checkpoint, walk: _Walk, public_key: Ed25519PublicKey, report: Report
+    checkpoint: Checkpoint, walk: _Walk, keys: signing.KeyRing, report: Report
 ) -> None:
     size = checkpoint.tree_size
-    _check_signature(checkpoint, public_key, report)
+    _check_signature(checkpoint, keys, report)
     if walk.accumulator.root().hex() != checkpoint.root_hash:
         report.problems.append(
             Problem(
@@ -236,11 +237,11 @@ def _check_checkpoint(
 
 
 def _check_unreached_checkpoint(
-    checkpoint: Checkpoint, public_key: Ed25519PublicKey, report: Report
+    checkpoint: Checkpoint, keys: signing.KeyRing, report: Report
 ) -> None:
     """A checkpoint whose last record is missing: its root cannot be recomputed at its size."""
     size = checkpoint.tree_size
-    _check_signature(checkpoint, public_key, report)
+    _check_signature(checkpoint, keys, report)
     report.problems.append(
         Problem(
             "checkpoint",
@@ -329,7 +330,7 @@ def _check_live_data(walk: _Walk, report: Report, grace: timedelta, from_seq: in
         )
 
 
-def _start(incremental: bool, public_key: Ed25519PublicKey, report: Report) -> _Walk:
+def _start(incremental: bool, keys: signing.KeyRing, report: Report) -> _Walk:
     if incremental:
         last_run = VerificationRun.objects.filter(problem_count=0).order_by("-pk").first()
         checkpoint = (
@@ -349,7 +350,7 @@ def _start(incremental: bool, public_key: Ed25519PublicKey, report: Report) -> _
             )
             # The starting point itself must still be what was signed.
             check = _Walk(0, checkpoint.head_hash, accumulator)
-            _check_checkpoint(checkpoint, check, public_key, report)
+            _check_checkpoint(checkpoint, check, keys, report)
             report.checkpoints -= 1
             report.from_seq = checkpoint.tree_size + 1
             return walk
@@ -358,7 +359,7 @@ def _start(incremental: bool, public_key: Ed25519PublicKey, report: Report) -> _
 
 def verify_archive(
     *,
-    public_key: Ed25519PublicKey | None = None,
+    public_keys: Sequence[Ed25519PublicKey] | None = None,
     incremental: bool = False,
     grace: timedelta = timedelta(minutes=2),
     progress: Callable[[int], None] | None = None,
@@ -372,7 +373,7 @@ def verify_archive(
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         return _verify(
-            public_key=public_key,
+            public_keys=public_keys,
             incremental=incremental,
             grace=grace,
             progress=progress,
@@ -382,16 +383,17 @@ def verify_archive(
 
 def _verify(
     *,
-    public_key: Ed25519PublicKey | None,
+    public_keys: Sequence[Ed25519PublicKey] | None,
     incremental: bool,
     grace: timedelta,
     progress: Callable[[int], None] | None,
     record_run: bool,
 ) -> Report:
     started = timezone.now()
-    public_key = public_key or signing.signing_key().public_key()
+    # Keys the caller holds are the whole ring: a verifier need not trust ours.
+    keys = signing.key_ring(public_keys) if public_keys else signing.own_key_ring()
     report = Report()
-    walk = _start(incremental, public_key, report)
+    walk = _start(incremental, keys, report)
     report.from_seq = walk.expected_seq
     report.tree_size = walk.expected_seq - 1  # verified clean before, if incremental
     checkpoints = iter(
@@ -422,11 +424,11 @@ def _verify(
         _note_references(content, seq, walk)
         # A checkpoint below this seq was never reached: the record at its size is missing.
         while next_checkpoint is not None and next_checkpoint.tree_size < seq:
-            _check_unreached_checkpoint(next_checkpoint, public_key, report)
+            _check_unreached_checkpoint(next_checkpoint, keys, report)
             next_checkpoint = next(checkpoints, None)
         walk.accumulator.append(bytes.fromhex(record["hash"]))
         while next_checkpoint is not None and next_checkpoint.tree_size == seq:
-            _check_checkpoint(next_checkpoint, walk, public_key, report)
+            _check_checkpoint(next_checkpoint, walk, keys, report)
             next_checkpoint = next(checkpoints, None)
         report.records += 1
         report.tree_size = seq

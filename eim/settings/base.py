@@ -300,6 +300,8 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 EIM_ARCHIVE_SIGNING_KEY = env.str("EIM_ARCHIVE_SIGNING_KEY", default="")
 EIM_ARCHIVE_SIGNING_KEY_FILE = env.str("EIM_ARCHIVE_SIGNING_KEY_FILE", default="")
 EIM_ARCHIVE_DEVELOPMENT_KEY = env.bool("EIM_ARCHIVE_DEVELOPMENT_KEY", default=False)
+# Public keys (PEM blocks) of signing keys retired by a rotation: their checkpoints still verify.
+EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE = env.str("EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE", default="")
 EIM_ARCHIVE_BATCH = env.int("EIM_ARCHIVE_BATCH", default=500)
 EIM_ARCHIVE_CHECKPOINT_EVERY = env.int("EIM_ARCHIVE_CHECKPOINT_EVERY", default=1000)
 EIM_ARCHIVE_SWEEP_AFTER = env.float("EIM_ARCHIVE_SWEEP_AFTER", default=5.0)  # seconds

@@ -407,6 +407,48 @@ def test_verifying_with_the_published_public_key_succeeds(sealed, tmp_path, caps
     assert (code, report["ok"], report["checkpoints"]) == (0, True, 2)
 
 
+@pytest.fixture
+def rotated(sealed: SealedArchive) -> Iterator[str]:
+    """The signing key is replaced after the sealed checkpoints; yields the retired public key."""
+    retired = public_key_pem()
+    signing.signing_key.cache_clear()
+    with override_settings(EIM_ARCHIVE_SIGNING_KEY=new_private_key_pem()):
+        try:
+            yield retired
+        finally:
+            signing.signing_key.cache_clear()
+    signing.signing_key.cache_clear()
+
+
+def test_after_a_key_rotation_the_retired_key_must_be_listed(rotated, tmp_path):
+    retired_file = tmp_path / "retired.pem"
+    retired_file.write_text(rotated)
+
+    code_without, report_without = archive_verify()
+    with override_settings(EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE=str(retired_file)):
+        code_with, report_with = archive_verify()
+
+    assert code_without == 1
+    assert {p["detail"] for p in report_without["problems"]} == {"signed by an unknown key"}
+    assert (code_with, report_with["ok"], report_with["checkpoints"]) == (0, True, 2)
+
+
+def test_a_verifier_may_hold_several_keys_in_files_or_in_one(sealed, tmp_path):
+    stranger = public_key_pem(Ed25519PrivateKey.generate().public_key())
+    ours = public_key_pem()
+    (tmp_path / "stranger.pem").write_text(stranger)
+    (tmp_path / "ours.pem").write_text(ours)
+    (tmp_path / "both.pem").write_text(stranger + ours)
+
+    in_two_files = archive_verify(
+        "--public-key", str(tmp_path / "stranger.pem"), "--public-key", str(tmp_path / "ours.pem")
+    )
+    in_one_file = archive_verify("--public-key", str(tmp_path / "both.pem"))
+
+    assert in_two_files[0] == in_one_file[0] == 0
+    assert in_two_files[1]["checkpoints"] == in_one_file[1]["checkpoints"] == 2
+
+
 # --- Blobs -----------------------------------------------------------------------------------
 
 

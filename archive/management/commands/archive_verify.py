@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from archive.models import ArchiveHead, VerificationRun
-from archive.signing import load_public_key
+from archive.signing import load_public_keys
 from archive.verification import Report, verify_archive
 
 
@@ -30,7 +30,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--public-key",
             type=Path,
-            help="verify signatures with this PEM public key instead of our own",
+            action="append",
+            help=(
+                "verify signatures with the PEM public key(s) in this file instead of our own; "
+                "repeat it, or put several keys in the file, for keys retired by a rotation"
+            ),
         )
         parser.add_argument(
             "--grace",
@@ -40,9 +44,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        public_key = (
-            load_public_key(options["public_key"].read_text()) if options["public_key"] else None
-        )
+        public_keys = [
+            key
+            for path in options["public_key"] or []
+            for key in load_public_keys(path.read_text())
+        ]
         total = ArchiveHead.objects.values_list("last_seq", flat=True).first() or 0
         if options["incremental"]:
             last = VerificationRun.objects.filter(problem_count=0).order_by("-pk").first()
@@ -55,7 +61,7 @@ class Command(BaseCommand):
             desc="verifying",
         ) as bar:
             report = verify_archive(
-                public_key=public_key,
+                public_keys=public_keys,
                 incremental=options["incremental"],
                 grace=timedelta(seconds=options["grace"]),
                 progress=bar.update,
