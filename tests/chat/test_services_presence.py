@@ -1,9 +1,14 @@
 """Presence and typing: ephemeral, derived from each user's open sockets, never archived."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection
 
 from eim.chat.errors import ChatError, ErrorCode
 from eim.chat.models import PresenceStatus
+from eim.chat.services import presence as presence_service
 from eim.chat.services.presence import (
     presence_of_users,
     presence_session_set,
@@ -86,3 +91,39 @@ def test_typing_is_never_recorded(alice):
     typing_notify(user=alice, conversation_id=channel.pk)
 
     assert chat_state() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sockets_changing_at_once_announce_the_status_that_holds(alice, monkeypatch):
+    """A tab closing while another goes idle, on two database threads: the last status
+    announced must be the user's real status."""
+    announced: list[str] = []
+    monkeypatch.setattr(
+        presence_service,
+        "ephemeral_broadcast",
+        lambda group, message: (
+            announced.append(message["frame"]["status"]) if group == f"user.{alice.pk}" else None
+        ),
+    )
+
+    def change(channel_name: str, status: str, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            presence_session_set(user=alice, channel_name=channel_name, status=status)
+        finally:
+            connection.close()
+
+    outcomes = []
+    for _ in range(15):
+        presence_session_set(user=alice, channel_name="laptop", status="online")
+        presence_session_set(user=alice, channel_name="phone", status="online")
+        announced.clear()
+        start = threading.Barrier(2)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            closing = pool.submit(change, "laptop", "offline", start)
+            idling = pool.submit(change, "phone", "away", start)
+            closing.result(), idling.result()
+        outcomes.append((announced[-1] if announced else None, user_presence(user_id=alice.pk)))
+        presence_session_set(user=alice, channel_name="phone", status="offline")
+
+    assert outcomes == [(PresenceStatus.AWAY, PresenceStatus.AWAY)] * 15
