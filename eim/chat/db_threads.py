@@ -7,10 +7,9 @@ was busy all the time while the process used 60 % of a core (docs/performance.md
 
 The chat socket's calls are self-contained: each one takes a connection (from the pool) and
 gives it back, and any transaction it opens ends inside it. So they may run on a few threads
-at once. The connection is given back inside the call: Django keeps connections in a
-context-local, and channels' own clean-up around `database_sync_to_async` runs outside the
-call's context, where it cannot see them (channels relies on closing them again before every
-message it dispatches, which the chat consumer no longer does).
+at once. Each call gives its connection back itself, before and after it runs: the chat
+consumer no longer runs channels' clean-up before every message it dispatches
+(`ChatConsumer.dispatch`), so nothing else would.
 
 SQLite, the embedded default, lets one writer in at a time and fails a writer that
 would wait to upgrade its lock, so there the pool has one thread.

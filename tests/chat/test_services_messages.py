@@ -387,6 +387,19 @@ def test_a_refused_send_does_not_use_the_senders_rate(alice, carol):
     assert [m.body for m in sent] == ["my one message", "and mine"]
 
 
+def test_a_repeat_after_the_channel_was_archived_is_acknowledged_not_refused(alice):
+    channel = ChannelFactory(creator=alice)
+    client_id = uuid.uuid4()
+    first = message_send(author=alice, conversation_id=channel.pk, body="hi", client_id=client_id)
+    conversation_archive(actor=alice, conversation_id=channel.pk)
+    before = chat_state()
+
+    retry = message_send(author=alice, conversation_id=channel.pk, body="hi", client_id=client_id)
+
+    assert (retry.created, retry.message.pk) == (False, first.message.pk)
+    assert chat_state() == before
+
+
 def test_a_removed_member_repeating_a_send_is_refused_not_shown_the_message(alice, bob):
     channel = ChannelFactory(creator=alice, members=[bob])
     client_id = uuid.uuid4()
@@ -422,23 +435,17 @@ def test_sending_with_an_attachment_records_message_new_then_attachment_added(al
 def test_a_retried_send_with_an_attachment_is_acknowledged_and_writes_nothing(alice, bob):
     channel = ChannelFactory(creator=alice, members=[bob])
     upload = staged_attachment(alice, channel)
-    client_id = uuid.uuid4()
-    first = message_send(
-        author=alice,
-        conversation_id=channel.pk,
-        body="the report",
-        client_id=client_id,
-        attachment_ids=[upload.pk],
-    )
+    the_send = {
+        "author": alice,
+        "conversation_id": channel.pk,
+        "body": "the report",
+        "client_id": uuid.uuid4(),
+        "attachment_ids": [upload.pk],
+    }
+    first = message_send(**the_send)
     before = chat_state()
 
-    retry = message_send(
-        author=alice,
-        conversation_id=channel.pk,
-        body="the report",
-        client_id=client_id,
-        attachment_ids=[upload.pk],
-    )
+    retry = message_send(**the_send)
 
     assert (retry.created, retry.message.pk) == (False, first.message.pk)
     assert [a["id"] for a in retry.payload["attachments"]] == [upload.pk]

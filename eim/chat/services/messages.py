@@ -153,9 +153,11 @@ def message_send(
         raise ChatError(ErrorCode.EMPTY_BODY, "a message needs text or an attachment")
     try:
         return _message_write(author, conversation_id, text, cid, parent_id, attachment_ids)
-    except IntegrityError:
-        # The client_id was sent before (a retry, or a concurrent send that won the race):
-        # the unique (author, client_id) refused the copy; answer with the first message.
+    except (IntegrityError, ChatError):
+        # A repeat of a send that went through (a retry, or a concurrent copy that lost the
+        # race to the unique (author, client_id)) is answered with the first message, even if
+        # a new send would now be refused (the channel archived since); _existing_send still
+        # refuses an author who is no longer a member.
         existing = _existing_send(author=author, client_id=cid, conversation_id=conversation_id)
         if existing is None:
             raise

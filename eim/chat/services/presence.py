@@ -54,15 +54,21 @@ def _announce(user: User, status: PresenceStatus) -> None:
     transaction.on_commit(send, robust=True)
 
 
+def _lock_presence_of(user: User) -> None:
+    """One user's sockets change presence one at a time (the user's row lock, to commit).
+
+    Two at once (a tab closing while another goes idle, on two database threads) could each
+    read the other's old row and announce a status that is no longer true.
+    """
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+
+
 @transaction.atomic
 def presence_session_set(*, user: User, channel_name: str, status: object) -> PresenceStatus:
     """Record one socket's status; announce the user's presence if it changed."""
     if status not in (PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE):
         raise ChatError(ErrorCode.INVALID_INPUT, "status is online, away or offline")
-    # One user's sockets change presence one at a time: two at once (a tab closing while
-    # another goes idle, on two database threads) could each read the other's old row and
-    # announce a status that is no longer true.
-    User.objects.select_for_update().filter(pk=user.pk).exists()
+    _lock_presence_of(user)
     before = user_presence(user_id=user.pk)
     if status == PresenceStatus.OFFLINE:
         PresenceSession.objects.filter(channel_name=channel_name).delete()
