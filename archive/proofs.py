@@ -4,7 +4,8 @@ only grew between two checkpoints. The export issue ships these with every expor
 
 from dataclasses import dataclass
 
-from . import merkle
+from ledger import merkle
+
 from .models import ArchiveRecord, Checkpoint
 
 

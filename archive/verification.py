@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from eim.chat import selectors as chat_selectors
 from eim.chat.models import ConversationEvent
+from ledger import signing
+from ledger.canonical import chain_hash
+from ledger.merkle import MerkleAccumulator
 
-from . import signing
 from .blobs import BlobStore, blob_store, hash_stream
-from .canonical import chain_hash
-from .merkle import MerkleAccumulator
 from .models import GENESIS_HASH, ArchiveBlob, ArchiveRecord, Checkpoint, VerificationRun
 from .services.archiving import record_content
 from .services.checkpoints import checkpoint_statement, frontier_from_json

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.services import api_token_create
 from eim.chat.models import PresenceSession
 from tests.factories import UserFactory
@@ -83,6 +83,11 @@ def bob(db: None) -> User:
 @pytest.fixture
 def carol(db: None) -> User:
     return UserFactory(username="carol")
+
+
+@pytest.fixture
+def officer(db: None) -> User:
+    return UserFactory(username="olivia", roles=[Role.COMPLIANCE_OFFICER])
 
 
 @pytest.fixture

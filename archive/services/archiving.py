@@ -17,9 +17,9 @@ from django.utils import timezone
 from eim.chat import selectors as chat_selectors
 from eim.chat.models import ConversationEvent
 from eim.chat.services.events import events_mark_archived
+from ledger.canonical import canonical_json, chain_hash
 
 from ..blobs import BlobIntegrityError, blob_store
-from ..canonical import canonical_json, chain_hash
 from ..models import ArchiveBlob, ArchiveHead, ArchiveRecord
 
 logger = logging.getLogger(__name__)

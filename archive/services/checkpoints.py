@@ -5,9 +5,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import signing
-from ..canonical import canonical_json
-from ..merkle import MerkleAccumulator
+from ledger import signing
+from ledger.canonical import canonical_json
+from ledger.merkle import MerkleAccumulator
+
 from ..models import ArchiveHead, ArchiveRecord, Checkpoint
 
 

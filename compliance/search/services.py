@@ -11,11 +11,11 @@ from django.db import transaction
 from accounts.models import User
 from archive import selectors as archive_selectors
 from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
+from audit.models import AuditEventType
+from audit.services import audit_event_record
 
 from ..access import require_compliance_officer
-from ..audit import audit_event_record
 from ..errors import ComplianceError, ComplianceErrorCode
-from ..models import AuditEventType
 from .backends import search_backend
 from .paging import search_request_check
 from .payloads import page_payload

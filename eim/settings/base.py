@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "auditlog",
     "axes",
+    "audit",
     "accounts",
     "eim.chat",
     "archive",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from archive import signing
+from ledger import signing
 from tests.archive.helpers import new_private_key_pem
 
 

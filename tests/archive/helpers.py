@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.db import ProgrammingError, connection, transaction
 from factory.django import DjangoModelFactory
 
-from archive.canonical import chain_hash
 from archive.models import AppendOnlyError, ArchiveRecord
 from eim.chat.models import Message
+from ledger.canonical import chain_hash
 
 ARCHIVE_TABLES = ("archive_archiverecord", "archive_archiveblob", "archive_checkpoint")
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from archive.canonical import canonical_json, chain_hash
 from archive.models import GENESIS_HASH, ArchiveRecord
 from archive.services.archiving import archive_pending
+from ledger.canonical import canonical_json, chain_hash
 from tests.archive.helpers import content
 from tests.factories import ChannelFactory, send
 

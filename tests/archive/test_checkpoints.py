@@ -9,7 +9,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.core.management import call_command
 
-from archive import merkle, signing
 from archive.models import ArchiveRecord, Checkpoint
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import (
@@ -18,6 +17,7 @@ from archive.services.checkpoints import (
     checkpoint_statement,
     frontier_to_json,
 )
+from ledger import merkle, signing
 from tests.archive.helpers import archive_verify, sql, triggers_bypassed
 from tests.factories import ChannelFactory, send
 

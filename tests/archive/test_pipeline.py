@@ -10,7 +10,6 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from django.db import connection, transaction
 
-from archive.canonical import canonical_json, chain_hash
 from archive.models import GENESIS_HASH, ArchiveHead, ArchiveRecord
 from archive.services.archiving import archive_pending
 from archive.services.pipeline import WakeUp
@@ -22,6 +21,7 @@ from eim.chat.services.messages import (
     reaction_add,
     reaction_remove,
 )
+from ledger.canonical import canonical_json, chain_hash
 from tests.archive.helpers import content, records
 from tests.chat.socket_client import ChatSocket
 from tests.conftest import api_as

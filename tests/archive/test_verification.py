@@ -24,14 +24,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
-from archive import signing
 from archive.models import ArchiveRecord, Checkpoint, VerificationRun
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
-from archive.signing import public_key_pem
 from archive.verification import verify_archive
 from eim.chat.models import Conversation, ConversationEvent, Message
 from eim.chat.services.messages import message_edit, reaction_add
+from ledger import signing
+from ledger.signing import public_key_pem
 from tests.archive.helpers import (
     MessageRowFactory,
     archive_verify,

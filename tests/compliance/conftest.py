@@ -143,14 +143,6 @@ def archive_blobs(tmp_path: Any, db: None) -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def officer(db: None) -> Any:
-    from accounts.models import Role
-    from tests.factories import UserFactory
-
-    return UserFactory(username="olivia", roles=[Role.COMPLIANCE_OFFICER])
-
-
 def _live_elasticsearch() -> Iterator[Any]:
     import os
     import uuid

@@ -4,7 +4,7 @@ the permission matrix (a refusal changes and audits nothing) and the audit of ea
 import pytest
 
 from accounts.models import Role
-from compliance.models import AuditEvent, AuditEventType
+from audit.models import AuditEvent, AuditEventType
 from compliance.search import results
 from eim.chat.services.messages import message_delete, message_edit
 from tests.conftest import api_as

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from archive import signing
+from ledger import signing
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from archive.models import ArchiveHead, VerificationRun
-from archive.signing import load_public_keys
 from archive.verification import Report, verify_archive
+from ledger.signing import load_public_keys
 
 
 class Command(BaseCommand):

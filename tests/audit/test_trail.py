@@ -2,8 +2,8 @@
 
 import pytest
 
-from compliance.audit import audit_event_record
-from compliance.models import AuditEvent, AuditEventType, AuditImmutableError
+from audit.models import AuditEvent, AuditEventType, AuditImmutableError
+from audit.services import audit_event_record
 
 
 @pytest.mark.django_db

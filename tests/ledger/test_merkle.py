@@ -16,7 +16,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.merkle import (
+from archive.services.checkpoints import frontier_from_json, frontier_to_json
+from ledger.merkle import (
     EMPTY_ROOT,
     MerkleAccumulator,
     consistency_proof,
@@ -27,7 +28,6 @@ from archive.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from archive.services.checkpoints import frontier_from_json, frontier_to_json
 
 CT_LEAVES = [
     bytes.fromhex(h)
