@@ -2,6 +2,8 @@
 
 import os
 
+# Never a developer's var/local.env (written by `make run`): the tests set what they need.
+os.environ["EIM_READ_LOCAL_ENV"] = "false"
 os.environ.setdefault("EIM_DEBUG", "false")
 os.environ.setdefault("EIM_SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eim")
