@@ -22,6 +22,7 @@ from elasticsearch import Elasticsearch
 from archive.selectors import superseded_version_seqs
 
 from ..documents import IndexBatch, SearchDocument
+from ..paging import after_sort_values
 from ..query import Node, search_body
 from ..query.compile_elasticsearch import MAPPING, SETTINGS
 from ..results import (
@@ -286,7 +287,7 @@ class ElasticsearchBackend:
             "timeout": f"{int(self.request_timeout * 1000)}ms",
         }
         if after:
-            request["search_after"] = after
+            request["search_after"] = after_sort_values(after, order=order)
         if facets:
             request["aggs"] = AGGREGATIONS
         return request
