@@ -296,6 +296,9 @@ EIM_MAX_MESSAGE_CHARS = env.int("EIM_MAX_MESSAGE_CHARS", default=10_000)
 EIM_MAX_FRAME_BYTES = env.int("EIM_MAX_FRAME_BYTES", default=64 * 1024)
 EIM_MAX_ATTACHMENT_BYTES = env.int("EIM_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 EIM_SEND_RATE = env.str("EIM_SEND_RATE", default="20/10")  # messages / seconds, per user
+# Every edit is a permanent archive record, and every reaction one too.
+EIM_EDIT_RATE = env.str("EIM_EDIT_RATE", default="10/60")  # edits / seconds, per user
+EIM_REACTION_RATE = env.str("EIM_REACTION_RATE", default="30/60")  # reactions / seconds
 EIM_SYNC_PAGE = env.int("EIM_SYNC_PAGE", default=500)
 # How long a socket waits for a live frame that another overtook before reading it from the
 # outbox (eim/chat/consumers.py); a frame the channel layer lost is late by this much.
