@@ -219,6 +219,17 @@ def test_a_tampered_cursor_is_400_in_plain_words_and_is_not_audited(officer, cha
     assert not AuditEvent.objects.exists()
 
 
+@pytest.mark.parametrize("after", [[-5], ["abc"], [1e300]], ids=str)
+def test_a_tampered_cursor_is_400_in_employee_search_too(bob, chat, after):
+    response = api_as(bob).get(
+        "/api/v1/search",
+        {"q": "tip", "order": "relevance", "cursor": _tampered("relevance", after)},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+
+
 def test_a_relevance_cursor_pages_through_every_match(officer, chat):
     client = api_as(officer)
     first = client.get("/api/v1/compliance/search", {"q": "tip", "order": "relevance", "limit": 3})
