@@ -1,12 +1,20 @@
-"""/healthz: the state of the database, the broker and the channel layer."""
+"""/healthz: the state of the database, the broker and the channel layer.
+
+Anyone (a load balancer) gets the status alone: `{"status": "ok"}` with HTTP 200, or
+`{"status": "unavailable"}` with 503. The details (each check, and the sections apps add: the
+archive's size and backlog, the search index's lag) go only to a request that sends
+`Authorization: Bearer <EIM_HEALTH_TOKEN>`; they tell an outsider too much.
+"""
 
 import asyncio
+import hmac
 import time
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import DEFAULT_CHANNEL_LAYER, BaseChannelLayer, channel_layers
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -82,6 +90,15 @@ def _check(probe: Callable[[], None]) -> dict[str, object]:
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
+def _operator(request: HttpRequest) -> bool:
+    """Whether the request carries the health token (compared in constant time)."""
+    token = settings.EIM_HEALTH_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -91,12 +108,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "channel_layer": _check(_channel_layer),
     }
     healthy = all(c["ok"] for c in checks.values())
+    status = 200 if healthy else 503
+    answer: dict[str, Any] = {"status": "ok" if healthy else "unavailable"}
+    if not _operator(request):
+        return JsonResponse(answer, status=status)
     sections = (
         {name: _section(report) for name, report in _sections.items()}
         if checks["database"]["ok"]
         else {}
     )
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks, **sections},
-        status=200 if healthy else 503,
-    )
+    return JsonResponse({**answer, "checks": checks, **sections}, status=status)

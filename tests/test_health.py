@@ -1,9 +1,22 @@
-"""/healthz: the real database, broker and channel layer, and what it says when one is down."""
+"""/healthz: the real database, broker and channel layer, and what it says when one is down.
+
+Anyone gets the status alone; the details need the operators' token (EIM_HEALTH_TOKEN)."""
 
 import pytest
 from django.test import override_settings
 
+from tests.factories import ChannelFactory, send
+
 pytestmark = pytest.mark.django_db
+
+TOKEN = "operators-health-token-0123456789"
+OPERATOR = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(autouse=True)
+def _health_token(settings):
+    settings.EIM_HEALTH_TOKEN = TOKEN
+
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 UNREACHABLE_LAYER = {
@@ -15,7 +28,7 @@ UNREACHABLE_LAYER = {
 
 
 def test_healthy_when_everything_answers(client):
-    response = client.get("/healthz")
+    response = client.get("/healthz", **OPERATOR)
 
     body = response.json()
     assert response.status_code == 200
@@ -30,7 +43,7 @@ def test_healthy_when_everything_answers(client):
 
 @override_settings(CHANNEL_LAYERS=UNREACHABLE_LAYER)
 def test_503_when_the_channel_layer_is_unreachable(client):
-    response = client.get("/healthz")
+    response = client.get("/healthz", **OPERATOR)
 
     checks = response.json()["checks"]
     assert response.status_code == 503
@@ -42,7 +55,7 @@ def test_503_when_the_channel_layer_is_unreachable(client):
 
 @override_settings(CELERY_BROKER_URL=CLOSED_PORT)
 def test_503_when_the_broker_is_unreachable(client):
-    response = client.get("/healthz")
+    response = client.get("/healthz", **OPERATOR)
 
     checks = response.json()["checks"]
     assert response.status_code == 503
@@ -53,6 +66,46 @@ def test_503_when_the_broker_is_unreachable(client):
 
 def test_healthz_needs_no_login_and_only_answers_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer ", TOKEN],
+    ids=["none", "wrong", "other-scheme", "longer", "empty", "no-scheme"],
+)
+def test_without_the_token_anyone_learns_the_status_and_nothing_else(client, alice, authorization):
+    send(alice, ChannelFactory(creator=alice), "something for the archive to count")
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+
+    response = client.get("/healthz", **headers)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@override_settings(CHANNEL_LAYERS=UNREACHABLE_LAYER)
+def test_without_the_token_a_failure_is_still_a_503_without_its_error(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+
+
+def test_the_operators_token_shows_every_section(client, alice):
+    send(alice, ChannelFactory(creator=alice), "one")
+
+    body = client.get("/healthz", **OPERATOR).json()
+
+    assert {"status", "checks", "archive", "index"} <= set(body)
+    assert body["archive"]["backlog"] >= 1
+
+
+def test_with_no_token_configured_an_empty_bearer_shows_nothing(client, settings):
+    settings.EIM_HEALTH_TOKEN = ""
+
+    response = client.get("/healthz", HTTP_AUTHORIZATION="Bearer ")
+
+    assert response.json() == {"status": "ok"}
 
 
 async def test_probes_leave_no_channel_subscribed_on_a_long_lived_loop(settings):

@@ -2,8 +2,9 @@
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -85,8 +86,60 @@ def cursor_encode(order: Order, after: After) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+#: The bounds of a cursor's numbers: an archive_seq is a PostgreSQL bigint; an offset past any
+#: page a backend can reach, or a time Elasticsearch cannot hold, is not one a search returned.
+MAX_SEQ = 2**63 - 1
+MAX_OFFSET = 10**9
+MAX_EPOCH_MILLIS = 2**53
+
+
+def _is_int(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_score(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= 1e38  # a float32 score, as Lucene keeps it
+    )
+
+
+def cursor_time(value: object) -> datetime:
+    """The moment of a newest-first cursor made from an ISO time; ValueError if it is not."""
+    if not isinstance(value, str):
+        raise ValueError("not a cursor")
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("a cursor's time carries its offset")
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("not a cursor") from exc
+
+
+def _newest_shape(after: list[Any]) -> bool:
+    if len(after) != 2 or not _is_int(after[1], 1, MAX_SEQ):
+        return False
+    if _is_int(after[0], -MAX_EPOCH_MILLIS, MAX_EPOCH_MILLIS):
+        return True  # Elasticsearch's sort value: epoch milliseconds
+    cursor_time(after[0])
+    return True
+
+
+def _relevance_shape(after: list[Any]) -> bool:
+    if len(after) == 1:
+        return _is_int(after[0], 0, MAX_OFFSET)  # an offset (PostgreSQL, simple)
+    return len(after) == 2 and _is_score(after[0]) and _is_int(after[1], 1, MAX_SEQ)
+
+
 def cursor_decode(order: Order, cursor: str) -> After:
-    """The `after` of a cursor made by `cursor_encode` for the same order; ValueError if not."""
+    """The `after` of a cursor made by `cursor_encode` for the same order; ValueError if not.
+
+    Each value is checked for the shape some backend writes and bounded, so a cursor edited
+    by hand is refused here, never fed to a query; a backend checks the shape is its own.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
@@ -95,13 +148,9 @@ def cursor_decode(order: Order, cursor: str) -> After:
     if not isinstance(value, dict) or value.get("order") != order.value:
         raise ValueError("the cursor belongs to another order")
     after = value.get("after")
-    if not isinstance(after, list) or not after or len(after) > 2:
+    if not isinstance(after, list):
         raise ValueError("not a cursor")
-    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in after):
+    shaped = _newest_shape(after) if order is Order.NEWEST else _relevance_shape(after)
+    if not shaped:
         raise ValueError("not a cursor")
-    if order is Order.NEWEST:
-        if len(after) != 2 or not isinstance(after[0], str | int) or not isinstance(after[1], int):
-            raise ValueError("not a cursor")
-        if isinstance(after[0], str):
-            datetime.fromisoformat(after[0])
     return after

@@ -253,10 +253,7 @@ class AttachmentDownloadView(AuthenticatedView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, attachment_id: int) -> FileResponse:
         attachment = selectors.attachment_for_user(user=self.user, attachment_id=attachment_id)
-        inline = (
-            attachment.content_type.startswith("image/")
-            and attachment.content_type != "image/svg+xml"
-        )
+        inline = attachments.attachment_inline(content_type=attachment.content_type)
         response = FileResponse(
             attachment.file.open("rb"),
             as_attachment=not inline,

@@ -10,6 +10,8 @@ from django.core.cache import BaseCache, caches
 from .errors import ChatError, ErrorCode
 
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+# What a refusal says it counted, by scope.
+_COUNTED = {"send": "messages", "edit": "edits", "reaction": "reactions", "upload": "uploads"}
 
 
 def _parse_rate(rate: str) -> tuple[int, int]:
@@ -81,6 +83,6 @@ def rate_limit_check(*, scope: str, user_id: int, rate: str | None = None) -> No
         retry_after = round((bucket + 1) * window - now, 1)
         raise ChatError(
             ErrorCode.RATE_LIMITED,
-            f"too many messages; try again in {retry_after} s",
+            f"too many {_COUNTED.get(scope, 'requests')}; try again in {retry_after} s",
             retry_after=retry_after,
         )

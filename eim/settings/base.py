@@ -5,6 +5,7 @@ Celery broker with a real worker process). With DATABASE_URL and REDIS_URL: Post
 channels-redis and a Redis broker, the same code.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,9 +13,21 @@ import environ
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = Path(os.environ.get("EIM_VAR_DIR") or BASE_DIR / "var")
 
 env = environ.Env()
+
+# The embedded default's own settings: `make run` (deploy/run.py) writes var/local.env once,
+# with a generated secret key and health token and EIM_DEBUG=true, so that every documented
+# command works in a fresh clone. Read only on the embedded default (no DATABASE_URL): a server
+# on PostgreSQL never picks up a development file. Values already in the environment win.
+LOCAL_ENV_FILE = VAR_DIR / "local.env"
+if (
+    not os.environ.get("DATABASE_URL")
+    and env.bool("EIM_READ_LOCAL_ENV", default=True)
+    and LOCAL_ENV_FILE.is_file()
+):
+    environ.Env.read_env(LOCAL_ENV_FILE)
 
 DEBUG = env.bool("EIM_DEBUG", default=False)
 # A production secret has no default: set EIM_SECRET_KEY or set EIM_DEBUG=true for development.
@@ -29,6 +42,9 @@ if "*" in ALLOWED_HOSTS:
     # The WebSocket origin check derives from ALLOWED_HOSTS; "*" would accept any origin.
     raise environ.ImproperlyConfigured("EIM_ALLOWED_HOSTS must name hosts, never '*'")
 CSRF_TRUSTED_ORIGINS = env.list("EIM_CSRF_TRUSTED_ORIGINS", default=[])
+# /healthz shows its details (checks, archive, index) only to `Authorization: Bearer` this
+# token; unset, everyone gets the status alone (eim/health.py).
+EIM_HEALTH_TOKEN = env.str("EIM_HEALTH_TOKEN", default="")
 
 INSTALLED_APPS = [
     "daphne",
@@ -280,6 +296,9 @@ EIM_MAX_MESSAGE_CHARS = env.int("EIM_MAX_MESSAGE_CHARS", default=10_000)
 EIM_MAX_FRAME_BYTES = env.int("EIM_MAX_FRAME_BYTES", default=64 * 1024)
 EIM_MAX_ATTACHMENT_BYTES = env.int("EIM_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 EIM_SEND_RATE = env.str("EIM_SEND_RATE", default="20/10")  # messages / seconds, per user
+# Every edit is a permanent archive record, and every reaction one too.
+EIM_EDIT_RATE = env.str("EIM_EDIT_RATE", default="10/60")  # edits / seconds, per user
+EIM_REACTION_RATE = env.str("EIM_REACTION_RATE", default="30/60")  # reactions / seconds
 EIM_SYNC_PAGE = env.int("EIM_SYNC_PAGE", default=500)
 # How long a socket waits for a live frame that another overtook before reading it from the
 # outbox (eim/chat/consumers.py); a frame the channel layer lost is late by this much.

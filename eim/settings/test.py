@@ -2,6 +2,8 @@
 
 import os
 
+# Never a developer's var/local.env (written by `make run`): the tests set what they need.
+os.environ["EIM_READ_LOCAL_ENV"] = "false"
 os.environ.setdefault("EIM_DEBUG", "false")
 os.environ.setdefault("EIM_SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eim")
@@ -19,3 +21,5 @@ MEDIA_ROOT = VAR_DIR / "test-media" / str(os.getpid())
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 EIM_SEND_RATE = "1000/10"
+EIM_EDIT_RATE = "1000/10"
+EIM_REACTION_RATE = "1000/10"

@@ -132,6 +132,19 @@ def test_a_file_of_exactly_the_limit_is_accepted(alice):
         (b"echo hi\n", "install.sh"),
         (b"#!/bin/sh\nrm -rf ~\n", "notes.txt"),
         (b"", "empty.txt"),
+        (b"harmless text\n", "payroll.bat."),
+        (b"harmless text\n", "payroll.bat . . "),
+        (b"harmless text\n", "PAYROLL.BAT.."),
+        (b"harmless text\n", "payroll.bat::$DATA"),
+        (b"harmless text\n", "payroll.bat\u200b"),
+        (b"harmless text\n", "payroll\uff0ebat"),
+        (b"harmless text\n", "invoice.vbe"),
+        (b"harmless text\n", "setup.wsf"),
+        (b"harmless text\n", "policy.reg"),
+        (b"harmless text\n", "app.pif"),
+        (b"harmless text\n", "update.jse"),
+        (b"harmless text\n", "open.url"),
+        (b"harmless text\n", "disk.iso"),
     ],
     ids=[
         "mz-bytes",
@@ -142,6 +155,19 @@ def test_a_file_of_exactly_the_limit_is_accepted(alice):
         "sh-name",
         "shebang-bytes",
         "empty",
+        "trailing-dot",
+        "trailing-dots-and-spaces",
+        "upper-trailing-dots",
+        "ntfs-stream",
+        "trailing-zero-width",
+        "full-width-dot",
+        "vbe",
+        "wsf",
+        "reg",
+        "pif",
+        "jse",
+        "url",
+        "iso",
     ],
 )
 def test_executables_and_scripts_are_400_rejected_and_nothing_is_stored(alice, content, name):
@@ -271,3 +297,33 @@ def test_the_same_bytes_uploaded_twice_are_two_attachments_with_one_digest(alice
     assert first["id"] != second["id"]
     assert first["sha256"] == second["sha256"]
     assert _content(_download(client, second["id"])) == b"same\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"II*\x00" + b"\x00" * 120, "image/tiff"),
+        (b"8BPS" + b"\x00" * 120, "image/vnd.adobe.photoshop"),
+        (b"\x00\x00\x01\x00" + b"\x00" * 120, "image/x-icon"),
+    ],
+    ids=["tiff", "psd", "icon"],
+)
+def test_an_image_type_off_the_inline_list_is_served_as_a_download(alice, content, content_type):
+    channel = ChannelFactory(creator=alice)
+    upload = staged_attachment(alice, channel, content, "picture.dat")
+
+    response = _download(api_as(alice), upload.pk)
+
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"].startswith("attachment;")
+    response.close()
+
+
+def test_a_gif_is_served_inline(alice):
+    channel = ChannelFactory(creator=alice)
+    upload = staged_attachment(alice, channel, b"GIF89a" + b"\x00" * 120, "wave.gif")
+
+    response = _download(api_as(alice), upload.pk)
+
+    assert response["Content-Disposition"].startswith("inline;")
+    response.close()

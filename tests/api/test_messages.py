@@ -285,6 +285,26 @@ def test_reactions_are_added_and_removed_idempotently(alice, bob):
     assert ConversationEvent.objects.filter(type=EventType.REACTION_REMOVED).count() == 1
 
 
+@override_settings(EIM_EDIT_RATE="2/86400", EIM_REACTION_RATE="1/86400")
+def test_edits_and_reactions_over_their_rates_are_429_and_change_nothing(alice):
+    channel = ChannelFactory(creator=alice)
+    message = send(alice, channel, "draft")
+    client = api_as(alice)
+    url = f"/api/v1/messages/{message.pk}/"
+    edits = [client.patch(url, {"body": f"v{n}"}).status_code for n in range(2)]
+    reacted = client.post(f"{url}reactions/", {"emoji": "👍"}, format="json").status_code
+    before = chat_state()
+
+    edit = client.patch(url, {"body": "v3"})
+    reaction = client.delete(f"{url}reactions/", {"emoji": "👍"}, format="json")
+
+    assert (edits, reacted) == ([200, 200], 200)
+    assert [edit.status_code, reaction.status_code] == [429, 429]
+    assert [edit.json()["code"], reaction.json()["code"]] == ["rate_limited"] * 2
+    assert 1 <= int(edit["Retry-After"]) <= 86400
+    assert chat_state() == before
+
+
 def test_the_read_mark_moves_forward_only(alice, bob):
     channel = ChannelFactory(creator=alice, members=[bob])
     send(alice, channel, "one")

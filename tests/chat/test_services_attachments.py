@@ -32,6 +32,10 @@ def _upload(user, channel, filename: str, content: bytes = b"text\n", size: int 
         ("C:\\Users\\alice\\notes.txt", "notes.txt"),
         ("  spaced.txt  ", "spaced.txt"),
         ("nul\x00byte.txt", "nulbyte.txt"),
+        ("notes.txt.", "notes.txt"),
+        ("notes.txt . . ", "notes.txt"),
+        ("report\u202etxt.pdf", "reporttxt.pdf"),
+        ("zero\u200bwidth.txt", "zerowidth.txt"),
     ],
     ids=repr,
 )
@@ -43,7 +47,9 @@ def test_only_the_base_name_of_a_filename_is_kept(alice, filename, kept):
     assert attachment.filename == kept
 
 
-@pytest.mark.parametrize("filename", ["", "..", "../", "a/..", "   "], ids=repr)
+@pytest.mark.parametrize(
+    "filename", ["", "..", "../", "a/..", "   ", "...", ". . .", "\u202e"], ids=repr
+)
 def test_a_filename_that_is_only_a_path_is_rejected(alice, filename):
     channel = ChannelFactory(creator=alice)
     before, files = chat_state(), stored_files()

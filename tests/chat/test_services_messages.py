@@ -232,6 +232,36 @@ def test_a_retried_send_is_acknowledged_even_when_over_the_rate(alice):
     assert retry.message.pk == first.message.pk
 
 
+@override_settings(EIM_EDIT_RATE="2/86400")
+def test_editing_over_the_rate_is_refused_and_writes_no_version(alice):
+    channel = ChannelFactory(creator=alice)
+    message = send(alice, channel, "draft")
+    for n in range(2):
+        message_edit(user=alice, message_id=message.pk, body=f"draft {n}")
+    before = chat_state()
+
+    with pytest.raises(ChatError) as refused:
+        message_edit(user=alice, message_id=message.pk, body="one edit too many")
+
+    assert refused.value.code == ErrorCode.RATE_LIMITED
+    assert "too many edits" in refused.value.detail
+    assert 0 < refused.value.retry_after <= 86400
+    assert chat_state() == before
+
+
+@override_settings(EIM_EDIT_RATE="1/86400")
+def test_the_edit_rate_is_per_user_and_apart_from_sending(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    mine, theirs = send(alice, channel, "a"), send(bob, channel, "b")
+    message_edit(user=alice, message_id=mine.pk, body="a2")
+
+    edited = message_edit(user=bob, message_id=theirs.pk, body="b2")
+    sent = send(alice, channel, "sending is counted apart")
+
+    assert edited.body == "b2"
+    assert sent.body == "sending is counted apart"
+
+
 # --- threads and mentions --------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Reactions: idempotent add and remove, members only."""
 
 import pytest
+from django.test import override_settings
 
 from eim.chat.errors import ChatError, ErrorCode
 from eim.chat.models import ConversationEvent, EventType, Reaction
@@ -161,4 +162,20 @@ def test_a_reaction_that_is_not_an_emoji_or_short_name_is_refused(alice, emoji):
         reaction_add(user=alice, message_id=message.pk, emoji=emoji)
 
     assert refused.value.code == ErrorCode.INVALID_INPUT
+    assert chat_state() == before
+
+
+@override_settings(EIM_REACTION_RATE="2/86400")
+def test_reacting_over_the_rate_is_refused_and_records_nothing(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    message = send(alice, channel, "lunch?")
+    reaction_add(user=bob, message_id=message.pk, emoji="🍕")
+    reaction_remove(user=bob, message_id=message.pk, emoji="🍕")
+    before = chat_state()
+
+    with pytest.raises(ChatError) as refused:
+        reaction_add(user=bob, message_id=message.pk, emoji="🍕")
+
+    assert refused.value.code == ErrorCode.RATE_LIMITED
+    assert "too many reactions" in refused.value.detail
     assert chat_state() == before

@@ -7,11 +7,12 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 
 from eim.asgi import application
 from eim.chat.models import ConversationEvent, Message
-from tests.factories import ChannelFactory
+from tests.conftest import api_as
+from tests.factories import ChannelFactory, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -278,3 +279,27 @@ async def test_logging_out_closes_that_sessions_socket_and_no_other(alice):
     assert closed == {"type": "websocket.close", "code": 4403}
     assert pong["type"] == "pong"
     await phone_socket.disconnect()
+
+
+@override_settings(EIM_EDIT_RATE="1/86400")
+async def test_an_edit_over_the_rate_shared_with_rest_is_refused_on_the_socket(alice):
+    channel = await database_sync_to_async(ChannelFactory)(creator=alice)
+    message = await database_sync_to_async(send)(alice, channel, "draft")
+    rest = await database_sync_to_async(
+        lambda: api_as(alice).patch(f"/api/v1/messages/{message.pk}/", {"body": "by REST"})
+    )()
+    communicator = await _open_as(alice)
+    before = await database_sync_to_async(_counts)()
+
+    await communicator.send_json_to(
+        {"type": "message.edit", "message": message.pk, "body": "by socket", "ref": "e1"}
+    )
+    error = await _next_of(communicator, "error")
+
+    assert rest.status_code == 200
+    assert (error["code"], error["ref"]) == ("rate_limited", "e1")
+    assert error["retry_after"] > 0
+    assert await database_sync_to_async(_counts)() == before
+    body = await database_sync_to_async(lambda: Message.objects.get(pk=message.pk).body)()
+    assert body == "by REST"
+    await communicator.disconnect()

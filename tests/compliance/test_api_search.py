@@ -1,6 +1,9 @@
 """The search API: compliance search, version history, context and employee search, with
 the permission matrix (a refusal changes and audits nothing) and the audit of each search."""
 
+import base64
+import json
+
 import pytest
 
 from accounts.models import Role
@@ -170,6 +173,75 @@ def test_a_foreign_cursor_is_refused(officer, chat):
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_cursor"
     assert not AuditEvent.objects.exists()
+
+
+def _tampered(order: str, after: object) -> str:
+    raw = json.dumps({"order": order, "after": after}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("order", "after"),
+    [
+        ("relevance", [-5]),
+        ("relevance", ["abc"]),
+        ("relevance", [1e300]),
+        ("relevance", [float("nan")]),
+        ("relevance", [float("inf")]),
+        ("relevance", [10**30]),
+        ("relevance", [2.5]),
+        ("relevance", [1e300, 3]),
+        ("relevance", [[1]]),
+        ("relevance", [{"offset": 1}]),
+        ("relevance", [None]),
+        ("newest", [1709285400000, 12]),
+        ("newest", ["2024-03-01T09:30:00+00:00", 2**70]),
+        ("newest", ["2024-03-01T09:30:00+00:00", -1]),
+        ("newest", ["2024-03-01T09:30:00", 5]),
+        ("newest", ["0001-01-01T00:00:00+14:00", 5]),
+        ("newest", ["not a time", 5]),
+        ("newest", [5]),
+        ("newest", ["2024-03-01T09:30:00+00:00", 5, 6]),
+    ],
+    ids=str,
+)
+def test_a_tampered_cursor_is_400_in_plain_words_and_is_not_audited(officer, chat, order, after):
+    response = api_as(officer).get(
+        "/api/v1/compliance/search",
+        {"q": "tip", "order": order, "cursor": _tampered(order, after)},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid_cursor",
+        "detail": "the cursor is not one this search returned",
+    }
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("after", [[-5], ["abc"], [1e300]], ids=str)
+def test_a_tampered_cursor_is_400_in_employee_search_too(bob, chat, after):
+    response = api_as(bob).get(
+        "/api/v1/search",
+        {"q": "tip", "order": "relevance", "cursor": _tampered("relevance", after)},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+
+
+def test_a_relevance_cursor_pages_through_every_match(officer, chat):
+    client = api_as(officer)
+    first = client.get("/api/v1/compliance/search", {"q": "tip", "order": "relevance", "limit": 3})
+
+    second = client.get(
+        "/api/v1/compliance/search",
+        {"q": "tip", "order": "relevance", "limit": 3, "cursor": first.json()["next"]},
+    )
+
+    seqs = [r["archive_seq"] for r in first.json()["results"] + second.json()["results"]]
+    assert second.status_code == 200
+    assert len(seqs) == 4 == len(set(seqs))
 
 
 def test_a_facets_flag_that_is_not_a_boolean_is_refused_and_nothing_is_searched(officer, chat):

@@ -17,12 +17,16 @@ from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
+from audit.models import AuditEvent
+from compliance.errors import ComplianceError, ComplianceErrorCode
+from compliance.search import services as search_services
 from compliance.search.backends.elasticsearch import ElasticsearchBackend, IndexingError
 from compliance.search.documents import IndexBatch, SearchDocument
 from compliance.search.indexing import index_rebuild
 from compliance.search.query import parse_query
 from compliance.search.results import Order, Scope
 from eim.chat.services.messages import message_edit
+from tests.conftest import api_as
 from tests.factories import ChannelFactory, send
 
 REFERENCE = Path(__file__).parent / "reference" / "backend"
@@ -319,3 +323,67 @@ def test_the_total_is_counted_to_one_past_the_cap_as_on_postgresql(
 
     assert (page.count, page.count_exact) == expected
     assert script.requests[0].body["track_total_hits"] == 10_001
+
+
+def test_a_search_asks_the_cluster_to_fail_rather_than_drop_a_failed_shard(es_backend, script):
+    es_backend.search(parse_query("tip"), scope=Scope.everything())
+
+    assert "allow_partial_search_results=false" in script.requests[0].path
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        ({"timed_out": True, "_shards": {"total": 5, "successful": 5, "failed": 0}}, "timed out"),
+        (
+            {
+                "timed_out": False,
+                "_shards": {
+                    "total": 5,
+                    "successful": 4,
+                    "failed": 1,
+                    "failures": [{"shard": 2, "reason": {"type": "node_disconnected"}}],
+                },
+            },
+            "1 of 5 parts",
+        ),
+    ],
+    ids=["timed-out", "failed-shard"],
+)
+def test_a_partial_answer_is_an_error_never_a_short_page(es_backend, script, answer, detail):
+    hit = {"_id": "1", "_source": json.loads((REFERENCE / "bulk.json").read_text())[1]}
+    partial = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [hit]}, **answer}
+    script.answers.append(("POST", "/eim-messages/_search", 200, partial))
+
+    with pytest.raises(ComplianceError) as refused:
+        es_backend.search(parse_query("tip"), scope=Scope.everything())
+
+    assert refused.value.code == ComplianceErrorCode.SEARCH_UNAVAILABLE
+    assert refused.value.http_status == 503
+    assert detail in refused.value.detail
+
+
+def test_a_cluster_that_cannot_answer_is_search_unavailable(es_backend, script):
+    failure = {"error": {"type": "search_phase_execution_exception"}, "status": 503}
+    script.answers.append(("POST", "/eim-messages/_search", 503, failure))
+
+    with pytest.raises(ComplianceError) as refused:
+        es_backend.search(parse_query("tip"), scope=Scope.everything())
+
+    assert refused.value.code == ComplianceErrorCode.SEARCH_UNAVAILABLE
+
+
+@pytest.mark.django_db
+def test_a_timed_out_compliance_search_is_a_503_and_is_not_audited(
+    es_backend, script, officer, monkeypatch
+):
+    script.answers.append(
+        ("POST", "/eim-messages/_search", 200, {**EMPTY_SEARCH, "timed_out": True})
+    )
+    monkeypatch.setattr(search_services, "search_backend", lambda: es_backend)
+
+    response = api_as(officer).get("/api/v1/compliance/search", {"q": "tip"})
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "search_unavailable"
+    assert not AuditEvent.objects.exists()

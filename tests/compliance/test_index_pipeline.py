@@ -170,14 +170,16 @@ def test_search_reindex_rebuilds_the_index_identically(alice, bob):
     assert "rebuilt" in out.getvalue()
 
 
-def test_healthz_reports_the_index_lag(alice, client):
+def test_healthz_reports_the_index_lag(alice, client, settings):
+    settings.EIM_HEALTH_TOKEN = "operators-token"
+    operator = {"HTTP_AUTHORIZATION": "Bearer operators-token"}
     channel = ChannelFactory(creator=alice)
     send(alice, channel, "one")
     archive_pending()
 
-    behind = client.get("/healthz").json()["index"]
+    behind = client.get("/healthz", **operator).json()["index"]
     tasks.index_sweep_task()
-    caught_up = client.get("/healthz").json()["index"]
+    caught_up = client.get("/healthz", **operator).json()["index"]
 
     assert behind["lag_records"] == behind["archive_seq"] > 0
     assert behind["oldest_unindexed_seconds"] is not None

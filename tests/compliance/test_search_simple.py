@@ -1,4 +1,5 @@
-"""The simple backend (SQLite, the embedded default) reports counts as the other backends do.
+"""The simple backend (SQLite, the embedded default) reports counts and pages as the other
+backends do.
 
 The suite runs on PostgreSQL, where the simple backend's table format (arrays as JSON text)
 does not exist, so its rows in scope are given here instead of read from SQLite."""
@@ -7,11 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from compliance.search import results
+from audit.models import AuditEvent, AuditEventType
+from compliance.errors import ComplianceError, ComplianceErrorCode
+from compliance.search import results, services
 from compliance.search.backends.simple import SimpleBackend
 from compliance.search.documents import SearchDocument
 from compliance.search.query import parse_query
-from compliance.search.results import Scope
+from compliance.search.results import Order, Scope, cursor_encode
 
 
 def _document(seq: int, body: str) -> SearchDocument:
@@ -57,3 +60,35 @@ def test_facets_only_when_asked(simple: SimpleBackend) -> None:
     assert plain.facets is None
     assert faceted.facets is not None
     assert faceted.facets.authors == [{"username": "alice", "count": 3}]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("order", ["newest", "relevance"])
+def test_the_search_service_pages_through_every_match_on_the_simple_backend(
+    simple: SimpleBackend, monkeypatch: pytest.MonkeyPatch, officer, order: str
+) -> None:
+    monkeypatch.setattr(services, "search_backend", lambda: simple)
+    first = services.compliance_search(user=officer, query="deal", order=order, limit=2)
+
+    second = services.compliance_search(
+        user=officer, query="deal", order=order, cursor=first["next"], limit=2
+    )
+
+    seqs = [r["archive_seq"] for r in first["results"] + second["results"]]
+    assert seqs == [3, 2, 1]
+    assert second["next"] is None
+    assert AuditEvent.objects.filter(event_type=AuditEventType.SEARCH_RUN).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_cursor_of_another_backend_is_refused_by_the_simple_backend(
+    simple: SimpleBackend, monkeypatch: pytest.MonkeyPatch, officer
+) -> None:
+    monkeypatch.setattr(services, "search_backend", lambda: simple)
+    elasticsearch_cursor = cursor_encode(Order.NEWEST, [1709285400000, 2])
+
+    with pytest.raises(ComplianceError) as refused:
+        services.compliance_search(user=officer, query="deal", cursor=elasticsearch_cursor)
+
+    assert refused.value.code == ComplianceErrorCode.INVALID_CURSOR
+    assert not AuditEvent.objects.exists()

@@ -12,16 +12,19 @@ archive for the user's conversations (see docs/search.md, limits).
 """
 
 import functools
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from archive.selectors import superseded_version_seqs
 
+from ...errors import ComplianceError, ComplianceErrorCode
 from ..documents import IndexBatch, SearchDocument
+from ..paging import after_sort_values
 from ..query import Node, search_body
 from ..query.compile_elasticsearch import MAPPING, SETTINGS
 from ..results import (
@@ -35,6 +38,8 @@ from ..results import (
     capped_count,
     count_limit,
 )
+
+logger = logging.getLogger(__name__)
 
 BULK_DOCUMENTS = 500
 _KEYWORD_IDS = ("conversation_id", "author_id")
@@ -284,9 +289,11 @@ class ElasticsearchBackend:
             # Count one past COUNT_CAP, then stop ("relation": "gte"), as PostgreSQL counts.
             "track_total_hits": count_limit(),
             "timeout": f"{int(self.request_timeout * 1000)}ms",
+            # A shard that fails makes the search fail, rather than quietly drop its matches.
+            "allow_partial_search_results": False,
         }
         if after:
-            request["search_after"] = after
+            request["search_after"] = after_sort_values(after, order=order)
         if facets:
             request["aggs"] = AGGREGATIONS
         return request
@@ -311,7 +318,7 @@ class ElasticsearchBackend:
             highlights=highlights,
             facets=facets,
         )
-        response = self.client.search(**request).body
+        response = _complete(self._answer(request))
         raw_hits = response["hits"]["hits"]
         hits = [SearchHit(_document(h["_source"]), _highlights(h)) for h in raw_hits[:limit]]
         next_after = raw_hits[limit - 1]["sort"] if len(raw_hits) > limit else None
@@ -323,3 +330,42 @@ class ElasticsearchBackend:
             next_after=next_after,
             facets=_facets(response["aggregations"]) if facets else None,
         )
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return dict(self.client.search(**request).body)
+        except TransportError as exc:  # no answer: the cluster is down or did not reply
+            logger.error("Elasticsearch search failed: %s", exc)
+            raise _unavailable("the search index did not answer; try again shortly") from exc
+        except ApiError as exc:
+            if exc.status_code < 500 and exc.status_code != 429:
+                raise  # a request the cluster refuses is a fault of ours, not of the cluster
+            logger.error("Elasticsearch search failed: %s %s", exc.status_code, exc.body)
+            raise _unavailable("the search index could not answer; try again shortly") from exc
+
+
+def _complete(response: dict[str, Any]) -> dict[str, Any]:
+    """The response, if every shard answered in time; an error otherwise.
+
+    A timed-out or partly failed search still answers 200 with the hits it found: read as a
+    whole page, it would show an officer fewer messages than the archive holds, and say so
+    nowhere.
+    """
+    shards = response.get("_shards") or {}
+    if response.get("timed_out"):
+        logger.error("Elasticsearch search timed out (shards: %s)", shards)
+        raise _unavailable(
+            "the search timed out before every part of the index answered; narrow it "
+            "(dates, people, conversations) or try again"
+        )
+    if shards.get("failed", 0) > 0:
+        logger.error("Elasticsearch search had failed shards: %s", shards.get("failures"))
+        raise _unavailable(
+            f"{shards['failed']} of {shards.get('total', '?')} parts of the search index did "
+            "not answer, so the results would be incomplete; try again shortly"
+        )
+    return response
+
+
+def _unavailable(detail: str) -> ComplianceError:
+    return ComplianceError(ComplianceErrorCode.SEARCH_UNAVAILABLE, detail)

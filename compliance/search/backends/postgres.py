@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from ..documents import IndexBatch, SearchDocument
+from ..paging import after_keyset, after_offset
 from ..query import Node, Phrase, Prefix, SqlFilter, Term, compile_postgres
 from ..query.compile_postgres import search_table_ddl
 from ..results import (
@@ -252,12 +253,15 @@ class PostgresBackend(DatabaseTableIndex):
         where = compile_postgres(tree).within(self.scope_filter(scope))
         words = highlight_query(tree)
         headline = headline_sql(words, highlights=highlights)
+        # The cursor is checked to be this backend's before any statement runs.
+        keyset = after_keyset(after) if order is Order.NEWEST else None
+        offset = after_offset(after) if order is Order.RELEVANCE else 0
         search_settings_apply(cursor, timeout_ms=timeout_ms)
         count, count_exact = self._count(cursor, where)
         if order is Order.NEWEST:
-            rows = self._newest(cursor, tree, where, headline, after, limit)
+            rows = self._newest(cursor, tree, where, headline, keyset, limit)
         else:
-            rows = self._ranked(cursor, tree, words, where, headline, after, limit)
+            rows = self._ranked(cursor, tree, words, where, headline, offset, limit)
         found_facets = self._facets(cursor, where) if facets else None
         more = len(rows) > limit
         hits = [SearchHit(_document(row[:-1]), marked(row[-1])) for row in rows[:limit]]
@@ -267,7 +271,7 @@ class PostgresBackend(DatabaseTableIndex):
             next_after = (
                 [last.occurred_at.isoformat(), last.archive_seq]
                 if order is Order.NEWEST
-                else [(after[0] if after else 0) + limit]
+                else [offset + limit]
             )
         return SearchPage(
             count=count,
@@ -291,16 +295,16 @@ class PostgresBackend(DatabaseTableIndex):
         tree: Node,
         where: SqlFilter,
         headline: tuple[str, tuple[str, ...]],
-        after: After | None,
+        after: tuple[datetime, int] | None,
         limit: int,
     ) -> list[tuple[Any, ...]]:
-        """Rows (COLUMNS, headline) newest first, after the keyset cursor."""
+        """Rows (COLUMNS, headline) newest first, after the keyset (occurred_at, archive_seq)."""
         cursor_time = None
         if after:
-            cursor_time = datetime.fromisoformat(str(after[0]))
+            cursor_time, cursor_seq = after
             where = SqlFilter(
                 f"({where.sql}) AND (occurred_at, archive_seq) < (%s, %s)",
-                (*where.params, cursor_time, int(after[1])),
+                (*where.params, cursor_time, cursor_seq),
             )
         columns = f"{', '.join(COLUMNS)}, {headline[0]} AS headline"
         query = PageQuery(self.table, columns, headline[1], where)
@@ -313,7 +317,7 @@ class PostgresBackend(DatabaseTableIndex):
         words: tuple[str, tuple[str, ...]] | None,
         where: SqlFilter,
         headline: tuple[str, tuple[str, ...]],
-        after: After | None,
+        offset: int,
         limit: int,
     ) -> list[tuple[Any, ...]]:
         """Rows (COLUMNS, headline) of the newest RANKED_MATCHES matches, best rank first.
@@ -322,7 +326,6 @@ class PostgresBackend(DatabaseTableIndex):
         so it is the newest-first read (with its probe) over every match, from the offset.
         """
         names = ", ".join(COLUMNS)
-        offset = int(after[0]) if after else 0
         if words is None:
             return self._newest(cursor, tree, where, headline, None, offset + limit)[offset:]
         sql = (

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from ..documents import IndexBatch, SearchDocument
+from ..paging import after_keyset, after_offset
 from ..query import (
     And,
     DateFilter,
@@ -234,20 +235,35 @@ class SimpleBackend(DatabaseTableIndex):
         highlights: bool = True,
         facets: bool = False,
     ) -> SearchPage:
+        # Newest first pages by keyset, as PostgreSQL does, so a message archived meanwhile
+        # cannot shift a page; relevance (no ranking here: newest first too) by offset.
+        keyset = after_keyset(after) if order is Order.NEWEST else None
+        offset = after_offset(after) if order is Order.RELEVANCE else 0
         matching = [d for d in self._in_scope(scope) if _matches(tree, d, _words(d.body))]
-        matching.sort(key=lambda d: (d.occurred_at, d.archive_seq), reverse=True)
-        offset = int(after[0]) if after else 0
-        page = matching[offset : offset + limit]
+        matching.sort(key=_newest_key, reverse=True)
+        following = [d for d in matching if keyset is None or _newest_key(d) < keyset]
+        page = following[offset : offset + limit]
         hits = [SearchHit(d, _highlight(d, tree) if highlights else []) for d in page]
-        more = len(matching) > offset + limit
+        next_after: After | None = None
+        if len(following) > offset + limit:
+            last = page[-1]
+            next_after = (
+                [last.occurred_at.isoformat(), last.archive_seq]
+                if order is Order.NEWEST
+                else [offset + limit]
+            )
         count, count_exact = capped_count(len(matching))  # as the other backends report it
         return SearchPage(
             count=count,
             count_exact=count_exact,
             hits=hits,
-            next_after=[offset + limit] if more else None,
+            next_after=next_after,
             facets=_facets(matching) if facets else None,
         )
+
+
+def _newest_key(d: SearchDocument) -> tuple[datetime, int]:
+    return d.occurred_at, d.archive_seq
 
 
 def _facets(documents: list[SearchDocument]) -> Facets:

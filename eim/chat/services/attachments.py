@@ -1,6 +1,7 @@
 """Uploading files into a conversation. An upload is staged until a message carries it."""
 
 import hashlib
+import unicodedata
 from pathlib import PurePath
 from typing import IO
 
@@ -24,35 +25,54 @@ _EXECUTABLE_TYPES = {
     "application/vnd.microsoft.portable-executable",
     "application/x-dosexec",
 }
+# Names a desktop runs, installs or opens as code when clicked (Windows' list of file types
+# it treats as unsafe, with the scripting hosts' and the disk images that hide them).
 _EXECUTABLE_SUFFIXES = {
-    ".exe",
-    ".dll",
-    ".com",
-    ".bat",
-    ".cmd",
-    ".scr",
-    ".msi",
-    ".ps1",
-    ".vbs",
-    ".js",
-    ".jar",
-    ".sh",
-    ".app",
-    ".apk",
-    ".hta",
-    ".lnk",
-    ".cpl",
+    # programs and libraries
+    *(".exe", ".dll", ".com", ".scr", ".pif", ".cpl", ".msi", ".msp", ".mst", ".msc"),
+    *(".app", ".apk", ".jar", ".gadget", ".application", ".appref-ms", ".xbap"),
+    # scripts and their hosts
+    *(".bat", ".cmd", ".ps1", ".ps2", ".psm1", ".psd1", ".ps1xml", ".sh"),
+    *(".vb", ".vbs", ".vbe", ".js", ".jse", ".ws", ".wsf", ".wsc", ".wsh", ".sct", ".hta"),
+    # shortcuts, settings and help files that run what they point at
+    *(".lnk", ".url", ".scf", ".inf", ".ins", ".isp", ".reg", ".chm", ".hlp"),
+    *(".settingcontent-ms", ".library-ms"),
+    # disk images, which open as a drive and hide what they hold from download checks
+    *(".iso", ".img", ".vhd", ".vhdx"),
 }
+# What a browser may show in the page (the download view serves it inline); anything else is
+# served as a download. Raster images only: SVG carries script, and other image types
+# (TIFF, PSD, icons) are rendered by less-tested decoders.
+INLINE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _HEAD_BYTES = 8192
 # A script announces its interpreter in its first bytes whatever its name says.
 _SCRIPT_MAGIC = b"#!"
 
 
 def _clean_filename(name: str) -> str:
-    base = PurePath(name.replace("\\", "/")).name.strip().replace("\x00", "")
+    """The base name, without control or invisible format characters (a right-to-left
+    override can show `exe.pdf` for `fdp.exe`), and without the trailing dots and spaces
+    that Windows drops when it saves the file (`payroll.bat.` is saved as `payroll.bat`)."""
+    visible = "".join(c for c in name if not unicodedata.category(c).startswith("C"))
+    base = PurePath(visible.replace("\\", "/")).name.strip().rstrip(". ")
     if not base or base in {".", ".."}:
         raise ChatError(ErrorCode.ATTACHMENT_REJECTED, "the file needs a name")
     return base[:255]
+
+
+def _suffixes(name: str) -> set[str]:
+    """The suffix a desktop may act on: of the name, of its NTFS file part (`x.bat:stream`
+    writes `x.bat`), and of its compatibility form (full-width letters)."""
+    found = set()
+    for form in (name, unicodedata.normalize("NFKC", name)):
+        for part in (form, form.split(":", 1)[0]):
+            found.add(PurePath(part.rstrip(". ")).suffix.lower())
+    return found
+
+
+def attachment_inline(*, content_type: str) -> bool:
+    """Whether a download of this (sniffed) content type may be shown in the page."""
+    return content_type in INLINE_CONTENT_TYPES
 
 
 def _sniff_content_type(head: bytes) -> str:
@@ -92,9 +112,9 @@ def check_upload(*, filename: str, stream: IO[bytes], size: int) -> tuple[str, s
     head = stream.read(_HEAD_BYTES)
     stream.seek(0)
     content_type = _sniff_content_type(head)
-    suffix = PurePath(name).suffix.lower()
     is_script = head.startswith(_SCRIPT_MAGIC)
-    if content_type in _EXECUTABLE_TYPES or suffix in _EXECUTABLE_SUFFIXES or is_script:
+    executable_name = bool(_suffixes(name) & _EXECUTABLE_SUFFIXES)
+    if content_type in _EXECUTABLE_TYPES or executable_name or is_script:
         raise ChatError(
             ErrorCode.ATTACHMENT_REJECTED, "executable files and scripts are not allowed"
         )

@@ -239,6 +239,8 @@ def message_edit(*, user: User, message_id: int, body: object) -> Message:
     message = _own_message(user=user, message_id=message_id)
     if not text.strip() and not message.attachments.exists():
         raise ChatError(ErrorCode.EMPTY_BODY, "an edit cannot empty a message; delete it instead")
+    # Every edit is a permanent archive record: before anything is written or locked.
+    rate_limit_check(scope="edit", user_id=user.pk, rate=settings.EIM_EDIT_RATE)
     seq = conversation_lock_next_seq(conversation_id=message.conversation_id)
     _require_member_locked(user=user, conversation=_fresh_conversation(message))
     message = Message.objects.select_for_update().get(pk=message.pk)
@@ -295,6 +297,8 @@ def _reaction_change(*, user: User, message_id: int, emoji: object, add: bool) -
     message = access_message_by_id(user=user, message_id=message_id)
     if message.deleted_at is not None:
         raise ChatError(ErrorCode.NOT_FOUND, "this message was deleted")
+    # Counted before the conversation is locked; a repeat that changes nothing counts too.
+    rate_limit_check(scope="reaction", user_id=user.pk, rate=settings.EIM_REACTION_RATE)
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
         _require_member_locked(user=user, conversation=conversation)

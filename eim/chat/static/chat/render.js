@@ -74,12 +74,15 @@ export function avatar(user, className = "avatar") {
   return node;
 }
 
+// The server's INLINE_CONTENT_TYPES (eim/chat/services/attachments.py): only these are shown
+// in the page; anything else is a link that downloads.
+const INLINE_CONTENT_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+
 function attachmentList(attachments) {
   if (!attachments.length) return null;
   const list = el("ul", { class: "attachments" });
   for (const attachment of attachments) {
-    const isImage =
-      attachment.content_type.startsWith("image/") && attachment.content_type !== "image/svg+xml";
+    const isImage = INLINE_CONTENT_TYPES.has(attachment.content_type);
     const link = el("a", {
       href: attachment.url,
       class: isImage ? "attachment attachment-image" : "attachment",
