@@ -10,8 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import Role, User
-from accounts.services import user_grant_role
+from accounts.models import Role, RoleGrant, User
 from eim.chat.models import (
     Attachment,
     Conversation,
@@ -30,6 +29,21 @@ from eim.chat.services.conversations import (
 from eim.chat.services.messages import message_send
 
 
+class RoleGrantFactory(DjangoModelFactory):
+    """A role in effect, as if granted (and approved) through accounts.services.roles.
+
+    Test data only, written behind the service's back so that tests of other features start
+    from people who hold their roles without role audit events; the rules themselves are
+    tested through the service in tests/accounts/test_roles.py.
+    """
+
+    class Meta:
+        model = RoleGrant
+        django_get_or_create = ("user", "role")
+
+    role = Role.EMPLOYEE
+
+
 class UserFactory(DjangoModelFactory):
     class Meta:
         model = User
@@ -42,8 +56,8 @@ class UserFactory(DjangoModelFactory):
 
     @factory.post_generation
     def roles(self, create: bool, extracted: list[Role] | None, **kwargs: Any) -> None:
-        for role in extracted or [Role.EMPLOYEE]:
-            user_grant_role(user=self, role=role)
+        for role in [Role.EMPLOYEE] if extracted is None else extracted:
+            RoleGrantFactory(user=self, role=role)
 
 
 class ChannelFactory(factory.Factory):

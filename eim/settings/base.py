@@ -202,7 +202,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
     "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
+    "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
 }
+
+# How long a request for a role under four eyes waits for a second administrator's approval.
+EIM_ROLE_APPROVAL_TTL_HOURS = env.int("EIM_ROLE_APPROVAL_TTL_HOURS", default=72)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
