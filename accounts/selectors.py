@@ -61,3 +61,12 @@ def user_directory(*, query: str = "", ids: Iterable[int] = (), limit: int = 20)
 
 def active_users_by_id(*, user_ids: Iterable[int]) -> QuerySet[User]:
     return User.objects.filter(id__in=set(user_ids), is_active=True)
+
+
+def role_request_pending_id(*, user: User, role: str) -> int | None:
+    """The id of the pending request for user to hold role (there is at most one)."""
+    return (
+        RoleRequest.objects.filter(user=user, role=role, status=RoleRequestStatus.PENDING)
+        .values_list("pk", flat=True)
+        .first()
+    )
