@@ -272,6 +272,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A conversation member's "role" (owner, member) is another enum than an account's role.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountRoleEnum": "accounts.models.Role",
+        "MembershipRoleEnum": [("owner", "owner"), ("member", "member")],
+    },
 }
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
