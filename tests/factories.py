@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import Role, RoleGrant, User
+from accounts.models import Role, RoleGrant, RoleRequest, User
+from audit.models import AuditEvent, AuditEventType
 from eim.chat.models import (
     Attachment,
     Conversation,
@@ -165,3 +166,22 @@ def chat_state() -> dict[str, list[tuple[Any, ...]]]:
 def stored_files() -> list[Path]:
     """Every file in the media storage, to show that a refused upload stored nothing."""
     return sorted(p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+
+
+def role_state() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row a refused role change must leave alone."""
+    return {
+        "grants": list(RoleGrant.objects.order_by("pk").values_list("pk", "user_id", "role")),
+        "requests": list(
+            RoleRequest.objects.order_by("pk").values_list("pk", "user_id", "role", "status")
+        ),
+    }
+
+
+def refusals() -> list[tuple[int | None, str]]:
+    """(actor id, code) of every role change the rules refused, oldest first."""
+    return list(
+        AuditEvent.objects.filter(event_type=AuditEventType.ROLE_REFUSED)
+        .order_by("pk")
+        .values_list("actor_id", "details__code")
+    )

@@ -124,7 +124,7 @@ def _request(actor: User, user_id: int, role_name: str, reason: str) -> RoleRequ
 
 def _approve(actor: User, request_id: int) -> RoleRequest:
     _require_administrator(actor)
-    request = _pending(actor, request_id)
+    request = _pending(actor, request_id, for_approval=True)
     if request.requested_by_id == actor.pk:
         raise RoleError(RoleErrorCode.FOUR_EYES, "a second administrator must approve")
     requester = request.requested_by
@@ -141,7 +141,7 @@ def _approve(actor: User, request_id: int) -> RoleRequest:
 
 def _refuse(actor: User, request_id: int, reason: str) -> RoleRequest:
     _require_administrator(actor)
-    request = _pending(actor, request_id)
+    request = _pending(actor, request_id, for_approval=False)
     _decide(request, actor, RoleRequestStatus.REFUSED, reason=reason)
     _audit(actor, AuditEventType.ROLE_REQUEST_REFUSED, request)
     return request
@@ -235,8 +235,9 @@ def _require_grantable(subject: User, role: Role) -> None:
         )
 
 
-def _pending(actor: User, request_id: int) -> RoleRequest:
-    """A pending, unexpired request that actor may decide, locked with its subject."""
+def _pending(actor: User, request_id: int, *, for_approval: bool) -> RoleRequest:
+    """A pending, unexpired request that actor may decide, locked with its subject. Only an
+    approval needs the subject still active: a deactivated person's request may be refused."""
     found = RoleRequest.objects.filter(pk=request_id).values_list("user_id", flat=True).first()
     if found is None:
         raise RoleError(RoleErrorCode.NOT_FOUND, f"no role request {request_id}")
@@ -255,7 +256,7 @@ def _pending(actor: User, request_id: int) -> RoleRequest:
         raise RoleError(
             RoleErrorCode.NOT_PENDING, f"role request {request_id} is already {request.status}"
         )
-    if not subject.is_active:
+    if for_approval and not subject.is_active:
         raise RoleError(RoleErrorCode.INACTIVE_USER, f"{subject.username} is deactivated")
     return request
 

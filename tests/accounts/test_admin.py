@@ -9,8 +9,7 @@ from django.test import Client
 from accounts.models import Role, RoleGrant, RoleRequest, User
 from accounts.selectors import user_has_role, user_roles
 from audit.models import AuditEvent, AuditEventType
-from tests.accounts.test_roles import role_state
-from tests.factories import UserFactory
+from tests.factories import UserFactory, role_state
 
 pytestmark = pytest.mark.django_db
 

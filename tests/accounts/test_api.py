@@ -7,9 +7,8 @@ from accounts.api import serializers as shapes
 from accounts.models import Role
 from accounts.selectors import user_has_role, user_roles
 from audit.models import AuditEvent, AuditEventType
-from tests.accounts.test_roles import refusals, role_state
 from tests.conftest import api_as
-from tests.factories import UserFactory
+from tests.factories import UserFactory, refusals, role_state
 
 pytestmark = pytest.mark.django_db
 

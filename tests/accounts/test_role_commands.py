@@ -11,9 +11,8 @@ from django.core.management import CommandError, call_command
 from accounts.models import Role, RoleGrant, RoleRequest
 from accounts.selectors import user_has_role, user_roles
 from audit.models import AuditEvent, AuditEventType
-from tests.accounts.test_roles import role_state
 from tests.conftest import ROOT, server_env
-from tests.factories import UserFactory
+from tests.factories import UserFactory, role_state
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.errors import RoleError, RoleErrorCode
-from accounts.models import Role, RoleGrant, RoleRequest, RoleRequestStatus, User
+from accounts.models import Role, RoleGrant, RoleRequestStatus, User
 from accounts.selectors import user_has_role, user_roles
 from accounts.services import access
 from accounts.services.access import AccessChange
@@ -25,29 +25,11 @@ from accounts.services.roles import (
 )
 from audit.models import AuditEvent, AuditEventType
 from tests.conftest import api_as
-from tests.factories import UserFactory
+from tests.factories import UserFactory, refusals, role_state
 
 pytestmark = pytest.mark.django_db
 
 ALL_ROLES = list(Role)
-
-
-def role_state() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row a refused role change must leave alone."""
-    return {
-        "grants": list(RoleGrant.objects.order_by("pk").values_list("pk", "user_id", "role")),
-        "requests": list(
-            RoleRequest.objects.order_by("pk").values_list("pk", "user_id", "role", "status")
-        ),
-    }
-
-
-def refusals() -> list[tuple[int | None, str]]:
-    return list(
-        AuditEvent.objects.filter(event_type=AuditEventType.ROLE_REFUSED)
-        .order_by("pk")
-        .values_list("actor_id", "details__code")
-    )
 
 
 def assert_refused(code: RoleErrorCode, actor: User | None, call: Any) -> None:
@@ -521,3 +503,19 @@ def test_a_refusals_audit_event_is_committed_though_the_change_fails():
         "grants": [(RoleGrant.objects.get().pk, root.pk, "employee")],
         "requests": [],
     }
+
+
+def test_a_deactivated_persons_request_can_be_refused_but_not_approved(admin, second_admin):
+    bob = UserFactory(username="bob")
+    request = role_request(actor=admin, user_id=bob.pk, role=Role.AUDITOR)
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+
+    assert_refused(
+        RoleErrorCode.INACTIVE_USER,
+        second_admin,
+        lambda: role_request_approve(actor=second_admin, request_id=request.pk),
+    )
+    refused = role_request_refuse(actor=second_admin, request_id=request.pk, reason="left")
+
+    assert refused.status == RoleRequestStatus.REFUSED
+    assert user_has_role(user=bob, role=Role.AUDITOR) is False
