@@ -8,7 +8,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from .models import RoleGrant, User
+        from .models import RoleGrant, RoleRequest, User
 
         auditlog.register(User, exclude_fields=["password", "last_login"])
         auditlog.register(RoleGrant)
+        auditlog.register(RoleRequest)

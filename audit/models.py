@@ -16,6 +16,13 @@ class AuditEventType(models.TextChoices):
     EXPORT_MADE = "export.made", "Export made"
     HOLD_PLACED = "hold.placed", "Legal hold placed"
     REVIEW_DECIDED = "review.decided", "Review decided"
+    ROLE_REQUESTED = "role.requested", "Role requested (awaits a second administrator)"
+    ROLE_GRANTED = "role.granted", "Role granted"
+    ROLE_APPROVED = "role.approved", "Role request approved (role granted)"
+    ROLE_REQUEST_REFUSED = "role.request_refused", "Role request refused by an administrator"
+    ROLE_EXPIRED = "role.expired", "Role request expired unapproved"
+    ROLE_REVOKED = "role.revoked", "Role revoked"
+    ROLE_REFUSED = "role.refused", "Role change refused by the rules"
 
 
 class AuditImmutableError(Exception):

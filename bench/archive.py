@@ -246,8 +246,7 @@ def senders_ensure(count: int) -> list[Sender]:
     """One user and one channel (with a reader) per sending thread; reruns reuse them."""
     from django.db import connections
 
-    from accounts.models import Role, User
-    from accounts.services import user_grant_role
+    from accounts.models import Role, RoleGrant, User
     from eim.chat.models import Conversation
     from eim.chat.services.conversations import conversation_create_channel, membership_invite
 
@@ -259,8 +258,8 @@ def senders_ensure(count: int) -> list[Sender]:
             )[0]
             for role in ("author", "reader")
         )
-        for user in (author, reader):
-            user_grant_role(user=user, role=Role.EMPLOYEE)
+        for user in (author, reader):  # load-test people, written like bench/chat.py's
+            RoleGrant.objects.get_or_create(user=user, role=Role.EMPLOYEE)
         channel = Conversation.objects.filter(name=f"{USER_PREFIX}-{n:03d}").first()
         if channel is None:
             channel = conversation_create_channel(creator=author, name=f"{USER_PREFIX}-{n:03d}")

@@ -54,7 +54,11 @@ def main() -> None:
     manage("migrate", "--verbosity", "0")
     manage("seed_demo")
     print(f"\n  eim is starting at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
-    print("  Sign in as alice or bob (employees), admin, or carol (compliance).\n", flush=True)
+    print(
+        "  Sign in as alice or bob (employees), admin or dana (administrators),"
+        " or carol (compliance).\n",
+        flush=True,
+    )
     honcho = Path(PYTHON).with_name("honcho")
     os.chdir(ROOT)
     os.execv(honcho, [str(honcho), "start", "-f", "deploy/Procfile", "-d", str(ROOT)])

@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("eim.api.urls")),
     path("api/v1/", include("compliance.api.urls")),
+    path("api/v1/", include("accounts.api.urls")),
     path("django-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
     path("", include("eim.chat.urls")),

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import Role, User
-from accounts.services import user_grant_role
+from accounts.models import Role, RoleGrant, RoleRequest, User
+from audit.models import AuditEvent, AuditEventType
 from eim.chat.models import (
     Attachment,
     Conversation,
@@ -30,6 +30,21 @@ from eim.chat.services.conversations import (
 from eim.chat.services.messages import message_send
 
 
+class RoleGrantFactory(DjangoModelFactory):
+    """A role in effect, as if granted (and approved) through accounts.services.roles.
+
+    Test data only, written behind the service's back so that tests of other features start
+    from people who hold their roles without role audit events; the rules themselves are
+    tested through the service in tests/accounts/test_roles.py.
+    """
+
+    class Meta:
+        model = RoleGrant
+        django_get_or_create = ("user", "role")
+
+    role = Role.EMPLOYEE
+
+
 class UserFactory(DjangoModelFactory):
     class Meta:
         model = User
@@ -42,8 +57,8 @@ class UserFactory(DjangoModelFactory):
 
     @factory.post_generation
     def roles(self, create: bool, extracted: list[Role] | None, **kwargs: Any) -> None:
-        for role in extracted or [Role.EMPLOYEE]:
-            user_grant_role(user=self, role=role)
+        for role in [Role.EMPLOYEE] if extracted is None else extracted:
+            RoleGrantFactory(user=self, role=role)
 
 
 class ChannelFactory(factory.Factory):
@@ -151,3 +166,22 @@ def chat_state() -> dict[str, list[tuple[Any, ...]]]:
 def stored_files() -> list[Path]:
     """Every file in the media storage, to show that a refused upload stored nothing."""
     return sorted(p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+
+
+def role_state() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row a refused role change must leave alone."""
+    return {
+        "grants": list(RoleGrant.objects.order_by("pk").values_list("pk", "user_id", "role")),
+        "requests": list(
+            RoleRequest.objects.order_by("pk").values_list("pk", "user_id", "role", "status")
+        ),
+    }
+
+
+def refusals() -> list[tuple[int | None, str]]:
+    """(actor id, code) of every role change the rules refused, oldest first."""
+    return list(
+        AuditEvent.objects.filter(event_type=AuditEventType.ROLE_REFUSED)
+        .order_by("pk")
+        .values_list("actor_id", "details__code")
+    )

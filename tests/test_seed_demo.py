@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from accounts.models import Role, User
 from accounts.selectors import user_roles
+from audit.models import AuditEvent, AuditEventType
 from eim.chat.models import Conversation, ConversationKind
 from tests.factories import chat_state
 
@@ -28,6 +29,7 @@ def test_seeding_creates_people_channels_and_messages():
         "alice",
         "bob",
         "admin",
+        "dana",
         "carol",
     }
     assert (general.kind, desk.kind) == (ConversationKind.PUBLIC, ConversationKind.PRIVATE)
@@ -74,6 +76,7 @@ def test_the_password_option_sets_every_demo_password():
         True,
         True,
         True,
+        True,
     ]
 
 
@@ -86,9 +89,41 @@ def test_the_demo_people_have_their_roles():
         "alice": {Role.EMPLOYEE},
         "bob": {Role.EMPLOYEE},
         "admin": {Role.ADMINISTRATOR},
+        "dana": {Role.ADMINISTRATOR},
         "carol": {Role.COMPLIANCE_OFFICER},
     }
     assert User.objects.filter(is_superuser=True).count() == 0
+
+
+def test_the_demo_roles_come_through_the_role_service_with_four_eyes():
+    _seed("--password", "demo-pass-1")
+
+    carol = User.objects.get(username="carol")
+    grant = carol.roles.get(role=Role.COMPLIANCE_OFFICER)
+    events = list(
+        AuditEvent.objects.filter(event_type__startswith="role.")
+        .order_by("pk")
+        .values_list("event_type", "actor__username", "details__username")
+    )
+
+    assert (grant.request.requested_by.username, grant.granted_by.username) == ("admin", "dana")
+    assert events == [
+        (AuditEventType.ROLE_GRANTED, None, "admin"),
+        (AuditEventType.ROLE_GRANTED, None, "dana"),
+        (AuditEventType.ROLE_GRANTED, "admin", "alice"),
+        (AuditEventType.ROLE_GRANTED, "admin", "bob"),
+        (AuditEventType.ROLE_REQUESTED, "admin", "carol"),
+        (AuditEventType.ROLE_APPROVED, "dana", "carol"),
+    ]
+
+
+def test_seeding_twice_grants_nothing_new():
+    _seed("--password", "demo-pass-1")
+    events = AuditEvent.objects.count()
+
+    _seed("--password", "demo-pass-1")
+
+    assert AuditEvent.objects.count() == events
 
 
 def test_the_seeded_mention_resolves_to_a_member():

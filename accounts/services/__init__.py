@@ -1,14 +1,6 @@
-from django.db import transaction
+"""Writes of the accounts app. Roles are granted and revoked only through `.roles`."""
 
-from ..models import Role, RoleGrant, User
-
-
-@transaction.atomic
-def user_grant_role(*, user: User, role: Role, granted_by: User | None = None) -> RoleGrant:
-    grant, _ = RoleGrant.objects.get_or_create(
-        user=user, role=role, defaults={"granted_by": granted_by}
-    )
-    return grant
+from accounts.models import User
 
 
 def api_token_create(*, user: User) -> str:

@@ -220,7 +220,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
     "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
+    "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
 }
+
+# How long a request for a role under four eyes waits for a second administrator's approval.
+EIM_ROLE_APPROVAL_TTL_HOURS = env.int("EIM_ROLE_APPROVAL_TTL_HOURS", default=72)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -286,6 +290,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A conversation member's "role" (owner, member) is another enum than an account's role.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountRoleEnum": "accounts.models.Role",
+        "MembershipRoleEnum": [("owner", "owner"), ("member", "member")],
+    },
 }
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",

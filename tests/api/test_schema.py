@@ -35,6 +35,11 @@ ENDPOINTS = {
     "/api/v1/compliance/messages/{message_id}/versions": {"get"},
     "/api/v1/compliance/records/{archive_seq}/context": {"get"},
     "/api/v1/search": {"get"},
+    "/api/v1/roles/grants/": {"get"},
+    "/api/v1/roles/requests/": {"get", "post"},
+    "/api/v1/roles/requests/{request_id}/approve/": {"post"},
+    "/api/v1/roles/requests/{request_id}/refuse/": {"post"},
+    "/api/v1/roles/revoke/": {"post"},
 }
 
 

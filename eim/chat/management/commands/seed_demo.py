@@ -9,8 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from accounts.models import Role, User
-from accounts.services import user_grant_role
+from accounts.models import Role, RoleRequestStatus, User
+from accounts.selectors import role_requests_pending_for_administrator, user_has_role
+from accounts.services.roles import role_bootstrap, role_request, role_request_approve
 from eim.chat.models import Conversation
 from eim.chat.services.conversations import (
     conversation_create_channel,
@@ -23,6 +24,7 @@ PEOPLE = [
     ("alice", "Alice Archer", [Role.EMPLOYEE]),
     ("bob", "Bob Baker", [Role.EMPLOYEE]),
     ("admin", "Ada Admin", [Role.ADMINISTRATOR]),
+    ("dana", "Dana Deputy", [Role.ADMINISTRATOR]),
     ("carol", "Carol Compliance", [Role.COMPLIANCE_OFFICER]),
 ]
 # Fixed client ids make the seeded messages idempotent through the normal send service.
@@ -38,7 +40,7 @@ CONVERSATION_SCRIPT = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (alice, bob, admin, carol), channels and messages."
+    help = "Create the demo users (alice, bob, admin, dana, carol), channels and messages."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", help="password for every demo user")
@@ -46,13 +48,16 @@ class Command(BaseCommand):
     def handle(self, *args: object, password: str | None = None, **options: object) -> None:
         secret, source = self._password(password)
         with transaction.atomic():
-            users = {name: self._person(name, full, roles) for name, full, roles in PEOPLE}
+            users = {name: self._person(name, full) for name, full, _ in PEOPLE}
             for user in users.values():
                 if not user.check_password(secret):
                     user.set_password(secret)
                     user.save(update_fields=["password"])
+        self._roles(users)
         self._conversations(users)
-        self.stdout.write("Demo users: alice, bob (employees), admin, carol (compliance).")
+        self.stdout.write(
+            "Demo users: alice, bob (employees), admin, dana (administrators), carol (compliance)."
+        )
         self.stdout.write(f"Demo password (all users): {secret}  [{source}]")
 
     def _password(self, given: str | None) -> tuple[str, str]:
@@ -69,13 +74,32 @@ class Command(BaseCommand):
         PASSWORD_FILE.chmod(0o600)
         return secret, f"generated, kept in {PASSWORD_FILE}"
 
-    def _person(self, username: str, full_name: str, roles: list[Role]) -> User:
+    def _person(self, username: str, full_name: str) -> User:
         user, _ = User.objects.get_or_create(
             username=username, defaults={"display_name": full_name}
         )
-        for role in roles:
-            user_grant_role(user=user, role=role)
         return user
+
+    def _roles(self, users: dict[str, User]) -> None:
+        """Through the role service and its rules, as an operator would: the two administrators
+        from the bootstrap, employees granted by admin, carol requested by admin and approved
+        by dana (four eyes)."""
+        admin, dana = users["admin"], users["dana"]
+        for administrator in (admin, dana):
+            if not user_has_role(user=administrator, role=Role.ADMINISTRATOR):
+                role_bootstrap(user_id=administrator.pk, operator="seed_demo")
+        for name, _, roles in PEOPLE:
+            for role in roles:
+                if role != Role.ADMINISTRATOR and not user_has_role(user=users[name], role=role):
+                    self._grant(users[name], role, requester=admin, approver=dana)
+
+    def _grant(self, user: User, role: Role, *, requester: User, approver: User) -> None:
+        pending = role_requests_pending_for_administrator(actor=approver)
+        request = pending.filter(user=user, role=role).first() or role_request(
+            actor=requester, user_id=user.pk, role=role, reason="demo data"
+        )
+        if request.status == RoleRequestStatus.PENDING:
+            role_request_approve(actor=approver, request_id=request.pk)
 
     def _conversations(self, users: dict[str, User]) -> None:
         alice, bob = users["alice"], users["bob"]
