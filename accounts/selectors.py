@@ -1,6 +1,15 @@
+import enum
 from collections.abc import Iterable
+from datetime import datetime
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
 from .models import Role, RoleGrant, User
 
@@ -29,3 +38,46 @@ def user_directory(*, query: str = "", ids: Iterable[int] = (), limit: int = 20)
 
 def active_users_by_id(*, user_ids: Iterable[int]) -> QuerySet[User]:
     return User.objects.filter(id__in=set(user_ids), is_active=True)
+
+
+def api_token_expiry(*, secret: str) -> datetime | None:
+    """When the token with this secret expires (told to whoever was just given it)."""
+    return AuthToken.objects.values_list("expiry", flat=True).get(digest=hash_token(secret))
+
+
+class AccessStanding(enum.StrEnum):
+    """Whether a sign-in still holds (checked by long-lived connections, e.g. the chat socket)."""
+
+    VALID = "valid"
+    CREDENTIAL_ENDED = "credential_ended"  # the token or session it rode on is gone
+    DEACTIVATED = "deactivated"
+
+
+def access_standing(
+    *, user_id: int, token_digest: str | None = None, session_key: str | None = None
+) -> AccessStanding:
+    """Does the user's sign-in, by this API token or this session, still hold?
+
+    A token holds while it exists and has not expired; a session while it exists, names the
+    user, and carries the user's current session hash (a password change or a deactivation
+    changes it). Two small queries.
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        return AccessStanding.DEACTIVATED
+    if token_digest is not None:
+        live = AuthToken.objects.filter(digest=token_digest, user_id=user_id).filter(
+            Q(expiry__isnull=True) | Q(expiry__gt=timezone.now())
+        )
+        return AccessStanding.VALID if live.exists() else AccessStanding.CREDENTIAL_ENDED
+    if session_key is not None and _session_holds(session_key, user):
+        return AccessStanding.VALID
+    return AccessStanding.CREDENTIAL_ENDED
+
+
+def _session_holds(session_key: str, user: User) -> bool:
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    data = store.load()
+    return str(data.get(SESSION_KEY)) == str(user.pk) and constant_time_compare(
+        data.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()
+    )

@@ -16,6 +16,10 @@ class AuditEventType(models.TextChoices):
     EXPORT_MADE = "export.made", "Export made"
     HOLD_PLACED = "hold.placed", "Legal hold placed"
     REVIEW_DECIDED = "review.decided", "Review decided"
+    USER_DEACTIVATED = "user.deactivated", "User deactivated"
+    USER_PASSWORD_CHANGED = "user.password_changed", "User's password changed"
+    API_TOKEN_CREATED = "api_token.created", "API token created"
+    API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
 
 
 class AuditImmutableError(Exception):

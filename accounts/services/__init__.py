@@ -1,6 +1,16 @@
 from django.db import transaction
 
-from .models import Role, RoleGrant, User
+from ..models import Role, RoleGrant, User
+from .tokens import api_token_create, api_token_revoke
+from .users import user_deactivate, user_password_set
+
+__all__ = [
+    "api_token_create",
+    "api_token_revoke",
+    "user_deactivate",
+    "user_grant_role",
+    "user_password_set",
+]
 
 
 @transaction.atomic
@@ -9,11 +19,3 @@ def user_grant_role(*, user: User, role: Role, granted_by: User | None = None) -
         user=user, role=role, defaults={"granted_by": granted_by}
     )
     return grant
-
-
-def api_token_create(*, user: User) -> str:
-    """A new bearer token for user; only its digest is stored."""
-    from knox.models import AuthToken
-
-    _, token = AuthToken.objects.create(user=user, expiry=None)
-    return token
