@@ -15,7 +15,7 @@ from accounts.selectors import AccessStanding, access_standing
 class CloseCode(enum.IntEnum):
     """Close codes of the chat socket (docs/protocol.md)."""
 
-    RECONNECT = 4000  # what the user may reach changed: connect again (a role was revoked)
+    RECONNECT = 4000  # connect again: a role was revoked, or the socket's session was replaced
     SIGNED_OUT = 4401  # no sign-in, or the token or session it rode on ended: sign in again
     ACCESS_ENDED = 4403  # the user was deactivated
 
@@ -46,5 +46,10 @@ class SignIn:
         )
         if standing == AccessStanding.DEACTIVATED:
             raise AccessLostError(CloseCode.ACCESS_ENDED)
-        if standing != AccessStanding.VALID:
+        if standing != AccessStanding.VALID and self.token_digest is not None:
             raise AccessLostError(CloseCode.SIGNED_OUT)
+        if standing != AccessStanding.VALID:
+            # The session this socket rode on is gone, but the browser may hold a newer one
+            # (a password change there gives it a new session key): let it connect again with
+            # whatever cookie it has now; a browser that signed out is refused (4401) then.
+            raise AccessLostError(CloseCode.RECONNECT)

@@ -1,15 +1,20 @@
-"""API bearer tokens: `manage.py create_token`, knox digests, and how REST treats them."""
+"""API bearer tokens: `manage.py create_token`, knox digests, expiry, last use, revocation."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.authentication import user_from_bearer_header
+from accounts.models import ApiTokenActivity
+from accounts.services import api_token_revoke
+from audit.models import AuditEvent, AuditEventType
 from tests.conftest import api_as
 from tests.factories import UserFactory
 
@@ -149,3 +154,56 @@ def test_a_handshake_header_without_a_valid_token_names_nobody(alice, header):
     _create_token("alice")
 
     assert isinstance(user_from_bearer_header(header), AnonymousUser)
+
+
+# --- expiry, last use, revocation ------------------------------------------------------------
+
+
+def test_create_token_prints_when_the_token_expires(alice):
+    out = io.StringIO()
+
+    call_command("create_token", "alice", stdout=out)
+
+    token = AuthToken.objects.get(user=alice)
+    assert f"Expires: {token.expiry.isoformat()}" in out.getvalue().splitlines()
+    assert abs(token.expiry - token.created - timedelta(days=90)) < timedelta(seconds=5)
+
+
+def test_an_expired_token_is_refused_and_deleted(alice):
+    token = _create_token("alice")
+    AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+
+    response = _bearer(token).get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert isinstance(user_from_bearer_header(f"Bearer {token}".encode()), AnonymousUser)
+    assert not AuthToken.objects.filter(user=alice).exists()
+
+
+def test_a_token_records_its_last_use_at_most_once_a_minute(alice):
+    token = _create_token("alice")
+    stored = AuthToken.objects.get(user=alice)
+    assert not ApiTokenActivity.objects.filter(token=stored).exists()
+
+    _bearer(token).get("/api/v1/me/")
+    first = ApiTokenActivity.objects.get(token=stored).last_used_at
+    _bearer(token).get("/api/v1/me/")
+    unchanged = ApiTokenActivity.objects.get(token=stored).last_used_at
+    ApiTokenActivity.objects.filter(token=stored).update(last_used_at=first - timedelta(minutes=2))
+    _bearer(token).get("/api/v1/me/")
+    refreshed = ApiTokenActivity.objects.get(token=stored).last_used_at
+
+    assert unchanged == first
+    assert refreshed > first
+
+
+def test_a_revoked_token_is_refused_and_the_revocation_audited(alice):
+    admin = UserFactory(username="ada")
+    token = _create_token("alice")
+
+    api_token_revoke(token=AuthToken.objects.get(user=alice), by=admin)
+
+    assert _bearer(token).get("/api/v1/me/").status_code == 401
+    event = AuditEvent.objects.get(event_type=AuditEventType.API_TOKEN_REVOKED)
+    assert event.actor == admin
+    assert event.details["user"] == alice.pk

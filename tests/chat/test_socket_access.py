@@ -29,7 +29,7 @@ from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CLOSE_SIGNED_OUT, CLOSE_ACCESS_ENDED = 4401, 4403
+CLOSE_RECONNECT, CLOSE_SIGNED_OUT, CLOSE_ACCESS_ENDED = 4000, 4401, 4403
 
 
 def _send_frame(conversation_id: int, body: str) -> dict:
@@ -189,15 +189,23 @@ def test_a_signed_out_session_whose_close_was_lost_refuses_the_next_frame(
     monkeypatch.setattr("eim.chat.signals.ephemeral_broadcast", lambda *args: None)
     monkeypatch.setattr(access_changes, "ephemeral_broadcast", lambda *args: None)
 
-    async def scenario() -> int | None:
-        socket = await ChatSocket.open_with(daphne_server.ws_url, _signed_in_headers(browser))
+    async def scenario() -> tuple[int | None, bool]:
+        headers = _signed_in_headers(browser)
+        socket = await ChatSocket.open_with(daphne_server.ws_url, headers)
         await sync_to_async(browser.post)("/logout/")
         await socket.send(_send_frame(channel.pk, "after signing out"))
-        return await socket.closed()
+        code = await socket.closed()
+        try:
+            await ChatSocket.open_with(daphne_server.ws_url, headers, sync=False)
+            reconnected = True
+        except (websockets.InvalidStatus, websockets.ConnectionClosed):
+            reconnected = False
+        return code, reconnected
 
-    code = asyncio.run(scenario())
+    code, reconnected = asyncio.run(scenario())
 
-    assert code == CLOSE_SIGNED_OUT
+    assert code == CLOSE_RECONNECT  # its session is gone; connecting again is refused
+    assert not reconnected
     assert not Message.objects.filter(body="after signing out").exists()
 
 

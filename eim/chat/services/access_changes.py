@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 def sockets_access_reduced(user_id: int, change: AccessChange) -> None:
+    if change == AccessChange.SIGNED_OUT:
+        return  # a sign-out names its session: signals.py closes exactly that session's sockets
     try:
         ephemeral_broadcast(user_group(user_id), {"type": "access.changed", "change": str(change)})
     except Exception:
