@@ -66,8 +66,8 @@ def access_standing(
     if user is None or not user.is_active:
         return AccessStanding.DEACTIVATED
     if token_digest is not None:
-        live = AuthToken.objects.filter(digest=token_digest, user_id=user_id).filter(
-            Q(expiry__isnull=True) | Q(expiry__gt=timezone.now())
+        live = AuthToken.objects.filter(
+            digest=token_digest, user_id=user_id, expiry__gt=timezone.now()
         )
         return AccessStanding.VALID if live.exists() else AccessStanding.CREDENTIAL_ENDED
     if session_key is not None and _session_holds(session_key, user):

@@ -6,12 +6,15 @@ them; these receivers notice such a write and apply the same consequences, so no
 session, a token or a socket alive that should have ended. They only detect and delegate.
 """
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils import timezone
 from knox.models import AuthToken
 
 from .models import User, UserDeletionRefused
@@ -75,6 +78,13 @@ def refuse_user_deletion(sender: type[User], instance: User, **kwargs: Any) -> N
         f"{instance.username} cannot be deleted: deactivate the account instead",
         {instance},
     )
+
+
+@receiver(pre_save, sender=AuthToken, dispatch_uid="accounts.token_expires")
+def token_expires(sender: type[AuthToken], instance: AuthToken, **kwargs: Any) -> None:
+    """Every token expires, however it was made (knox's admin form lets the expiry blank)."""
+    if instance.expiry is None:
+        instance.expiry = timezone.now() + timedelta(days=settings.EIM_API_TOKEN_TTL_DAYS)
 
 
 @receiver(post_delete, sender=AuthToken, dispatch_uid="accounts.token_deleted")

@@ -61,7 +61,7 @@ def api_token_authenticate(*, secret: bytes) -> AuthToken | None:
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
-    if token.expiry is not None and token.expiry <= now:
+    if token.expiry is None or token.expiry <= now:  # none is made without one
         token.delete()
         return None
     _record_use(token, now)

@@ -207,3 +207,13 @@ def test_a_revoked_token_is_refused_and_the_revocation_audited(alice):
     event = AuditEvent.objects.get(event_type=AuditEventType.API_TOKEN_REVOKED)
     assert event.actor == admin
     assert event.details["user"] == alice.pk
+
+
+def test_a_token_made_without_an_expiry_gets_one(alice):
+    """knox's own admin form and manager let the expiry blank; no token lives for ever."""
+    made, token = AuthToken.objects.create(user=alice, expiry=None)
+
+    made.refresh_from_db()
+    assert made.expiry is not None
+    assert abs(made.expiry - timezone.now() - timedelta(days=90)) < timedelta(seconds=5)
+    assert _bearer(token).get("/api/v1/me/").status_code == 200
