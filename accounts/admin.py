@@ -5,9 +5,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from knox.admin import AuthTokenAdmin
+from knox.models import AuthToken
 
 from .models import RoleGrant, User
-from .services import user_deactivate
+from .services import api_token_revoke, user_deactivate
 
 
 class RoleGrantInline(admin.TabularInline):
@@ -44,6 +46,30 @@ class EimUserAdmin(UserAdmin):
             except PermissionDenied as refusal:
                 self.message_user(request, f"{user.username}: {refusal}", messages.ERROR)
         self.message_user(request, f"{done} user(s) deactivated.")
+
+
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(AuthTokenAdmin):
+    """knox's token admin, with the last use shown and deletion as an audited revocation."""
+
+    list_display = ("token_key", "user", "created", "expiry", "last_used")
+    list_select_related = ("user", "activity")
+
+    @admin.display(description="last used")
+    def last_used(self, token: AuthToken) -> object:
+        activity = getattr(token, "activity", None)
+        return activity.last_used_at if activity is not None else None
+
+    def delete_model(self, request: HttpRequest, obj: AuthToken) -> None:
+        api_token_revoke(token=obj, by=_administrator(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
+        for token in queryset:
+            api_token_revoke(token=token, by=_administrator(request))
 
 
 def _administrator(request: HttpRequest) -> User:

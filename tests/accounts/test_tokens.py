@@ -217,3 +217,19 @@ def test_a_token_made_without_an_expiry_gets_one(alice):
     assert made.expiry is not None
     assert abs(made.expiry - timezone.now() - timedelta(days=90)) < timedelta(seconds=5)
     assert _bearer(token).get("/api/v1/me/").status_code == 200
+
+
+def test_deleting_a_token_in_djangos_admin_is_an_audited_revocation(alice):
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    admin = APIClient()
+    admin.force_login(root)
+    token = _create_token("alice")
+    stored = AuthToken.objects.get(user=alice)
+
+    listing = admin.get("/django-admin/knox/authtoken/")
+    response = admin.post(f"/django-admin/knox/authtoken/{stored.pk}/delete/", {"post": "yes"})
+
+    assert listing.status_code == 200
+    assert response.status_code == 302
+    assert _bearer(token).get("/api/v1/me/").status_code == 401
+    assert AuditEvent.objects.get(event_type=AuditEventType.API_TOKEN_REVOKED).actor == root
