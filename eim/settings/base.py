@@ -293,6 +293,8 @@ EIM_GAP_WAIT_MS = env.int("EIM_GAP_WAIT_MS", default=150)
 # close sent when access ends be lost by the channel layer (docs/access.md). Every frame the
 # client sends is checked too.
 EIM_SOCKET_ACCESS_CHECK_SECONDS = env.float("EIM_SOCKET_ACCESS_CHECK_SECONDS", default=30.0)
+if EIM_SOCKET_ACCESS_CHECK_SECONDS <= 0:
+    raise environ.ImproperlyConfigured("EIM_SOCKET_ACCESS_CHECK_SECONDS must be positive")
 # The chat server's garbage collector (eim/asgi.py): CPython's thresholds for generations
 # 0, 1 and 2. Its defaults (700, 10, 10) stop a server holding 1,000 sockets for 150 ms.
 EIM_SERVER_GC_THRESHOLD = tuple(
