@@ -1,28 +1,42 @@
 """Bearer-token authentication shared by the REST API and the WebSocket handshake.
 
-Tokens are django-rest-knox tokens: only a SHA-512 digest is stored.
+Tokens are django-rest-knox tokens: only a SHA-512 digest is stored. Every token expires
+(`EIM_API_TOKEN_TTL_DAYS`); an expired one is refused and deleted.
 """
 
 from django.contrib.auth.models import AnonymousUser
 from knox.auth import TokenAuthentication
+from knox.models import AuthToken
 from rest_framework import exceptions
 
 from .models import User
+from .services.tokens import api_token_authenticate
 
 
 class BearerTokenAuthentication(TokenAuthentication):
     """knox tokens sent as `Authorization: Bearer <token>` (REST_KNOX AUTH_HEADER_PREFIX)."""
 
+    def authenticate_credentials(self, token: bytes) -> tuple[User, AuthToken]:
+        auth_token = api_token_authenticate(secret=token)
+        if auth_token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return auth_token.user, auth_token
+
+
+def bearer_credentials(header_value: bytes | None) -> tuple[User, AuthToken] | None:
+    """The user and token a raw `Authorization` header names, or None if it names none."""
+    if not header_value:
+        return None
+    parts = header_value.split()
+    if len(parts) != 2 or parts[0].lower() != b"bearer":
+        return None
+    try:
+        return BearerTokenAuthentication().authenticate_credentials(parts[1])
+    except exceptions.AuthenticationFailed:
+        return None
+
 
 def user_from_bearer_header(header_value: bytes | None) -> User | AnonymousUser:
     """The user a raw `Authorization` header names, or AnonymousUser if it names none."""
-    if not header_value:
-        return AnonymousUser()
-    parts = header_value.split()
-    if len(parts) != 2 or parts[0].lower() != b"bearer":
-        return AnonymousUser()
-    try:
-        user, _token = BearerTokenAuthentication().authenticate_credentials(parts[1])
-    except exceptions.AuthenticationFailed:
-        return AnonymousUser()
-    return user
+    credentials = bearer_credentials(header_value)
+    return credentials[0] if credentials is not None else AnonymousUser()

@@ -1,6 +1,11 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
+
+
+class UserDeletionRefused(models.ProtectedError):
+    """Users are deactivated, never deleted (accounts/signals.py)."""
 
 
 class Role(models.TextChoices):
@@ -14,6 +19,11 @@ class User(AbstractUser):
     """A person. SSO identities (issuer, subject) attach to it; e-mail is never a key."""
 
     display_name = models.CharField(max_length=150, blank=True)
+    session_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised to end every session of the user at once (deactivation).",
+    )
 
     class Meta:
         ordering = ["username"]
@@ -21,6 +31,22 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """What a session must carry to stay signed in: the password hash, and the generation.
+
+        A session stores this hash when it signs in and Django compares it on every request
+        (channels on every handshake), so raising `session_generation` ends every session,
+        and a reactivated user's old sessions stay dead. Generation 0 hashes like Django.
+        """
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class RoleRequestStatus(models.TextChoices):
@@ -93,3 +119,18 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.role}"
+
+
+class ApiTokenActivity(models.Model):
+    """When an API token was last used; written at most once a minute per token."""
+
+    token = models.OneToOneField(
+        "knox.AuthToken", primary_key=True, on_delete=models.CASCADE, related_name="activity"
+    )
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "API token activity"
+
+    def __str__(self) -> str:
+        return f"{self.token_id[:8]}… last used {self.last_used_at}"

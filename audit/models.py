@@ -23,6 +23,10 @@ class AuditEventType(models.TextChoices):
     ROLE_EXPIRED = "role.expired", "Role request expired unapproved"
     ROLE_REVOKED = "role.revoked", "Role revoked"
     ROLE_REFUSED = "role.refused", "Role change refused by the rules"
+    USER_DEACTIVATED = "user.deactivated", "User deactivated"
+    USER_PASSWORD_CHANGED = "user.password_changed", "User's password changed"
+    API_TOKEN_CREATED = "api_token.created", "API token created"
+    API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
 
 
 class AuditImmutableError(Exception):

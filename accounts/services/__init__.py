@@ -1,11 +1,11 @@
 """Writes of the accounts app. Roles are granted and revoked only through `.roles`."""
 
-from accounts.models import User
+from .tokens import api_token_create, api_token_revoke
+from .users import user_deactivate, user_password_set
 
-
-def api_token_create(*, user: User) -> str:
-    """A new bearer token for user; only its digest is stored."""
-    from knox.models import AuthToken
-
-    _, token = AuthToken.objects.create(user=user, expiry=None)
-    return token
+__all__ = [
+    "api_token_create",
+    "api_token_revoke",
+    "user_deactivate",
+    "user_password_set",
+]

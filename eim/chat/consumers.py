@@ -8,6 +8,7 @@ members when it happened): a socket of a user outside it gets nothing.
 
 import asyncio
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +20,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
+from accounts.services.access import AccessChange
 
 from . import selectors
 from .db_threads import in_db_thread
@@ -34,6 +36,9 @@ from .services.events import (
     group_send_all,
     user_group,
 )
+from .sign_in import AccessLostError, CloseCode, SignIn
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -43,7 +48,10 @@ def _as_actor(
     service: Callable[..., Any],
     kwargs: dict[str, Any],
     broadcasts: list[GroupMessage],
+    sign_in: SignIn | None,
 ) -> Any:
+    if sign_in is not None:
+        sign_in.require()  # in the same thread hop as the service: no extra round trip
     with set_actor(user), broadcasts_deferred(broadcasts):
         return service(**kwargs)
 
@@ -101,13 +109,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # fills the gap from the outbox if the missing frames do not come live in time.
     held: dict[int, dict[int, tuple[dict[str, Any], list[int]]]]
     gap_waits: dict[int, asyncio.Task[None]]
+    sign_in: SignIn
+    access_watch: asyncio.Task[None] | None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=4401)
+            await self.close(code=int(CloseCode.SIGNED_OUT))
             return
         self.user = user
+        self.sign_in = SignIn.of_scope(self.scope)
+        self.access_watch = None
         self.cursors = {}
         self.synced = False
         self.held = {}
@@ -122,8 +134,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=user.pk)
         self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
         await self.accept()
+        self.access_watch = asyncio.create_task(self._watch_access())
         await self._call(
             presence.presence_session_set,
+            check_sign_in=False,
             user=user,
             channel_name=self.channel_name,
             status=PresenceStatus.ONLINE,
@@ -135,8 +149,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         for task in self.gap_waits.values():
             task.cancel()
+        if self.access_watch is not None:
+            self.access_watch.cancel()
         await self._call(
             presence.presence_session_set,
+            check_sign_in=False,
             user=self.user,
             channel_name=self.channel_name,
             status=PresenceStatus.OFFLINE,
@@ -164,16 +181,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await aclose_old_connections()
         await handler(message)
 
-    async def _call(self, service: Callable[..., Any], **kwargs: Any) -> Any:
+    async def _call(
+        self, service: Callable[..., Any], *, check_sign_in: bool = True, **kwargs: Any
+    ) -> Any:
         """Run a service in a database thread, with this user as the audit actor.
 
-        What it broadcasts is sent from here once it returns (or fails after committing). If
-        the socket's task is cancelled meanwhile, the call still ends in its thread, and what
-        it committed is still announced when it does.
+        First the socket's sign-in is re-checked (AccessLostError if it no longer holds), so a
+        frame is never acted on for a user whose access ended. What the service broadcasts is
+        sent from here once it returns (or fails after committing). If the socket's task is
+        cancelled meanwhile, the call still ends in its thread, and what it committed is
+        still announced when it does.
         """
         broadcasts: list[GroupMessage] = []
+        sign_in = self.sign_in if check_sign_in else None
         call = asyncio.ensure_future(
-            in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts)
+            in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts, sign_in)
         )
         try:
             return await asyncio.shield(call)
@@ -198,6 +220,27 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await handler(frame)
         except ChatError as error:
             await self._send_error(error, frame)
+        except AccessLostError as lost:
+            await self.close(code=int(lost.code))
+
+    async def _watch_access(self) -> None:
+        """Re-check the sign-in every EIM_SOCKET_ACCESS_CHECK_SECONDS, and catch up.
+
+        The close sent when access ends travels on the lossy channel layer; this bounds how
+        long a socket whose close was lost stays open. Catching up (as a ping does) also
+        ends a removed member's subscription whose member.left frame was lost.
+        """
+        while True:
+            await asyncio.sleep(settings.EIM_SOCKET_ACCESS_CHECK_SECONDS)
+            try:
+                await in_db_thread(self.sign_in.require)()
+                if self.synced:
+                    await self._reconcile()
+            except AccessLostError as lost:
+                await self.close(code=int(lost.code))
+                return
+            except Exception:
+                logger.exception("re-checking the socket of user %s failed", self.user.pk)
 
     async def _parse(
         self, text_data: str | None, bytes_data: bytes | None
@@ -348,6 +391,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
         """Replay what the client missed since its cursors, then start live delivery."""
+        await in_db_thread(self.sign_in.require)()
         cursors = frame.get("cursors") or {}
         if not isinstance(cursors, dict):
             raise ChatError(ErrorCode.INVALID_FRAME, "'cursors' maps conversation ids to seqs")
@@ -481,12 +525,33 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def read_changed(self, message: dict[str, Any]) -> None:
         await self.send_json(message["frame"])
 
-    async def user_disconnect(self, message: dict[str, Any]) -> None:
-        """Sent to a user's group when their access ends (deprovisioning)."""
-        await self.close(code=4403)
+    async def conversation_left(self, message: dict[str, Any]) -> None:
+        """The user left or was removed: the conversation's presence and typing stop at once.
+
+        The member.left event itself is delivered in its turn (from the outbox now, should
+        its live frame be late or lost).
+        """
+        conversation_id = message["conversation"]
+        await self.channel_layer.group_discard(
+            conversation_group(conversation_id), self.channel_name
+        )
+        if self.synced and conversation_id in self.cursors:
+            await self._deliver_from_outbox(conversation_id, up_to=None)
+
+    async def access_changed(self, message: dict[str, Any]) -> None:
+        """The user's access shrank (accounts' access_reduced, services/access_changes.py)."""
+        change = message["change"]
+        if change == AccessChange.DEACTIVATED:
+            await self.close(code=int(CloseCode.ACCESS_ENDED))
+        elif change == AccessChange.ROLE_REVOKED:
+            await self.close(code=int(CloseCode.RECONNECT))
+        else:  # a password, token or session ended: only the sockets that rode on it close
+            try:
+                await in_db_thread(self.sign_in.require)()
+            except AccessLostError as lost:
+                await self.close(code=int(lost.code))
 
     async def session_ended(self, message: dict[str, Any]) -> None:
         """A browser session logged out: close the sockets that rode on that session."""
-        session = self.scope.get("session")
-        if session is not None and session.session_key == message["session_key"]:
-            await self.close(code=4403)
+        if self.sign_in.session_key == message["session_key"]:
+            await self.close(code=int(CloseCode.SIGNED_OUT))

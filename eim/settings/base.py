@@ -296,9 +296,14 @@ SPECTACULAR_SETTINGS = {
         "MembershipRoleEnum": [("owner", "owner"), ("member", "member")],
     },
 }
+# Every API token expires this many days after it is made (docs/access.md).
+EIM_API_TOKEN_TTL_DAYS = env.int("EIM_API_TOKEN_TTL_DAYS", default=90)
+if EIM_API_TOKEN_TTL_DAYS < 1:
+    raise environ.ImproperlyConfigured("EIM_API_TOKEN_TTL_DAYS must be at least 1")
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model; named for the migrations
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
-    "TOKEN_TTL": None,
+    "TOKEN_TTL": timedelta(days=EIM_API_TOKEN_TTL_DAYS),
     "AUTO_REFRESH": False,
 }
 
@@ -314,6 +319,12 @@ EIM_SYNC_PAGE = env.int("EIM_SYNC_PAGE", default=500)
 # How long a socket waits for a live frame that another overtook before reading it from the
 # outbox (eim/chat/consumers.py); a frame the channel layer lost is late by this much.
 EIM_GAP_WAIT_MS = env.int("EIM_GAP_WAIT_MS", default=150)
+# How often an open socket re-checks that its user, token or session still holds, should the
+# close sent when access ends be lost by the channel layer (docs/access.md). Every frame the
+# client sends is checked too.
+EIM_SOCKET_ACCESS_CHECK_SECONDS = env.float("EIM_SOCKET_ACCESS_CHECK_SECONDS", default=30.0)
+if EIM_SOCKET_ACCESS_CHECK_SECONDS <= 0:
+    raise environ.ImproperlyConfigured("EIM_SOCKET_ACCESS_CHECK_SECONDS must be positive")
 # The chat server's garbage collector (eim/asgi.py): CPython's thresholds for generations
 # 0, 1 and 2. Its defaults (700, 10, 10) stop a server holding 1,000 sockets for 150 ms.
 EIM_SERVER_GC_THRESHOLD = tuple(

@@ -1,15 +1,20 @@
-"""API bearer tokens: `manage.py create_token`, knox digests, and how REST treats them."""
+"""API bearer tokens: `manage.py create_token`, knox digests, expiry, last use, revocation."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.authentication import user_from_bearer_header
+from accounts.models import ApiTokenActivity
+from accounts.services import api_token_revoke
+from audit.models import AuditEvent, AuditEventType
 from tests.conftest import api_as
 from tests.factories import UserFactory
 
@@ -149,3 +154,82 @@ def test_a_handshake_header_without_a_valid_token_names_nobody(alice, header):
     _create_token("alice")
 
     assert isinstance(user_from_bearer_header(header), AnonymousUser)
+
+
+# --- expiry, last use, revocation ------------------------------------------------------------
+
+
+def test_create_token_prints_when_the_token_expires(alice):
+    out = io.StringIO()
+
+    call_command("create_token", "alice", stdout=out)
+
+    token = AuthToken.objects.get(user=alice)
+    assert f"Expires: {token.expiry.isoformat()}" in out.getvalue().splitlines()
+    assert abs(token.expiry - token.created - timedelta(days=90)) < timedelta(seconds=5)
+
+
+def test_an_expired_token_is_refused_and_deleted(alice):
+    token = _create_token("alice")
+    AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+
+    response = _bearer(token).get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert isinstance(user_from_bearer_header(f"Bearer {token}".encode()), AnonymousUser)
+    assert not AuthToken.objects.filter(user=alice).exists()
+
+
+def test_a_token_records_its_last_use_at_most_once_a_minute(alice):
+    token = _create_token("alice")
+    stored = AuthToken.objects.get(user=alice)
+    assert not ApiTokenActivity.objects.filter(token=stored).exists()
+
+    _bearer(token).get("/api/v1/me/")
+    first = ApiTokenActivity.objects.get(token=stored).last_used_at
+    _bearer(token).get("/api/v1/me/")
+    unchanged = ApiTokenActivity.objects.get(token=stored).last_used_at
+    ApiTokenActivity.objects.filter(token=stored).update(last_used_at=first - timedelta(minutes=2))
+    _bearer(token).get("/api/v1/me/")
+    refreshed = ApiTokenActivity.objects.get(token=stored).last_used_at
+
+    assert unchanged == first
+    assert refreshed > first
+
+
+def test_a_revoked_token_is_refused_and_the_revocation_audited(alice):
+    admin = UserFactory(username="ada")
+    token = _create_token("alice")
+
+    api_token_revoke(token=AuthToken.objects.get(user=alice), by=admin)
+
+    assert _bearer(token).get("/api/v1/me/").status_code == 401
+    event = AuditEvent.objects.get(event_type=AuditEventType.API_TOKEN_REVOKED)
+    assert event.actor == admin
+    assert event.details["user"] == alice.pk
+
+
+def test_a_token_made_without_an_expiry_gets_one(alice):
+    """knox's own admin form and manager let the expiry blank; no token lives for ever."""
+    made, token = AuthToken.objects.create(user=alice, expiry=None)
+
+    made.refresh_from_db()
+    assert made.expiry is not None
+    assert abs(made.expiry - timezone.now() - timedelta(days=90)) < timedelta(seconds=5)
+    assert _bearer(token).get("/api/v1/me/").status_code == 200
+
+
+def test_deleting_a_token_in_djangos_admin_is_an_audited_revocation(alice):
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    admin = APIClient()
+    admin.force_login(root)
+    token = _create_token("alice")
+    stored = AuthToken.objects.get(user=alice)
+
+    listing = admin.get("/django-admin/knox/authtoken/")
+    response = admin.post(f"/django-admin/knox/authtoken/{stored.pk}/delete/", {"post": "yes"})
+
+    assert listing.status_code == 200
+    assert response.status_code == 302
+    assert _bearer(token).get("/api/v1/me/").status_code == 401
+    assert AuditEvent.objects.get(event_type=AuditEventType.API_TOKEN_REVOKED).actor == root

@@ -18,7 +18,21 @@ class ChatSocket:
     async def open(
         cls, url: str, token: str, *, cursors: dict[int, int] | None = None, sync: bool = True
     ) -> "ChatSocket":
-        ws = await websockets.connect(url, additional_headers={"Authorization": f"Bearer {token}"})
+        return await cls.open_with(
+            url, {"Authorization": f"Bearer {token}"}, cursors=cursors, sync=sync
+        )
+
+    @classmethod
+    async def open_with(
+        cls,
+        url: str,
+        headers: dict[str, str],
+        *,
+        cursors: dict[int, int] | None = None,
+        sync: bool = True,
+    ) -> "ChatSocket":
+        """A socket authenticated by these handshake headers (a cookie and an Origin, say)."""
+        ws = await websockets.connect(url, additional_headers=headers)
         socket = cls(ws, json.loads(await asyncio.wait_for(ws.recv(), FRAME_TIMEOUT)))
         if sync:
             await socket.sync(cursors or {})
@@ -63,6 +77,14 @@ class ChatSocket:
                     events.append(frame)
         except TimeoutError:
             return events
+
+    async def closed(self, timeout: float = FRAME_TIMEOUT) -> int | None:
+        """Wait for the server to close the socket (frames meanwhile are dropped); its code."""
+        try:
+            while True:
+                await asyncio.wait_for(self.ws.recv(), timeout)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd is not None else None
 
     async def close(self) -> None:
         await self.ws.close()

@@ -276,7 +276,7 @@ async def test_logging_out_closes_that_sessions_socket_and_no_other(alice):
     pong = await _next_of(phone_socket, "pong")
 
     assert response.status_code == 302
-    assert closed == {"type": "websocket.close", "code": 4403}
+    assert closed == {"type": "websocket.close", "code": 4401}
     assert pong["type"] == "pong"
     await phone_socket.disconnect()
 

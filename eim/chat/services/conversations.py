@@ -16,7 +16,9 @@ from .events import (
     conversation_audience,
     conversation_lock,
     conversation_lock_next_seq,
+    ephemeral_broadcast,
     event_record,
+    user_group,
 )
 
 MAX_GROUP_MEMBERS = 9
@@ -203,6 +205,10 @@ def _remove_member(
         audience=audience,
         notify_users=(user.pk,),
     )
+    # Their sockets leave the conversation's group at once (its presence and typing stop),
+    # even before the member.left event reaches them in its turn.
+    left = {"type": "conversation.left", "conversation": conversation.pk}
+    transaction.on_commit(lambda: ephemeral_broadcast(user_group(user.pk), left), robust=True)
 
 
 @transaction.atomic

@@ -1,0 +1,87 @@
+"""A person's account: deactivation and password changes, and everything they end.
+
+People are deactivated, never deleted: the archive and the audit trail refer to them.
+
+Django's own paths (the admin's forms, `manage.py changepassword`, `set_password` and `save`
+in a shell) write the user row without these services; the receivers in accounts/signals.py
+compare each save with the stored row and call `user_access_end` for them too, so a
+deactivation or a new password ends the same things whichever way it was made.
+"""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+from knox.models import AuthToken
+
+from audit.models import AuditEventType
+from audit.services import audit_event_record
+
+from ..models import Role, User
+from ..selectors import user_has_role
+from .access import AccessChange, access_reduced
+
+
+def _require_user_administrator(by: User | None, user: User) -> None:
+    """None is the operator at the server (a management command), who holds the database."""
+    if by is None:
+        return
+    if not by.is_active or not (by.is_superuser or user_has_role(user=by, role=Role.ADMINISTRATOR)):
+        raise PermissionDenied("only an administrator can do this")
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, by: User | None) -> bool:
+    """Deactivate user: every session, token and open socket of theirs ends.
+
+    False (and nothing recorded) if they were inactive already.
+    """
+    _require_user_administrator(by, user)
+    if by is not None and by.pk == user.pk:
+        raise PermissionDenied("nobody deactivates themselves")
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    if not stored.is_active:
+        return False
+    user.is_active = False
+    user.save(update_fields=["is_active"])  # the receiver ends their access (user_access_end)
+    audit_event_record(
+        actor=by,
+        event_type=AuditEventType.USER_DEACTIVATED,
+        details={"user": user.pk, "username": user.username},
+    )
+    return True
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, by: User | None) -> None:
+    """Set a new password: the user's API tokens, other sessions and sockets end.
+
+    A session that should stay signed in (the user changing their own password) calls
+    `django.contrib.auth.update_session_auth_hash` afterwards. Raises ValidationError for a
+    password the validators refuse, changing nothing.
+    """
+    if by is not None and by.pk != user.pk:
+        _require_user_administrator(by, user)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])  # the receiver ends tokens and sockets
+    audit_event_record(
+        actor=by,
+        event_type=AuditEventType.USER_PASSWORD_CHANGED,
+        details={"user": user.pk, "username": user.username},
+    )
+
+
+def user_access_end(*, user: User, change: AccessChange) -> None:
+    """End what `change` takes away, inside the caller's transaction.
+
+    Deactivated: every API token, and every session (the session generation moves on, so
+    sessions stay dead after a reactivation). New password: every API token; the sessions
+    end by themselves, since they carry a hash of the old password. Open sockets close
+    after the commit (the hooks of `access_reduced`).
+    """
+    access_reduced(user_id=user.pk, change=change)  # first: its hooks run in this order
+    if change == AccessChange.DEACTIVATED:
+        User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+        user.refresh_from_db(fields=["session_generation"])
+    AuthToken.objects.filter(user_id=user.pk).delete()
