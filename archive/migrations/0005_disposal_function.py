@@ -16,10 +16,13 @@ CREATE OR REPLACE FUNCTION archive_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     -- Only archive_records_dispose() gets past: it runs as the owner and marks its own call.
+    -- Qualified names: a session's search_path must not swap in functions of its own.
     IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'archive_archiverecord'
-       AND current_setting('eim.archive_records_dispose', true) = 'running'
-       AND pg_has_role(
-           current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER'
+       AND pg_catalog.current_setting('eim.archive_records_dispose', true) = 'running'
+       AND pg_catalog.pg_has_role(
+           current_user,
+           (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID),
+           'MEMBER'
        ) THEN
         RETURN OLD;
     END IF;
@@ -38,10 +41,10 @@ DECLARE
     disposed bigint;
 BEGIN
     -- A SET clause on a custom setting needs a superuser (PostgreSQL 15): set it here instead.
-    PERFORM set_config('eim.archive_records_dispose', 'running', true);
+    PERFORM pg_catalog.set_config('eim.archive_records_dispose', 'running', true);
     DELETE FROM archive_archiverecord WHERE seq = ANY(seqs);
     GET DIAGNOSTICS disposed = ROW_COUNT;
-    PERFORM set_config('eim.archive_records_dispose', '', true);
+    PERFORM pg_catalog.set_config('eim.archive_records_dispose', '', true);
     RETURN disposed;
 END
 $$;

@@ -244,3 +244,20 @@ def test_the_grant_command_will_not_make_the_owner_or_a_superuser_the_applicatio
         "x; DROP": "'x; DROP' is not a role name",
     }
     assert granted == []
+
+
+def test_a_database_that_still_has_the_disposal_setting_door_is_reported(app_role):
+    from importlib import import_module
+
+    migration = import_module("archive.migrations.0005_disposal_function")
+    superuser_sql(migration.PG_TRIGGER_FUNCTION_WITH_DOOR)
+    try:
+        findings = findings_of(app_role)
+    finally:
+        superuser_sql(migration.PG_TRIGGER_FUNCTION)
+
+    assert findings == [
+        "any session may delete archive records after SET eim.archive_disposal "
+        "(the database predates archive/0005: run the migrations)"
+    ]
+    assert findings_of(app_role) == []
