@@ -158,6 +158,16 @@ def test_the_chat_server_starts_as_the_application_role(app_role):
     assert "archive.W001" not in started.stderr
 
 
+def test_the_chat_server_refuses_to_start_when_it_cannot_check_its_role():
+    started = _chat_server_start(
+        "postgres://postgres@127.0.0.1:1/eim", EIM_ALLOW_PRIVILEGED_DATABASE_ROLE="false"
+    )
+
+    assert started.returncode != 0
+    assert "archive.E002" in started.stderr
+    assert "could not check the database role" in started.stderr
+
+
 @pytest.mark.slow
 def test_a_celery_worker_refuses_to_start_as_a_superuser_without_the_override():
     env = server_env()
