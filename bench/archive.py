@@ -217,6 +217,8 @@ def environment(options: Options, redis_url: str) -> dict[str, str]:
         "EIM_CACHE_PREFIX": "eimarchbench",
         "EIM_SECRET_KEY": THROWAWAY_SECRET,
         "EIM_DEBUG": "false",
+        # The bench connects as the superuser that makes its database (docs/database-roles.md).
+        "EIM_ALLOW_PRIVILEGED_DATABASE_ROLE": "true",
         "EIM_SEND_RATE": "1000000/1",  # the per-user limit must not shape the offered load
         "EIM_ARCHIVE_SIGNING_KEY_FILE": str(signing_key_file()),
         "EIM_ARCHIVE_BLOB_ROOT": str(LOG_DIR / "blobs"),

@@ -274,6 +274,8 @@ def server_environment(
         EIM_CACHE_PREFIX=prefix,
         EIM_SECRET_KEY=THROWAWAY_SECRET,
         EIM_DEBUG="false",
+        # The bench connects as the superuser that makes its database (docs/database-roles.md).
+        EIM_ALLOW_PRIVILEGED_DATABASE_ROLE="true",
         EIM_SEND_RATE="1000000/1",  # the per-user limit must not shape the offered load
         EIM_LOG_LEVEL="WARNING",
     )

@@ -13,6 +13,9 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from eim.chat.auth import ChatAuthMiddlewareStack  # noqa: E402
 from eim.chat.origin import OriginCheck  # noqa: E402
 from eim.routing import websocket_urlpatterns  # noqa: E402
+from eim.startup import start_up_check  # noqa: E402
+
+start_up_check(process="chat server")
 
 application = ProtocolTypeRouter(
     {

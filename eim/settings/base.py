@@ -146,6 +146,11 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# On PostgreSQL, DATABASE_URL is the application's role, which may only add to the append-only
+# tables; DATABASE_OWNER_URL (read by deploy/release.py alone) migrates and grants. A process
+# whose role could change those tables refuses to start when EIM_DEBUG is off, unless this is
+# set (docs/database-roles.md).
+EIM_ALLOW_PRIVILEGED_DATABASE_ROLE = env.bool("EIM_ALLOW_PRIVILEGED_DATABASE_ROLE", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -10,6 +10,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eim")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 os.environ.setdefault("EIM_CHANNEL_PREFIX", f"eimtest{os.getpid()}")
 os.environ.setdefault("EIM_CACHE_PREFIX", f"eimtest{os.getpid()}")
+# The suite connects as the postgres superuser (it creates a database per run), so its servers
+# start with the warning; tests/archive/test_database_role_check.py starts them without this.
+os.environ.setdefault("EIM_ALLOW_PRIVILEGED_DATABASE_ROLE", "true")
 
 from .base import *  # noqa: F403
 from .base import VAR_DIR

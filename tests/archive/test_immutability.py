@@ -1,6 +1,8 @@
 """Nothing changes an archive row: not the ORM, not raw SQL, not a replica-role session.
 
-The one door is DELETE of records inside a transaction that set `eim.archive_disposal`.
+The one door is `archive_records_dispose(seqs)`, run as the owner: the setting that used to open
+DELETE of records to any session opens nothing (tests/archive/test_database_roles.py plays the
+application's own role).
 """
 
 from collections.abc import Callable
@@ -83,7 +85,6 @@ SQL_WRITES = {
         "TRUNCATE archive_checkpoint",
     ],
 }
-DISPOSAL_ON = "SET LOCAL eim.archive_disposal = 'on'"
 SQL_CASES = [statement for statements in SQL_WRITES.values() for statement in statements]
 
 
@@ -149,53 +150,9 @@ def test_every_archive_trigger_fires_always():
     ]
 
 
-def test_the_disposal_setting_opens_delete_of_records_inside_its_transaction(archive):
-    last = ArchiveRecord.objects.order_by("-seq").first()
-
-    with transaction.atomic():
-        sql(DISPOSAL_ON)
-        sql("DELETE FROM archive_archiverecord WHERE seq = %s", [last.seq])
-
-    assert not ArchiveRecord.objects.filter(seq=last.seq).exists()
-    assert ArchiveRecord.objects.count() == last.seq - 1
-
-
-def test_the_disposal_setting_ends_with_its_transaction(archive):
-    with transaction.atomic():
-        sql(DISPOSAL_ON)
+def test_the_old_disposal_setting_opens_nothing_any_more(archive):
     before = archive_state()
-
-    afterwards = outcome(lambda: sql("DELETE FROM archive_archiverecord WHERE seq = 2"))
-
-    assert afterwards == "refused"
-    assert archive_state() == before
-
-
-DISPOSAL_STILL_REFUSES = [
-    "UPDATE archive_archiverecord SET canonical = '{}' WHERE seq = 2",
-    "TRUNCATE archive_archiverecord",
-    "UPDATE archive_archiveblob SET size = 0",
-    "DELETE FROM archive_archiveblob",
-    "TRUNCATE archive_archiveblob",
-    "UPDATE archive_checkpoint SET signature = 'forged'",
-    "DELETE FROM archive_checkpoint",
-    "TRUNCATE archive_checkpoint",
-]
-
-
-def test_the_disposal_setting_opens_nothing_but_delete_of_records(archive):
-    before = archive_state()
-    disposal = _each(DISPOSAL_STILL_REFUSES, setup=(DISPOSAL_ON,))
-
-    outcomes = {name: outcome(write) for name, write in disposal.items()}
-
-    assert outcomes == dict.fromkeys(DISPOSAL_STILL_REFUSES, "refused")
-    assert archive_state() == before
-
-
-def test_only_the_exact_disposal_value_opens_the_door(archive):
-    before = archive_state()
-    values = ["off", "true", "1", "ON", "on "]
+    values = ["on", "off", "true", "1", "ON", "on "]
     attempts = {
         value: lambda value=value: (
             sql("SELECT set_config('eim.archive_disposal', %s, true)", [value]),
@@ -208,3 +165,47 @@ def test_only_the_exact_disposal_value_opens_the_door(archive):
 
     assert outcomes == dict.fromkeys(values, "refused")
     assert archive_state() == before
+
+
+def test_the_owner_disposes_of_records_through_the_disposal_function(archive):
+    last = ArchiveRecord.objects.order_by("-seq").first()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT archive_records_dispose(%s)", [[last.seq]])
+        disposed = cursor.fetchone()[0]
+
+    assert disposed == 1
+    assert not ArchiveRecord.objects.filter(seq=last.seq).exists()
+    assert ArchiveRecord.objects.count() == last.seq - 1
+
+
+def test_the_disposal_function_leaves_no_door_open_behind_it(archive):
+    last = ArchiveRecord.objects.order_by("-seq").first()
+    with transaction.atomic():
+        sql("SELECT archive_records_dispose(%s)", [[last.seq]])
+    before = archive_state()
+
+    afterwards = outcome(
+        lambda: (
+            sql("SELECT archive_records_dispose(%s)", [[]]),
+            sql("DELETE FROM archive_archiverecord WHERE seq = 2"),
+        )
+    )
+
+    assert afterwards == "refused"
+    assert archive_state() == before
+
+
+def test_the_disposal_function_is_not_for_everyone():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.prosecdef, p.proconfig, p.proacl::text[] FROM pg_proc p "
+            "WHERE p.oid = to_regprocedure('archive_records_dispose(bigint[])')"
+        )
+        definer, config, acl = cursor.fetchone()
+        cursor.execute("SELECT current_user")
+        owner = cursor.fetchone()[0]
+
+    assert definer is True
+    assert config == ["search_path=public, pg_temp"]
+    assert acl == [f"{owner}=X/{owner}"]  # EXECUTE for the owner alone, none for PUBLIC
