@@ -198,8 +198,12 @@ def test_a_celery_worker_refuses_to_start_as_a_superuser_without_the_override():
     assert " ready." not in worker.stderr
 
 
-def test_healthz_names_the_role_and_what_it_could_change(client):
-    section = client.get("/healthz").json()["database_role"]
+def test_healthz_names_the_role_and_what_it_could_change(client, settings):
+    settings.EIM_HEALTH_TOKEN = "operators-token"
+
+    section = client.get("/healthz", HTTP_AUTHORIZATION="Bearer operators-token").json()[
+        "database_role"
+    ]
 
     assert section == {
         "checked": True,
