@@ -19,13 +19,14 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from accounts.models import ApiTokenActivity
+from accounts.models import ApiTokenActivity, Role
 from accounts.services import user_deactivate
+from accounts.services.roles import role_revoke
 from eim.chat.models import Message
 from eim.chat.services import access_changes, events
 from eim.chat.services.conversations import membership_remove
 from tests.chat.socket_client import ChatSocket
-from tests.factories import ChannelFactory
+from tests.factories import ChannelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,6 +111,28 @@ def test_a_deactivated_user_whose_close_was_lost_cannot_send(
 
     assert code == CLOSE_ACCESS_ENDED
     assert not Message.objects.filter(body="sent after deactivation").exists()
+
+
+def test_a_role_revocation_asks_the_users_sockets_to_reconnect_within_a_second(
+    daphne_server, officer, token_for
+):
+    administrator = UserFactory(username="ada", roles=[Role.ADMINISTRATOR])
+    token = token_for(officer)
+
+    async def scenario() -> tuple[int | None, float]:
+        socket = await ChatSocket.open(daphne_server.ws_url, token)
+        return await _timed_close(
+            socket,
+            lambda: role_revoke(
+                actor=administrator, user_id=officer.pk, role=Role.COMPLIANCE_OFFICER
+            ),
+        )
+
+    code, elapsed = asyncio.run(scenario())
+
+    assert code == CLOSE_RECONNECT
+    assert elapsed < 1.0
+    assert not officer.roles.filter(role=Role.COMPLIANCE_OFFICER).exists()
 
 
 def test_a_revoked_tokens_socket_closes_and_the_users_other_token_stays(
