@@ -321,6 +321,37 @@ else:
         "OPTIONS": {"root": env.str("EIM_ARCHIVE_BLOB_ROOT", default=str(VAR_DIR / "archive"))},
     }
 
+# Witnesses: append-only stores outside the database that keep a copy of every signed
+# checkpoint (ledger/witness.py, docs/archive.md). Put the directory on a volume the database
+# host cannot write; add the S3 Object Lock bucket in production, and any further directories.
+EIM_WITNESSES: list[dict] = [
+    {
+        "BACKEND": "ledger.witness.DirectoryWitness",
+        "OPTIONS": {"root": root},
+    }
+    for root in [
+        env.str("EIM_ARCHIVE_WITNESS_DIR", default=str(VAR_DIR / "witness")),
+        *env.list("EIM_ARCHIVE_WITNESS_EXTRA_DIRS", default=[]),
+    ]
+]
+if env.str("EIM_ARCHIVE_WITNESS_S3_BUCKET", default=""):
+    EIM_WITNESSES.append(
+        {
+            "BACKEND": "ledger.witness.S3ObjectLockWitness",
+            "OPTIONS": {
+                "bucket": env.str("EIM_ARCHIVE_WITNESS_S3_BUCKET"),
+                "endpoint_url": env.str("EIM_ARCHIVE_S3_ENDPOINT", default="") or None,
+                "retention_days": env.int("EIM_ARCHIVE_RETENTION_DAYS", default=6 * 366),
+            },
+        }
+    )
+# Seconds a new checkpoint may wait for its witness copies before verification reports it.
+EIM_ARCHIVE_WITNESS_GRACE = env.float("EIM_ARCHIVE_WITNESS_GRACE", default=900.0)
+# Seconds records may go without a newer checkpoint before verification reports it stale.
+EIM_ARCHIVE_CHECKPOINT_MAX_AGE = env.float("EIM_ARCHIVE_CHECKPOINT_MAX_AGE", default=1800.0)
+# Older records the hourly incremental verification re-verifies, a different window each hour.
+EIM_ARCHIVE_VERIFY_WINDOW = env.int("EIM_ARCHIVE_VERIFY_WINDOW", default=100_000)
+
 # Compliance search. With ELASTICSEARCH_URL the index lives in Elasticsearch (behind the alias
 # EIM_SEARCH_INDEX_ALIAS); without it, PostgreSQL full-text search (or the simple SQLite search).
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")

@@ -19,3 +19,10 @@ MEDIA_ROOT = VAR_DIR / "test-media" / str(os.getpid())
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 EIM_SEND_RATE = "1000/10"
+# Checkpoints' witness: a directory of this run's own (tests/archive gives each test its own).
+EIM_WITNESSES = [
+    {
+        "BACKEND": "ledger.witness.DirectoryWitness",
+        "OPTIONS": {"root": str(VAR_DIR / "test-witness" / str(os.getpid()))},
+    }
+]

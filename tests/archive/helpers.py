@@ -5,6 +5,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import factory
@@ -18,7 +19,12 @@ from archive.models import AppendOnlyError, ArchiveRecord
 from eim.chat.models import Message
 from ledger.canonical import chain_hash
 
-ARCHIVE_TABLES = ("archive_archiverecord", "archive_archiveblob", "archive_checkpoint")
+ARCHIVE_TABLES = (
+    "archive_archiverecord",
+    "archive_archiveblob",
+    "archive_checkpoint",
+    "archive_verificationrun",
+)
 
 
 def new_private_key_pem() -> str:
@@ -31,6 +37,11 @@ def new_private_key_pem() -> str:
         )
         .decode()
     )
+
+
+def witness_settings(root: Path) -> list[dict[str, Any]]:
+    """EIM_WITNESSES for one witness directory."""
+    return [{"BACKEND": "ledger.witness.DirectoryWitness", "OPTIONS": {"root": str(root)}}]
 
 
 def records() -> list[ArchiveRecord]:

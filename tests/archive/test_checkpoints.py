@@ -14,8 +14,8 @@ from archive.services.archiving import archive_pending
 from archive.services.checkpoints import (
     checkpoint_create,
     checkpoint_due,
-    checkpoint_statement,
     frontier_to_json,
+    signed_checkpoint,
 )
 from ledger import merkle, signing
 from tests.archive.helpers import archive_verify, sql, triggers_bypassed
@@ -47,13 +47,7 @@ def test_a_checkpoint_is_signed_and_verifies_with_the_published_public_key(alice
     checkpoint = checkpoint_create()
     public_key, key_line = _published_public_key()
 
-    statement = checkpoint_statement(
-        tree_size=checkpoint.tree_size,
-        root_hash=checkpoint.root_hash,
-        head_hash=checkpoint.head_hash,
-        signed_at=checkpoint.signed_at.isoformat(),
-        key_id=checkpoint.key_id,
-    )
+    statement = signed_checkpoint(checkpoint).statement()
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     public_key.verify(base64.b64decode(checkpoint.signature), statement)
     assert checkpoint.key_id == hashlib.sha256(raw).hexdigest()
@@ -73,26 +67,29 @@ def test_a_checkpoint_covers_every_record_with_the_rfc_6962_root(alice):
     assert checkpoint.root_hash == merkle.root(_record_hashes(7)).hex()
 
 
-def test_the_signed_statement_is_canonical_json_naming_the_head(alice):
-    _archive_messages(alice, ChannelFactory(creator=alice), 1)
+def test_the_signed_statement_is_canonical_json_naming_the_ledger_the_head_and_the_previous(
+    alice,
+):
+    channel = ChannelFactory(creator=alice)
+    _archive_messages(alice, channel, 1)
+    first = checkpoint_create()
+    _archive_messages(alice, channel, 1)
     checkpoint = checkpoint_create()
 
-    statement = checkpoint_statement(
-        tree_size=checkpoint.tree_size,
-        root_hash=checkpoint.root_hash,
-        head_hash=checkpoint.head_hash,
-        signed_at=checkpoint.signed_at.isoformat(),
-        key_id=checkpoint.key_id,
-    )
+    statement = signed_checkpoint(checkpoint).statement()
 
     assert json.loads(statement) == {
-        "type": "eim-archive-checkpoint/v1",
-        "tree_size": 3,
+        "type": "eim-checkpoint/v2",
+        "ledger": "archive",
+        "tree_size": 4,
         "root_hash": checkpoint.root_hash,
         "head_hash": checkpoint.head_hash,
         "signed_at": checkpoint.signed_at.isoformat(),
         "key_id": checkpoint.key_id,
+        "prev_tree_size": 3,
+        "prev_statement_hash": hashlib.sha256(signed_checkpoint(first).statement()).hexdigest(),
     }
+    assert json.loads(signed_checkpoint(first).statement())["prev_tree_size"] == 0
     assert (
         statement
         == json.dumps(json.loads(statement), sort_keys=True, separators=(",", ":")).encode()

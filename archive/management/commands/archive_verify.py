@@ -1,4 +1,4 @@
-"""Verify the whole archive; exit 0 when intact, 1 when anything is wrong."""
+"""Verify the archive; exit 0 when intact, 1 when anything is wrong."""
 
 import json
 import sys
@@ -6,18 +6,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from archive.models import ArchiveHead, VerificationRun
+from archive.models import ArchiveHead
+from archive.services.checkpoints import LEDGER
 from archive.verification import Report, verify_archive
+from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
 from ledger.signing import load_public_keys
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the hash chain and the signed checkpoints, check every blob, and check that "
-        "every outbox event and live message has its record. Exit 0 if intact, 1 otherwise."
+        "Recompute the hash chain and the signed checkpoints, compare the checkpoints with "
+        "their witnesses, check every blob, and check that every outbox event and live message "
+        "has its record. Exit 0 if intact, 1 otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +28,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--incremental",
             action="store_true",
-            help="start from the checkpoint of the last clean verification",
+            help=(
+                "start from the newest checkpoint the witnesses hold as the database does, "
+                "plus this hour's window of older records"
+            ),
+        )
+        parser.add_argument(
+            "--trusted-checkpoint",
+            type=Path,
+            help=(
+                "a checkpoint file kept outside (a witness file's format): prove the archive "
+                "extends it, or say where it does not; implies a full run"
+            ),
         )
         parser.add_argument(
             "--public-key",
@@ -49,10 +63,8 @@ class Command(BaseCommand):
             for path in options["public_key"] or []
             for key in load_public_keys(path.read_text())
         ]
+        trusted = self._trusted(options["trusted_checkpoint"])
         total = ArchiveHead.objects.values_list("last_seq", flat=True).first() or 0
-        if options["incremental"]:
-            last = VerificationRun.objects.filter(problem_count=0).order_by("-pk").first()
-            total -= last.verified_tree_size if last else 0
         with tqdm(
             total=total,
             unit="rec",
@@ -65,10 +77,19 @@ class Command(BaseCommand):
                 incremental=options["incremental"],
                 grace=timedelta(seconds=options["grace"]),
                 progress=bar.update,
+                trusted=trusted,
             )
         self._print(report, as_json=options["json"])
         if not report.ok:
             sys.exit(1)
+
+    def _trusted(self, path: Path | None) -> SignedCheckpoint | None:
+        if path is None:
+            return None
+        try:
+            return checkpoint_from_file(path.read_bytes(), ledger=LEDGER)
+        except (OSError, CheckpointFormatError) as error:
+            raise CommandError(f"--trusted-checkpoint {path}: {error}") from error
 
     def _print(self, report: Report, *, as_json: bool) -> None:
         if as_json:
@@ -79,8 +100,12 @@ class Command(BaseCommand):
             if report.records
             else f"no records after seq {report.from_seq - 1}"
         )
-        if report.from_seq > 1:
-            scope += f" (incremental: 1..{report.from_seq - 1} were verified clean before)"
+        if report.window is not None:
+            first, last = report.window
+            scope += (
+                f" (incremental: from the witnessed checkpoint {report.from_seq - 1}, and "
+                f"records {first}..{last} of the older history)"
+            )
         self.stdout.write(
             f"Checked {scope}, {report.checkpoints} checkpoints, {report.blobs} blobs; "
             f"{report.pending} events waiting to be archived."
