@@ -1,4 +1,5 @@
-"""deploy/Procfile runs a worker for every queue a task is routed to, archiving apart."""
+"""deploy/Procfile runs a worker for every queue a task is routed to, archiving and signing
+apart."""
 
 import shlex
 from pathlib import Path
@@ -40,3 +41,12 @@ def test_archiving_has_a_worker_of_its_own():
     assert [queues for queues in _worker_queues().values() if "archive" in queues] == [{"archive"}]
     assert _queue_of("compliance.index_records") != "archive"
     assert _queue_of("archive.verify") != "archive"  # an hour-long run must not block it
+
+
+def test_checkpoint_signing_has_a_worker_of_its_own():
+    """The private key can then live with that one process."""
+    signing_queues = {_queue_of("archive.checkpoint")}
+
+    assert signing_queues == {"signing"}
+    assert [queues for queues in _worker_queues().values() if "signing" in queues] == [{"signing"}]
+    assert _queue_of("archive.verify") != "signing"  # verification needs no private key

@@ -184,9 +184,12 @@ else:
 # The archive has workers of its own: a backlog of search indexing, or an hour-long
 # verification, must never hold up archiving (deploy/Procfile, docs/archive.md).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Checkpoint signing has a queue of its own, so that a deployment can give the private key to
+# that one worker and no other process (docs/archive.md, "Signing key custody").
 CELERY_TASK_ROUTES = {
     "archive.archive_pending": {"queue": "archive"},
     "archive.sweep": {"queue": "archive"},
+    "archive.checkpoint": {"queue": "signing"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -301,6 +304,10 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 EIM_ARCHIVE_SIGNING_KEY = env.str("EIM_ARCHIVE_SIGNING_KEY", default="")
 EIM_ARCHIVE_SIGNING_KEY_FILE = env.str("EIM_ARCHIVE_SIGNING_KEY_FILE", default="")
 EIM_ARCHIVE_DEVELOPMENT_KEY = env.bool("EIM_ARCHIVE_DEVELOPMENT_KEY", default=False)
+# The current signing key's public half: what our own verification checks signatures with
+# (the private key stays with the signer).
+EIM_ARCHIVE_PUBLIC_KEY = env.str("EIM_ARCHIVE_PUBLIC_KEY", default="")
+EIM_ARCHIVE_PUBLIC_KEY_FILE = env.str("EIM_ARCHIVE_PUBLIC_KEY_FILE", default="")
 # Public keys (PEM blocks) of signing keys retired by a rotation: their checkpoints still verify.
 EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE = env.str("EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE", default="")
 EIM_ARCHIVE_BATCH = env.int("EIM_ARCHIVE_BATCH", default=500)

@@ -23,6 +23,10 @@ EIM_SEND_RATE = "1000/10"
 EIM_WITNESSES = [
     {
         "BACKEND": "ledger.witness.DirectoryWitness",
-        "OPTIONS": {"root": str(VAR_DIR / "test-witness" / str(os.getpid()))},
+        "OPTIONS": {
+            "root": os.environ.get(
+                "EIM_ARCHIVE_WITNESS_DIR", str(VAR_DIR / "test-witness" / str(os.getpid()))
+            )
+        },
     }
 ]

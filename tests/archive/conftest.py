@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from ledger import signing
-from tests.archive.helpers import new_private_key_pem, witness_settings
+from tests.archive.helpers import new_private_key_pem, public_key_of, witness_settings
 from tests.archive.sealed import SealedArchive, seal
 
 
@@ -17,7 +17,11 @@ def archive_key() -> Iterator[str]:
     """A fresh Ed25519 signing key for this test; yields its private PEM."""
     pem = new_private_key_pem()
     signing.signing_key.cache_clear()
-    with override_settings(EIM_ARCHIVE_SIGNING_KEY=pem, EIM_ARCHIVE_SIGNING_KEY_FILE=""):
+    with override_settings(
+        EIM_ARCHIVE_SIGNING_KEY=pem,
+        EIM_ARCHIVE_SIGNING_KEY_FILE="",
+        EIM_ARCHIVE_PUBLIC_KEY=public_key_of(pem),
+    ):
         yield pem
     signing.signing_key.cache_clear()
 
@@ -51,6 +55,7 @@ def sealed(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Sea
     with (
         override_settings(
             EIM_ARCHIVE_SIGNING_KEY=key,
+            EIM_ARCHIVE_PUBLIC_KEY=public_key_of(key),
             EIM_ARCHIVE_BLOB_STORE=store,
             EIM_WITNESSES=witness_settings(witness),
         ),

@@ -39,6 +39,16 @@ def new_private_key_pem() -> str:
     )
 
 
+def public_key_of(private_pem: str) -> str:
+    """The PEM public key of a PEM private key."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
 def witness_settings(root: Path) -> list[dict[str, Any]]:
     """EIM_WITNESSES for one witness directory."""
     return [{"BACKEND": "ledger.witness.DirectoryWitness", "OPTIONS": {"root": str(root)}}]

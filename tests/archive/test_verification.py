@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django.utils import timezone
 from archive.models import ArchiveRecord, Checkpoint, VerificationRun
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
+from archive.tasks import verify_task
 from archive.verification import verify_archive
 from eim.chat.models import ConversationEvent, Message
 from ledger import signing
@@ -35,6 +37,7 @@ from tests.archive.helpers import (
     at,
     new_private_key_pem,
     problems,
+    public_key_of,
     rehash_from,
     rows,
     sql,
@@ -346,12 +349,45 @@ def test_verifying_with_the_published_public_key_succeeds(sealed, tmp_path, caps
     assert (code, report["ok"], report["checkpoints"]) == (0, True, 2)
 
 
+def test_our_own_verification_needs_only_the_public_key(sealed, tmp_path):
+    key_file = tmp_path / "archive-public.pem"
+    key_file.write_text(public_key_pem())
+    signing.signing_key.cache_clear()
+    only_public = override_settings(
+        EIM_ARCHIVE_SIGNING_KEY="",
+        EIM_ARCHIVE_SIGNING_KEY_FILE="",
+        EIM_ARCHIVE_PUBLIC_KEY="",
+        EIM_ARCHIVE_PUBLIC_KEY_FILE=str(key_file),
+    )
+    try:
+        with only_public:
+            code, report = archive_verify()
+            scheduled = verify_task()
+            with pytest.raises(ImproperlyConfigured):
+                signing.signing_key()
+    finally:
+        signing.signing_key.cache_clear()
+
+    assert (code, report["ok"], report["checkpoints"], scheduled) == (0, True, 2, 0)
+
+
+def test_without_a_public_key_our_verification_says_what_to_set(sealed):
+    with (
+        override_settings(EIM_ARCHIVE_PUBLIC_KEY="", EIM_ARCHIVE_PUBLIC_KEY_FILE=""),
+        pytest.raises(ImproperlyConfigured, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+    ):
+        archive_verify()
+
+    assert not VerificationRun.objects.exists()
+
+
 @pytest.fixture
 def rotated(sealed: SealedArchive) -> Iterator[str]:
     """The signing key is replaced after the sealed checkpoints; yields the retired public key."""
     retired = public_key_pem()
     signing.signing_key.cache_clear()
-    with override_settings(EIM_ARCHIVE_SIGNING_KEY=new_private_key_pem()):
+    new = new_private_key_pem()
+    with override_settings(EIM_ARCHIVE_SIGNING_KEY=new, EIM_ARCHIVE_PUBLIC_KEY=public_key_of(new)):
         try:
             yield retired
         finally:
