@@ -2,7 +2,11 @@
 apart."""
 
 import shlex
+from datetime import timedelta
 from pathlib import Path
+
+from django.conf import settings
+from django.utils.timezone import now
 
 from eim.celery import app
 
@@ -50,3 +54,14 @@ def test_checkpoint_signing_has_a_worker_of_its_own():
     assert signing_queues == {"signing"}
     assert [queues for queues in _worker_queues().values() if "signing" in queues] == [{"signing"}]
     assert _queue_of("archive.verify") != "signing"  # verification needs no private key
+
+
+def test_a_full_verification_is_scheduled_weekly_beside_the_hourly_one():
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+
+    assert schedule["archive.verify"] == 3600.0
+    assert schedule["archive.verify_full"].remaining_estimate(now()) <= timedelta(days=7)
+    assert schedule["archive.verify_full"].day_of_week == {0}
+    assert _queue_of("archive.verify_full") == "celery"

@@ -9,7 +9,9 @@ An incremental run trusts no row: it starts from the newest checkpoint that ever
 holds exactly as the database does, whose signature verifies and whose stored frontier gives
 its signed root. It then re-verifies a window of the older records (a different one each
 hour, EIM_ARCHIVE_VERIFY_WINDOW records, so the whole history is covered in turn) and every
-record after the starting checkpoint.
+record after the starting checkpoint. Attachments are re-hashed on a rotation too: those
+archived after the starting checkpoint, and the older ones whose name falls in this hour's slot
+of EIM_ARCHIVE_BLOB_ROTATION (default 168: each blob once a week). A full run re-hashes all.
 """
 
 from collections.abc import Callable, Sequence
@@ -118,7 +120,11 @@ def _verify(
         walk = _incremental(start, shared, report)
     signed_at = {size: row.signed_at for size, row in rows.items()}
     check_presence(set(sizes) - shared.checked, signed_at, custody, report)
-    check_blobs(walk, blob_store(), report)
+    rotation = None
+    if start is not None:  # an incremental run re-hashes the older blobs on a rotation
+        slots = max(1, settings.EIM_ARCHIVE_BLOB_ROTATION)
+        rotation = (int(custody.now.timestamp() // 3600) % slots, slots)
+    check_blobs(walk, blob_store(), report, rotation=rotation)
     # Live messages are matched with message.new records only by a walk from the first record.
     from_genesis = report.window is None or report.window == [1, report.from_seq - 1]
     check_live_data(walk, report, grace, 1 if from_genesis else report.from_seq)

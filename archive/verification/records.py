@@ -168,29 +168,38 @@ def note_references(content: dict[str, Any], seq: int, walk: Walk) -> None:
         walk.blob_refs.setdefault(content["payload"]["attachment"]["sha256"], seq)
 
 
-def check_blobs(walk: Walk, store: BlobStore, report: Report) -> None:
-    known = {b.sha256: b for b in ArchiveBlob.objects.all()}
-    for sha256, seq in walk.blob_refs.items():
-        if sha256 not in known:
-            report.problems.append(
-                Problem("blob", "no blob row for this attachment", seq=seq, blob=sha256)
-            )
-    for sha256, blob in known.items():
-        try:
-            with store.open(sha256) as stream:
-                digest, size = hash_stream(stream)
-        except Exception as exc:  # any failure to read a blob means it is missing
-            report.problems.append(
-                Problem(
-                    "blob", f"missing from the blob store ({exc})", seq=blob.first_seq, blob=sha256
-                )
-            )
-            continue
-        if digest != sha256 or size != blob.size:
-            report.problems.append(
-                Problem("blob", f"stored bytes hash to {digest}", seq=blob.first_seq, blob=sha256)
-            )
-        report.blobs += 1
+def check_blobs(
+    walk: Walk, store: BlobStore, report: Report, *, rotation: tuple[int, int] | None = None
+) -> None:
+    """Every attachment the walk met has its blob row; blobs are re-hashed: all of them, or on
+    a `rotation` (slot, slots) only those whose name falls in this slot plus those first
+    archived after report.from_seq, so that each is re-hashed once per `slots` runs."""
+    refs = list(walk.blob_refs.items())
+    for start in range(0, len(refs), 1000):
+        chunk = dict(refs[start : start + 1000])
+        known = set(ArchiveBlob.objects.filter(sha256__in=chunk).values_list("sha256", flat=True))
+        for sha256, seq in chunk.items():
+            if sha256 not in known:
+                report.add("blob", "no blob row for this attachment", seq=seq, blob=sha256)
+    for blob in ArchiveBlob.objects.order_by("first_seq", "sha256").iterator(chunk_size=2000):
+        if rotation is not None and blob.first_seq < report.from_seq:
+            slot, slots = rotation
+            if int(blob.sha256[:8], 16) % slots != slot:
+                continue
+        _check_blob(blob, store, report)
+
+
+def _check_blob(blob: ArchiveBlob, store: BlobStore, report: Report) -> None:
+    sha256 = blob.sha256
+    try:
+        with store.open(sha256) as stream:
+            digest, size = hash_stream(stream)
+    except Exception as exc:  # any failure to read a blob means it is missing
+        report.add("blob", f"missing from the blob store ({exc})", seq=blob.first_seq, blob=sha256)
+        return
+    if digest != sha256 or size != blob.size:
+        report.add("blob", f"stored bytes hash to {digest}", seq=blob.first_seq, blob=sha256)
+    report.blobs += 1
 
 
 def outbox_read(events: Iterator[ConversationEvent], walk: Walk) -> Iterator[ConversationEvent]:

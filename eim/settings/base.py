@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -204,6 +205,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-sweep": {"task": "archive.sweep", "schedule": 2.0},
     "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
     "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
+    # The full verification, every record and blob: weekly, Sunday 02:30 UTC.
+    "archive-verify-full": {
+        "task": "archive.verify_full",
+        "schedule": crontab(minute=30, hour=2, day_of_week="sun"),
+    },
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
 }
 
@@ -358,6 +364,8 @@ EIM_ARCHIVE_WITNESS_GRACE = env.float("EIM_ARCHIVE_WITNESS_GRACE", default=900.0
 EIM_ARCHIVE_CHECKPOINT_MAX_AGE = env.float("EIM_ARCHIVE_CHECKPOINT_MAX_AGE", default=1800.0)
 # Older records the hourly incremental verification re-verifies, a different window each hour.
 EIM_ARCHIVE_VERIFY_WINDOW = env.int("EIM_ARCHIVE_VERIFY_WINDOW", default=100_000)
+# Hourly runs in one rotation of the older attachments: each blob is re-hashed once per cycle.
+EIM_ARCHIVE_BLOB_ROTATION = env.int("EIM_ARCHIVE_BLOB_ROTATION", default=168)
 
 # Compliance search. With ELASTICSEARCH_URL the index lives in Elasticsearch (behind the alias
 # EIM_SEARCH_INDEX_ALIAS); without it, PostgreSQL full-text search (or the simple SQLite search).

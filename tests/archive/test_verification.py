@@ -459,6 +459,27 @@ def test_a_deleted_blob_row_is_detected_naming_the_blob(sealed):
     assert report["blobs"] == 0
 
 
+def test_an_incremental_run_rehashes_each_older_blob_once_per_rotation(sealed, blob_file):
+    blob_file.chmod(0o644)
+    blob_file.write_bytes(LEDGER.replace(b"closing", b"opening"))
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    hour -= timedelta(hours=int(hour.timestamp() // 3600) % 3)  # the first slot of three
+
+    with override_settings(EIM_ARCHIVE_BLOB_ROTATION=3):
+        runs = [
+            verify_archive(incremental=True, now=hour + timedelta(hours=h), record_run=False)
+            for h in range(3)
+        ]
+    full = verify_archive(record_run=False)
+
+    slot = int(sealed.blob[:8], 16) % 3
+    assert [run.blobs for run in runs] == [1 if h == slot else 0 for h in range(3)]
+    assert [[(p.kind, p.blob) for p in run.problems] for run in runs] == [
+        [("blob", sealed.blob)] if h == slot else [] for h in range(3)
+    ]
+    assert [(p.kind, p.seq, p.blob) for p in full.problems] == [("blob", 17, sealed.blob)]
+
+
 # --- Completeness against the live data ------------------------------------------------------
 
 
@@ -572,7 +593,8 @@ def test_an_incremental_run_after_a_failed_run_still_reports_the_problem(sealed,
     blob_file.unlink()
     archive_verify()
 
-    code, report = archive_verify("--incremental")
+    with override_settings(EIM_ARCHIVE_BLOB_ROTATION=1):  # every blob in every run
+        code, report = archive_verify("--incremental")
 
     assert code == 1
     assert report["from_seq"] == 32
