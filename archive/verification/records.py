@@ -57,7 +57,6 @@ class Walk:
     expected_seq: int
     prev_hash: str
     accumulator: MerkleAccumulator
-    created_messages: set[int] = field(default_factory=set)
     blob_refs: dict[str, int] = field(default_factory=dict)
     # The size of the last checkpoint whose root matched: a later mismatch lies after it.
     matched_size: int = 0
@@ -162,8 +161,6 @@ def check_against_outbox(
 
 
 def note_references(content: dict[str, Any], seq: int, walk: Walk) -> None:
-    if content.get("type") == "message.new" and content.get("message_id"):
-        walk.created_messages.add(int(content["message_id"]))
     if content.get("type") == "attachment.added":
         walk.blob_refs.setdefault(content["payload"]["attachment"]["sha256"], seq)
 
@@ -223,6 +220,25 @@ def _messages_archived_elsewhere(candidates: set[int], after_seq: int) -> set[in
     return found
 
 
+def _live_without_record(up_to: int) -> Iterator[int]:
+    """Live messages with no message.new record among 1..up_to: two streams in id order,
+    merged, so memory holds only what is missing. (The walk checks each record's message_id
+    column against its hashed content.)"""
+    created = (
+        ArchiveRecord.objects.filter(event_type="message.new", seq__lte=up_to)
+        .exclude(message_id=None)
+        .order_by("message_id")
+        .values_list("message_id", flat=True)
+        .iterator(chunk_size=5000)
+    )
+    next_created = next(created, None)
+    for message_id in chat_selectors.live_message_ids():
+        while next_created is not None and next_created < message_id:
+            next_created = next(created, None)
+        if next_created != message_id:
+            yield message_id
+
+
 def check_live_data(walk: Walk, report: Report, grace: timedelta, from_seq: int) -> None:
     cutoff = timezone.now() - grace
     for event_id, occurred_at in chat_selectors.events_unarchived():
@@ -239,7 +255,7 @@ def check_live_data(walk: Walk, report: Report, grace: timedelta, from_seq: int)
         return  # an incremental run has not seen the older message.new records
     # Live messages before the outbox: one not seen in the walk is then pending or archived
     # since (the outbox's own check covers those), or it truly has no record.
-    missing = set(chat_selectors.live_message_ids()) - walk.created_messages
+    missing = set(_live_without_record(report.tree_size))
     missing -= _messages_archived_elsewhere(missing, max(walk.outbox_seq, report.tree_size))
     for message_id in sorted(missing):
         report.problems.append(
