@@ -122,3 +122,27 @@ class VerificationRun(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"verification to {self.verified_tree_size}: {self.problem_count} problems"
+
+
+class VerificationStep(AppendOnlyModel):
+    """One committed step of a full verification in steps: the records up to a witnessed
+    checkpoint, and the problems found in them. After a crash the run resumes from the last
+    step, at a checkpoint it verifies against the witness again (not at the row's word)."""
+
+    run_key = models.UUIDField()
+    step = models.IntegerField()
+    from_seq = models.BigIntegerField()
+    to_seq = models.BigIntegerField()
+    records = models.BigIntegerField()
+    checkpoints = models.IntegerField()
+    problems = models.JSONField()
+    final = models.BooleanField()
+    committed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run_key", "step"], name="archive_step_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"verification {self.run_key} step {self.step} to {self.to_seq}"

@@ -24,6 +24,7 @@ ARCHIVE_TRIGGERS = {
         "archive_archiveblob",
         "archive_checkpoint",
         "archive_verificationrun",
+        "archive_verificationstep",
     )
 }
 

@@ -364,6 +364,13 @@ EIM_ARCHIVE_WITNESS_GRACE = env.float("EIM_ARCHIVE_WITNESS_GRACE", default=900.0
 EIM_ARCHIVE_CHECKPOINT_MAX_AGE = env.float("EIM_ARCHIVE_CHECKPOINT_MAX_AGE", default=1800.0)
 # Older records the hourly incremental verification re-verifies, a different window each hour.
 EIM_ARCHIVE_VERIFY_WINDOW = env.int("EIM_ARCHIVE_VERIFY_WINDOW", default=100_000)
+# Records per committed step of a full verification in steps (it resumes from the last one).
+EIM_ARCHIVE_VERIFY_STEP = env.int("EIM_ARCHIVE_VERIFY_STEP", default=200_000)
+# The verifying host's own record of a run's steps, outside the database: only steps it agrees
+# with are resumed from.
+EIM_ARCHIVE_VERIFY_STATE = env.str(
+    "EIM_ARCHIVE_VERIFY_STATE", default=str(VAR_DIR / "archive-verify-state.json")
+)
 # Hourly runs in one rotation of the older attachments: each blob is re-hashed once per cycle.
 EIM_ARCHIVE_BLOB_ROTATION = env.int("EIM_ARCHIVE_BLOB_ROTATION", default=168)
 

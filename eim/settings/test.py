@@ -30,3 +30,4 @@ EIM_WITNESSES = [
         },
     }
 ]
+EIM_ARCHIVE_VERIFY_STATE = str(VAR_DIR / "test-verify-state" / f"{os.getpid()}.json")

@@ -36,6 +36,14 @@ def blob_root(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
+def verify_state(tmp_path: Path) -> Iterator[Path]:
+    """The verifying host's record of a run in steps, of this test's own."""
+    path = tmp_path / "verify-state.json"
+    with override_settings(EIM_ARCHIVE_VERIFY_STATE=str(path)):
+        yield path
+
+
+@pytest.fixture(autouse=True)
 def witness_dir(tmp_path: Path) -> Iterator[Path]:
     """The checkpoints' witness, a directory of this test's own: a checkpoint row rolls back
     with the test, its witness file must go with it."""

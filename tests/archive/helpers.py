@@ -24,6 +24,7 @@ ARCHIVE_TABLES = (
     "archive_archiveblob",
     "archive_checkpoint",
     "archive_verificationrun",
+    "archive_verificationstep",
 )
 
 

@@ -293,7 +293,7 @@ def test_the_triggers_are_back_to_always_after_tampering(sealed):
     )
 
     assert set(states.values()) == {"A"}
-    assert len(states) == 8
+    assert len(states) == 10
 
 
 # --- Checkpoints and keys --------------------------------------------------------------------

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from archive.models import ArchiveHead
 from archive.services.checkpoints import LEDGER
-from archive.verification import Report, verify_archive
+from archive.verification import Report, verify_archive, verify_archive_in_steps
 from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
 from ledger.signing import load_public_keys
 
@@ -32,6 +32,20 @@ class Command(BaseCommand):
                 "start from the newest checkpoint the witnesses hold as the database does, "
                 "plus this hour's window of older records"
             ),
+        )
+        parser.add_argument(
+            "--in-steps",
+            action="store_true",
+            help=(
+                "a full run that commits its progress at witnessed checkpoints and resumes an "
+                "unfinished one after a crash"
+            ),
+        )
+        parser.add_argument(
+            "--step-records",
+            type=int,
+            default=None,
+            help="records per step of --in-steps (EIM_ARCHIVE_VERIFY_STEP)",
         )
         parser.add_argument(
             "--trusted-checkpoint",
@@ -72,13 +86,24 @@ class Command(BaseCommand):
             file=sys.stderr,
             desc="verifying",
         ) as bar:
-            report = verify_archive(
-                public_keys=public_keys,
-                incremental=options["incremental"],
-                grace=timedelta(seconds=options["grace"]),
-                progress=bar.update,
-                trusted=trusted,
-            )
+            grace = timedelta(seconds=options["grace"])
+            if options["in_steps"]:
+                if options["incremental"] or trusted is not None:
+                    raise CommandError("--in-steps is a full run: no --incremental or --trusted")
+                report = verify_archive_in_steps(
+                    step_records=options["step_records"],
+                    public_keys=public_keys,
+                    grace=grace,
+                    progress=bar.update,
+                )
+            else:
+                report = verify_archive(
+                    public_keys=public_keys,
+                    incremental=options["incremental"],
+                    grace=grace,
+                    progress=bar.update,
+                    trusted=trusted,
+                )
         self._print(report, as_json=options["json"])
         if not report.ok:
             sys.exit(1)
