@@ -8,6 +8,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 from django.core.management import call_command
+from django.test import override_settings
 
 from archive.models import ArchiveRecord, Checkpoint
 from archive.services.archiving import archive_pending
@@ -18,7 +19,7 @@ from archive.services.checkpoints import (
     signed_checkpoint,
 )
 from ledger import merkle, signing
-from tests.archive.helpers import archive_verify, sql, triggers_bypassed
+from tests.archive.helpers import archive_verify, sql, triggers_bypassed, witness_settings
 from tests.factories import ChannelFactory, send
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("archive_key", "blob_root")]
@@ -191,3 +192,33 @@ def test_a_checkpointed_archive_verifies_in_autocommit_as_the_command_runs(alice
     code, report = archive_verify()
 
     assert (code, report["ok"], report["records"], report["checkpoints"]) == (0, True, 7, 2)
+
+
+def test_a_witness_that_fails_loses_no_checkpoint_and_the_next_task_catches_up(
+    alice, tmp_path, caplog
+):
+    channel = ChannelFactory(creator=alice)
+    _archive_messages(alice, channel, 2)
+    broken = tmp_path / "not-a-directory"
+    broken.write_bytes(b"")
+    with override_settings(EIM_WITNESSES=witness_settings(broken)):
+        first = checkpoint_create()
+    _archive_messages(alice, channel, 2)
+    witness = tmp_path / "witness-back"
+
+    with override_settings(EIM_WITNESSES=witness_settings(witness)):
+        second = checkpoint_create()
+
+    assert list(Checkpoint.objects.values_list("tree_size", flat=True).order_by("tree_size")) == [
+        first.tree_size,
+        second.tree_size,
+    ]
+    assert "did not keep a checkpoint" in caplog.text
+    assert "the next checkpoint task retries" in caplog.text
+    assert sorted(p.name for p in witness.iterdir()) == [
+        f"archive-{first.tree_size:020d}.json",
+        f"archive-{second.tree_size:020d}.json",
+    ]
+    assert (witness / f"archive-{first.tree_size:020d}.json").read_bytes() == (
+        signed_checkpoint(first).to_file()
+    )
