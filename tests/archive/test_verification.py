@@ -550,6 +550,20 @@ def test_an_incremental_run_starts_from_the_newest_witnessed_checkpoint_with_a_w
     assert report["checkpoints"] == 2
 
 
+def test_an_incremental_run_says_what_it_checked(sealed, capsys):
+    send(sealed.alice, sealed.channel, "after the checkpoint")
+    archive_pending()
+
+    with override_settings(EIM_ARCHIVE_BLOB_ROTATION=1):
+        call_command("archive_verify", "--incremental")
+
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "Checked 31 records (incremental: records 31..31 after the witnessed checkpoint 30, "
+        "and records 1..30 of the older history), 2 checkpoints, 1 blobs; "
+        "0 events waiting to be archived."
+    )
+
+
 def test_an_incremental_run_detects_tampering_in_the_newer_records(sealed):
     for i in range(4):
         send(sealed.alice, sealed.channel, f"after the checkpoint {i}")

@@ -120,17 +120,22 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(report.as_dict()))
             return
-        scope = (
-            f"records {report.from_seq}..{report.tree_size} ({report.records})"
-            if report.records
-            else f"no records after seq {report.from_seq - 1}"
-        )
         if report.window is not None:
             first, last = report.window
-            scope += (
-                f" (incremental: from the witnessed checkpoint {report.from_seq - 1}, and "
-                f"records {first}..{last} of the older history)"
+            newer = (
+                f"records {report.from_seq}..{report.tree_size}"
+                if report.tree_size >= report.from_seq
+                else "no newer records"
             )
+            scope = (
+                f"{report.records} records (incremental: {newer} after the witnessed "
+                f"checkpoint {report.from_seq - 1}, and records {first}..{last} of the older "
+                "history)"
+            )
+        elif report.records:
+            scope = f"records {report.from_seq}..{report.tree_size} ({report.records})"
+        else:
+            scope = f"no records after seq {report.from_seq - 1}"
         self.stdout.write(
             f"Checked {scope}, {report.checkpoints} checkpoints, {report.blobs} blobs; "
             f"{report.pending} events waiting to be archived."
