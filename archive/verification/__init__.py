@@ -31,12 +31,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger import signing
+from ledger import merkle, signing
 from ledger.canonical import canonical_json
 from ledger.checkpoints import SignedCheckpoint
 
 from ..blobs import blob_store
-from ..models import Checkpoint, VerificationStep
+from ..models import ArchiveRecord, Checkpoint, VerificationStep
 from ..services.checkpoints import witnesses
 from .custody import Custody, WitnessView, check_presence, check_signature, report_unreachable
 from .records import Walk, check_blobs, check_live_data
@@ -146,6 +146,38 @@ def _finish(
             f"{trusted.tree_size} records",
             checkpoint=trusted.tree_size,
         )
+    elif trusted is not None and not any(p.kind == "trusted" for p in report.problems):
+        newest = shared.rows.get(walk.matched_size)
+        if newest is not None and newest.tree_size >= trusted.tree_size:
+            _prove_extension(trusted, newest, report)
+
+
+def _prove_extension(trusted: SignedCheckpoint, newest: Checkpoint, report: Report) -> None:
+    """The RFC 9162 consistency proof from the trusted checkpoint to our newest one that the
+    walk verified, checked as its holder would check it."""
+    hashes = (
+        ArchiveRecord.objects.filter(seq__lte=newest.tree_size)
+        .order_by("seq")
+        .values_list("hash", flat=True)
+        .iterator(chunk_size=10000)
+    )
+    leaves = [bytes.fromhex(h) for h in hashes]
+    path = merkle.consistency_proof(leaves, trusted.tree_size)
+    old_root, new_root = bytes.fromhex(trusted.root_hash), bytes.fromhex(newest.root_hash)
+    if not merkle.verify_consistency(trusted.tree_size, newest.tree_size, old_root, new_root, path):
+        report.add(
+            "trusted",
+            f"no consistency proof from the trusted checkpoint to checkpoint {newest.tree_size} "
+            "verifies",
+            checkpoint=trusted.tree_size,
+        )
+        return
+    report.trusted = {
+        "tree_size": trusted.tree_size,
+        "extended_by": newest.tree_size,
+        "root_hash": newest.root_hash,
+        "consistency_proof": [node.hex() for node in path],
+    }
 
 
 def _incremental(start: Checkpoint, shared: Pass, report: Report) -> Walk:

@@ -23,6 +23,9 @@ class Report:
     tree_size: int = 0
     # The older records an incremental run re-verified on its rotation, [first, last].
     window: list[int] | None = None
+    # With a trusted checkpoint: the RFC 9162 consistency proof from it to our newest verified
+    # checkpoint, so its holder can check the extension with their own tools.
+    trusted: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property

@@ -82,6 +82,7 @@ def test_a_clean_archive_verifies_with_exit_0(sealed, capsys):
         "pending": 0,
         "tree_size": 30,
         "window": None,
+        "trusted": None,
         "problems": [],
         "ok": True,
     }

@@ -19,6 +19,7 @@ from archive.services.checkpoints import checkpoint_create
 from archive.verification import verify_archive
 from archive.verification.runs import run_content
 from eim.chat.models import ConversationEvent, Message
+from ledger import merkle
 from ledger.canonical import chain_hash
 from ledger.witness import checkpoint_file_name
 from tests.archive.helpers import (
@@ -274,7 +275,18 @@ def test_the_archive_extends_a_trusted_checkpoint(sealed, tmp_path):
 
     code, report = archive_verify("--trusted-checkpoint", str(kept))
 
+    trusted = json.loads(kept.read_bytes())["statement"]
+    extension = report["trusted"]
     assert (code, report["problems"]) == (0, [])
+    assert (extension["tree_size"], extension["extended_by"]) == (15, 30)
+    assert extension["root_hash"] == Checkpoint.objects.get(tree_size=30).root_hash
+    assert merkle.verify_consistency(
+        15,
+        30,
+        bytes.fromhex(trusted["root_hash"]),
+        bytes.fromhex(extension["root_hash"]),
+        [bytes.fromhex(node) for node in extension["consistency_proof"]],
+    )
 
 
 def test_a_rewritten_history_does_not_extend_a_trusted_checkpoint(sealed, tmp_path):

@@ -140,6 +140,12 @@ class Command(BaseCommand):
             f"Checked {scope}, {report.checkpoints} checkpoints, {report.blobs} blobs; "
             f"{report.pending} events waiting to be archived."
         )
+        if report.trusted is not None:
+            self.stdout.write(
+                f"The archive extends the trusted checkpoint {report.trusted['tree_size']}: "
+                f"the consistency proof to checkpoint {report.trusted['extended_by']} "
+                f"({len(report.trusted['consistency_proof'])} hashes, in --json) verifies."
+            )
         if report.ok:
             self.stdout.write(self.style.SUCCESS("The archive is intact."))
             return
