@@ -222,3 +222,20 @@ def test_a_witness_that_fails_loses_no_checkpoint_and_the_next_task_catches_up(
     assert (witness / f"archive-{first.tree_size:020d}.json").read_bytes() == (
         signed_checkpoint(first).to_file()
     )
+
+
+def test_the_public_key_is_printed_where_only_the_public_key_is_configured(archive_key, tmp_path):
+    on_signer, _ = _published_public_key()
+    key_file = tmp_path / "archive.pem"
+    key_file.write_text(signing.public_key_pem(on_signer))
+    signing.signing_key.cache_clear()
+
+    with override_settings(
+        EIM_ARCHIVE_SIGNING_KEY="",
+        EIM_ARCHIVE_PUBLIC_KEY="",
+        EIM_ARCHIVE_PUBLIC_KEY_FILE=str(key_file),
+    ):
+        elsewhere, key_line = _published_public_key()
+
+    assert signing.public_key_pem(elsewhere) == signing.public_key_pem(on_signer)
+    assert signing.key_id(elsewhere) in key_line
