@@ -96,13 +96,20 @@ class Checkpoint(AppendOnlyModel):
     signature = models.CharField(max_length=128)
     # Roots of the perfect subtrees covering 1..tree_size, so the next head starts from here.
     frontier = models.JSONField()
+    # The statement's version: null for v1 (before checkpoints chained), else 2. From v2 on the
+    # statement names the previous checkpoint's size and the SHA-256 of its statement.
+    # Nullable so that adding them rewrites no row (the triggers refuse UPDATE).
+    version = models.PositiveSmallIntegerField(null=True)
+    prev_tree_size = models.BigIntegerField(null=True)
+    prev_statement_hash = models.CharField(max_length=64, null=True)  # noqa: DJ001
 
     def __str__(self) -> str:
         return f"checkpoint {self.tree_size}"
 
 
 class VerificationRun(AppendOnlyModel):
-    """One run of archive_verify; an incremental run starts after the last clean one."""
+    """One run of archive_verify, append-only and chained: `hash` covers the run's content and
+    the previous run's hash. A record of what was checked, never a starting point."""
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
@@ -110,6 +117,32 @@ class VerificationRun(AppendOnlyModel):
     from_seq = models.BigIntegerField()
     verified_tree_size = models.BigIntegerField()
     problem_count = models.IntegerField()
+    prev_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     def __str__(self) -> str:
         return f"verification to {self.verified_tree_size}: {self.problem_count} problems"
+
+
+class VerificationStep(AppendOnlyModel):
+    """One committed step of a full verification in steps: the records up to a witnessed
+    checkpoint, and the problems found in them. After a crash the run resumes from the last
+    step, at a checkpoint it verifies against the witness again (not at the row's word)."""
+
+    run_key = models.UUIDField()
+    step = models.IntegerField()
+    from_seq = models.BigIntegerField()
+    to_seq = models.BigIntegerField()
+    records = models.BigIntegerField()
+    checkpoints = models.IntegerField()
+    problems = models.JSONField()
+    final = models.BooleanField()
+    committed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run_key", "step"], name="archive_step_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"verification {self.run_key} step {self.step} to {self.to_seq}"

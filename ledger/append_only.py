@@ -12,6 +12,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "archive_archiveblob",
     "archive_checkpoint",
     "archive_verificationrun",
+    "archive_verificationstep",
     # the compliance audit trail (audit/)
     "audit_auditevent",
 )

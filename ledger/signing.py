@@ -1,9 +1,10 @@
-"""The Ed25519 key that signs checkpoints.
+"""The Ed25519 key that signs checkpoints, and the public keys that verify them.
 
 Production: EIM_ARCHIVE_SIGNING_KEY holds the private key as PEM (PKCS#8), or
-EIM_ARCHIVE_SIGNING_KEY_FILE names a file that does; there is no default. The embedded default
-(EIM_DEBUG) generates one under var/ on first use. Verifiers need only the public key
-(`manage.py archive_public_key`).
+EIM_ARCHIVE_SIGNING_KEY_FILE names a file that does; there is no default. Only the signer (the
+`signing` queue's worker) needs it. Verification, ours included, loads public keys only:
+EIM_ARCHIVE_PUBLIC_KEY (PEM) or EIM_ARCHIVE_PUBLIC_KEY_FILE. The embedded default (EIM_DEBUG)
+generates a development key under var/ on first use and derives the public key from it.
 
 After a key rotation the checkpoints signed before it name the retired key (key_id); list the
 retired public keys in EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE (PEM blocks, one after another) so
@@ -101,9 +102,24 @@ def key_ring(public_keys: Iterable[Ed25519PublicKey]) -> KeyRing:
     return {key_id(key): key for key in public_keys}
 
 
+def current_public_key() -> Ed25519PublicKey:
+    """The public half of the current signing key, without loading the private key (except
+    on the embedded default, where signer and verifier are one machine)."""
+    if settings.EIM_ARCHIVE_PUBLIC_KEY:
+        return load_public_key(settings.EIM_ARCHIVE_PUBLIC_KEY)
+    if settings.EIM_ARCHIVE_PUBLIC_KEY_FILE:
+        return load_public_key(Path(settings.EIM_ARCHIVE_PUBLIC_KEY_FILE).read_text())
+    if settings.DEBUG or settings.EIM_ARCHIVE_DEVELOPMENT_KEY:
+        return signing_key().public_key()
+    raise ImproperlyConfigured(
+        "set EIM_ARCHIVE_PUBLIC_KEY_FILE or EIM_ARCHIVE_PUBLIC_KEY (the signing key's public "
+        "half, PEM; `manage.py archive_public_key` on the signer prints it)"
+    )
+
+
 def own_key_ring() -> KeyRing:
-    """The keys our checkpoints may name: the signing key's, and the retired ones."""
-    keys = [signing_key().public_key()]
+    """The keys our checkpoints may name: the current public key, and the retired ones."""
+    keys = [current_public_key()]
     if settings.EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE:
         retired = Path(settings.EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE).read_text()
         keys += load_public_keys(retired)

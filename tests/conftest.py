@@ -19,7 +19,13 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 ARCHIVE_TRIGGERS = {
     table: (f"{table}_append_only", f"{table}_no_truncate")
-    for table in ("archive_archiverecord", "archive_archiveblob", "archive_checkpoint")
+    for table in (
+        "archive_archiverecord",
+        "archive_archiveblob",
+        "archive_checkpoint",
+        "archive_verificationrun",
+        "archive_verificationstep",
+    )
 }
 
 

@@ -1,7 +1,12 @@
-"""deploy/Procfile runs a worker for every queue a task is routed to, archiving apart."""
+"""deploy/Procfile runs a worker for every queue a task is routed to, archiving and signing
+apart."""
 
 import shlex
+from datetime import timedelta
 from pathlib import Path
+
+from django.conf import settings
+from django.utils.timezone import now
 
 from eim.celery import app
 
@@ -40,3 +45,23 @@ def test_archiving_has_a_worker_of_its_own():
     assert [queues for queues in _worker_queues().values() if "archive" in queues] == [{"archive"}]
     assert _queue_of("compliance.index_records") != "archive"
     assert _queue_of("archive.verify") != "archive"  # an hour-long run must not block it
+
+
+def test_checkpoint_signing_has_a_worker_of_its_own():
+    """The private key can then live with that one process."""
+    signing_queues = {_queue_of("archive.checkpoint")}
+
+    assert signing_queues == {"signing"}
+    assert [queues for queues in _worker_queues().values() if "signing" in queues] == [{"signing"}]
+    assert _queue_of("archive.verify") != "signing"  # verification needs no private key
+
+
+def test_a_full_verification_is_scheduled_weekly_beside_the_hourly_one():
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+
+    assert schedule["archive.verify"] == 3600.0
+    assert schedule["archive.verify_full"].remaining_estimate(now()) <= timedelta(days=7)
+    assert schedule["archive.verify_full"].day_of_week == {0}
+    assert _queue_of("archive.verify_full") == "celery"

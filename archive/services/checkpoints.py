@@ -1,31 +1,53 @@
-"""Signed checkpoints: a Merkle tree head over every record so far, signed with Ed25519."""
+"""Signed checkpoints: a Merkle tree head over every record so far, signed with Ed25519, chained
+to the previous checkpoint and kept by every witness outside the database.
 
+Order of writes: the checkpoint row commits first (the database is the source of truth, and a
+statement is signed once), then each witness receives its copy. A witness that fails is logged
+as an error and nothing is lost: every checkpoint task (each new checkpoint, and the beat every
+5 minutes) first gives each witness the checkpoints it lacks, newest first, back to the newest
+one it holds. Verification reports a checkpoint a witness still lacks after
+EIM_ARCHIVE_WITNESS_GRACE.
+"""
+
+import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger import signing
-from ledger.canonical import canonical_json
+from ledger.checkpoints import NO_STATEMENT, SignedCheckpoint
 from ledger.merkle import MerkleAccumulator
+from ledger.witness import Witness, WitnessError, load_witnesses
 
 from ..models import ArchiveHead, ArchiveRecord, Checkpoint
 
+logger = logging.getLogger(__name__)
 
-def checkpoint_statement(
-    *, tree_size: int, root_hash: str, head_hash: str, signed_at: str, key_id: str
-) -> bytes:
-    """The exact bytes a checkpoint's signature covers."""
-    return canonical_json(
-        {
-            "type": "eim-archive-checkpoint/v1",
-            "tree_size": tree_size,
-            "root_hash": root_hash,
-            "head_hash": head_hash,
-            "signed_at": signed_at,
-            "key_id": key_id,
-        }
-    ).encode()
+LEDGER = "archive"
+# pg_advisory_xact_lock key: one signer at a time, so each checkpoint chains to the one before.
+SIGNING_LOCK = 0x4549_4D43_4B50  # "EIMCKP"
+
+
+def signed_checkpoint(checkpoint: Checkpoint) -> SignedCheckpoint:
+    """The statement and signature a checkpoint row holds."""
+    return SignedCheckpoint(
+        ledger=LEDGER,
+        tree_size=checkpoint.tree_size,
+        root_hash=checkpoint.root_hash,
+        head_hash=checkpoint.head_hash,
+        signed_at=checkpoint.signed_at.isoformat(),
+        key_id=checkpoint.key_id,
+        signature=checkpoint.signature,
+        version=checkpoint.version or 1,
+        prev_tree_size=checkpoint.prev_tree_size,
+        prev_statement_hash=checkpoint.prev_statement_hash,
+    )
+
+
+def witnesses() -> list[Witness]:
+    return load_witnesses(settings.EIM_WITNESSES)
 
 
 def frontier_to_json(accumulator: MerkleAccumulator) -> list[list[Any]]:
@@ -50,8 +72,13 @@ def _extend(accumulator: MerkleAccumulator, first: int, last: int) -> str:
     return head_hash
 
 
-def checkpoint_create() -> Checkpoint | None:
-    """Sign the tree head over all records so far; None if nothing new was archived."""
+def _lock_signing() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SIGNING_LOCK])
+
+
+def _sign_next() -> Checkpoint | None:
     head = ArchiveHead.objects.filter(pk=1).first()
     last = Checkpoint.objects.order_by("-tree_size").first()
     last_size = last.tree_size if last else 0
@@ -67,31 +94,64 @@ def checkpoint_create() -> Checkpoint | None:
     head_hash = _extend(accumulator, last_size + 1, head.last_seq)
     if accumulator.size != head.last_seq:
         raise RuntimeError("the archive sequence has a gap; run archive_verify")
-    signed_at = timezone.now()
-    key_id = signing.key_id()
-    root_hash = accumulator.root().hex()
-    statement = checkpoint_statement(
+    checkpoint = Checkpoint(
         tree_size=head.last_seq,
-        root_hash=root_hash,
+        root_hash=accumulator.root().hex(),
         head_hash=head_hash,
-        signed_at=signed_at.isoformat(),
-        key_id=key_id,
+        signed_at=timezone.now(),
+        key_id=signing.key_id(),
+        frontier=frontier_to_json(accumulator),
+        version=2,
+        prev_tree_size=last_size,
+        prev_statement_hash=signed_checkpoint(last).statement_hash() if last else NO_STATEMENT,
     )
-    try:
-        with transaction.atomic():
-            checkpoint = Checkpoint(
-                tree_size=head.last_seq,
-                root_hash=root_hash,
-                head_hash=head_hash,
-                signed_at=signed_at,
-                key_id=key_id,
-                signature=signing.sign(statement),
-                frontier=frontier_to_json(accumulator),
-            )
-            checkpoint.save()
-    except IntegrityError:
-        return None  # another worker signed the same tree size
+    checkpoint.signature = signing.sign(signed_checkpoint(checkpoint).statement())
+    checkpoint.save()
     return checkpoint
+
+
+def checkpoint_create() -> Checkpoint | None:
+    """Sign the tree head over all records so far (None if nothing new was archived), then
+    give every witness the checkpoints it lacks."""
+    with transaction.atomic():
+        _lock_signing()
+        checkpoint = _sign_next()
+    checkpoint_witness()
+    return checkpoint
+
+
+def _witness_one(witness: Witness) -> int:
+    """Newest first, the checkpoints this witness lacks, back to the newest one it holds."""
+    written = 0
+    for checkpoint in Checkpoint.objects.order_by("-tree_size").iterator(chunk_size=100):
+        kept = witness.get(LEDGER, checkpoint.tree_size)
+        if kept is not None:
+            if kept != signed_checkpoint(checkpoint).to_file():
+                logger.error(
+                    "witness %s holds another checkpoint %s than the database: run archive_verify",
+                    witness.name,
+                    checkpoint.tree_size,
+                )
+            return written
+        witness.put(LEDGER, checkpoint.tree_size, signed_checkpoint(checkpoint).to_file())
+        written += 1
+    return written
+
+
+def checkpoint_witness() -> list[str]:
+    """Give each witness the checkpoints it lacks; returns the failures (also logged)."""
+    failures = []
+    for witness in witnesses():
+        try:
+            _witness_one(witness)
+        except WitnessError as error:
+            failures.append(f"{witness.name}: {error}")
+            logger.error(
+                "witness %s did not keep a checkpoint (%s); the next checkpoint task retries",
+                witness.name,
+                error,
+            )
+    return failures
 
 
 def checkpoint_due(*, every: int) -> bool:

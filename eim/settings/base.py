@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -207,9 +208,12 @@ else:
 # The archive has workers of its own: a backlog of search indexing, or an hour-long
 # verification, must never hold up archiving (deploy/Procfile, docs/archive.md).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Checkpoint signing has a queue of its own, so that a deployment can give the private key to
+# that one worker and no other process (docs/archive.md, "Signing key custody").
 CELERY_TASK_ROUTES = {
     "archive.archive_pending": {"queue": "archive"},
     "archive.sweep": {"queue": "archive"},
+    "archive.checkpoint": {"queue": "signing"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -224,6 +228,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-sweep": {"task": "archive.sweep", "schedule": 2.0},
     "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
     "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
+    # The full verification, every record and blob: weekly, Sunday 02:30 UTC.
+    "archive-verify-full": {
+        "task": "archive.verify_full",
+        "schedule": crontab(minute=30, hour=2, day_of_week="sun"),
+    },
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
 }
@@ -347,6 +356,10 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 EIM_ARCHIVE_SIGNING_KEY = env.str("EIM_ARCHIVE_SIGNING_KEY", default="")
 EIM_ARCHIVE_SIGNING_KEY_FILE = env.str("EIM_ARCHIVE_SIGNING_KEY_FILE", default="")
 EIM_ARCHIVE_DEVELOPMENT_KEY = env.bool("EIM_ARCHIVE_DEVELOPMENT_KEY", default=False)
+# The current signing key's public half: what our own verification checks signatures with
+# (the private key stays with the signer).
+EIM_ARCHIVE_PUBLIC_KEY = env.str("EIM_ARCHIVE_PUBLIC_KEY", default="")
+EIM_ARCHIVE_PUBLIC_KEY_FILE = env.str("EIM_ARCHIVE_PUBLIC_KEY_FILE", default="")
 # Public keys (PEM blocks) of signing keys retired by a rotation: their checkpoints still verify.
 EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE = env.str("EIM_ARCHIVE_RETIRED_PUBLIC_KEYS_FILE", default="")
 EIM_ARCHIVE_BATCH = env.int("EIM_ARCHIVE_BATCH", default=500)
@@ -366,6 +379,46 @@ else:
         "BACKEND": "archive.blobs.FilesystemBlobStore",
         "OPTIONS": {"root": env.str("EIM_ARCHIVE_BLOB_ROOT", default=str(VAR_DIR / "archive"))},
     }
+
+# Witnesses: append-only stores outside the database that keep a copy of every signed
+# checkpoint (ledger/witness.py, docs/archive.md). Put the directory on a volume the database
+# host cannot write; add the S3 Object Lock bucket in production, and any further directories.
+EIM_WITNESSES: list[dict] = [
+    {
+        "BACKEND": "ledger.witness.DirectoryWitness",
+        "OPTIONS": {"root": root},
+    }
+    for root in [
+        env.str("EIM_ARCHIVE_WITNESS_DIR", default=str(VAR_DIR / "witness")),
+        *env.list("EIM_ARCHIVE_WITNESS_EXTRA_DIRS", default=[]),
+    ]
+]
+if env.str("EIM_ARCHIVE_WITNESS_S3_BUCKET", default=""):
+    EIM_WITNESSES.append(
+        {
+            "BACKEND": "ledger.witness.S3ObjectLockWitness",
+            "OPTIONS": {
+                "bucket": env.str("EIM_ARCHIVE_WITNESS_S3_BUCKET"),
+                "endpoint_url": env.str("EIM_ARCHIVE_S3_ENDPOINT", default="") or None,
+                "retention_days": env.int("EIM_ARCHIVE_RETENTION_DAYS", default=6 * 366),
+            },
+        }
+    )
+# Seconds a new checkpoint may wait for its witness copies before verification reports it.
+EIM_ARCHIVE_WITNESS_GRACE = env.float("EIM_ARCHIVE_WITNESS_GRACE", default=900.0)
+# Seconds records may go without a newer checkpoint before verification reports it stale.
+EIM_ARCHIVE_CHECKPOINT_MAX_AGE = env.float("EIM_ARCHIVE_CHECKPOINT_MAX_AGE", default=1800.0)
+# Older records the hourly incremental verification re-verifies, a different window each hour.
+EIM_ARCHIVE_VERIFY_WINDOW = env.int("EIM_ARCHIVE_VERIFY_WINDOW", default=100_000)
+# Records per committed step of a full verification in steps (it resumes from the last one).
+EIM_ARCHIVE_VERIFY_STEP = env.int("EIM_ARCHIVE_VERIFY_STEP", default=200_000)
+# The verifying host's own record of a run's steps, outside the database: only steps it agrees
+# with are resumed from.
+EIM_ARCHIVE_VERIFY_STATE = env.str(
+    "EIM_ARCHIVE_VERIFY_STATE", default=str(VAR_DIR / "archive-verify-state.json")
+)
+# Hourly runs in one rotation of the older attachments: each blob is re-hashed once per cycle.
+EIM_ARCHIVE_BLOB_ROTATION = env.int("EIM_ARCHIVE_BLOB_ROTATION", default=168)
 
 # Compliance search. With ELASTICSEARCH_URL the index lives in Elasticsearch (behind the alias
 # EIM_SEARCH_INDEX_ALIAS); without it, PostgreSQL full-text search (or the simple SQLite search).

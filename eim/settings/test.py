@@ -26,3 +26,15 @@ CSRF_COOKIE_SECURE = False
 EIM_SEND_RATE = "1000/10"
 EIM_EDIT_RATE = "1000/10"
 EIM_REACTION_RATE = "1000/10"
+# Checkpoints' witness: a directory of this run's own (tests/archive gives each test its own).
+EIM_WITNESSES = [
+    {
+        "BACKEND": "ledger.witness.DirectoryWitness",
+        "OPTIONS": {
+            "root": os.environ.get(
+                "EIM_ARCHIVE_WITNESS_DIR", str(VAR_DIR / "test-witness" / str(os.getpid()))
+            )
+        },
+    }
+]
+EIM_ARCHIVE_VERIFY_STATE = str(VAR_DIR / "test-verify-state" / f"{os.getpid()}.json")

@@ -5,6 +5,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import factory
@@ -18,7 +19,13 @@ from archive.models import AppendOnlyError, ArchiveRecord
 from eim.chat.models import Message
 from ledger.canonical import chain_hash
 
-ARCHIVE_TABLES = ("archive_archiverecord", "archive_archiveblob", "archive_checkpoint")
+ARCHIVE_TABLES = (
+    "archive_archiverecord",
+    "archive_archiveblob",
+    "archive_checkpoint",
+    "archive_verificationrun",
+    "archive_verificationstep",
+)
 
 
 def new_private_key_pem() -> str:
@@ -31,6 +38,21 @@ def new_private_key_pem() -> str:
         )
         .decode()
     )
+
+
+def public_key_of(private_pem: str) -> str:
+    """The PEM public key of a PEM private key."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def witness_settings(root: Path) -> list[dict[str, Any]]:
+    """EIM_WITNESSES for one witness directory."""
+    return [{"BACKEND": "ledger.witness.DirectoryWitness", "OPTIONS": {"root": str(root)}}]
 
 
 def records() -> list[ArchiveRecord]:

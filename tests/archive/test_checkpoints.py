@@ -8,17 +8,18 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 from django.core.management import call_command
+from django.test import override_settings
 
 from archive.models import ArchiveRecord, Checkpoint
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import (
     checkpoint_create,
     checkpoint_due,
-    checkpoint_statement,
     frontier_to_json,
+    signed_checkpoint,
 )
 from ledger import merkle, signing
-from tests.archive.helpers import archive_verify, sql, triggers_bypassed
+from tests.archive.helpers import archive_verify, sql, triggers_bypassed, witness_settings
 from tests.factories import ChannelFactory, send
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("archive_key", "blob_root")]
@@ -47,13 +48,7 @@ def test_a_checkpoint_is_signed_and_verifies_with_the_published_public_key(alice
     checkpoint = checkpoint_create()
     public_key, key_line = _published_public_key()
 
-    statement = checkpoint_statement(
-        tree_size=checkpoint.tree_size,
-        root_hash=checkpoint.root_hash,
-        head_hash=checkpoint.head_hash,
-        signed_at=checkpoint.signed_at.isoformat(),
-        key_id=checkpoint.key_id,
-    )
+    statement = signed_checkpoint(checkpoint).statement()
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     public_key.verify(base64.b64decode(checkpoint.signature), statement)
     assert checkpoint.key_id == hashlib.sha256(raw).hexdigest()
@@ -73,26 +68,29 @@ def test_a_checkpoint_covers_every_record_with_the_rfc_6962_root(alice):
     assert checkpoint.root_hash == merkle.root(_record_hashes(7)).hex()
 
 
-def test_the_signed_statement_is_canonical_json_naming_the_head(alice):
-    _archive_messages(alice, ChannelFactory(creator=alice), 1)
+def test_the_signed_statement_is_canonical_json_naming_the_ledger_the_head_and_the_previous(
+    alice,
+):
+    channel = ChannelFactory(creator=alice)
+    _archive_messages(alice, channel, 1)
+    first = checkpoint_create()
+    _archive_messages(alice, channel, 1)
     checkpoint = checkpoint_create()
 
-    statement = checkpoint_statement(
-        tree_size=checkpoint.tree_size,
-        root_hash=checkpoint.root_hash,
-        head_hash=checkpoint.head_hash,
-        signed_at=checkpoint.signed_at.isoformat(),
-        key_id=checkpoint.key_id,
-    )
+    statement = signed_checkpoint(checkpoint).statement()
 
     assert json.loads(statement) == {
-        "type": "eim-archive-checkpoint/v1",
-        "tree_size": 3,
+        "type": "eim-checkpoint/v2",
+        "ledger": "archive",
+        "tree_size": 4,
         "root_hash": checkpoint.root_hash,
         "head_hash": checkpoint.head_hash,
         "signed_at": checkpoint.signed_at.isoformat(),
         "key_id": checkpoint.key_id,
+        "prev_tree_size": 3,
+        "prev_statement_hash": hashlib.sha256(signed_checkpoint(first).statement()).hexdigest(),
     }
+    assert json.loads(signed_checkpoint(first).statement())["prev_tree_size"] == 0
     assert (
         statement
         == json.dumps(json.loads(statement), sort_keys=True, separators=(",", ":")).encode()
@@ -194,3 +192,50 @@ def test_a_checkpointed_archive_verifies_in_autocommit_as_the_command_runs(alice
     code, report = archive_verify()
 
     assert (code, report["ok"], report["records"], report["checkpoints"]) == (0, True, 7, 2)
+
+
+def test_a_witness_that_fails_loses_no_checkpoint_and_the_next_task_catches_up(
+    alice, tmp_path, caplog
+):
+    channel = ChannelFactory(creator=alice)
+    _archive_messages(alice, channel, 2)
+    broken = tmp_path / "not-a-directory"
+    broken.write_bytes(b"")
+    with override_settings(EIM_WITNESSES=witness_settings(broken)):
+        first = checkpoint_create()
+    _archive_messages(alice, channel, 2)
+    witness = tmp_path / "witness-back"
+
+    with override_settings(EIM_WITNESSES=witness_settings(witness)):
+        second = checkpoint_create()
+
+    assert list(Checkpoint.objects.values_list("tree_size", flat=True).order_by("tree_size")) == [
+        first.tree_size,
+        second.tree_size,
+    ]
+    assert "did not keep a checkpoint" in caplog.text
+    assert "the next checkpoint task retries" in caplog.text
+    assert sorted(p.name for p in witness.iterdir()) == [
+        f"archive-{first.tree_size:020d}.json",
+        f"archive-{second.tree_size:020d}.json",
+    ]
+    assert (witness / f"archive-{first.tree_size:020d}.json").read_bytes() == (
+        signed_checkpoint(first).to_file()
+    )
+
+
+def test_the_public_key_is_printed_where_only_the_public_key_is_configured(archive_key, tmp_path):
+    on_signer, _ = _published_public_key()
+    key_file = tmp_path / "archive.pem"
+    key_file.write_text(signing.public_key_pem(on_signer))
+    signing.signing_key.cache_clear()
+
+    with override_settings(
+        EIM_ARCHIVE_SIGNING_KEY="",
+        EIM_ARCHIVE_PUBLIC_KEY="",
+        EIM_ARCHIVE_PUBLIC_KEY_FILE=str(key_file),
+    ):
+        elsewhere, key_line = _published_public_key()
+
+    assert signing.public_key_pem(elsewhere) == signing.public_key_pem(on_signer)
+    assert signing.key_id(elsewhere) in key_line

@@ -263,7 +263,7 @@ def test_the_grant_command_will_not_make_the_owner_or_a_superuser_the_applicatio
 def test_a_database_that_still_has_the_disposal_setting_door_is_reported(app_role):
     from importlib import import_module
 
-    migration = import_module("archive.migrations.0005_disposal_function")
+    migration = import_module("archive.migrations.0007_disposal_function")
     superuser_sql(migration.PG_TRIGGER_FUNCTION_WITH_DOOR)
     try:
         findings = findings_of(app_role)

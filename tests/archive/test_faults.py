@@ -139,6 +139,8 @@ class Fleet:
             "CELERY_BROKER_URL": self.broker.url,
             "EIM_ARCHIVE_SWEEP_AFTER": str(SWEEP_AFTER),
             "EIM_ARCHIVE_SIGNING_KEY": self.signing_key_pem,
+            # The test's own witness directory (the witness_dir fixture's).
+            "EIM_ARCHIVE_WITNESS_DIR": str(self.workdir / "witness"),
             "EIM_LOG_LEVEL": "INFO",
             **self.extra_env,
         }
@@ -161,7 +163,7 @@ class Fleet:
         self.workers[name] = self._spawn(
             node,
             [
-                *("worker", "--concurrency=2", "--pool=prefork", "-Q", "archive,celery"),
+                *("worker", "--concurrency=2", "--pool=prefork", "-Q", "archive,celery,signing"),
                 *("-n", f"{node}@%h", "--loglevel=INFO", "--without-mingle", "--without-gossip"),
             ],
         )

@@ -13,23 +13,22 @@ if a case fails half-way); `blob_file` puts the blob's bytes back.
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.models import User
 from archive.models import ArchiveRecord, Checkpoint, VerificationRun
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
+from archive.tasks import verify_task
 from archive.verification import verify_archive
-from eim.chat.models import Conversation, ConversationEvent, Message
-from eim.chat.services.messages import message_edit, reaction_add
+from eim.chat.models import ConversationEvent, Message
 from ledger import signing
 from ledger.signing import public_key_pem
 from tests.archive.helpers import (
@@ -38,93 +37,30 @@ from tests.archive.helpers import (
     at,
     new_private_key_pem,
     problems,
+    public_key_of,
     rehash_from,
     rows,
     sql,
     triggers_bypassed,
 )
-from tests.factories import ChannelFactory, UserFactory, send, staged_attachment
+from tests.archive.sealed import (
+    EARLY,
+    LATE,
+    LEDGER,
+    REWRITE,
+    SealedArchive,
+    body_changed,
+    message_of,
+)
+from tests.factories import send
 
 pytestmark = pytest.mark.django_db
 
-EARLY = 8  # a message.new record under both checkpoints
-LATE = 22  # a message.new record under the last checkpoint only
-LEDGER = b"general ledger, closing balances\n"
-REWRITE = "UPDATE archive_archiverecord SET canonical = %s WHERE seq = %s"
-
-
-@dataclass(frozen=True)
-class SealedArchive:
-    alice: User
-    channel: Conversation
-    blob: str
-    blob_path: Path
-
-
-def _seal(blob_root: Path) -> SealedArchive:
-    alice, bob = UserFactory(username="sealed-alice"), UserFactory(username="sealed-bob")
-    channel = ChannelFactory(creator=alice, members=[bob])
-    first = [send(alice, channel, f"message {i}") for i in range(12)]
-    archive_pending()
-    checkpoint_create()
-    ledger = staged_attachment(bob, channel, LEDGER, "ledger.txt")
-    send(bob, channel, "the ledger", attachment_ids=[ledger.pk])
-    message_edit(user=alice, message_id=first[0].pk, body="message 0, corrected")
-    reaction_add(user=bob, message_id=first[1].pk, emoji="ok")
-    for i in range(11):
-        send(bob, channel, f"reply {i}")
-    archive_pending()
-    checkpoint_create()
-    return SealedArchive(
-        alice=alice,
-        channel=channel,
-        blob=ledger.sha256,
-        blob_path=blob_root / ledger.sha256[:2] / ledger.sha256[2:4] / ledger.sha256,
-    )
-
-
-@pytest.fixture(scope="module")
-def sealed(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[SealedArchive]:  # type: ignore[no-untyped-def]
-    """The archive every case starts from, committed once for the whole module."""
-    blob_root = tmp_path_factory.mktemp("sealed-blobs")
-    store = {"BACKEND": "archive.blobs.FilesystemBlobStore", "OPTIONS": {"root": str(blob_root)}}
-    key = new_private_key_pem()
-    signing.signing_key.cache_clear()
-    with (
-        override_settings(EIM_ARCHIVE_SIGNING_KEY=key, EIM_ARCHIVE_BLOB_STORE=store),
-        django_db_blocker.unblock(),
-    ):
-        try:
-            yield _seal(blob_root)
-        finally:
-            # Committed rows outlive the module otherwise; the test flush passes the triggers.
-            call_command("flush", interactive=False, verbosity=0)
-            signing.signing_key.cache_clear()
-
 
 @pytest.fixture
-def blob_file(sealed: SealedArchive) -> Iterator[Path]:
-    """The ledger's blob file; its bytes and mode are put back after the test."""
-    stored = sealed.blob_path.read_bytes()
-    yield sealed.blob_path
-    sealed.blob_path.unlink(missing_ok=True)
-    sealed.blob_path.write_bytes(stored)
-    sealed.blob_path.chmod(0o444)
-
-
-def _canonical(seq: int) -> str:
-    return ArchiveRecord.objects.get(seq=seq).canonical
-
-
-def _body_changed(seq: int, new_body: str) -> str:
-    """Record `seq`'s canonical content with the message body replaced, still canonical."""
-    content = json.loads(_canonical(seq))
-    content["payload"]["message"]["body"] = new_body
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _message_of(seq: int) -> int:
-    return ArchiveRecord.objects.get(seq=seq).message_id
+def witness_dir(sealed: SealedArchive) -> Path:
+    """The sealed archive's witness, for every case (instead of a fresh, empty one)."""
+    return sealed.witness
 
 
 # --- A clean archive -------------------------------------------------------------------------
@@ -145,6 +81,8 @@ def test_a_clean_archive_verifies_with_exit_0(sealed, capsys):
         "blobs": 1,
         "pending": 0,
         "tree_size": 30,
+        "window": None,
+        "trusted": None,
         "problems": [],
         "ok": True,
     }
@@ -176,7 +114,7 @@ def test_each_run_is_recorded(sealed):
 
 def test_problems_are_printed_with_where_they_are_and_exit_1(sealed, capsys):
     with triggers_bypassed():
-        sql(REWRITE, [_body_changed(EARLY, "altered"), EARLY])
+        sql(REWRITE, [body_changed(EARLY, "altered"), EARLY])
 
     with pytest.raises(SystemExit) as exit_:
         call_command("archive_verify")
@@ -194,7 +132,7 @@ def test_problems_are_printed_with_where_they_are_and_exit_1(sealed, capsys):
 
 def test_a_changed_row_is_detected_at_its_seq(sealed):
     with triggers_bypassed():
-        sql(REWRITE, [_body_changed(EARLY, "message 4, quietly reworded"), EARLY])
+        sql(REWRITE, [body_changed(EARLY, "message 4, quietly reworded"), EARLY])
 
     code, report = archive_verify()
 
@@ -203,7 +141,7 @@ def test_a_changed_row_is_detected_at_its_seq(sealed):
 
 
 def test_a_deleted_row_is_detected_at_its_seq(sealed):
-    lost_message = _message_of(LATE)
+    lost_message = message_of(LATE)
     with triggers_bypassed():
         sql("DELETE FROM archive_archiverecord WHERE seq = %s", [LATE])
 
@@ -238,6 +176,7 @@ def test_a_deleted_row_that_a_checkpoint_ends_on_is_detected_and_later_checkpoin
         at("chain", 16),
         at("completeness", 15),
         at("checkpoint", 15, checkpoint=15),
+        at("witness", checkpoint=30),
         at("signature", checkpoint=30),
         at("checkpoint", 30, checkpoint=30),
         at("completeness"),
@@ -305,7 +244,7 @@ def test_a_changed_timestamp_is_detected_at_its_seq(sealed, column):
 
 
 def test_a_rehashed_tail_is_caught_by_the_outbox_and_both_signed_checkpoints(sealed):
-    rehash_from(EARLY, _body_changed(EARLY, "message 4, rewritten with a consistent chain"))
+    rehash_from(EARLY, body_changed(EARLY, "message 4, rewritten with a consistent chain"))
 
     code, report = archive_verify()
 
@@ -325,7 +264,7 @@ def test_a_rehashed_tail_is_caught_by_the_outbox_and_both_signed_checkpoints(sea
 def test_a_rehashed_tail_with_a_rewritten_outbox_is_still_caught_by_the_signed_checkpoint(
     sealed,
 ):
-    forged = _body_changed(LATE, "reply 2, rewritten everywhere")
+    forged = body_changed(LATE, "reply 2, rewritten everywhere")
     ConversationEvent.objects.filter(archived_seq=LATE).update(
         payload=json.loads(forged)["payload"]
     )
@@ -355,7 +294,7 @@ def test_the_triggers_are_back_to_always_after_tampering(sealed):
     )
 
     assert set(states.values()) == {"A"}
-    assert len(states) == 6
+    assert len(states) == 10
 
 
 # --- Checkpoints and keys --------------------------------------------------------------------
@@ -369,8 +308,11 @@ def test_a_tampered_checkpoint_signature_is_detected(sealed):
     code, report = archive_verify()
 
     assert code == 1
-    assert problems(report) == [at("signature", checkpoint=15)]
-    assert report["problems"][0]["detail"] == "the signature does not verify"
+    assert problems(report) == [at("witness", checkpoint=15), at("signature", checkpoint=15)]
+    assert report["problems"][0]["detail"] == (
+        f"the database's copy differs from witness directory {sealed.witness}'s in signature"
+    )
+    assert report["problems"][1]["detail"] == "the signature does not verify"
 
 
 def test_a_tampered_checkpoint_root_is_detected(sealed):
@@ -381,6 +323,7 @@ def test_a_tampered_checkpoint_root_is_detected(sealed):
 
     assert code == 1
     assert problems(report) == [
+        at("witness", checkpoint=15),
         at("signature", checkpoint=15),
         at("checkpoint", 15, checkpoint=15),
     ]
@@ -407,12 +350,45 @@ def test_verifying_with_the_published_public_key_succeeds(sealed, tmp_path, caps
     assert (code, report["ok"], report["checkpoints"]) == (0, True, 2)
 
 
+def test_our_own_verification_needs_only_the_public_key(sealed, tmp_path):
+    key_file = tmp_path / "archive-public.pem"
+    key_file.write_text(public_key_pem())
+    signing.signing_key.cache_clear()
+    only_public = override_settings(
+        EIM_ARCHIVE_SIGNING_KEY="",
+        EIM_ARCHIVE_SIGNING_KEY_FILE="",
+        EIM_ARCHIVE_PUBLIC_KEY="",
+        EIM_ARCHIVE_PUBLIC_KEY_FILE=str(key_file),
+    )
+    try:
+        with only_public:
+            code, report = archive_verify()
+            scheduled = verify_task()
+            with pytest.raises(ImproperlyConfigured):
+                signing.signing_key()
+    finally:
+        signing.signing_key.cache_clear()
+
+    assert (code, report["ok"], report["checkpoints"], scheduled) == (0, True, 2, 0)
+
+
+def test_without_a_public_key_our_verification_says_what_to_set(sealed):
+    with (
+        override_settings(EIM_ARCHIVE_PUBLIC_KEY="", EIM_ARCHIVE_PUBLIC_KEY_FILE=""),
+        pytest.raises(ImproperlyConfigured, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+    ):
+        archive_verify()
+
+    assert not VerificationRun.objects.exists()
+
+
 @pytest.fixture
 def rotated(sealed: SealedArchive) -> Iterator[str]:
     """The signing key is replaced after the sealed checkpoints; yields the retired public key."""
     retired = public_key_pem()
     signing.signing_key.cache_clear()
-    with override_settings(EIM_ARCHIVE_SIGNING_KEY=new_private_key_pem()):
+    new = new_private_key_pem()
+    with override_settings(EIM_ARCHIVE_SIGNING_KEY=new, EIM_ARCHIVE_PUBLIC_KEY=public_key_of(new)):
         try:
             yield retired
         finally:
@@ -484,6 +460,27 @@ def test_a_deleted_blob_row_is_detected_naming_the_blob(sealed):
     assert report["blobs"] == 0
 
 
+def test_an_incremental_run_rehashes_each_older_blob_once_per_rotation(sealed, blob_file):
+    blob_file.chmod(0o644)
+    blob_file.write_bytes(LEDGER.replace(b"closing", b"opening"))
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    hour -= timedelta(hours=int(hour.timestamp() // 3600) % 3)  # the first slot of three
+
+    with override_settings(EIM_ARCHIVE_BLOB_ROTATION=3):
+        runs = [
+            verify_archive(incremental=True, now=hour + timedelta(hours=h), record_run=False)
+            for h in range(3)
+        ]
+    full = verify_archive(record_run=False)
+
+    slot = int(sealed.blob[:8], 16) % 3
+    assert [run.blobs for run in runs] == [1 if h == slot else 0 for h in range(3)]
+    assert [[(p.kind, p.blob) for p in run.problems] for run in runs] == [
+        [("blob", sealed.blob)] if h == slot else [] for h in range(3)
+    ]
+    assert [(p.kind, p.seq, p.blob) for p in full.problems] == [("blob", 17, sealed.blob)]
+
+
 # --- Completeness against the live data ------------------------------------------------------
 
 
@@ -541,26 +538,39 @@ def test_a_live_message_with_no_message_new_record_is_reported(sealed):
 # --- Incremental runs ------------------------------------------------------------------------
 
 
-def test_an_incremental_run_checks_only_records_after_the_last_clean_run(sealed):
-    archive_verify()
+def test_an_incremental_run_starts_from_the_newest_witnessed_checkpoint_with_a_window(sealed):
     for i in range(4):
-        send(sealed.alice, sealed.channel, f"after the clean run {i}")
+        send(sealed.alice, sealed.channel, f"after the checkpoint {i}")
     archive_pending()
 
     code, report = archive_verify("--incremental")
 
     assert code == 0
-    assert (report["from_seq"], report["records"], report["tree_size"]) == (31, 4, 34)
-    assert report["checkpoints"] == 0
+    # The window of older records (100,000 by default) covers the small sealed archive whole.
+    assert (report["from_seq"], report["window"], report["records"]) == (31, [1, 30], 34)
+    assert report["checkpoints"] == 2
+
+
+def test_an_incremental_run_says_what_it_checked(sealed, capsys):
+    send(sealed.alice, sealed.channel, "after the checkpoint")
+    archive_pending()
+
+    with override_settings(EIM_ARCHIVE_BLOB_ROTATION=1):
+        call_command("archive_verify", "--incremental")
+
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "Checked 31 records (incremental: records 31..31 after the witnessed checkpoint 30, "
+        "and records 1..30 of the older history), 2 checkpoints, 1 blobs; "
+        "0 events waiting to be archived."
+    )
 
 
 def test_an_incremental_run_detects_tampering_in_the_newer_records(sealed):
-    archive_verify()
     for i in range(4):
-        send(sealed.alice, sealed.channel, f"after the clean run {i}")
+        send(sealed.alice, sealed.channel, f"after the checkpoint {i}")
     archive_pending()
     with triggers_bypassed():
-        sql(REWRITE, [_body_changed(32, "after the clean run, altered"), 32])
+        sql(REWRITE, [body_changed(32, "after the checkpoint, altered"), 32])
 
     code, report = archive_verify("--incremental")
 
@@ -569,41 +579,38 @@ def test_an_incremental_run_detects_tampering_in_the_newer_records(sealed):
     assert problems(report) == [at("hash", 32), at("content", 32)]
 
 
-def test_an_incremental_run_still_checks_the_checkpoint_it_starts_from(sealed):
-    archive_verify()
+def test_an_incremental_run_does_not_start_from_a_checkpoint_the_witness_disagrees_with(sealed):
     with triggers_bypassed():
         sql("UPDATE archive_checkpoint SET root_hash = %s WHERE tree_size = 30", ["cd" * 32])
 
     code, report = archive_verify("--incremental")
 
     assert code == 1
+    assert report["from_seq"] == 16
     assert problems(report) == [
+        at("witness", checkpoint=30),
         at("signature", checkpoint=30),
         at("checkpoint", 30, checkpoint=30),
     ]
 
 
-def test_an_incremental_run_with_nothing_new_keeps_the_starting_point(sealed):
-    archive_verify()
-    archive_verify("--incremental")
-
+def test_an_incremental_run_with_nothing_new_checks_its_window(sealed):
     code, report = archive_verify("--incremental")
 
     assert code == 0
-    assert (report["from_seq"], report["records"]) == (31, 0)
-    assert VerificationRun.objects.order_by("-pk").first().verified_tree_size == 30
+    assert (report["from_seq"], report["window"], report["tree_size"]) == (31, [1, 30], 30)
 
 
-def test_an_incremental_run_after_a_failed_run_starts_from_the_last_clean_one(sealed, blob_file):
-    archive_verify()
-    send(sealed.alice, sealed.channel, "after the clean run")
+def test_an_incremental_run_after_a_failed_run_still_reports_the_problem(sealed, blob_file):
+    send(sealed.alice, sealed.channel, "after the checkpoint")
     archive_pending()
     checkpoint_create()
     blob_file.unlink()
     archive_verify()
 
-    code, report = archive_verify("--incremental")
+    with override_settings(EIM_ARCHIVE_BLOB_ROTATION=1):  # every blob in every run
+        code, report = archive_verify("--incremental")
 
     assert code == 1
-    assert report["from_seq"] == 31
+    assert report["from_seq"] == 32
     assert problems(report) == [at("blob", 17, blob=sealed.blob)]

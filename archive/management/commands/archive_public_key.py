@@ -1,13 +1,19 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ledger import signing
 
 
 class Command(BaseCommand):
-    help = "Print the public key (PEM) that verifies the archive's signed checkpoints."
+    help = (
+        "Print the public key (PEM) that verifies the archive's signed checkpoints: the signing "
+        "key's, on the signer; elsewhere, the configured public key."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stdout.write(signing.public_key_pem(), ending="")
-        self.stderr.write(f"key id (SHA-256 of the raw key): {signing.key_id()}")
+        on_signer = settings.EIM_ARCHIVE_SIGNING_KEY or settings.EIM_ARCHIVE_SIGNING_KEY_FILE
+        key = signing.signing_key().public_key() if on_signer else signing.current_public_key()
+        self.stdout.write(signing.public_key_pem(key), ending="")
+        self.stderr.write(f"key id (SHA-256 of the raw key): {signing.key_id(key)}")

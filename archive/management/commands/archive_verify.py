@@ -1,4 +1,4 @@
-"""Verify the whole archive; exit 0 when intact, 1 when anything is wrong."""
+"""Verify the archive; exit 0 when intact, 1 when anything is wrong."""
 
 import json
 import sys
@@ -6,18 +6,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from archive.models import ArchiveHead, VerificationRun
-from archive.verification import Report, verify_archive
+from archive.models import ArchiveHead
+from archive.services.checkpoints import LEDGER
+from archive.verification import Report, verify_archive, verify_archive_in_steps
+from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
 from ledger.signing import load_public_keys
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the hash chain and the signed checkpoints, check every blob, and check that "
-        "every outbox event and live message has its record. Exit 0 if intact, 1 otherwise."
+        "Recompute the hash chain and the signed checkpoints, compare the checkpoints with "
+        "their witnesses, check every blob, and check that every outbox event and live message "
+        "has its record. Exit 0 if intact, 1 otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +28,32 @@ class Command(BaseCommand):
         parser.add_argument(
             "--incremental",
             action="store_true",
-            help="start from the checkpoint of the last clean verification",
+            help=(
+                "start from the newest checkpoint the witnesses hold as the database does, "
+                "plus this hour's window of older records"
+            ),
+        )
+        parser.add_argument(
+            "--in-steps",
+            action="store_true",
+            help=(
+                "a full run that commits its progress at witnessed checkpoints and resumes an "
+                "unfinished one after a crash"
+            ),
+        )
+        parser.add_argument(
+            "--step-records",
+            type=int,
+            default=None,
+            help="records per step of --in-steps (EIM_ARCHIVE_VERIFY_STEP)",
+        )
+        parser.add_argument(
+            "--trusted-checkpoint",
+            type=Path,
+            help=(
+                "a checkpoint file kept outside (a witness file's format): prove the archive "
+                "extends it, or say where it does not; implies a full run"
+            ),
         )
         parser.add_argument(
             "--public-key",
@@ -49,10 +77,8 @@ class Command(BaseCommand):
             for path in options["public_key"] or []
             for key in load_public_keys(path.read_text())
         ]
+        trusted = self._trusted(options["trusted_checkpoint"])
         total = ArchiveHead.objects.values_list("last_seq", flat=True).first() or 0
-        if options["incremental"]:
-            last = VerificationRun.objects.filter(problem_count=0).order_by("-pk").first()
-            total -= last.verified_tree_size if last else 0
         with tqdm(
             total=total,
             unit="rec",
@@ -60,31 +86,66 @@ class Command(BaseCommand):
             file=sys.stderr,
             desc="verifying",
         ) as bar:
-            report = verify_archive(
-                public_keys=public_keys,
-                incremental=options["incremental"],
-                grace=timedelta(seconds=options["grace"]),
-                progress=bar.update,
-            )
+            grace = timedelta(seconds=options["grace"])
+            if options["in_steps"]:
+                if options["incremental"] or trusted is not None:
+                    raise CommandError("--in-steps is a full run: no --incremental or --trusted")
+                report = verify_archive_in_steps(
+                    step_records=options["step_records"],
+                    public_keys=public_keys,
+                    grace=grace,
+                    progress=bar.update,
+                )
+            else:
+                report = verify_archive(
+                    public_keys=public_keys,
+                    incremental=options["incremental"],
+                    grace=grace,
+                    progress=bar.update,
+                    trusted=trusted,
+                )
         self._print(report, as_json=options["json"])
         if not report.ok:
             sys.exit(1)
+
+    def _trusted(self, path: Path | None) -> SignedCheckpoint | None:
+        if path is None:
+            return None
+        try:
+            return checkpoint_from_file(path.read_bytes(), ledger=LEDGER)
+        except (OSError, CheckpointFormatError) as error:
+            raise CommandError(f"--trusted-checkpoint {path}: {error}") from error
 
     def _print(self, report: Report, *, as_json: bool) -> None:
         if as_json:
             self.stdout.write(json.dumps(report.as_dict()))
             return
-        scope = (
-            f"records {report.from_seq}..{report.tree_size} ({report.records})"
-            if report.records
-            else f"no records after seq {report.from_seq - 1}"
-        )
-        if report.from_seq > 1:
-            scope += f" (incremental: 1..{report.from_seq - 1} were verified clean before)"
+        if report.window is not None:
+            first, last = report.window
+            newer = (
+                f"records {report.from_seq}..{report.tree_size}"
+                if report.tree_size >= report.from_seq
+                else "no newer records"
+            )
+            scope = (
+                f"{report.records} records (incremental: {newer} after the witnessed "
+                f"checkpoint {report.from_seq - 1}, and records {first}..{last} of the older "
+                "history)"
+            )
+        elif report.records:
+            scope = f"records {report.from_seq}..{report.tree_size} ({report.records})"
+        else:
+            scope = f"no records after seq {report.from_seq - 1}"
         self.stdout.write(
             f"Checked {scope}, {report.checkpoints} checkpoints, {report.blobs} blobs; "
             f"{report.pending} events waiting to be archived."
         )
+        if report.trusted is not None:
+            self.stdout.write(
+                f"The archive extends the trusted checkpoint {report.trusted['tree_size']}: "
+                f"the consistency proof to checkpoint {report.trusted['extended_by']} "
+                f"({len(report.trusted['consistency_proof'])} hashes, in --json) verifies."
+            )
         if report.ok:
             self.stdout.write(self.style.SUCCESS("The archive is intact."))
             return

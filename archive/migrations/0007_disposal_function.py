@@ -87,5 +87,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("archive", "0004_record_conversation_type_index")]
+    dependencies = [("archive", "0006_verification_steps")]
     operations = [migrations.RunPython(create, drop)]
