@@ -17,10 +17,11 @@ from django.db import connection, transaction
 from archive.models import ArchiveBlob, ArchiveRecord, Checkpoint, VerificationRun
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
+from archive.verification import verify_archive_in_steps
 from audit.models import AuditEvent, AuditEventType
 from audit.services import audit_event_record
 from ledger.append_only import APPEND_ONLY_TABLES, COUNTER_TABLES
-from tests.archive.helpers import archive_verify, content, records
+from tests.archive.helpers import archive_verify, content, public_key_of, records
 from tests.archive.roles import attempt, connect_as, database_role, database_url, protected_state
 from tests.conftest import ROOT, server_env
 from tests.factories import ChannelFactory, send, staged_attachment
@@ -33,8 +34,8 @@ pytestmark = [
 
 @pytest.fixture
 def archive(alice, bob, officer) -> None:  # type: ignore[no-untyped-def]
-    """A row in every append-only table: records, a blob, a checkpoint, a verification run and
-    an audit event."""
+    """A row in every append-only table: records, a blob, a checkpoint, a verification run, a
+    verification step and an audit event."""
     channel = ChannelFactory(creator=alice, members=[bob])
     upload = staged_attachment(alice, channel, b"signed contract\n", "contract.txt")
     send(alice, channel, "the contract", attachment_ids=[upload.pk])
@@ -42,6 +43,7 @@ def archive(alice, bob, officer) -> None:  # type: ignore[no-untyped-def]
     archive_pending()
     checkpoint_create()
     archive_verify()
+    verify_archive_in_steps()
     with transaction.atomic():
         audit_event_record(actor=officer, event_type=AuditEventType.SEARCH_RUN, details={"q": "x"})
 
@@ -75,6 +77,7 @@ FIRST_COLUMN = {
     "archive_archiveblob": "size",
     "archive_checkpoint": "signature",
     "archive_verificationrun": "problem_count",
+    "archive_verificationstep": "problems",
     "audit_auditevent": "details",
 }
 
@@ -225,6 +228,7 @@ def test_a_process_on_the_application_role_archives_a_message_end_to_end(
         DATABASE_URL=database_url(app_role),
         EIM_ALLOW_PRIVILEGED_DATABASE_ROLE="false",
         EIM_ARCHIVE_SIGNING_KEY=archive_key,
+        EIM_ARCHIVE_PUBLIC_KEY=public_key_of(archive_key),
         EIM_ARCHIVE_BLOB_ROOT=str(blob_root),
         EIM_MEDIA_ROOT=str(tmp_path / "media"),
     )
@@ -246,7 +250,7 @@ def test_a_process_on_the_application_role_archives_a_message_end_to_end(
         timeout=120,
     )
 
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stderr[-3000:]
     archived = ArchiveRecord.objects.count()
     printed = dict(zip(*[iter(run.stdout.split())] * 2, strict=True))
     assert printed == {"archived": str(archived), "checkpoint": str(archived), "problems": "0"}
