@@ -1,6 +1,6 @@
 from django.db import transaction
 
-from .models import Role, RoleGrant, User
+from ..models import Role, RoleGrant, User
 
 
 @transaction.atomic
