@@ -7,11 +7,14 @@ from typing import Any
 
 import factory
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Role, User
 from accounts.services import user_grant_role
+from audit.models import AuditEvent, AuditEventType
+from audit.services import audit_event_record
 from eim.chat.models import (
     Attachment,
     Conversation,
@@ -151,3 +154,11 @@ def chat_state() -> dict[str, list[tuple[Any, ...]]]:
 def stored_files() -> list[Path]:
     """Every file in the media storage, to show that a refused upload stored nothing."""
     return sorted(p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+
+
+def audited(
+    actor: User | None, event_type: AuditEventType = AuditEventType.SEARCH_RUN, **details: Any
+) -> AuditEvent:
+    """An audit event recorded as every action records one: by the writer, in a transaction."""
+    with transaction.atomic():
+        return audit_event_record(actor=actor, event_type=event_type, details=details)
