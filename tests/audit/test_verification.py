@@ -233,3 +233,24 @@ def test_a_deleted_head_is_detected(trail):
     code, report = audit_verify()
 
     assert (code, problems(report)) == (1, [("head", EVENTS)])
+
+
+def test_numbers_as_the_database_writes_them_back_are_not_problems(officer):
+    audited(officer, big=1e16, small=1e-7, ratio=0.30000000000000004, whole=2.0, flag=True)
+
+    code, report = audit_verify()
+
+    assert (code, report["problems"]) == (0, [])
+
+
+def test_true_changed_to_1_is_detected(officer):
+    audited(officer, query="insider", result_count_exact=True)
+    with triggers_bypassed():
+        sql(
+            "UPDATE audit_auditevent SET details = %s",
+            ['{"query": "insider", "result_count_exact": 1}'],
+        )
+
+    code, report = audit_verify()
+
+    assert (code, problems(report)) == (1, [("content", 1)])
