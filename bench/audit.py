@@ -12,8 +12,10 @@ runs `--runs` times (default 3); the script prints the median and the spread (mi
 - other: CPU used by everything else on the machine meanwhile, in % of a core: other work that
   disturbs the run, and PostgreSQL's own background processes (WAL writer, checkpointer).
 
-Before each run it waits (up to `--wait-quiet` s) for the machine to be nearly idle. Then it
-verifies the whole trail once (`verify_audit_trail`) and prints events/s.
+Before each run it waits (up to `--wait-quiet` s) for the machine to be nearly idle; a run that
+other work disturbed anyway (over 30 % of a core) is repeated up to `--retries` times and the
+least disturbed attempt counts. Then it verifies the whole trail once (`verify_audit_trail`)
+and prints events/s.
 
     .venv/bin/python bench/audit.py                      # 2,000 events, 1 and 4 writers, 3 runs
     .venv/bin/python bench/audit.py --events 5000 --writers 1,2,4,8 --json
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_bench_audit"
 THROWAWAY_SECRET = "bench-only-" + "a" * 40  # the bench processes only; never a real secret
 USERNAME = "auditbench-officer"
+DISTURBED = 0.3  # cores of other work during a run above which it is repeated
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -54,6 +57,7 @@ class Options:
     fresh: bool
     as_json: bool
     wait_quiet: float
+    retries: int
 
 
 def options_parse(argv: list[str] | None = None) -> Options:
@@ -67,6 +71,9 @@ def options_parse(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--wait-quiet", type=float, default=60.0, help="max s to wait for an idle machine per run"
     )
+    parser.add_argument(
+        "--retries", type=int, default=2, help="repeats of a run that other work disturbed"
+    )
     args = parser.parse_args(argv)
     return Options(
         events=args.events,
@@ -76,6 +83,7 @@ def options_parse(argv: list[str] | None = None) -> Options:
         fresh=args.fresh,
         as_json=args.json,
         wait_quiet=args.wait_quiet,
+        retries=args.retries,
     )
 
 
@@ -240,6 +248,15 @@ def run_once(options: Options, writers: int) -> Run:
     )
 
 
+def run_least_disturbed(options: Options, writers: int) -> Run:
+    """A run, repeated (up to --retries times) while other work took over DISTURBED of a core;
+    the least disturbed attempt counts."""
+    attempts = [run_once(options, writers)]
+    while attempts[-1].other_cores > DISTURBED and len(attempts) <= options.retries:
+        attempts.append(run_once(options, writers))
+    return min(attempts, key=lambda run: run.other_cores)
+
+
 def spread(values: list[float], digits: int = 1) -> str:
     return (
         f"{statistics.median(values):,.{digits}f} "
@@ -278,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'writers':>7}  {'events/s':>22}  {'writer CPU ms/ev':>18}  {'db CPU ms/ev':>18}  other"
     )
     for writers in options.writers:
-        runs = [run_once(options, writers) for _ in range(options.runs)]
+        runs = [run_least_disturbed(options, writers) for _ in range(options.runs)]
         if options.as_json:
             print(json.dumps(summary(runs)))
             continue
