@@ -46,6 +46,11 @@ def test_an_intact_trail_verifies_with_exit_0(trail, capsys):
         "problems": [],
         "ok": True,
     }
+    call_command("audit_verify")
+    assert capsys.readouterr().out.splitlines() == [
+        "Checked 6 audit events (seq 1..6); the head is at 6.",
+        "The audit trail is intact.",
+    ]
 
 
 def test_an_empty_trail_verifies():
