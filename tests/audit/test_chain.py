@@ -89,6 +89,19 @@ def test_an_action_that_rolls_back_leaves_no_event_and_no_hole(officer):
     assert (code, report["problems"]) == (0, [])
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_action_rolled_back_inside_a_larger_transaction_leaves_no_hole(officer):
+    with transaction.atomic():
+        with pytest.raises(RuntimeError, match="the action failed"):
+            failing_action(officer)
+        kept = audit_event_record(
+            actor=officer, event_type=AuditEventType.SEARCH_RUN, details={"q": "kept"}
+        )
+
+    assert [(seq, prev) for seq, prev, _ in chain()] == [(1, GENESIS_HASH)]
+    assert head() == (1, kept.hash)
+
+
 WRITERS = 4
 EVENTS_EACH = 25
 
