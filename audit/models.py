@@ -68,7 +68,7 @@ class AuditEvent(models.Model):
     actor_username = models.CharField(max_length=150, blank=True)
     event_type = models.CharField(max_length=40, choices=AuditEventType.choices)
     details = models.JSONField(default=dict)
-    # Set by the writer after it holds the head, so that time never runs backwards along seq.
+    # Set by the writer once it holds the head, so that created_at follows seq (as the clock does).
     created_at = models.DateTimeField(db_index=True)
     canonical = models.TextField()
     prev_hash = models.CharField(max_length=64)
