@@ -1,4 +1,10 @@
-"""The audit trail of administrative changes and compliance actions."""
+"""The audit trail of administrative changes and compliance actions.
+
+Append-only and hash-chained like the archive: each event has a gapless `seq` taken from the
+single `AuditHead` row, `canonical` (the exact bytes hashed), `prev_hash` and `hash`. Database
+triggers refuse UPDATE, DELETE and TRUNCATE of events (migration 0002); the models refuse
+save-over and delete. `audit.verification.verify_audit_trail` finds what a superuser changed.
+"""
 
 from typing import Any
 
@@ -29,16 +35,38 @@ class AuditEventType(models.TextChoices):
     API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
 
 
+GENESIS_HASH = "0" * 64
+
+
 class AuditImmutableError(Exception):
     """An attempt to change or remove an audit event."""
+
+
+class AuditHead(models.Model):
+    """The single counter row: the last seq and hash. Locked by every writer until it commits,
+    so writers serialise and a rolled-back action leaves no hole. The triggers let it only move
+    forward and refuse its deletion."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_one_row")]
+
+    def __str__(self) -> str:
+        return f"audit head {self.last_seq}"
 
 
 class AuditEvent(models.Model):
     """One audited action: who did what, with what (query, filters, result count).
 
     Append-only: `save()` over an existing row and `delete()` raise. Written only by
-    `audit.services.audit_event_record`.
+    `audit.services.audit_event_record`. The columns repeat what `canonical` says, for queries;
+    verification checks that they agree.
     """
+
+    seq = models.BigIntegerField(unique=True)
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -47,15 +75,21 @@ class AuditEvent(models.Model):
         related_name="audit_events",
         help_text="None for the system (scheduled tasks).",
     )
+    # The actor's username when the event was recorded: usernames can change later.
+    actor_username = models.CharField(max_length=150, blank=True)
     event_type = models.CharField(max_length=40, choices=AuditEventType.choices)
     details = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by the writer once it holds the head, so that created_at follows seq (as the clock does).
+    created_at = models.DateTimeField(db_index=True)
+    canonical = models.TextField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         indexes = [models.Index(fields=["actor", "created_at"], name="audit_actor_created")]
 
     def __str__(self) -> str:
-        return f"{self.event_type} by {self.actor_id} at {self.created_at}"
+        return f"audit #{self.seq} {self.event_type} by {self.actor_id} at {self.created_at}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

@@ -20,4 +20,4 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
 # Counter rows that move forward as the append-only tables grow: the application keeps UPDATE
 # (never DELETE or TRUNCATE) on them. A rewound counter cannot hide anything: the next record
 # would collide with an existing sequence number or break the hash chain.
-COUNTER_TABLES: tuple[str, ...] = ("archive_archivehead",)
+COUNTER_TABLES: tuple[str, ...] = ("archive_archivehead", "audit_audithead")

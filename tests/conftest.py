@@ -27,6 +27,16 @@ ARCHIVE_TRIGGERS = {
         "archive_verificationstep",
     )
 }
+AUDIT_TRIGGERS = {
+    "audit_auditevent": ("audit_auditevent_append_only", "audit_auditevent_no_truncate"),
+    "audit_audithead": (
+        "audit_audithead_forward_only",
+        "audit_audithead_no_delete",
+        "audit_audithead_no_truncate",
+    ),
+}
+# Every append-only table's triggers, which the flush between tests must step past.
+GUARDED_TRIGGERS = {**ARCHIVE_TRIGGERS, **AUDIT_TRIGGERS}
 
 
 # Live server processes cache ContentType ids (every audit log entry points at one); if the
@@ -36,22 +46,23 @@ KEPT_BY_FLUSH = {"django_content_type", "auth_permission"}
 
 def _sql_flush_past_archive_triggers(original):  # type: ignore[no-untyped-def]
     """Test-only: transactional tests end with a TRUNCATE of every table, which the archive's
-    triggers refuse. Switch them off for that flush alone and back to ALWAYS afterwards.
+    and the audit trail's triggers refuse. Switch them off for that flush alone and back to
+    ALWAYS afterwards.
     Content types and permissions are kept, so their ids stay stable for live servers."""
 
     def sql_flush(self, style, tables, **kwargs):  # type: ignore[no-untyped-def]
         tables = [t for t in tables if t not in KEPT_BY_FLUSH]
         statements = original(self, style, tables, **kwargs)
-        guarded = [t for t in tables if t in ARCHIVE_TRIGGERS]
+        guarded = [t for t in tables if t in GUARDED_TRIGGERS]
         off = [
             f"ALTER TABLE {t} DISABLE TRIGGER {name};"
             for t in guarded
-            for name in ARCHIVE_TRIGGERS[t]
+            for name in GUARDED_TRIGGERS[t]
         ]
         on = [
             f"ALTER TABLE {t} ENABLE ALWAYS TRIGGER {name};"
             for t in guarded
-            for name in ARCHIVE_TRIGGERS[t]
+            for name in GUARDED_TRIGGERS[t]
         ]
         return [*off, *statements, *on]
 

@@ -7,11 +7,13 @@ from typing import Any
 
 import factory
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Role, RoleGrant, RoleRequest, User
 from audit.models import AuditEvent, AuditEventType
+from audit.services import audit_event_record
 from eim.chat.models import (
     Attachment,
     Conversation,
@@ -185,3 +187,11 @@ def refusals() -> list[tuple[int | None, str]]:
         .order_by("pk")
         .values_list("actor_id", "details__code")
     )
+
+
+def audited(
+    actor: User | None, event_type: AuditEventType = AuditEventType.SEARCH_RUN, **details: Any
+) -> AuditEvent:
+    """An audit event recorded as every action records one: by the writer, in a transaction."""
+    with transaction.atomic():
+        return audit_event_record(actor=actor, event_type=event_type, details=details)

@@ -29,6 +29,8 @@ class Migration(migrations.Migration):
         ("compliance", "0003_search_audience_index_and_statistics"),
         ("audit", "0001_initial"),
     ]
+    # The audit trail's chain (audit 0002) is back-filled over the events copied here.
+    run_before = [("audit", "0002_hash_chain_and_append_only_triggers")]
 
     operations = [
         migrations.RunPython(copy_events, migrations.RunPython.noop),

@@ -4,12 +4,12 @@ import pytest
 
 from audit.models import AuditEvent, AuditEventType, AuditImmutableError
 from audit.services import audit_event_record
+from tests.factories import audited
 
 
 @pytest.mark.django_db
 def test_an_audit_event_can_be_neither_changed_nor_deleted(officer):
-    event = AuditEvent(actor=officer, event_type=AuditEventType.SEARCH_RUN, details={"q": "x"})
-    event.save()
+    event = audited(officer, q="x")
     event.details = {"q": "changed"}
 
     with pytest.raises(AuditImmutableError):
