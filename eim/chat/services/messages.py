@@ -22,6 +22,7 @@ from .events import (
     conversation_audience,
     conversation_lock_next_seq,
     event_record,
+    message_audience,
 )
 
 MAX_ATTACHMENTS_PER_MESSAGE = 10
@@ -278,7 +279,7 @@ def _record_message_event(message: Message, *, seq: int, type: EventType, actor:
         type=type,
         actor=actor,
         payload={"message": _loaded_payload(message)},
-        audience=conversation_audience(conversation_id=message.conversation_id),
+        audience=message_audience(conversation_id=message.conversation_id, message_seq=message.seq),
     )
 
 
@@ -313,7 +314,7 @@ def _reaction_change(*, user: User, message_id: int, emoji: object, add: bool) -
             type=EventType.REACTION_ADDED if add else EventType.REACTION_REMOVED,
             actor=user,
             payload={"message_id": message.pk, "emoji": name, "user": user_payload(user)},
-            audience=conversation_audience(conversation_id=conversation.pk),
+            audience=message_audience(conversation_id=conversation.pk, message_seq=message.seq),
         )
     return True
 
