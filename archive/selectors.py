@@ -73,6 +73,8 @@ class ArchivedEvent:
     seq: int
     type: str
     conversation_id: int
+    # The event's number within its conversation (the outbox seq the record names).
+    conversation_seq: int
     message_id: int | None
     actor_id: int | None
     occurred_at: datetime
@@ -92,6 +94,7 @@ def _event(record: ArchiveRecord) -> ArchivedEvent:
         seq=record.seq,
         type=record.event_type,
         conversation_id=record.conversation_id,
+        conversation_seq=int(content.get("conversation_seq") or 0),
         message_id=record.message_id,
         actor_id=record.actor_id,
         occurred_at=record.occurred_at,
@@ -159,6 +162,37 @@ def member_usernames(*, conversation_ids: Iterable[int]) -> dict[int, str]:
         if "id" in user:
             usernames[int(user["id"])] = str(user.get("username", "")).lower()
     return usernames
+
+
+def membership_events(*, conversation_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
+    """Every member.joined and member.left record of these conversations, in seq order."""
+    records = ArchiveRecord.objects.filter(
+        conversation_id__in=set(conversation_ids),
+        event_type__in=("member.joined", "member.left"),
+    ).order_by("seq")
+    events: dict[int, list[ArchivedEvent]] = defaultdict(list)
+    for record in records:
+        events[record.conversation_id].append(_event(record))
+    return dict(events)
+
+
+def conversation_message_histories(
+    *, conversation_id: int, written_before_seq: int
+) -> dict[int, list[ArchivedEvent]]:
+    """message_histories of every message written in a conversation before archive record
+    `written_before_seq` (by the conversation's index, not a list of ids)."""
+    records = ArchiveRecord.objects.filter(
+        conversation_id=conversation_id, event_type__in=MESSAGE_TYPES
+    ).order_by("seq")
+    histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
+    for record in records.iterator(chunk_size=2000):
+        message_id = int(record.message_id or 0)
+        if record.event_type == MESSAGE_NEW and record.seq >= written_before_seq:
+            continue
+        if record.event_type != MESSAGE_NEW and message_id not in histories:
+            continue  # a later message, or a record whose message.new is not in range
+        histories[message_id].append(_event(record))
+    return dict(histories)
 
 
 def conversation_message_events(

@@ -17,33 +17,62 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from archive.exposure import membership_periods
 from archive.selectors import (
+    ArchivedEvent,
     archive_head_seq,
     archived_at_of,
     archived_events,
+    conversation_message_histories,
     conversation_names,
     member_usernames,
+    membership_events,
     message_histories,
 )
 
 from ..models import SearchIndexState
 from .backends import SearchBackend, search_backend
-from .documents import IndexBatch, message_documents, touched_message_ids
+from .documents import (
+    IndexBatch,
+    history_grants,
+    message_documents,
+    touched_message_ids,
+)
+
+
+def _histories_for(events: list[ArchivedEvent]) -> dict[int, list[ArchivedEvent]]:
+    """Every message the records touch, and every message a join among them gave a later
+    joiner to read (their audience grows; docs/search.md, "Who could see it")."""
+    histories = message_histories(message_ids=touched_message_ids(events))
+    for join in history_grants(events):
+        histories.update(
+            conversation_message_histories(
+                conversation_id=join.conversation_id, written_before_seq=join.seq
+            )
+        )
+    return histories
 
 
 def index_batch_for(*, first_seq: int, last_seq: int) -> tuple[IndexBatch, int]:
     """The documents and renames that archive records first_seq..last_seq call for."""
     events = archived_events(first_seq=first_seq, last_seq=last_seq)
-    histories = message_histories(message_ids=touched_message_ids(events))
+    histories = _histories_for(events)
     conversation_ids = {e.conversation_id for h in histories.values() for e in h}
     renamed = {e.conversation_id for e in events if e.type == "conversation.updated"}
     names = conversation_names(conversation_ids=conversation_ids | renamed)
     usernames = member_usernames(conversation_ids=conversation_ids)
+    periods = {
+        cid: membership_periods(records)
+        for cid, records in membership_events(conversation_ids=conversation_ids).items()
+    }
     documents = [
         document
         for history in histories.values()
         for document in message_documents(
-            history, conversation_name=names[history[0].conversation_id], usernames=usernames
+            history,
+            conversation_name=names[history[0].conversation_id],
+            usernames=usernames,
+            periods=periods.get(history[0].conversation_id, ()),
         )
     ]
     documents.sort(key=lambda d: d.archive_seq)

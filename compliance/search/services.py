@@ -10,6 +10,7 @@ from django.db import transaction
 
 from accounts.models import User
 from archive import selectors as archive_selectors
+from archive.exposure import Access, message_exposure
 from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
 from audit.models import AuditEventType
 from audit.services import audit_event_record
@@ -181,4 +182,50 @@ def record_context(
         "record": _versions(own, up_to=archive_seq)[-1],
         "before": _as_of({m: h for m, h in histories.items() if m in earlier_ids}, archive_seq),
         "after": [_versions(histories[e.message_id])[0] for e in later if e.message_id],
+    }
+
+
+def _access_payload(access: Access) -> dict[str, Any]:
+    return {
+        "user": {"id": access.user_id, "username": access.username},
+        "via": access.via,
+        "since": access.since.isoformat(),
+        "until": access.until.isoformat() if access.until else None,
+        "until_reason": access.until_reason,
+        "joined_at": access.joined_at.isoformat() if access.joined_at else None,
+        "version_seqs": list(access.version_seqs),
+    }
+
+
+def message_exposure_view(*, user: User, message_id: int) -> dict[str, Any]:
+    """Everyone who could read an archived message, each with from when and until when:
+    the members when it was written, members who joined later and were given the history,
+    until they left, were removed, or the message was deleted. From the archive alone."""
+    require_compliance_officer(user=user)
+    exposure = message_exposure(message_id=message_id)
+    if exposure is None:
+        raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no archived message with that id")
+    cid = exposure.conversation_id
+    with transaction.atomic():
+        audit_event_record(
+            actor=user,
+            event_type=AuditEventType.EXPOSURE_VIEWED,
+            details={"message_id": message_id, "people_count": len(exposure.access)},
+        )
+    return {
+        "message_id": message_id,
+        "conversation": {
+            "id": cid,
+            "name": archive_selectors.conversation_names(conversation_ids=[cid])[cid],
+        },
+        "written_at": exposure.written_at.isoformat(),
+        "versions": [
+            {
+                "archive_seq": v.archive_seq,
+                "occurred_at": v.occurred_at.isoformat(),
+                "replaced_at": v.ended_at.isoformat() if v.ended_at else None,
+            }
+            for v in exposure.versions
+        ],
+        "people": [_access_payload(a) for a in exposure.access],
     }
