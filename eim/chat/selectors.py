@@ -19,6 +19,7 @@ from .models import (
 from .payloads import conversation_payload, message_payload_loaded, user_payload
 
 MAX_PAGE = 200
+NOT_ARCHIVED_YET = 2**62
 
 
 def _unread_subquery(user: User) -> Subquery:
@@ -179,6 +180,24 @@ def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]
         "conversation_id", "joined_seq", "conversation__last_seq"
     )
     return {cid: (joined, last) for cid, joined, last in rows}
+
+
+def history_archive_starts_for_user(*, user_id: int) -> dict[int, int]:
+    """{conversation id: archive seq} for the user's memberships whose history starts after
+    the conversation's beginning: the archive record of the event their readable history
+    starts at (their join). Within a conversation, archive order is seq order, so nothing
+    earlier than that record is theirs to read. A join not archived yet maps to the largest
+    seq (nothing of theirs is in the archive before it)."""
+    later = Membership.objects.filter(user_id=user_id, history_from_seq__gt=1)
+    starts = {m.conversation_id: m.history_from_seq for m in later}
+    archived = dict(
+        ConversationEvent.objects.filter(
+            Q(*[Q(conversation_id=cid, seq=seq) for cid, seq in starts.items()], _connector=Q.OR)
+        ).values_list("conversation_id", "archived_seq")
+        if starts
+        else []
+    )
+    return {cid: archived.get(cid) or NOT_ARCHIVED_YET for cid in starts}
 
 
 def attachment_for_user(*, user: User, attachment_id: int) -> Any:

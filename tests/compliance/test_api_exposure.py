@@ -127,3 +127,35 @@ def test_a_join_archived_in_a_later_batch_widens_what_participant_finds(officer,
     archive_and_index()
 
     assert _search(officer, "participant:carol") == {"indexed before carol came"}
+
+
+def test_employee_search_keeps_to_where_the_members_history_starts(alice, carol):
+    shown = ChannelFactory(creator=alice, name="shown")
+    hidden = ChannelFactory(creator=alice, name="hidden", history_visible=False)
+    send(alice, shown, "shown words before carol")
+    send(alice, hidden, "hidden words before carol")
+    membership_join(user=carol, conversation_id=shown.pk)
+    membership_join(user=carol, conversation_id=hidden.pk)
+    send(alice, hidden, "hidden words after carol")
+    archive_and_index()
+
+    response = api_as(carol).get("/api/v1/search", {"q": "words"})
+
+    assert response.status_code == 200
+    assert {r["body"] for r in response.json()["results"]} == {
+        "shown words before carol",
+        "hidden words after carol",
+    }
+    alices = api_as(alice).get("/api/v1/search", {"q": "words"}).json()["results"]
+    assert len(alices) == 3
+
+
+def test_employee_search_finds_nothing_of_a_join_not_archived_yet(alice, carol):
+    hidden = ChannelFactory(creator=alice, name="hidden", history_visible=False)
+    send(alice, hidden, "hidden words before carol")
+    archive_and_index()
+    membership_join(user=carol, conversation_id=hidden.pk)
+
+    response = api_as(carol).get("/api/v1/search", {"q": "words"})
+
+    assert response.json()["results"] == []

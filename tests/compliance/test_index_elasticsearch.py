@@ -379,3 +379,20 @@ def test_a_join_without_the_history_resends_nothing(
     index_pending(backend=es_backend)
 
     assert _bulk_sources(script) == []
+
+
+@pytest.mark.django_db
+def test_an_employee_scope_leaves_out_what_came_before_a_join_without_the_history(es_backend):
+    scope = Scope.member_of({3, 4}, history_starts={4: 40})
+
+    query = es_backend.scope_query(scope)
+
+    assert query["bool"]["filter"][0] == {"terms": {"conversation_id": ["3", "4"]}}
+    assert {
+        "bool": {
+            "filter": [
+                {"term": {"conversation_id": "4"}},
+                {"range": {"archive_seq": {"lt": 40}}},
+            ]
+        }
+    } in query["bool"]["must_not"]
