@@ -14,6 +14,7 @@ Everything here is pure: it takes archived events and returns values, so the sea
 and the compliance view answer the same question the same way.
 """
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -154,11 +155,16 @@ def version_readers(
     if not versions:
         return {}
     message_seq = _message_seq(history)
-    periods = list(periods)
+    # Members who joined before a version was written are in its recorded audience (or had
+    # left, or lack the history): only later joins can add a reader. Sorted by join, so a
+    # message of a channel with thousands of joins looks only at the joins after it.
+    later = sorted(periods, key=lambda p: p.joined_seq)
+    joins = [p.joined_seq for p in later]
     readers: dict[int, tuple[int, ...]] = {}
     for span in version_spans(history):
         ids = set(versions[span.archive_seq].audience)
-        ids.update(p.user_id for p in periods if _could_read(p, span, message_seq))
+        candidates = later[bisect_right(joins, span.conversation_seq) :]
+        ids.update(p.user_id for p in candidates if _could_read(p, span, message_seq))
         readers[span.archive_seq] = tuple(sorted(ids))
     return readers
 
