@@ -216,3 +216,17 @@ async def test_with_history_hidden_a_socket_replay_gives_a_later_joiner_nothing_
 
     messages = [f for f in frames if f["type"].startswith("message.")]
     assert [(f["type"], f["message"]["body"]) for f in messages] == [("message.new", "after bob")]
+
+
+@pytest.mark.django_db
+def test_with_history_hidden_a_later_joiner_cannot_reply_in_an_earlier_thread(alice, bob):
+    channel = ChannelFactory(creator=alice, history_visible=False)
+    earlier = send(alice, channel, "before bob")
+    membership_join(user=bob, conversation_id=channel.pk)
+    before = chat_state()
+
+    with pytest.raises(ChatError) as refused:
+        send(bob, channel, "a reply", parent_id=earlier.pk)
+
+    assert refused.value.code == ErrorCode.NOT_FOUND
+    assert chat_state() == before
