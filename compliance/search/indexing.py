@@ -40,11 +40,13 @@ from .documents import (
 )
 
 
-def _histories_for(events: list[ArchivedEvent]) -> dict[int, list[ArchivedEvent]]:
-    """Every message the records touch, and every message a join among them gave a later
-    joiner to read (their audience grows; docs/search.md, "Who could see it")."""
+def _histories_for(
+    events: list[ArchivedEvent], *, joins_widen: bool
+) -> dict[int, list[ArchivedEvent]]:
+    """Every message the records touch, and (`joins_widen`) every message a join among them
+    gave a later joiner to read (their audience grows; docs/search.md, "Who could see it")."""
     histories = message_histories(message_ids=touched_message_ids(events))
-    for join in history_grants(events):
+    for join in history_grants(events) if joins_widen else ():
         histories.update(
             conversation_message_histories(
                 conversation_id=join.conversation_id, written_before_seq=join.seq
@@ -53,10 +55,17 @@ def _histories_for(events: list[ArchivedEvent]) -> dict[int, list[ArchivedEvent]
     return histories
 
 
-def index_batch_for(*, first_seq: int, last_seq: int) -> tuple[IndexBatch, int]:
-    """The documents and renames that archive records first_seq..last_seq call for."""
+def index_batch_for(
+    *, first_seq: int, last_seq: int, joins_widen: bool = True
+) -> tuple[IndexBatch, int]:
+    """The documents and renames that archive records first_seq..last_seq call for.
+
+    Each document's audience is built from every membership record archived so far, so a
+    rebuild, which writes every message anyway, passes `joins_widen=False`: rewriting a
+    channel's earlier messages at each of its joins would write them again for nothing.
+    """
     events = archived_events(first_seq=first_seq, last_seq=last_seq)
-    histories = _histories_for(events)
+    histories = _histories_for(events, joins_widen=joins_widen)
     conversation_ids = {e.conversation_id for h in histories.values() for e in h}
     renamed = {e.conversation_id for e in events if e.type == "conversation.updated"}
     names = conversation_names(conversation_ids=conversation_ids | renamed)
@@ -79,9 +88,11 @@ def index_batch_for(*, first_seq: int, last_seq: int) -> tuple[IndexBatch, int]:
     return IndexBatch(documents=documents, renamed={c: names[c] for c in renamed}), len(events)
 
 
-def index_range(*, first_seq: int, last_seq: int, backend: SearchBackend) -> int:
+def index_range(
+    *, first_seq: int, last_seq: int, backend: SearchBackend, joins_widen: bool = True
+) -> int:
     """Index archive records first_seq..last_seq (inclusive); returns how many were read."""
-    batch, count = index_batch_for(first_seq=first_seq, last_seq=last_seq)
+    batch, count = index_batch_for(first_seq=first_seq, last_seq=last_seq, joins_widen=joins_widen)
     backend.index_records(batch)
     return count
 
@@ -126,7 +137,7 @@ def index_rebuild(
         size = settings.EIM_SEARCH_INDEX_BATCH
         for first in range(1, head + 1, size):
             last = min(head, first + size - 1)
-            index_range(first_seq=first, last_seq=last, backend=writer)
+            index_range(first_seq=first, last_seq=last, backend=writer, joins_widen=False)
             if progress:
                 progress(last - first + 1)
         backend.rebuild_finish(writer)

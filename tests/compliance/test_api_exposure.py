@@ -5,6 +5,7 @@ import pytest
 
 from accounts.models import Role
 from audit.models import AuditEvent, AuditEventType
+from compliance.search.indexing import index_rebuild
 from eim.chat.models import ConversationEvent, EventType
 from eim.chat.services.conversations import membership_join, membership_leave
 from tests.conftest import api_as
@@ -159,3 +160,9 @@ def test_employee_search_finds_nothing_of_a_join_not_archived_yet(alice, carol):
     response = api_as(carol).get("/api/v1/search", {"q": "words"})
 
     assert response.json()["results"] == []
+
+
+def test_a_rebuilt_index_finds_the_later_joiner_too(officer, tip):
+    index_rebuild()
+
+    assert _search(officer, "participant:carol") == {"the tip before carol came"}
