@@ -176,23 +176,13 @@ def membership_events(*, conversation_ids: Iterable[int]) -> dict[int, list[Arch
     return dict(events)
 
 
-def conversation_message_histories(
-    *, conversation_id: int, written_before_seq: int
-) -> dict[int, list[ArchivedEvent]]:
-    """message_histories of every message written in a conversation before archive record
-    `written_before_seq` (by the conversation's index, not a list of ids)."""
-    records = ArchiveRecord.objects.filter(
-        conversation_id=conversation_id, event_type__in=MESSAGE_TYPES
+def conversation_message_ids(*, conversation_id: int, before_seq: int) -> list[int]:
+    """Ids of the messages written in a conversation before archive record `before_seq`, in
+    order (by the conversation's index)."""
+    rows = ArchiveRecord.objects.filter(
+        conversation_id=conversation_id, event_type=MESSAGE_NEW, seq__lt=before_seq
     ).order_by("seq")
-    histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
-    for record in records.iterator(chunk_size=2000):
-        message_id = int(record.message_id or 0)
-        if record.event_type == MESSAGE_NEW and record.seq >= written_before_seq:
-            continue
-        if record.event_type != MESSAGE_NEW and message_id not in histories:
-            continue  # a later message, or a record whose message.new is not in range
-        histories[message_id].append(_event(record))
-    return dict(histories)
+    return [int(mid) for mid in rows.values_list("message_id", flat=True) if mid is not None]
 
 
 def conversation_message_events(

@@ -8,9 +8,11 @@
 so concurrent workers serialise; each batch rebuilds the documents of every message it
 touches from the message's whole archived history and upserts them by archive_seq, so
 running a batch twice, or a task after the sweeper already did its work, changes nothing.
+A join that gives the joiner the channel's history also rebuilds every message written
+before it in that channel, in chunks, with the joiner in their audience.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +25,7 @@ from archive.selectors import (
     archive_head_seq,
     archived_at_of,
     archived_events,
-    conversation_message_histories,
+    conversation_message_ids,
     conversation_names,
     member_usernames,
     membership_events,
@@ -39,35 +41,15 @@ from .documents import (
     touched_message_ids,
 )
 
-
-def _histories_for(
-    events: list[ArchivedEvent], *, joins_widen: bool
-) -> dict[int, list[ArchivedEvent]]:
-    """Every message the records touch, and (`joins_widen`) every message a join among them
-    gave a later joiner to read (their audience grows; docs/search.md, "Who could see it")."""
-    histories = message_histories(message_ids=touched_message_ids(events))
-    for join in history_grants(events) if joins_widen else ():
-        histories.update(
-            conversation_message_histories(
-                conversation_id=join.conversation_id, written_before_seq=join.seq
-            )
-        )
-    return histories
+WIDEN_CHUNK = 2000  # messages rebuilt at a time after a join: bounded memory on any channel
 
 
-def index_batch_for(
-    *, first_seq: int, last_seq: int, joins_widen: bool = True
-) -> tuple[IndexBatch, int]:
-    """The documents and renames that archive records first_seq..last_seq call for.
-
-    Each document's audience is built from every membership record archived so far, so a
-    rebuild, which writes every message anyway, passes `joins_widen=False`: rewriting a
-    channel's earlier messages at each of its joins would write them again for nothing.
-    """
-    events = archived_events(first_seq=first_seq, last_seq=last_seq)
-    histories = _histories_for(events, joins_widen=joins_widen)
+def _batch(
+    histories: dict[int, list[ArchivedEvent]], *, renamed: set[int] | None = None
+) -> IndexBatch:
+    """The documents of these messages (and the new names of renamed conversations)."""
+    renamed = renamed or set()
     conversation_ids = {e.conversation_id for h in histories.values() for e in h}
-    renamed = {e.conversation_id for e in events if e.type == "conversation.updated"}
     names = conversation_names(conversation_ids=conversation_ids | renamed)
     usernames = member_usernames(conversation_ids=conversation_ids)
     periods = {
@@ -85,15 +67,44 @@ def index_batch_for(
         )
     ]
     documents.sort(key=lambda d: d.archive_seq)
-    return IndexBatch(documents=documents, renamed={c: names[c] for c in renamed}), len(events)
+    return IndexBatch(documents=documents, renamed={c: names[c] for c in renamed})
+
+
+def index_batch_for(*, first_seq: int, last_seq: int) -> tuple[IndexBatch, int]:
+    """The documents and renames that archive records first_seq..last_seq call for."""
+    events = archived_events(first_seq=first_seq, last_seq=last_seq)
+    renamed = {e.conversation_id for e in events if e.type == "conversation.updated"}
+    histories = message_histories(message_ids=touched_message_ids(events))
+    return _batch(histories, renamed=renamed), len(events)
+
+
+def widened_batches(*, first_seq: int, last_seq: int) -> Iterator[IndexBatch]:
+    """For each join among records first_seq..last_seq that gave the joiner the history, the
+    documents of every message written before it in that conversation, now with the joiner
+    in their audience (docs/search.md, "Who could see it"), WIDEN_CHUNK messages at a time."""
+    for join in history_grants(archived_events(first_seq=first_seq, last_seq=last_seq)):
+        message_ids = conversation_message_ids(
+            conversation_id=join.conversation_id, before_seq=join.seq
+        )
+        for start in range(0, len(message_ids), WIDEN_CHUNK):
+            chunk = message_ids[start : start + WIDEN_CHUNK]
+            yield _batch(message_histories(message_ids=chunk))
 
 
 def index_range(
     *, first_seq: int, last_seq: int, backend: SearchBackend, joins_widen: bool = True
 ) -> int:
-    """Index archive records first_seq..last_seq (inclusive); returns how many were read."""
-    batch, count = index_batch_for(first_seq=first_seq, last_seq=last_seq, joins_widen=joins_widen)
+    """Index archive records first_seq..last_seq (inclusive); returns how many were read.
+
+    Each document's audience is built from every membership record archived so far, so a
+    rebuild, which writes every message anyway, passes `joins_widen=False`: rewriting a
+    channel's earlier messages at each of its joins would write them again for nothing.
+    """
+    batch, count = index_batch_for(first_seq=first_seq, last_seq=last_seq)
     backend.index_records(batch)
+    if joins_widen:
+        for widened in widened_batches(first_seq=first_seq, last_seq=last_seq):
+            backend.index_records(widened)
     return count
 
 

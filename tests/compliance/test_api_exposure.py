@@ -5,6 +5,7 @@ import pytest
 
 from accounts.models import Role
 from audit.models import AuditEvent, AuditEventType
+from compliance.search import indexing
 from compliance.search.indexing import index_rebuild
 from eim.chat.models import ConversationEvent, EventType
 from eim.chat.services.conversations import membership_join, membership_leave
@@ -166,3 +167,18 @@ def test_a_rebuilt_index_finds_the_later_joiner_too(officer, tip):
     index_rebuild()
 
     assert _search(officer, "participant:carol") == {"the tip before carol came"}
+
+
+def test_a_join_widens_every_earlier_message_however_many_chunks_it_takes(
+    officer, alice, carol, monkeypatch
+):
+    monkeypatch.setattr(indexing, "WIDEN_CHUNK", 2)
+    desk = ChannelFactory(creator=alice, name="desk")
+    for i in range(5):
+        send(alice, desk, f"line {i} before carol")
+    archive_and_index()
+
+    membership_join(user=carol, conversation_id=desk.pk)
+    archive_and_index()
+
+    assert _search(officer, "participant:carol") == {f"line {i} before carol" for i in range(5)}
