@@ -103,7 +103,7 @@ def run(message_count: int, member_count: int) -> None:
     tag = uuid.uuid4().hex[:6]
     backend = PostgresBackend()
     backend.ensure_ready()
-    written: list[int] = [0]
+    written: list[int] = []
     index_records = backend.index_records
 
     def counting(batch):  # type: ignore[no-untyped-def]
@@ -136,10 +136,11 @@ def run(message_count: int, member_count: int) -> None:
         joiner = UserFactory(username=f"joiner-{label.split()[1]}-{tag}")
         membership_join(user=joiner, conversation_id=channel.pk)
         archive_pending()
+        written.clear()
         indexed, _ = timed(
             f"index the join ({label})", lambda: index_pending(backend=backend, max_batches=10**6)
         )
-        print(f"    {indexed} archive record(s) read, {written[-1]:,} search rows rewritten")
+        print(f"    {indexed} archive record(s) read, {sum(written):,} search rows rewritten")
         query = parse_query(f"participant:{joiner.username}")
         page, _ = timed(
             f"participant:{joiner.username} ({label}), first page",
