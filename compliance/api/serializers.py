@@ -95,7 +95,14 @@ class VersionOutput(serializers.Serializer):
     body = serializers.CharField()
     created_at = serializers.DateTimeField()
     occurred_at = serializers.DateTimeField()
-    audience = serializers.ListField(child=serializers.IntegerField())
+    audience = serializers.ListField(
+        child=serializers.IntegerField(), help_text="who the record says could see it then"
+    )
+    readers = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="everyone who could read this version, later joiners given the history "
+        "included (on version history; the audience elsewhere)",
+    )
     is_deleted = serializers.BooleanField()
 
 

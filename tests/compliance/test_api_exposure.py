@@ -182,3 +182,13 @@ def test_a_join_widens_every_earlier_message_however_many_chunks_it_takes(
     archive_and_index()
 
     assert _search(officer, "participant:carol") == {f"line {i} before carol" for i in range(5)}
+
+
+def test_the_version_history_names_everyone_who_could_read_each_version(
+    officer, tip, alice, bob, carol
+):
+    body = api_as(officer).get(f"/api/v1/compliance/messages/{tip.pk}/versions").json()
+
+    (original,) = body["versions"]
+    assert original["audience"] == sorted([alice.pk, bob.pk])
+    assert original["readers"] == sorted([alice.pk, bob.pk, carol.pk])
