@@ -2,7 +2,6 @@
 
 import base64
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -48,7 +47,7 @@ class Scope:
 
     @classmethod
     def member_of(
-        cls, conversation_ids: set[int], history_starts: Mapping[int, int] | None = None
+        cls, conversation_ids: set[int], history_starts: dict[int, int] | None = None
     ) -> "Scope":
         return cls(
             all_versions=False,
