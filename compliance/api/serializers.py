@@ -119,13 +119,13 @@ class ContextOutput(serializers.Serializer):
     after = VersionOutput(many=True)
 
 
-class PersonOutput(serializers.Serializer):
+class ExposurePersonOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
 
 
 class AccessOutput(serializers.Serializer):
-    user = PersonOutput()
+    user = ExposurePersonOutput()
     via = serializers.ChoiceField(
         choices=["audience", "history", "recorded"],
         help_text="audience: a member when it was written; history: joined later and was "
