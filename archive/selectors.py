@@ -73,6 +73,8 @@ class ArchivedEvent:
     seq: int
     type: str
     conversation_id: int
+    # The event's number within its conversation (the outbox seq the record names).
+    conversation_seq: int
     message_id: int | None
     actor_id: int | None
     occurred_at: datetime
@@ -92,6 +94,7 @@ def _event(record: ArchiveRecord) -> ArchivedEvent:
         seq=record.seq,
         type=record.event_type,
         conversation_id=record.conversation_id,
+        conversation_seq=int(content.get("conversation_seq") or 0),
         message_id=record.message_id,
         actor_id=record.actor_id,
         occurred_at=record.occurred_at,
@@ -159,6 +162,27 @@ def member_usernames(*, conversation_ids: Iterable[int]) -> dict[int, str]:
         if "id" in user:
             usernames[int(user["id"])] = str(user.get("username", "")).lower()
     return usernames
+
+
+def membership_events(*, conversation_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
+    """Every member.joined and member.left record of these conversations, in seq order."""
+    records = ArchiveRecord.objects.filter(
+        conversation_id__in=set(conversation_ids),
+        event_type__in=("member.joined", "member.left"),
+    ).order_by("seq")
+    events: dict[int, list[ArchivedEvent]] = defaultdict(list)
+    for record in records:
+        events[record.conversation_id].append(_event(record))
+    return dict(events)
+
+
+def conversation_message_ids(*, conversation_id: int, before_seq: int) -> list[int]:
+    """Ids of the messages written in a conversation before archive record `before_seq`, in
+    order (by the conversation's index)."""
+    rows = ArchiveRecord.objects.filter(
+        conversation_id=conversation_id, event_type=MESSAGE_NEW, seq__lt=before_seq
+    ).order_by("seq")
+    return [int(mid) for mid in rows.values_list("message_id", flat=True) if mid is not None]
 
 
 def conversation_message_events(

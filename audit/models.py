@@ -19,6 +19,7 @@ class AuditEventType(models.TextChoices):
     MESSAGE_VIEWED = "message.viewed", "Message viewed"
     VERSION_HISTORY_VIEWED = "message.versions_viewed", "Version history viewed"
     CONTEXT_VIEWED = "message.context_viewed", "Conversation context viewed"
+    EXPOSURE_VIEWED = "message.exposure_viewed", "Who could see a message viewed"
     EXPORT_MADE = "export.made", "Export made"
     HOLD_PLACED = "hold.placed", "Legal hold placed"
     REVIEW_DECIDED = "review.decided", "Review decided"

@@ -56,6 +56,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
                 "operators": OPERATORS,
                 "search_url": reverse("compliance-search"),
                 "versions_url": _id_url("compliance-message-versions"),
+                "exposure_url": _id_url("compliance-message-exposure"),
                 "context_url": _id_url("compliance-record-context"),
             },
         )

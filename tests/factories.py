@@ -72,13 +72,23 @@ class ChannelFactory(factory.Factory):
     creator = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"channel-{n}")
     private = False
+    history_visible = True
     members: list[User] = []
 
     @classmethod
     def _create(
-        cls, model_class: type, *, creator: User, name: str, private: bool, members: list[User]
+        cls,
+        model_class: type,
+        *,
+        creator: User,
+        name: str,
+        private: bool,
+        history_visible: bool,
+        members: list[User],
     ) -> Conversation:
-        conversation = conversation_create_channel(creator=creator, name=name, private=private)
+        conversation = conversation_create_channel(
+            creator=creator, name=name, private=private, history_visible=history_visible
+        )
         if members:
             membership_invite(
                 actor=creator, conversation_id=conversation.pk, user_ids=[m.pk for m in members]
@@ -142,12 +152,12 @@ def chat_state() -> dict[str, list[tuple[Any, ...]]]:
     return {
         "conversations": list(
             Conversation.objects.order_by("pk").values_list(
-                "pk", "name", "topic", "archived_at", "last_seq"
+                "pk", "name", "topic", "archived_at", "history_visible", "last_seq"
             )
         ),
         "memberships": list(
             Membership.objects.order_by("pk").values_list(
-                "conversation_id", "user_id", "role", "last_read_seq"
+                "conversation_id", "user_id", "role", "history_from_seq", "last_read_seq"
             )
         ),
         "messages": list(

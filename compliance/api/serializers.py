@@ -95,7 +95,14 @@ class VersionOutput(serializers.Serializer):
     body = serializers.CharField()
     created_at = serializers.DateTimeField()
     occurred_at = serializers.DateTimeField()
-    audience = serializers.ListField(child=serializers.IntegerField())
+    audience = serializers.ListField(
+        child=serializers.IntegerField(), help_text="who the record says could see it then"
+    )
+    readers = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="everyone who could read this version, later joiners given the history "
+        "included (on version history; the audience elsewhere)",
+    )
     is_deleted = serializers.BooleanField()
 
 
@@ -110,3 +117,38 @@ class ContextOutput(serializers.Serializer):
     record = VersionOutput()
     before = VersionOutput(many=True)
     after = VersionOutput(many=True)
+
+
+class ExposurePersonOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class AccessOutput(serializers.Serializer):
+    user = ExposurePersonOutput()
+    via = serializers.ChoiceField(
+        choices=["audience", "history", "recorded"],
+        help_text="audience: a member when it was written; history: joined later and was "
+        "given the history; recorded: named by a record's audience, by no join",
+    )
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField(allow_null=True, help_text="null: can still read it")
+    until_reason = serializers.ChoiceField(choices=["left", "removed", "deleted"], allow_null=True)
+    joined_at = serializers.DateTimeField(allow_null=True)
+    version_seqs = serializers.ListField(
+        child=serializers.IntegerField(), help_text="archive seqs of the versions they could read"
+    )
+
+
+class ExposureVersionOutput(serializers.Serializer):
+    archive_seq = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    replaced_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExposureOutput(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    conversation = NamedOutput()
+    written_at = serializers.DateTimeField()
+    versions = ExposureVersionOutput(many=True)
+    people = AccessOutput(many=True)

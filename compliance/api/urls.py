@@ -10,6 +10,11 @@ urlpatterns = [
         name="compliance-message-versions",
     ),
     path(
+        "compliance/messages/<int:message_id>/exposure",
+        views.MessageExposureView.as_view(),
+        name="compliance-message-exposure",
+    ),
+    path(
         "compliance/records/<int:archive_seq>/context",
         views.RecordContextView.as_view(),
         name="compliance-record-context",

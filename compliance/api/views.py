@@ -72,6 +72,15 @@ class MessageVersionsView(ComplianceView):
         return Response(services.message_versions(user=self.user, message_id=message_id))
 
 
+class MessageExposureView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_message_exposure",
+        responses={200: shapes.ExposureOutput, 403: shapes.SearchErrorOutput},
+    )
+    def get(self, request: Request, message_id: int) -> Response:
+        return Response(services.message_exposure_view(user=self.user, message_id=message_id))
+
+
 class RecordContextView(ComplianceView):
     @extend_schema(
         parameters=[shapes.ContextInput],

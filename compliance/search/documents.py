@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from archive.exposure import MembershipPeriod, version_readers
 from archive.selectors import (
     ATTACHMENT_ADDED,
     MESSAGE_DELETED,
@@ -55,12 +56,22 @@ class IndexBatch:
 
 
 def message_documents(
-    history: list[ArchivedEvent], *, conversation_name: str, usernames: Mapping[int, str]
+    history: list[ArchivedEvent],
+    *,
+    conversation_name: str,
+    usernames: Mapping[int, str],
+    periods: Iterable[MembershipPeriod] = (),
 ) -> list[SearchDocument]:
-    """The documents of one message from all its archive records (in seq order)."""
+    """The documents of one message from all its archive records (in seq order).
+
+    A version's audience is everyone who could read it (archive.exposure): its recorded
+    audience, and the members of `periods` (the conversation's memberships) who joined later
+    and were given the history while it was current.
+    """
     versions = [e for e in history if e.type in VERSION_TYPES]
     if not versions:
         return []
+    readers = version_readers(history, periods)
     first = next((e for e in versions if e.type == MESSAGE_NEW), versions[0]).message
     author = first.get("author") or {}
     types = {e.type for e in history}
@@ -75,9 +86,9 @@ def message_documents(
             conversation_name=conversation_name,
             author_id=int(author.get("id") or event.actor_id or 0),
             author_username=str(author.get("username", "")).lower(),
-            audience_ids=tuple(sorted(event.audience)),
+            audience_ids=readers[event.seq],
             audience_usernames=tuple(
-                sorted({usernames[i] for i in event.audience if i in usernames})
+                sorted({usernames[i] for i in readers[event.seq] if i in usernames})
             ),
             occurred_at=event.occurred_at,
             created_at=_created_at(first, default=event.occurred_at),
@@ -97,3 +108,14 @@ def _created_at(message: Mapping[str, object], *, default: datetime) -> datetime
 
 def touched_message_ids(events: Iterable[ArchivedEvent]) -> set[int]:
     return {e.message_id for e in events if e.message_id is not None and e.type in MESSAGE_TYPES}
+
+
+def history_grants(events: Iterable[ArchivedEvent]) -> list[ArchivedEvent]:
+    """The member.joined records that gave the joiner earlier messages to read: each widens
+    the audience of the messages written before it in its conversation."""
+    return [
+        e
+        for e in events
+        if e.type == "member.joined"
+        and int(e.payload.get("history_from_seq") or 1) < e.conversation_seq
+    ]

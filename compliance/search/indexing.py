@@ -8,52 +8,103 @@
 so concurrent workers serialise; each batch rebuilds the documents of every message it
 touches from the message's whole archived history and upserts them by archive_seq, so
 running a batch twice, or a task after the sweeper already did its work, changes nothing.
+A join that gives the joiner the channel's history also rebuilds every message written
+before it in that channel, in chunks, with the joiner in their audience.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from archive.exposure import membership_periods
 from archive.selectors import (
+    ArchivedEvent,
     archive_head_seq,
     archived_at_of,
     archived_events,
+    conversation_message_ids,
     conversation_names,
     member_usernames,
+    membership_events,
     message_histories,
 )
 
 from ..models import SearchIndexState
 from .backends import SearchBackend, search_backend
-from .documents import IndexBatch, message_documents, touched_message_ids
+from .documents import (
+    IndexBatch,
+    history_grants,
+    message_documents,
+    touched_message_ids,
+)
+
+WIDEN_CHUNK = 2000  # messages rebuilt at a time after a join: bounded memory on any channel
+
+
+def _batch(
+    histories: dict[int, list[ArchivedEvent]], *, renamed: set[int] | None = None
+) -> IndexBatch:
+    """The documents of these messages (and the new names of renamed conversations)."""
+    renamed = renamed or set()
+    conversation_ids = {e.conversation_id for h in histories.values() for e in h}
+    names = conversation_names(conversation_ids=conversation_ids | renamed)
+    usernames = member_usernames(conversation_ids=conversation_ids)
+    periods = {
+        cid: membership_periods(records)
+        for cid, records in membership_events(conversation_ids=conversation_ids).items()
+    }
+    documents = [
+        document
+        for history in histories.values()
+        for document in message_documents(
+            history,
+            conversation_name=names[history[0].conversation_id],
+            usernames=usernames,
+            periods=periods.get(history[0].conversation_id, ()),
+        )
+    ]
+    documents.sort(key=lambda d: d.archive_seq)
+    return IndexBatch(documents=documents, renamed={c: names[c] for c in renamed})
 
 
 def index_batch_for(*, first_seq: int, last_seq: int) -> tuple[IndexBatch, int]:
     """The documents and renames that archive records first_seq..last_seq call for."""
     events = archived_events(first_seq=first_seq, last_seq=last_seq)
-    histories = message_histories(message_ids=touched_message_ids(events))
-    conversation_ids = {e.conversation_id for h in histories.values() for e in h}
     renamed = {e.conversation_id for e in events if e.type == "conversation.updated"}
-    names = conversation_names(conversation_ids=conversation_ids | renamed)
-    usernames = member_usernames(conversation_ids=conversation_ids)
-    documents = [
-        document
-        for history in histories.values()
-        for document in message_documents(
-            history, conversation_name=names[history[0].conversation_id], usernames=usernames
+    histories = message_histories(message_ids=touched_message_ids(events))
+    return _batch(histories, renamed=renamed), len(events)
+
+
+def widened_batches(*, first_seq: int, last_seq: int) -> Iterator[IndexBatch]:
+    """For each join among records first_seq..last_seq that gave the joiner the history, the
+    documents of every message written before it in that conversation, now with the joiner
+    in their audience (docs/search.md, "Who could see it"), WIDEN_CHUNK messages at a time."""
+    for join in history_grants(archived_events(first_seq=first_seq, last_seq=last_seq)):
+        message_ids = conversation_message_ids(
+            conversation_id=join.conversation_id, before_seq=join.seq
         )
-    ]
-    documents.sort(key=lambda d: d.archive_seq)
-    return IndexBatch(documents=documents, renamed={c: names[c] for c in renamed}), len(events)
+        for start in range(0, len(message_ids), WIDEN_CHUNK):
+            chunk = message_ids[start : start + WIDEN_CHUNK]
+            yield _batch(message_histories(message_ids=chunk))
 
 
-def index_range(*, first_seq: int, last_seq: int, backend: SearchBackend) -> int:
-    """Index archive records first_seq..last_seq (inclusive); returns how many were read."""
+def index_range(
+    *, first_seq: int, last_seq: int, backend: SearchBackend, joins_widen: bool = True
+) -> int:
+    """Index archive records first_seq..last_seq (inclusive); returns how many were read.
+
+    Each document's audience is built from every membership record archived so far, so a
+    rebuild, which writes every message anyway, passes `joins_widen=False`: rewriting a
+    channel's earlier messages at each of its joins would write them again for nothing.
+    """
     batch, count = index_batch_for(first_seq=first_seq, last_seq=last_seq)
     backend.index_records(batch)
+    if joins_widen:
+        for widened in widened_batches(first_seq=first_seq, last_seq=last_seq):
+            backend.index_records(widened)
     return count
 
 
@@ -97,7 +148,7 @@ def index_rebuild(
         size = settings.EIM_SEARCH_INDEX_BATCH
         for first in range(1, head + 1, size):
             last = min(head, first + size - 1)
-            index_range(first_seq=first, last_seq=last, backend=writer)
+            index_range(first_seq=first, last_seq=last, backend=writer, joins_widen=False)
             if progress:
                 progress(last - first + 1)
         backend.rebuild_finish(writer)

@@ -33,19 +33,28 @@ class Scope:
 
     `all_versions`: every version of every message, deleted ones included (compliance).
     Otherwise only the current version of messages not deleted. `conversation_ids`: only
-    these conversations; None means every conversation.
+    these conversations; None means every conversation. `history_starts`: (conversation id,
+    archive seq) pairs: in that conversation only records from that archive seq on (a member
+    who joined without the channel's history reads only what came after their join).
     """
 
     all_versions: bool
     conversation_ids: frozenset[int] | None
+    history_starts: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def everything(cls) -> "Scope":
         return cls(all_versions=True, conversation_ids=None)
 
     @classmethod
-    def member_of(cls, conversation_ids: set[int]) -> "Scope":
-        return cls(all_versions=False, conversation_ids=frozenset(conversation_ids))
+    def member_of(
+        cls, conversation_ids: set[int], history_starts: dict[int, int] | None = None
+    ) -> "Scope":
+        return cls(
+            all_versions=False,
+            conversation_ids=frozenset(conversation_ids),
+            history_starts=tuple(sorted((history_starts or {}).items())),
+        )
 
 
 @dataclass(frozen=True, slots=True)

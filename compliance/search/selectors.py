@@ -4,7 +4,7 @@
 from typing import Any
 
 from accounts.models import User
-from eim.chat.selectors import conversation_cursors_for_user
+from eim.chat.selectors import conversation_cursors_for_user, history_archive_starts_for_user
 
 from ..errors import ComplianceError, ComplianceErrorCode
 from .backends import search_backend
@@ -22,7 +22,8 @@ def employee_search(
     limit: int = 50,
     facets: bool = False,
 ) -> dict[str, Any]:
-    """The current version of messages not deleted, in conversations the user is in now.
+    """The current version of messages not deleted, in conversations the user is in now,
+    from where their membership's history starts (as the chat's history read).
 
     The membership scope is the first clause of every backend query; the user's query only
     narrows it, so counts, facets and highlights never reach another conversation.
@@ -30,7 +31,10 @@ def employee_search(
     if not user.is_active:
         raise ComplianceError(ComplianceErrorCode.FORBIDDEN, "this account is deactivated")
     request = search_request_check(query=query, order=order, cursor=cursor, limit=limit)
-    scope = Scope.member_of(set(conversation_cursors_for_user(user_id=user.pk)))
+    scope = Scope.member_of(
+        set(conversation_cursors_for_user(user_id=user.pk)),
+        history_starts=history_archive_starts_for_user(user_id=user.pk),
+    )
     page = search_backend().search(
         request.tree,
         scope=scope,

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from accounts.models import User
 from archive import selectors as archive_selectors
+from archive.exposure import Access, membership_periods, message_exposure, version_readers
 from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
 from audit.models import AuditEventType
 from audit.services import audit_event_record
@@ -82,8 +83,12 @@ def _author(event: ArchivedEvent) -> dict[str, Any]:
     }
 
 
-def _version_payload(event: ArchivedEvent, *, text: ArchivedEvent) -> dict[str, Any]:
-    """One version; `text` is the record whose body it shows (a deletion shows the last)."""
+def _version_payload(
+    event: ArchivedEvent, *, text: ArchivedEvent, readers: dict[int, tuple[int, ...]]
+) -> dict[str, Any]:
+    """One version; `text` is the record whose body it shows (a deletion shows the last).
+    `audience` is what the record says; `readers`, everyone who could read that version
+    (later joiners given the history included; archive.exposure)."""
     return {
         "archive_seq": event.seq,
         "message_id": event.message_id,
@@ -94,26 +99,41 @@ def _version_payload(event: ArchivedEvent, *, text: ArchivedEvent) -> dict[str, 
         "created_at": text.message.get("created_at"),
         "occurred_at": event.occurred_at.isoformat(),
         "audience": list(event.audience),
+        "readers": list(readers.get(event.seq, event.audience)),
         "is_deleted": event.type == MESSAGE_DELETED,
     }
 
 
-def _versions(history: list[ArchivedEvent], *, up_to: int | None = None) -> list[dict[str, Any]]:
+def _versions(
+    history: list[ArchivedEvent],
+    *,
+    up_to: int | None = None,
+    readers: dict[int, tuple[int, ...]] | None = None,
+) -> list[dict[str, Any]]:
     versions, text = [], None
     for event in history:
         if event.type not in _KINDS or (up_to is not None and event.seq > up_to):
             continue
         if event.type != MESSAGE_DELETED:
             text = event
-        versions.append(_version_payload(event, text=text or event))
+        versions.append(_version_payload(event, text=text or event, readers=readers or {}))
     return versions
+
+
+def _readers(history: list[ArchivedEvent]) -> dict[int, tuple[int, ...]]:
+    """Who could read each version, from the conversation's membership records."""
+    if not history:
+        return {}
+    cid = history[0].conversation_id
+    records = archive_selectors.membership_events(conversation_ids=[cid]).get(cid, [])
+    return version_readers(history, membership_periods(records))
 
 
 def message_versions(*, user: User, message_id: int) -> dict[str, Any]:
     """A message's every version from the archive: the original, each edit, the deletion."""
     require_compliance_officer(user=user)
     history = archive_selectors.message_histories(message_ids=[message_id]).get(message_id, [])
-    versions = _versions(history)
+    versions = _versions(history, readers=_readers(history))
     if not versions:
         raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no archived message with that id")
     conversation_id = history[0].conversation_id
@@ -181,4 +201,50 @@ def record_context(
         "record": _versions(own, up_to=archive_seq)[-1],
         "before": _as_of({m: h for m, h in histories.items() if m in earlier_ids}, archive_seq),
         "after": [_versions(histories[e.message_id])[0] for e in later if e.message_id],
+    }
+
+
+def _access_payload(access: Access) -> dict[str, Any]:
+    return {
+        "user": {"id": access.user_id, "username": access.username},
+        "via": access.via,
+        "since": access.since.isoformat(),
+        "until": access.until.isoformat() if access.until else None,
+        "until_reason": access.until_reason,
+        "joined_at": access.joined_at.isoformat() if access.joined_at else None,
+        "version_seqs": list(access.version_seqs),
+    }
+
+
+def message_exposure_view(*, user: User, message_id: int) -> dict[str, Any]:
+    """Everyone who could read an archived message, each with from when and until when:
+    the members when it was written, members who joined later and were given the history,
+    until they left, were removed, or the message was deleted. From the archive alone."""
+    require_compliance_officer(user=user)
+    exposure = message_exposure(message_id=message_id)
+    if exposure is None:
+        raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no archived message with that id")
+    cid = exposure.conversation_id
+    with transaction.atomic():
+        audit_event_record(
+            actor=user,
+            event_type=AuditEventType.EXPOSURE_VIEWED,
+            details={"message_id": message_id, "people_count": len(exposure.access)},
+        )
+    return {
+        "message_id": message_id,
+        "conversation": {
+            "id": cid,
+            "name": archive_selectors.conversation_names(conversation_ids=[cid])[cid],
+        },
+        "written_at": exposure.written_at.isoformat(),
+        "versions": [
+            {
+                "archive_seq": v.archive_seq,
+                "occurred_at": v.occurred_at.isoformat(),
+                "replaced_at": v.ended_at.isoformat() if v.ended_at else None,
+            }
+            for v in exposure.versions
+        ],
+        "people": [_access_payload(a) for a in exposure.access],
     }

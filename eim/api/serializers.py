@@ -20,6 +20,8 @@ class ChannelCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     private = serializers.BooleanField(default=False)
     topic = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+    # Whether people who join later may read what was said before they joined.
+    history_visible = serializers.BooleanField(default=True)
 
 
 class DirectOpenInput(serializers.Serializer):
@@ -29,6 +31,7 @@ class DirectOpenInput(serializers.Serializer):
 class ConversationUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=80, required=False)
     topic = serializers.CharField(max_length=250, required=False, allow_blank=True)
+    history_visible = serializers.BooleanField(required=False)
 
 
 class InviteInput(serializers.Serializer):
@@ -137,6 +140,7 @@ class ConversationOutput(serializers.Serializer):
     topic = serializers.CharField()
     created_at = serializers.DateTimeField()
     archived = serializers.BooleanField()
+    history_visible = serializers.BooleanField()
     last_seq = serializers.IntegerField()
     member = serializers.BooleanField()
     role = serializers.ChoiceField(choices=["owner", "member"], allow_null=True)

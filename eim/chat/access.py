@@ -1,8 +1,12 @@
 """The one place that decides which conversations and messages a user may reach.
 
 Private conversations a user is not in are reported as not found, so their existence
-does not leak.
+does not leak. A member reads a conversation's messages from their membership's
+`history_from_seq` on: the whole history, or only what came after their join
+(docs/adr/0004-channel-history-visibility.md).
 """
+
+from django.db.models import F, Q
 
 from accounts.models import User
 
@@ -46,11 +50,20 @@ def access_member_conversation_by_id(*, user: User, conversation_id: int) -> Con
     return conversation
 
 
+def readable_messages(*, user: User) -> Q:
+    """Messages the user may read: in a conversation they are in, from the seq their
+    membership's history starts at. One Q, so both conditions are on the same membership."""
+    return Q(
+        conversation__memberships__user=user,
+        seq__gte=F("conversation__memberships__history_from_seq"),
+    )
+
+
 def access_message_by_id(*, user: User, message_id: int) -> Message:
-    """A message in a conversation the user is a member of."""
+    """A message the user may read (readable_messages)."""
     message = (
         Message.objects.select_related("conversation", "author")
-        .filter(pk=message_id, conversation__memberships__user=user)
+        .filter(readable_messages(user=user), pk=message_id)
         .first()
     )
     if message is None:

@@ -50,6 +50,10 @@ class Conversation(models.Model):
     direct_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
     # Counter for the per-conversation event sequence; bumped under the row lock.
     last_seq = models.BigIntegerField(default=0)
+    # Whether a member who joins later may read what was said before they joined. Read at
+    # each join and fixed in that membership (history_from_seq), so changing it never
+    # changes what an existing member can read (docs/adr/0004-channel-history-visibility.md).
+    history_visible = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
@@ -79,6 +83,9 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
     # Seq of the member.joined event: a socket replays the conversation from here.
     joined_seq = models.BigIntegerField(default=0)
+    # The first conversation seq this member may read: 1 when they were given the history
+    # on joining, their joined_seq when not. Their member.joined event records the same.
+    history_from_seq = models.BigIntegerField(default=1)
     last_read_seq = models.BigIntegerField(default=0)
 
     class Meta:

@@ -83,6 +83,7 @@ def conversation_payload(
         "topic": conversation.topic,
         "created_at": conversation.created_at.isoformat(),
         "archived": conversation.archived_at is not None,
+        "history_visible": conversation.history_visible,
         "last_seq": conversation.last_seq,
         "member": membership is not None,
         "role": membership.role if membership else None,

@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 
-from .access import access_member_conversation_by_id
+from .access import access_member_conversation_by_id, readable_messages
 from .errors import ChatError, ErrorCode
 from .models import (
     Conversation,
@@ -19,6 +19,7 @@ from .models import (
 from .payloads import conversation_payload, message_payload_loaded, user_payload
 
 MAX_PAGE = 200
+NOT_ARCHIVED_YET = 2**62
 
 
 def _unread_subquery(user: User) -> Subquery:
@@ -125,10 +126,13 @@ def messages_page(
     limit: int = 50,
     thread: int | None = None,
 ) -> dict[str, Any]:
-    """A page of messages in seq order, keyset-paginated by seq; members only."""
+    """A page of messages in seq order, keyset-paginated by seq; members only, and only
+    from where their membership's history starts."""
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
     limit = max(1, min(limit, MAX_PAGE))
-    messages = _messages_with_relations().filter(conversation=conversation)
+    messages = _messages_with_relations().filter(
+        readable_messages(user=user), conversation=conversation
+    )
     if thread is not None:
         messages = messages.filter(Q(pk=thread) | Q(parent_id=thread))
     else:
@@ -152,11 +156,7 @@ def messages_page(
 
 
 def message_for_user(*, user: User, message_id: int) -> dict[str, Any]:
-    message = (
-        _messages_with_relations()
-        .filter(pk=message_id, conversation__memberships__user=user)
-        .first()
-    )
+    message = _messages_with_relations().filter(readable_messages(user=user), pk=message_id).first()
     if message is None:
         raise ChatError(ErrorCode.NOT_FOUND, "message does not exist or you cannot see it")
     return message_payload_loaded(message)
@@ -182,17 +182,36 @@ def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]
     return {cid: (joined, last) for cid, joined, last in rows}
 
 
+def history_archive_starts_for_user(*, user_id: int) -> dict[int, int]:
+    """{conversation id: archive seq} for the user's memberships whose history starts after
+    the conversation's beginning: the archive record of the event their readable history
+    starts at (their join). Within a conversation, archive order is seq order, so nothing
+    earlier than that record is theirs to read. A join not archived yet maps to the largest
+    seq (nothing of theirs is in the archive before it)."""
+    later = Membership.objects.filter(user_id=user_id, history_from_seq__gt=1)
+    starts = {m.conversation_id: m.history_from_seq for m in later}
+    archived = dict(
+        ConversationEvent.objects.filter(
+            Q(*[Q(conversation_id=cid, seq=seq) for cid, seq in starts.items()], _connector=Q.OR)
+        ).values_list("conversation_id", "archived_seq")
+        if starts
+        else []
+    )
+    return {cid: archived.get(cid) or NOT_ARCHIVED_YET for cid in starts}
+
+
 def attachment_for_user(*, user: User, attachment_id: int) -> Any:
     from .models import Attachment
 
-    attachment = (
-        Attachment.objects.filter(pk=attachment_id, conversation__memberships__user=user)
-        .filter(
-            Q(message__isnull=True, uploaded_by=user)
-            | Q(message__isnull=False, message__deleted_at__isnull=True)
-        )
-        .first()
+    # A sent file is readable with its message; a staged one only by its uploader (a
+    # member: staging checks membership, and a departure takes the membership).
+    sent = Q(
+        message__deleted_at__isnull=True,
+        message__conversation__memberships__user=user,
+        message__seq__gte=F("message__conversation__memberships__history_from_seq"),
     )
+    staged = Q(message__isnull=True, uploaded_by=user, conversation__memberships__user=user)
+    attachment = Attachment.objects.filter(sent | staged, pk=attachment_id).first()
     if attachment is None:
         raise ChatError(ErrorCode.NOT_FOUND, "file does not exist or you cannot see it")
     return attachment

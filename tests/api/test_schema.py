@@ -33,6 +33,7 @@ ENDPOINTS = {
     "/api/v1/attachments/{attachment_id}/download/": {"get"},
     "/api/v1/compliance/search": {"get"},
     "/api/v1/compliance/messages/{message_id}/versions": {"get"},
+    "/api/v1/compliance/messages/{message_id}/exposure": {"get"},
     "/api/v1/compliance/records/{archive_seq}/context": {"get"},
     "/api/v1/search": {"get"},
     "/api/v1/roles/grants/": {"get"},

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from compliance.search.backends.postgres import PostgresBackend
 from compliance.search.query import parse_query
+from eim.chat.services.conversations import membership_join
 from eim.chat.services.messages import message_delete, message_edit
 from tests.browser.conftest import LAPTOP, PHONE, SCREENSHOTS, Person, browser_db
 from tests.compliance.search_world import archive_and_index
@@ -196,6 +197,28 @@ def test_at_phone_width_the_panel_covers_the_page_and_nothing_scrolls_sideways(s
     officer.page.screenshot(path=SCREENSHOTS / "compliance-phone-context.png")
     panel.get_by_role("button", name="Close the message panel").click()
     expect(panel).to_be_hidden()
+
+
+def test_at_phone_width_an_officer_reads_who_could_see_a_message_with_times(sign_in, desk):
+    dave = UserFactory(username="dave", display_name="Dave Dunn")
+    membership_join(user=dave, conversation_id=desk["tip"].conversation_id)
+    archive_and_index()
+    officer = sign_in(desk["olivia"], viewport=PHONE)
+    workspace(officer, query="Acme")
+    results(officer).nth(0).click()
+    panel = officer.page.get_by_role("complementary")
+
+    panel.get_by_role("tab", name=re.compile("Who could see it")).click()
+
+    people = panel.locator("#exposure-list li")
+    expect(people).to_have_count(3)
+    expect(panel.get_by_role("tab", name="Who could see it (3)")).to_be_visible()
+    expect(people.nth(2)).to_contain_text("@dave")
+    expect(people.nth(2)).to_contain_text("Joined later and was given the history")
+    expect(people.nth(2)).to_contain_text("can still read it")
+    expect(people.nth(0)).to_contain_text("In the conversation when it was written")
+    assert officer.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    officer.page.screenshot(path=SCREENSHOTS / "compliance-phone-exposure.png")
 
 
 def test_an_employee_gets_a_plain_403_page(sign_in, desk):

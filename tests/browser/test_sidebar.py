@@ -56,6 +56,7 @@ def test_browse_and_join_a_channel_then_create_one(sign_in):
     expect(create.get_by_role("alert")).to_have_text("a channel named #announcements exists")
     create.get_by_label("Name").fill("deal-room")
     create.get_by_label("Private").check()
+    create.get_by_label("People who join later can read what was said before").uncheck()
     create.get_by_role("button", name="Create").click()
 
     expect(create).to_be_hidden()
@@ -65,6 +66,7 @@ def test_browse_and_join_a_channel_then_create_one(sign_in):
     ).to_be_visible()
     room = in_db_thread(Conversation.objects.get, name="deal-room")
     assert room.kind == ConversationKind.PRIVATE
+    assert room.history_visible is False
     assert in_db_thread(Membership.objects.filter(conversation=room, user=alice).exists)
 
 

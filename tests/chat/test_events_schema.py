@@ -129,6 +129,7 @@ CONVERSATION = {
     "topic": str,
     "created_at": IsoTime(),
     "archived": bool,
+    "history_visible": bool,
     "last_seq": int,
     "member": bool,
     "role": Nullable(OneOf("owner", "member")),
@@ -148,8 +149,12 @@ REACTION = {"message_id": int, "emoji": str, "user": USER}
 SCHEMAS: dict[str, dict[str, Any]] = {
     EventType.CONVERSATION_CREATED: ENVELOPE | {"details": CONVERSATION},
     EventType.CONVERSATION_UPDATED: ENVELOPE
-    | {"details": CONVERSATION, "changes": ListOf(OneOf("name", "topic", "archived"))},
-    EventType.MEMBER_JOINED: ENVELOPE | {"user": USER, "role": OneOf("owner", "member")},
+    | {
+        "details": CONVERSATION,
+        "changes": ListOf(OneOf("name", "topic", "archived", "history_visible")),
+    },
+    EventType.MEMBER_JOINED: ENVELOPE
+    | {"user": USER, "role": OneOf("owner", "member"), "history_from_seq": int},
     EventType.MEMBER_LEFT: ENVELOPE | {"user": USER, "reason": OneOf("left", "removed")},
     EventType.MESSAGE_NEW: ENVELOPE | {"message": MESSAGE},
     EventType.MESSAGE_EDITED: ENVELOPE | {"message": MESSAGE},

@@ -209,6 +209,7 @@ def test_joining_a_public_channel_records_member_joined_for_everyone_including_t
     assert payload == {
         "user": {"id": bob.pk, "username": "bob", "name": bob.shown_name},
         "role": MemberRole.MEMBER,
+        "history_from_seq": 1,
     }
     assert membership.joined_seq == channel.last_seq
     assert membership.last_read_seq == channel.last_seq

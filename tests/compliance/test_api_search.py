@@ -267,6 +267,7 @@ def _not_officers():  # type: ignore[no-untyped-def]
     [
         "/api/v1/compliance/search?q=tip",
         "/api/v1/compliance/messages/{message}/versions",
+        "/api/v1/compliance/messages/{message}/exposure",
         "/api/v1/compliance/records/{seq}/context",
     ],
 )

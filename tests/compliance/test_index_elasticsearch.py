@@ -215,6 +215,83 @@ def test_a_rebuild_fills_a_new_index_then_swaps_the_alias_atomically(
     _compare("alias_swap.json", script.requests[5].body)
 
 
+def id_of(user: Any) -> int:
+    return int(user.pk)
+
+
+def _bulk_sources(script: Script) -> list[dict[str, Any]]:
+    """The documents sent in every bulk request so far, in order."""
+    bodies = [r.body for r in script.requests if r.path.split("?", 1)[0] == "/_bulk"]
+    return [line for body in bodies for line in body if "index" not in line]
+
+
+@pytest.mark.django_db
+def test_a_join_with_the_history_resends_the_earlier_messages_with_the_joiner_in_the_audience(
+    es_backend, script, alice, bob, carol, archive_blobs
+):
+    from archive.services.archiving import archive_pending
+    from compliance.search.indexing import index_pending
+    from eim.chat.services.conversations import membership_join
+
+    desk = ChannelFactory(creator=alice, members=[bob], name="desk")
+    send(alice, desk, "before carol came")
+    archive_pending()
+    index_pending(backend=es_backend)
+    first = _bulk_sources(script)
+    script.requests.clear()
+
+    membership_join(user=carol, conversation_id=desk.pk)
+    archive_pending()
+    index_pending(backend=es_backend)
+
+    resent = _bulk_sources(script)
+    assert [(d["body"], d["audience_usernames"]) for d in first] == [
+        ("before carol came", ["alice", "bob"])
+    ]
+    assert [(d["body"], d["audience_usernames"]) for d in resent] == [
+        ("before carol came", ["alice", "bob", "carol"])
+    ]
+    assert resent[0]["audience_ids"] == [str(u.pk) for u in sorted((alice, bob, carol), key=id_of)]
+
+
+@pytest.mark.django_db
+def test_a_join_without_the_history_resends_nothing(
+    es_backend, script, alice, carol, archive_blobs
+):
+    from archive.services.archiving import archive_pending
+    from compliance.search.indexing import index_pending
+    from eim.chat.services.conversations import membership_join
+
+    desk = ChannelFactory(creator=alice, name="need-to-know", history_visible=False)
+    send(alice, desk, "before carol came")
+    archive_pending()
+    index_pending(backend=es_backend)
+    script.requests.clear()
+
+    membership_join(user=carol, conversation_id=desk.pk)
+    archive_pending()
+    index_pending(backend=es_backend)
+
+    assert _bulk_sources(script) == []
+
+
+@pytest.mark.django_db
+def test_an_employee_scope_leaves_out_what_came_before_a_join_without_the_history(es_backend):
+    scope = Scope.member_of({3, 4}, history_starts={4: 40})
+
+    query = es_backend.scope_query(scope)
+
+    assert query["bool"]["filter"][0] == {"terms": {"conversation_id": ["3", "4"]}}
+    assert {
+        "bool": {
+            "filter": [
+                {"term": {"conversation_id": "4"}},
+                {"range": {"archive_seq": {"lt": 40}}},
+            ]
+        }
+    } in query["bool"]["must_not"]
+
+
 def test_compliance_search_request(es_backend, script):
     es_backend.search(
         parse_query("insider NEAR/3 trading from:bob"),

@@ -13,6 +13,7 @@ from compliance.search.backends import SearchBackend
 from compliance.search.query import parse_query
 from compliance.search.results import Order, Scope
 from eim.chat.selectors import conversation_cursors_for_user
+from eim.chat.services.conversations import membership_join, membership_leave
 from eim.chat.services.messages import message_delete, message_edit
 from tests.factories import (
     ChannelFactory,
@@ -205,3 +206,36 @@ def test_relevance_order_pages_through_everything_once(world: World) -> None:
     seqs = [h.document.archive_seq for h in first.hits + second.hits]
     assert (len(first.hits), len(second.hits), second.next_after) == (4, 2, None)
     assert len(set(seqs)) == 6
+
+
+def test_participant_finds_who_joined_later_with_the_history_and_not_who_joined_without(
+    backend: SearchBackend,
+) -> None:
+    """dave joins #open after its first message (the history is shown); erin joins #closed
+    after its first message (it is not); frank was in #open when it was written, then left."""
+    alice, dave, erin, frank = (UserFactory(username=n) for n in ("alice", "dave", "erin", "frank"))
+    shown = ChannelFactory(creator=alice, members=[frank], name="open")
+    closed = ChannelFactory(creator=alice, name="closed", history_visible=False)
+    send(alice, shown, "open words before dave")
+    edited = send(alice, shown, "open draft before dave")
+    message_edit(user=alice, message_id=edited.pk, body="open final before dave")
+    gone = send(alice, shown, "open deleted before dave")
+    message_delete(user=alice, message_id=gone.pk)
+    send(alice, closed, "closed words before erin")
+    membership_leave(user=frank, conversation_id=shown.pk)
+    membership_join(user=dave, conversation_id=shown.pk)
+    membership_join(user=erin, conversation_id=closed.pk)
+    send(alice, closed, "closed words after erin")
+    archive_and_index(backend)
+
+    assert versions(found(backend, "participant:dave", EVERYTHING)) == {
+        ("open words before dave", "original"),
+        ("open final before dave", "edit"),
+    }
+    assert bodies(found(backend, "participant:erin", EVERYTHING)) == {"closed words after erin"}
+    assert bodies(found(backend, "participant:frank", EVERYTHING)) == {
+        "open words before dave",
+        "open draft before dave",
+        "open final before dave",
+        "open deleted before dave",
+    }

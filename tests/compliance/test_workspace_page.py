@@ -22,6 +22,7 @@ def test_a_compliance_officer_gets_the_workspace_with_its_api_routes_and_a_stric
     assert response.status_code == 200
     assert 'data-search-url="/api/v1/compliance/search"' in html
     assert 'data-versions-url="/api/v1/compliance/messages/{id}/versions"' in html
+    assert 'data-exposure-url="/api/v1/compliance/messages/{id}/exposure"' in html
     assert 'data-context-url="/api/v1/compliance/records/{id}/context"' in html
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert "<script>" not in html

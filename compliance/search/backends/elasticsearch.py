@@ -252,6 +252,12 @@ class ElasticsearchBackend:
         if scope.conversation_ids is not None:
             ids = sorted(scope.conversation_ids)
             filters.append({"terms": {"conversation_id": [str(i) for i in ids]}})
+        for conversation_id, first_seq in scope.history_starts:
+            earlier = [
+                {"term": {"conversation_id": str(conversation_id)}},
+                {"range": {"archive_seq": {"lt": first_seq}}},
+            ]
+            must_not.append({"bool": {"filter": earlier}})
         if not scope.all_versions:
             filters.append({"term": {"is_deleted": False}})
             superseded = superseded_version_seqs(conversation_ids=scope.conversation_ids or ())

@@ -195,6 +195,12 @@ class PostgresBackend(DatabaseTableIndex):
             parts.append(
                 SqlFilter("conversation_id = ANY(%s::bigint[])", (sorted(scope.conversation_ids),))  # type: ignore[arg-type]
             )
+        for conversation_id, first_seq in scope.history_starts:
+            parts.append(
+                SqlFilter(
+                    "NOT (conversation_id = %s AND archive_seq < %s)", (conversation_id, first_seq)
+                )
+            )
         if not scope.all_versions:
             t = self.table
             parts.append(SqlFilter("NOT is_deleted", ()))

@@ -217,6 +217,8 @@ class SimpleBackend(DatabaseTableIndex):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             documents = [self._document(row) for row in cursor.fetchall()]
+        starts = dict(scope.history_starts)
+        documents = [d for d in documents if d.archive_seq >= starts.get(d.conversation_id, 0)]
         if scope.all_versions:
             return documents
         latest: dict[int, int] = {}

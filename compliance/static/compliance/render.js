@@ -120,3 +120,30 @@ export function versionItem(version) {
       : el("p", { class: "context-body" }, version.body),
   );
 }
+
+const VIA = {
+  audience: "In the conversation when it was written",
+  history: "Joined later and was given the history",
+  recorded: "Named in the record's audience",
+};
+
+const UNTIL = { left: "left", removed: "was removed", deleted: "the message was deleted" };
+
+/** One person's access to a message: who, how, from when, until when. */
+export function exposureItem(access) {
+  const user = access.user || {};
+  const until = access.until
+    ? [" until ", timeEl(access.until), access.until_reason ? ` (${UNTIL[access.until_reason] || access.until_reason})` : ""]
+    : [" — can still read it"];
+  return el(
+    "li",
+    { class: `exposure exposure-${access.via}` },
+    el(
+      "div",
+      { class: "exposure-person" },
+      el("span", { class: "author" }, `@${user.username || user.id}`),
+      el("span", { class: `badge badge-${access.via}` }, VIA[access.via] || access.via),
+    ),
+    el("p", { class: "exposure-span" }, "From ", timeEl(access.since), until),
+  );
+}

@@ -1,14 +1,15 @@
-// The compliance workspace: search the archive, read a hit in its conversation and its
-// version history. Configuration comes from data-* attributes on #workspace.
+// The compliance workspace: search the archive, read a hit in its conversation, its
+// version history and who could see it. Configuration comes from data-* attributes on #workspace.
 
 import { ApiError, getJson, withId } from "./api.js";
-import { contextItem, conversationLabel, el, resultItem, versionItem } from "./render.js";
+import { contextItem, conversationLabel, el, exposureItem, resultItem, versionItem } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("workspace");
 const config = {
   searchUrl: root.dataset.searchUrl,
   versionsUrl: root.dataset.versionsUrl,
+  exposureUrl: root.dataset.exposureUrl,
   contextUrl: root.dataset.contextUrl,
   pageSize: Number(root.dataset.pageSize) || 50,
 };
@@ -258,8 +259,11 @@ async function openDetail(index) {
   $("detail-title").textContent = `${result.author?.name || result.author?.username || "Message"}`;
   $("detail-where").replaceChildren(conversationLabel(result.conversation), " · message ", String(result.message_id));
   $("tab-versions").textContent = "Version history";
+  $("tab-exposure").textContent = "Who could see it";
   showTab("context");
   $("detail-close").focus();
+  $("exposure-list").replaceChildren();
+  $("exposure-status").textContent = "";
   await Promise.all([loadContext(result), loadVersions(result)]);
 }
 
@@ -308,11 +312,37 @@ async function loadVersions(result) {
   }
 }
 
+// Loaded when its tab is opened, not with the panel: reading who could see a message is an
+// audited view of its own, recorded only when the officer asks for it.
+async function loadExposure(result) {
+  if (state.opened?.exposureLoaded) return;
+  state.opened.exposureLoaded = true;
+  const list = $("exposure-list");
+  const status = $("exposure-status");
+  list.replaceChildren();
+  status.textContent = "Loading who could see it…";
+  try {
+    const exposure = await getJson(withId(config.exposureUrl, result.message_id));
+    if (state.opened?.result !== result) return;
+    const n = exposure.people.length;
+    status.textContent = `${n} ${n === 1 ? "person" : "people"} could read this message, in the order their access began.`;
+    list.replaceChildren(...exposure.people.map(exposureItem));
+    $("tab-exposure").textContent = `Who could see it (${n})`;
+  } catch (error) {
+    if (state.opened?.result !== result) return;
+    state.opened.exposureLoaded = false; // the next click on the tab tries again
+    status.textContent = `Who could see it could not be loaded: ${error.message}`;
+  }
+}
+
+const TABS = [
+  ["tab-context", "context-view"],
+  ["tab-versions", "versions-view"],
+  ["tab-exposure", "exposure-view"],
+];
+
 function showTab(name) {
-  for (const [tab, view] of [
-    ["tab-context", "context-view"],
-    ["tab-versions", "versions-view"],
-  ]) {
+  for (const [tab, view] of TABS) {
     const active = view.startsWith(name);
     $(tab).setAttribute("aria-selected", String(active));
     $(tab).tabIndex = active ? 0 : -1;
@@ -322,9 +352,15 @@ function showTab(name) {
 
 $("tab-context").addEventListener("click", () => showTab("context"));
 $("tab-versions").addEventListener("click", () => showTab("versions"));
+$("tab-exposure").addEventListener("click", () => {
+  showTab("exposure");
+  if (state.opened) loadExposure(state.opened.result);
+});
 $("detail-panel").querySelector("[role=tablist]").addEventListener("keydown", (event) => {
   if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-  const next = $("tab-context").getAttribute("aria-selected") === "true" ? "tab-versions" : "tab-context";
+  const current = TABS.findIndex(([tab]) => $(tab).getAttribute("aria-selected") === "true");
+  const step = event.key === "ArrowRight" ? 1 : TABS.length - 1;
+  const next = TABS[(current + step) % TABS.length][0];
   $(next).click();
   $(next).focus();
   event.preventDefault();

@@ -59,16 +59,25 @@ def _record(
 
 
 def _add_member(conversation: Conversation, *, user: User, actor: User, role: str) -> Membership:
+    """Add a member and record what they may read: the whole history from seq 1, or only
+    what comes after their join. The event says so, so the archive can answer who could
+    see an earlier message without any record ever changing."""
     seq = conversation_lock_next_seq(conversation_id=conversation.pk)
+    history_from_seq = 1 if conversation.history_visible else seq
     membership = Membership.objects.create(
-        conversation=conversation, user=user, role=role, joined_seq=seq, last_read_seq=seq
+        conversation=conversation,
+        user=user,
+        role=role,
+        joined_seq=seq,
+        last_read_seq=seq,
+        history_from_seq=history_from_seq,
     )
     event_record(
         conversation_id=conversation.pk,
         seq=seq,
         type=EventType.MEMBER_JOINED,
         actor=actor,
-        payload={"user": user_payload(user), "role": role},
+        payload={"user": user_payload(user), "role": role, "history_from_seq": history_from_seq},
         audience=conversation_audience(conversation_id=conversation.pk),
         notify_users=(user.pk,),
     )
@@ -78,7 +87,12 @@ def _add_member(conversation: Conversation, *, user: User, actor: User, role: st
 
 @transaction.atomic
 def conversation_create_channel(
-    *, creator: User, name: str, private: bool = False, topic: str = ""
+    *,
+    creator: User,
+    name: str,
+    private: bool = False,
+    topic: str = "",
+    history_visible: bool = True,
 ) -> Conversation:
     name = _check_channel_name(name)
     if len(topic) > 250:
@@ -87,7 +101,11 @@ def conversation_create_channel(
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(
-                kind=kind, name=name, topic=topic, created_by=creator
+                kind=kind,
+                name=name,
+                topic=topic,
+                created_by=creator,
+                history_visible=history_visible,
             )
     except IntegrityError as exc:
         raise ChatError(ErrorCode.ALREADY_EXISTS, f"a channel named #{name} exists") from exc
@@ -244,8 +262,15 @@ def membership_remove(*, actor: User, conversation_id: int, user_id: int) -> Non
 
 @transaction.atomic
 def conversation_update(
-    *, actor: User, conversation_id: int, name: str | None = None, topic: str | None = None
+    *,
+    actor: User,
+    conversation_id: int,
+    name: str | None = None,
+    topic: str | None = None,
+    history_visible: bool | None = None,
 ) -> Conversation:
+    """Rename, change the topic, or whether later joiners see the history. The last applies
+    to joins from now on: each member keeps what their own join gave them."""
     conversation = access_member_conversation_by_id(user=actor, conversation_id=conversation_id)
     _require_channel(conversation)
     _require_open(conversation)
@@ -259,6 +284,9 @@ def conversation_update(
             raise ChatError(ErrorCode.INVALID_INPUT, "a topic is at most 250 characters")
         conversation.topic = topic
         changes.append("topic")
+    if history_visible is not None and history_visible != conversation.history_visible:
+        conversation.history_visible = history_visible
+        changes.append("history_visible")
     if changes:
         _save_and_announce(conversation, actor=actor, changes=changes)
     return conversation
@@ -280,7 +308,7 @@ def _save_and_announce(conversation: Conversation, *, actor: User, changes: list
     conversation.last_seq = seq
     try:
         with transaction.atomic():
-            conversation.save(update_fields=["name", "topic", "archived_at"])
+            conversation.save(update_fields=["name", "topic", "archived_at", "history_visible"])
     except IntegrityError as exc:
         raise ChatError(ErrorCode.ALREADY_EXISTS, "another channel has that name") from exc
     event_record(

@@ -86,6 +86,20 @@ def conversation_audience(*, conversation_id: int) -> list[int]:
         return [int(user_id) for (user_id,) in cursor.fetchall()]
 
 
+def message_audience(*, conversation_id: int, message_seq: int) -> list[int]:
+    """The members who may read a message (their history reaches back to it): the audience
+    of its edits, deletion and reactions. A member who joined later without the history
+    does not learn an earlier message's new text from its edit."""
+    table = Membership._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT user_id FROM {table} WHERE conversation_id = %s "  # noqa: S608
+            "AND history_from_seq <= %s ORDER BY user_id",
+            [conversation_id, message_seq],
+        )
+        return [int(user_id) for (user_id,) in cursor.fetchall()]
+
+
 def event_frame(event: ConversationEvent) -> dict[str, Any]:
     """The socket frame of an event: the same for live delivery and for a resume."""
     return {

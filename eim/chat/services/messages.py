@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..access import access_member_conversation_by_id, access_message_by_id
+from ..access import access_member_conversation_by_id, access_message_by_id, readable_messages
 from ..errors import ChatError, ErrorCode
 from ..models import Attachment, Conversation, EventType, Membership, Message, Reaction
 from ..payloads import attachment_payload, message_payload, user_payload
@@ -22,6 +22,7 @@ from .events import (
     conversation_audience,
     conversation_lock_next_seq,
     event_record,
+    message_audience,
 )
 
 MAX_ATTACHMENTS_PER_MESSAGE = 10
@@ -93,10 +94,13 @@ def _staged_attachments(*, author: User, conversation_id: int, ids: list[int]) -
     return sorted(attachments, key=lambda a: ids.index(a.pk))
 
 
-def _check_parent(*, conversation_id: int, parent_id: int | None) -> Message | None:
+def _check_parent(*, author: User, conversation_id: int, parent_id: int | None) -> Message | None:
+    """The thread root a reply joins; a message the author may read (docs/adr/0004)."""
     if parent_id is None:
         return None
-    parent = Message.objects.filter(pk=parent_id, conversation_id=conversation_id).first()
+    parent = Message.objects.filter(
+        readable_messages(user=author), pk=parent_id, conversation_id=conversation_id
+    ).first()
     if parent is None:
         raise ChatError(ErrorCode.NOT_FOUND, "the message replied to is not in this conversation")
     return parent.parent or parent  # replies to a reply join the same thread
@@ -182,7 +186,7 @@ def _message_write(
     seq = _require_sender(
         author, conversation_id=conversation_id, advance=advance, audience=audience
     ).seq
-    parent = _check_parent(conversation_id=conversation_id, parent_id=parent_id)
+    parent = _check_parent(author=author, conversation_id=conversation_id, parent_id=parent_id)
     message = Message.objects.create(
         conversation_id=conversation_id,
         author=author,
@@ -280,7 +284,7 @@ def _record_message_event(message: Message, *, seq: int, type: EventType, actor:
         type=type,
         actor=actor,
         payload={"message": _loaded_payload(message)},
-        audience=conversation_audience(conversation_id=message.conversation_id),
+        audience=message_audience(conversation_id=message.conversation_id, message_seq=message.seq),
     )
 
 
@@ -317,7 +321,7 @@ def _reaction_change(*, user: User, message_id: int, emoji: object, add: bool) -
             type=EventType.REACTION_ADDED if add else EventType.REACTION_REMOVED,
             actor=user,
             payload={"message_id": message.pk, "emoji": name, "user": user_payload(user)},
-            audience=conversation_audience(conversation_id=conversation.pk),
+            audience=message_audience(conversation_id=conversation.pk, message_seq=message.seq),
         )
     return True
 

@@ -89,6 +89,7 @@ export function setupCreateDialog(dialog, { onCreated }) {
         name,
         topic: String(data.get("topic") || ""),
         private: data.get("private") === "on",
+        history_visible: data.get("history_visible") === "on",
       });
       dialog.close();
       onCreated(conversation);
