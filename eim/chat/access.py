@@ -3,7 +3,7 @@
 Private conversations a user is not in are reported as not found, so their existence
 does not leak. A member reads a conversation's messages from their membership's
 `history_from_seq` on: the whole history, or only what came after their join
-(docs/adr/0004-channel-history-visibility.md).
+(docs/adr/0005-channel-history-visibility.md).
 """
 
 from django.db.models import F, Q

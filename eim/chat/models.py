@@ -52,7 +52,7 @@ class Conversation(models.Model):
     last_seq = models.BigIntegerField(default=0)
     # Whether a member who joins later may read what was said before they joined. Read at
     # each join and fixed in that membership (history_from_seq), so changing it never
-    # changes what an existing member can read (docs/adr/0004-channel-history-visibility.md).
+    # changes what an existing member can read (docs/adr/0005-channel-history-visibility.md).
     history_visible = models.BooleanField(default=True)
 
     class Meta:
