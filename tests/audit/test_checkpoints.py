@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from audit.checkpoints import audit_checkpoint_create, signed_audit_checkpoint
-from audit.models import AuditCheckpoint, AuditEventType
+from audit.models import AuditCheckpoint, AuditEvent, AuditEventType
 from audit.tasks import audit_checkpoint_task
 from audit.verification import verify_audit_trail
 from ledger import signing
@@ -141,6 +141,18 @@ def test_a_rehash_with_every_checkpoint_deleted_is_detected_through_the_witness(
         ("checkpoint", 6, 6),
         ("checkpoint", 6, 6),
     ]
+
+
+def test_the_newest_events_deleted_with_the_head_moved_back_are_detected(trail):
+    event_4_hash = AuditEvent.objects.get(seq=4).hash
+    with triggers_bypassed():
+        sql("DELETE FROM audit_auditevent WHERE seq > 4")
+        sql("UPDATE audit_audithead SET last_seq = 4, last_hash = %s", [event_4_hash])
+
+    code, report = audit_verify()
+
+    assert (code, places(report)) == (1, [("checkpoint", None, 6)])
+    assert report["problems"][0]["detail"] == "signed over 6 events, but the trail ends at 4"
 
 
 def test_every_checkpoint_deleted_is_detected_through_the_witness(trail):
