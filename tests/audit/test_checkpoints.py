@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -243,3 +245,44 @@ def test_checkpoints_signed_by_another_key_are_detected(trail, tmp_path):
     code, report = audit_verify("--public-key", str(other))
 
     assert (code, places(report)) == (1, [("signature", None, 4), ("signature", None, 6)])
+
+
+def test_an_intact_trail_extends_its_trusted_checkpoint(trail, witness_dir, tmp_path):
+    trusted = tmp_path / "trusted.json"
+    trusted.write_bytes(witness_file(witness_dir, 4).read_bytes())
+
+    code, report = audit_verify("--trusted-checkpoint", str(trusted))
+
+    assert (code, report["problems"]) == (0, [])
+
+
+def test_a_file_that_is_not_an_audit_checkpoint_is_refused_with_a_clear_error(trail, tmp_path):
+    document = json.loads(
+        signed_audit_checkpoint(AuditCheckpoint.objects.get(tree_size=4)).to_file()
+    )
+    document["statement"]["ledger"] = "archive"
+    archive_file = tmp_path / "archive.json"
+    archive_file.write_text(json.dumps(document))
+
+    with pytest.raises(CommandError, match="is not an audit checkpoint file"):
+        audit_verify("--trusted-checkpoint", str(archive_file))
+
+
+def test_problems_are_printed_with_their_checkpoint(trail, capsys):
+    rehash_from(3, FORGED)
+    with triggers_bypassed():
+        sql("DELETE FROM audit_auditcheckpoint WHERE tree_size = 6")
+
+    with pytest.raises(SystemExit):
+        call_command("audit_verify")
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Checked 6 audit events (seq 1..6) and 2 signed checkpoints; the head is at 6."
+    assert (
+        "  [witness] checkpoint 6: kept by the witnesses but missing from the database "
+        "(removed)" in out
+    )
+    assert (
+        "  [checkpoint] seq 4, checkpoint 4: the event at this size is not the one that was "
+        "signed" in out
+    )
