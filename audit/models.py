@@ -100,3 +100,35 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditImmutableError("audit events are never deleted")
+
+
+class AuditCheckpoint(models.Model):
+    """A signed Merkle tree head over events 1..tree_size (leaves: the events' hashes), chained
+    to the previous audit checkpoint and kept by the witnesses under the ledger name `audit`.
+
+    Append-only like the events: triggers refuse UPDATE, DELETE and TRUNCATE (migration 0004).
+    Written only by `audit.checkpoints.audit_checkpoint_create`, on the signing queue.
+    """
+
+    tree_size = models.BigIntegerField(primary_key=True)
+    root_hash = models.CharField(max_length=64)
+    head_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    signature = models.CharField(max_length=128)
+    # Roots of the perfect subtrees covering 1..tree_size, so the next head starts from here.
+    frontier = models.JSONField()
+    prev_tree_size = models.BigIntegerField()
+    prev_statement_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit checkpoint {self.tree_size}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditImmutableError("audit checkpoints are never changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError("audit checkpoints are never deleted")

@@ -15,6 +15,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "archive_verificationstep",
     # the compliance audit trail (audit/)
     "audit_auditevent",
+    "audit_auditcheckpoint",
 )
 
 # Counter rows that move forward as the append-only tables grow: the application keeps UPDATE

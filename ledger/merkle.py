@@ -7,6 +7,7 @@ RFC 6962 section 2.1 and RFC 9162 section 2.1.3-2.1.4.
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 def leaf_hash(leaf: bytes) -> bytes:
@@ -56,6 +57,15 @@ class MerkleAccumulator:
         for _, left in reversed(self.frontier[:-1]):
             acc = node_hash(left, acc)
         return acc
+
+
+def frontier_to_json(accumulator: MerkleAccumulator) -> list[list[Any]]:
+    """The frontier as a checkpoint row stores it: [[size, hex root], ...]."""
+    return [[size, digest.hex()] for size, digest in accumulator.frontier]
+
+
+def frontier_from_json(frontier: list[list[Any]]) -> MerkleAccumulator:
+    return MerkleAccumulator([(int(size), bytes.fromhex(digest)) for size, digest in frontier])
 
 
 def root(leaves: Sequence[bytes]) -> bytes:

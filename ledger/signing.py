@@ -23,6 +23,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+# pg_advisory_xact_lock key: one signer at a time, whichever ledger it signs, so that each
+# checkpoint chains to the one before it.
+SIGNING_LOCK = 0x4549_4D43_4B50  # "EIMCKP"
+
+
+def lock_signing() -> None:
+    """Held until the transaction that signs ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SIGNING_LOCK])
 
 
 def _load_pem(pem: bytes) -> Ed25519PrivateKey:

@@ -14,15 +14,20 @@ never rewritten:
   (a rewrite by someone holding the bucket's credentials) is reported, never read as the copy.
 """
 
+import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
 
 
 class WitnessError(Exception):
@@ -192,3 +197,46 @@ class S3ObjectLockWitness:
 def load_witnesses(config: list[dict[str, Any]]) -> list[Witness]:
     """Witnesses from settings: [{"BACKEND": "ledger.witness.DirectoryWitness", "OPTIONS": ...}]."""
     return [import_string(entry["BACKEND"])(**entry.get("OPTIONS", {})) for entry in config]
+
+
+def configured_witnesses() -> list[Witness]:
+    """The witnesses of settings.EIM_WITNESSES; every ledger is kept by the same ones."""
+    return load_witnesses(settings.EIM_WITNESSES)
+
+
+def _witness_one(witness: Witness, ledger: str, newest_first: Iterable[tuple[int, bytes]]) -> None:
+    """Newest first, the checkpoints this witness lacks, back to the newest one it holds."""
+    for tree_size, data in newest_first:
+        kept = witness.get(ledger, tree_size)
+        if kept is not None:
+            if kept != data:
+                logger.error(
+                    "witness %s holds another %s checkpoint %s than the database: verify the %s",
+                    witness.name,
+                    ledger,
+                    tree_size,
+                    ledger,
+                )
+            return
+        witness.put(ledger, tree_size, data)
+
+
+def witness_checkpoints(
+    ledger: str, newest_first: Callable[[], Iterable[tuple[int, bytes]]]
+) -> list[str]:
+    """Give each witness the checkpoints of `ledger` it lacks; `newest_first()` yields the
+    database's checkpoints as (tree size, checkpoint file), newest first. Returns the failures
+    (also logged); the next checkpoint task retries them."""
+    failures = []
+    for witness in configured_witnesses():
+        try:
+            _witness_one(witness, ledger, newest_first())
+        except WitnessError as error:
+            failures.append(f"{witness.name}: {error}")
+            logger.error(
+                "witness %s did not keep a checkpoint (%s: %s); the next checkpoint task retries",
+                witness.name,
+                ledger,
+                error,
+            )
+    return failures

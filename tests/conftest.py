@@ -29,6 +29,10 @@ ARCHIVE_TRIGGERS = {
 }
 AUDIT_TRIGGERS = {
     "audit_auditevent": ("audit_auditevent_append_only", "audit_auditevent_no_truncate"),
+    "audit_auditcheckpoint": (
+        "audit_auditcheckpoint_append_only",
+        "audit_auditcheckpoint_no_truncate",
+    ),
     "audit_audithead": (
         "audit_audithead_forward_only",
         "audit_audithead_no_delete",

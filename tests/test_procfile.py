@@ -49,7 +49,7 @@ def test_archiving_has_a_worker_of_its_own():
 
 def test_checkpoint_signing_has_a_worker_of_its_own():
     """The private key can then live with that one process."""
-    signing_queues = {_queue_of("archive.checkpoint")}
+    signing_queues = {_queue_of("archive.checkpoint"), _queue_of("audit.checkpoint")}
 
     assert signing_queues == {"signing"}
     assert [queues for queues in _worker_queues().values() if "signing" in queues] == [{"signing"}]
@@ -65,3 +65,11 @@ def test_a_full_verification_is_scheduled_weekly_beside_the_hourly_one():
     assert schedule["archive.verify_full"].remaining_estimate(now()) <= timedelta(days=7)
     assert schedule["archive.verify_full"].day_of_week == {0}
     assert _queue_of("archive.verify_full") == "celery"
+
+
+def test_audit_checkpoints_are_signed_on_the_beat_every_half_minute():
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+
+    assert schedule["audit.checkpoint"] == 30.0

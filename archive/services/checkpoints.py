@@ -9,25 +9,30 @@ one it holds. Verification reports a checkpoint a witness still lacks after
 EIM_ARCHIVE_WITNESS_GRACE.
 """
 
-import logging
-from typing import Any
+from collections.abc import Iterator
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ledger import signing
 from ledger.checkpoints import NO_STATEMENT, SignedCheckpoint
-from ledger.merkle import MerkleAccumulator
-from ledger.witness import Witness, WitnessError, load_witnesses
+from ledger.merkle import MerkleAccumulator, frontier_from_json, frontier_to_json
+from ledger.witness import Witness, configured_witnesses, witness_checkpoints
 
 from ..models import ArchiveHead, ArchiveRecord, Checkpoint
 
-logger = logging.getLogger(__name__)
-
 LEDGER = "archive"
-# pg_advisory_xact_lock key: one signer at a time, so each checkpoint chains to the one before.
-SIGNING_LOCK = 0x4549_4D43_4B50  # "EIMCKP"
+
+__all__ = [
+    "LEDGER",
+    "checkpoint_create",
+    "checkpoint_due",
+    "checkpoint_witness",
+    "frontier_from_json",
+    "frontier_to_json",
+    "signed_checkpoint",
+    "witnesses",
+]
 
 
 def signed_checkpoint(checkpoint: Checkpoint) -> SignedCheckpoint:
@@ -47,15 +52,7 @@ def signed_checkpoint(checkpoint: Checkpoint) -> SignedCheckpoint:
 
 
 def witnesses() -> list[Witness]:
-    return load_witnesses(settings.EIM_WITNESSES)
-
-
-def frontier_to_json(accumulator: MerkleAccumulator) -> list[list[Any]]:
-    return [[size, digest.hex()] for size, digest in accumulator.frontier]
-
-
-def frontier_from_json(frontier: list[list[Any]]) -> MerkleAccumulator:
-    return MerkleAccumulator([(int(size), bytes.fromhex(digest)) for size, digest in frontier])
+    return configured_witnesses()
 
 
 def _extend(accumulator: MerkleAccumulator, first: int, last: int) -> str:
@@ -70,12 +67,6 @@ def _extend(accumulator: MerkleAccumulator, first: int, last: int) -> str:
         accumulator.append(bytes.fromhex(record_hash))
         head_hash = record_hash
     return head_hash
-
-
-def _lock_signing() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SIGNING_LOCK])
 
 
 def _sign_next() -> Checkpoint | None:
@@ -114,44 +105,20 @@ def checkpoint_create() -> Checkpoint | None:
     """Sign the tree head over all records so far (None if nothing new was archived), then
     give every witness the checkpoints it lacks."""
     with transaction.atomic():
-        _lock_signing()
+        signing.lock_signing()
         checkpoint = _sign_next()
     checkpoint_witness()
     return checkpoint
 
 
-def _witness_one(witness: Witness) -> int:
-    """Newest first, the checkpoints this witness lacks, back to the newest one it holds."""
-    written = 0
+def _newest_first() -> Iterator[tuple[int, bytes]]:
     for checkpoint in Checkpoint.objects.order_by("-tree_size").iterator(chunk_size=100):
-        kept = witness.get(LEDGER, checkpoint.tree_size)
-        if kept is not None:
-            if kept != signed_checkpoint(checkpoint).to_file():
-                logger.error(
-                    "witness %s holds another checkpoint %s than the database: run archive_verify",
-                    witness.name,
-                    checkpoint.tree_size,
-                )
-            return written
-        witness.put(LEDGER, checkpoint.tree_size, signed_checkpoint(checkpoint).to_file())
-        written += 1
-    return written
+        yield checkpoint.tree_size, signed_checkpoint(checkpoint).to_file()
 
 
 def checkpoint_witness() -> list[str]:
     """Give each witness the checkpoints it lacks; returns the failures (also logged)."""
-    failures = []
-    for witness in witnesses():
-        try:
-            _witness_one(witness)
-        except WitnessError as error:
-            failures.append(f"{witness.name}: {error}")
-            logger.error(
-                "witness %s did not keep a checkpoint (%s); the next checkpoint task retries",
-                witness.name,
-                error,
-            )
-    return failures
+    return witness_checkpoints(LEDGER, _newest_first)
 
 
 def checkpoint_due(*, every: int) -> bool:

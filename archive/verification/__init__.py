@@ -37,7 +37,7 @@ from ledger.checkpoints import SignedCheckpoint
 
 from ..blobs import blob_store
 from ..models import ArchiveRecord, Checkpoint, VerificationStep
-from ..services.checkpoints import witnesses
+from ..services.checkpoints import LEDGER, witnesses
 from .custody import Custody, WitnessView, check_presence, check_signature, report_unreachable
 from .records import Walk, check_blobs, check_live_data
 from .report import Problem, Report
@@ -81,7 +81,7 @@ def verify_archive(
 ) -> Report:
     """Verify in one snapshot, so records and outbox rows archived meanwhile cannot look
     like missing ones. The witnesses are listed before the snapshot is taken."""
-    view = WitnessView.read(witnesses())
+    view = WitnessView.read(witnesses(), ledger=LEDGER)
     # Keys the caller holds are the whole ring: a verifier need not trust ours.
     keys = signing.key_ring(public_keys) if public_keys else signing.own_key_ring()
     with _snapshot():
@@ -220,7 +220,7 @@ def verify_archive_in_steps(
     With `max_steps`, it stops after that many steps (the report so far); the next call
     resumes."""
     step_records = step_records or settings.EIM_ARCHIVE_VERIFY_STEP
-    view = WitnessView.read(witnesses())
+    view = WitnessView.read(witnesses(), ledger=LEDGER)
     keys = signing.key_ring(public_keys) if public_keys else signing.own_key_ring()
     started = timezone.now()
     checked: set[int] = set()

@@ -9,6 +9,7 @@ from django.conf import settings
 from eim.chat import selectors as chat_selectors
 from ledger import signing
 from ledger.checkpoints import SignedCheckpoint
+from ledger.custody import age_text
 from ledger.merkle import MerkleAccumulator
 
 from ..models import GENESIS_HASH, ArchiveRecord, Checkpoint
@@ -232,20 +233,12 @@ def check_freshness(shared: Pass, report: Report) -> None:
     if archived_at is None or now - archived_at <= bound:
         return
     row = shared.rows.get(newest)
-    signed = f"signed {_age(now - row.signed_at)} ago" if row is not None else "in no witness"
+    signed = f"signed {age_text(now - row.signed_at)} ago" if row is not None else "in no witness"
     report.add(
         "freshness",
         f"records {newest + 1}..{report.tree_size} have no checkpoint: record {newest + 1} has "
-        f"waited {_age(now - archived_at)} (bound {_age(bound)}); the newest checkpoint, "
+        f"waited {age_text(now - archived_at)} (bound {age_text(bound)}); the newest checkpoint, "
         f"{newest or 'none'}, was {signed}",
         checkpoint=newest or None,
         seq=newest + 1,
     )
-
-
-def _age(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{minutes} min"]
-    return " ".join(parts)

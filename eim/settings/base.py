@@ -214,6 +214,7 @@ CELERY_TASK_ROUTES = {
     "archive.archive_pending": {"queue": "archive"},
     "archive.sweep": {"queue": "archive"},
     "archive.checkpoint": {"queue": "signing"},
+    "audit.checkpoint": {"queue": "signing"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -227,6 +228,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "staged-attachments-discard": {"task": "chat.staged_attachments_discard", "schedule": 3600.0},
     "archive-sweep": {"task": "archive.sweep", "schedule": 2.0},
     "archive-checkpoint": {"task": "archive.checkpoint", "schedule": 300.0},
+    # Signs only when due (EIM_AUDIT_CHECKPOINT_EVERY, EIM_AUDIT_CHECKPOINT_INTERVAL).
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": 30.0},
     "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
     # The full verification, every record and blob: weekly, Sunday 02:30 UTC.
     "archive-verify-full": {
@@ -408,6 +411,12 @@ if env.str("EIM_ARCHIVE_WITNESS_S3_BUCKET", default=""):
 EIM_ARCHIVE_WITNESS_GRACE = env.float("EIM_ARCHIVE_WITNESS_GRACE", default=900.0)
 # Seconds records may go without a newer checkpoint before verification reports it stale.
 EIM_ARCHIVE_CHECKPOINT_MAX_AGE = env.float("EIM_ARCHIVE_CHECKPOINT_MAX_AGE", default=1800.0)
+# Audit checkpoints (audit/checkpoints.py), signed with the archive's key and kept by the same
+# witnesses: one when this many events await a checkpoint, or when the oldest of them has waited
+# this many seconds; verification reports events left without one longer than the bound.
+EIM_AUDIT_CHECKPOINT_EVERY = env.int("EIM_AUDIT_CHECKPOINT_EVERY", default=1000)
+EIM_AUDIT_CHECKPOINT_INTERVAL = env.float("EIM_AUDIT_CHECKPOINT_INTERVAL", default=300.0)
+EIM_AUDIT_CHECKPOINT_MAX_AGE = env.float("EIM_AUDIT_CHECKPOINT_MAX_AGE", default=1800.0)
 # Older records the hourly incremental verification re-verifies, a different window each hour.
 EIM_ARCHIVE_VERIFY_WINDOW = env.int("EIM_ARCHIVE_VERIFY_WINDOW", default=100_000)
 # Records per committed step of a full verification in steps (it resumes from the last one).

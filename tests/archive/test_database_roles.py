@@ -18,6 +18,7 @@ from archive.models import ArchiveBlob, ArchiveRecord, Checkpoint, VerificationR
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
 from archive.verification import verify_archive_in_steps
+from audit.checkpoints import audit_checkpoint_create
 from audit.models import AuditEvent, AuditEventType
 from audit.services import audit_event_record
 from ledger.append_only import APPEND_ONLY_TABLES, COUNTER_TABLES
@@ -35,7 +36,7 @@ pytestmark = [
 @pytest.fixture
 def archive(alice, bob, officer) -> None:  # type: ignore[no-untyped-def]
     """A row in every append-only table: records, a blob, a checkpoint, a verification run, a
-    verification step and an audit event."""
+    verification step, an audit event and an audit checkpoint."""
     channel = ChannelFactory(creator=alice, members=[bob])
     upload = staged_attachment(alice, channel, b"signed contract\n", "contract.txt")
     send(alice, channel, "the contract", attachment_ids=[upload.pk])
@@ -46,6 +47,7 @@ def archive(alice, bob, officer) -> None:  # type: ignore[no-untyped-def]
     verify_archive_in_steps()
     with transaction.atomic():
         audit_event_record(actor=officer, event_type=AuditEventType.SEARCH_RUN, details={"q": "x"})
+    audit_checkpoint_create()
 
 
 @pytest.fixture
@@ -79,6 +81,7 @@ FIRST_COLUMN = {
     "archive_verificationrun": "problem_count",
     "archive_verificationstep": "problems",
     "audit_auditevent": "details",
+    "audit_auditcheckpoint": "signature",
 }
 
 

@@ -1,5 +1,6 @@
-"""Nothing the application can say changes or removes an audit event: not a single object, not a
-queryset, not raw SQL, not a replica-role session. Only the head row moves, and only forward."""
+"""Nothing the application can say changes or removes an audit event or checkpoint: not a single
+object, not a queryset, not raw SQL, not a replica-role session. Only the head row moves, and
+only forward."""
 
 from collections.abc import Callable
 from functools import partial
@@ -7,7 +8,8 @@ from functools import partial
 import pytest
 from django.db import connection
 
-from audit.models import AuditEvent, AuditEventType
+from audit.checkpoints import audit_checkpoint_create
+from audit.models import AuditCheckpoint, AuditEvent, AuditEventType
 from tests.audit.helpers import audit_state, outcome, sql
 from tests.factories import audited
 
@@ -19,11 +21,14 @@ def trail(officer, alice) -> None:  # type: ignore[no-untyped-def]
     audited(officer, query="insider", result_count=3)
     audited(officer, AuditEventType.MESSAGE_VIEWED, message_id=7)
     audited(alice, AuditEventType.CONTEXT_VIEWED, message_id=7, before=5)
+    audit_checkpoint_create()
 
 
 ORM_WRITES: dict[str, Callable[[], object]] = {
     "event.save": lambda: AuditEvent.objects.first().save(),
     "event.delete": lambda: AuditEvent.objects.first().delete(),
+    "checkpoint.save": lambda: AuditCheckpoint.objects.get().save(),
+    "checkpoint.delete": lambda: AuditCheckpoint.objects.get().delete(),
 }
 
 QUERYSET_WRITES: dict[str, Callable[[], object]] = {
@@ -32,6 +37,8 @@ QUERYSET_WRITES: dict[str, Callable[[], object]] = {
     "events.update": lambda: AuditEvent.objects.update(event_type="export.made"),
     "events.filter.delete": lambda: AuditEvent.objects.filter(seq=2).delete(),
     "events.delete": lambda: AuditEvent.objects.all().delete(),
+    "checkpoints.update": lambda: AuditCheckpoint.objects.update(root_hash="0" * 64),
+    "checkpoints.delete": lambda: AuditCheckpoint.objects.all().delete(),
 }
 
 SQL_CASES = [
@@ -45,6 +52,9 @@ SQL_CASES = [
     "TRUNCATE audit_audithead",
     "UPDATE audit_audithead SET last_seq = last_seq - 1",
     "UPDATE audit_audithead SET last_hash = 'forged'",
+    "UPDATE audit_auditcheckpoint SET signature = 'forged'",
+    "DELETE FROM audit_auditcheckpoint",
+    "TRUNCATE audit_auditcheckpoint",
 ]
 
 
@@ -110,6 +120,8 @@ def test_every_audit_trigger_fires_always():
         triggers = cursor.fetchall()
 
     assert triggers == [
+        ("audit_auditcheckpoint", "audit_auditcheckpoint_append_only", "A"),
+        ("audit_auditcheckpoint", "audit_auditcheckpoint_no_truncate", "A"),
         ("audit_auditevent", "audit_auditevent_append_only", "A"),
         ("audit_auditevent", "audit_auditevent_no_truncate", "A"),
         ("audit_audithead", "audit_audithead_forward_only", "A"),

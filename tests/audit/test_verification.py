@@ -43,12 +43,13 @@ def test_an_intact_trail_verifies_with_exit_0(trail, capsys):
         "events": EVENTS,
         "last_seq": EVENTS,
         "head_seq": EVENTS,
+        "checkpoints": 0,
         "problems": [],
         "ok": True,
     }
     call_command("audit_verify")
     assert capsys.readouterr().out.splitlines() == [
-        "Checked 6 audit events (seq 1..6); the head is at 6.",
+        "Checked 6 audit events (seq 1..6) and 0 signed checkpoints; the head is at 6.",
         "The audit trail is intact.",
     ]
 
@@ -56,7 +57,14 @@ def test_an_intact_trail_verifies_with_exit_0(trail, capsys):
 def test_an_empty_trail_verifies():
     assert audit_verify() == (
         0,
-        {"events": 0, "last_seq": 0, "head_seq": 0, "problems": [], "ok": True},
+        {
+            "events": 0,
+            "last_seq": 0,
+            "head_seq": 0,
+            "checkpoints": 0,
+            "problems": [],
+            "ok": True,
+        },
     )
 
 
@@ -69,7 +77,7 @@ def test_problems_are_printed_with_their_seq_and_exit_1(trail, capsys):
 
     assert exit_.value.code == 1
     out = capsys.readouterr().out
-    assert "Checked 6 audit events (seq 1..6); the head is at 6." in out
+    assert "Checked 6 audit events (seq 1..6) and 0 signed checkpoints; the head is at 6." in out
     assert "[content] seq 3: column details differs from the hashed content" in out
 
 

@@ -2,25 +2,53 @@
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from audit.checkpoints import LEDGER
 from audit.models import AuditHead
 from audit.verification import Report, verify_audit_trail
+from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
+from ledger.signing import load_public_keys
 
 
 class Command(BaseCommand):
     help = (
         "Recompute the audit trail's hash chain, check that its sequence has no gap and that "
-        "every event's columns say what was hashed. Exit 0 if intact, 1 otherwise."
+        "every event's columns say what was hashed, and check every signed checkpoint against "
+        "the events and the witnesses, with public keys only. Exit 0 if intact, 1 otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="print one JSON report")
+        parser.add_argument(
+            "--trusted-checkpoint",
+            type=Path,
+            help=(
+                "an audit checkpoint file kept outside (a witness file's format): check that "
+                "the trail still hashes to it, or say where it does not"
+            ),
+        )
+        parser.add_argument(
+            "--public-key",
+            type=Path,
+            action="append",
+            help=(
+                "verify signatures with the PEM public key(s) in this file instead of our own; "
+                "repeat it, or put several keys in the file, for keys retired by a rotation"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        public_keys = [
+            key
+            for path in options["public_key"] or []
+            for key in load_public_keys(path.read_text())
+        ]
+        trusted = self._trusted(options["trusted_checkpoint"])
         total = AuditHead.objects.values_list("last_seq", flat=True).first() or 0
         with tqdm(
             total=total,
@@ -29,23 +57,38 @@ class Command(BaseCommand):
             file=sys.stderr,
             desc="verifying",
         ) as bar:
-            report = verify_audit_trail(progress=bar.update)
+            report = verify_audit_trail(
+                public_keys=public_keys or None, trusted=trusted, progress=bar.update
+            )
         self._print(report, as_json=options["json"])
         if not report.ok:
             sys.exit(1)
+
+    def _trusted(self, path: Path | None) -> SignedCheckpoint | None:
+        if path is None:
+            return None
+        try:
+            return checkpoint_from_file(path.read_bytes(), ledger=LEDGER)
+        except OSError as error:
+            raise CommandError(f"cannot read the trusted checkpoint: {error}") from error
+        except CheckpointFormatError as error:
+            raise CommandError(f"{path} is not an audit checkpoint file: {error}") from error
 
     def _print(self, report: Report, *, as_json: bool) -> None:
         if as_json:
             self.stdout.write(json.dumps(report.as_dict()))
             return
         self.stdout.write(
-            f"Checked {report.events} audit events (seq 1..{report.last_seq}); "
-            f"the head is at {report.head_seq}."
+            f"Checked {report.events} audit events (seq 1..{report.last_seq}) and "
+            f"{report.checkpoints} signed checkpoints; the head is at {report.head_seq}."
         )
         if report.ok:
             self.stdout.write(self.style.SUCCESS("The audit trail is intact."))
             return
         self.stdout.write(self.style.ERROR(f"{len(report.problems)} problems:"))
         for problem in report.problems:
-            where = f"seq {problem.seq}" if problem.seq is not None else "audit trail"
+            places = [f"seq {problem.seq}"] * (problem.seq is not None) + [
+                f"checkpoint {problem.checkpoint}"
+            ] * (problem.checkpoint is not None)
+            where = ", ".join(places) or "audit trail"
             self.stdout.write(f"  [{problem.kind}] {where}: {problem.detail}")

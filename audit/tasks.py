@@ -1,0 +1,23 @@
+"""Audit trail tasks. Signing runs on the `signing` queue only, where the private key is."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from .checkpoints import audit_checkpoint_create, audit_checkpoint_due, audit_checkpoint_witness
+
+
+@shared_task(name="audit.checkpoint", soft_time_limit=300, time_limit=600)
+def audit_checkpoint_task() -> int | None:
+    """Beat: sign when EIM_AUDIT_CHECKPOINT_EVERY events await a checkpoint or the oldest has
+    waited EIM_AUDIT_CHECKPOINT_INTERVAL; otherwise only give the witnesses what they lack."""
+    due = audit_checkpoint_due(
+        every=settings.EIM_AUDIT_CHECKPOINT_EVERY,
+        interval=timedelta(seconds=settings.EIM_AUDIT_CHECKPOINT_INTERVAL),
+    )
+    if not due:
+        audit_checkpoint_witness()
+        return None
+    checkpoint = audit_checkpoint_create()
+    return checkpoint.tree_size if checkpoint else None
