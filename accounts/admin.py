@@ -8,16 +8,18 @@ from typing import Any
 
 from auditlog.context import set_actor
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
 from .errors import RoleError
 from .models import Role, RoleGrant, RoleRequest, User
 from .services import api_token_revoke, roles, user_deactivate
+from .services.users import user_password_settable_by
 
 RoleAction = Callable[[admin.ModelAdmin, HttpRequest, QuerySet[Any]], None]
 
@@ -103,6 +105,16 @@ class EimUserAdmin(UserAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """People are deactivated, never deleted (the archive refers to them)."""
         return False
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """The password form obeys the same rule as the service: nobody, a superuser included,
+        sets the password of an administrator, compliance officer or auditor for them."""
+        user = self.get_object(request, unquote(id))
+        if user is not None:
+            user_password_settable_by(by=_administrator(request), user=user)
+        return super().user_change_password(request, id, form_url)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """Unticking "active" is a deactivation: the service checks, ends access and audits."""

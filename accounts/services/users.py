@@ -18,7 +18,7 @@ from audit.models import AuditEventType
 from audit.services import audit_event_record
 
 from ..models import Role, User
-from ..selectors import user_has_role
+from ..selectors import user_has_role, user_roles
 from .access import AccessChange, access_reduced
 
 
@@ -28,6 +28,26 @@ def _require_user_administrator(by: User | None, user: User) -> None:
         return
     if not by.is_active or not (by.is_superuser or user_has_role(user=by, role=Role.ADMINISTRATOR)):
         raise PermissionDenied("only an administrator can do this")
+
+
+# Whoever sets a person's password can sign in as them: for these roles that would let one
+# administrator (or a Django superuser) act as a second one and defeat the four eyes.
+ROLES_WHOSE_PASSWORD_ONLY_THEY_SET = frozenset(
+    {Role.ADMINISTRATOR, Role.COMPLIANCE_OFFICER, Role.AUDITOR}
+)
+
+
+def user_password_settable_by(*, by: User | None, user: User) -> None:
+    """Raise PermissionDenied unless `by` may set user's password: themselves; an administrator
+    for people without a privileged role; the operator at the server (None) for anyone."""
+    if by is None or by.pk == user.pk:
+        return
+    _require_user_administrator(by, user)
+    if user_roles(user=user) & ROLES_WHOSE_PASSWORD_ONLY_THEY_SET:
+        raise PermissionDenied(
+            "only they can set the password of an administrator, compliance officer or "
+            "auditor: whoever sets it could sign in as them"
+        )
 
 
 @transaction.atomic
@@ -60,8 +80,7 @@ def user_password_set(*, user: User, password: str, by: User | None) -> None:
     `django.contrib.auth.update_session_auth_hash` afterwards. Raises ValidationError for a
     password the validators refuse, changing nothing.
     """
-    if by is not None and by.pk != user.pk:
-        _require_user_administrator(by, user)
+    user_password_settable_by(by=by, user=user)
     validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])  # the receiver ends tokens and sockets

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from knox.models import AuthToken
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.services import api_token_create, user_password_set
 from audit.models import AuditEvent, AuditEventType
 from tests.factories import UserFactory
@@ -113,3 +113,44 @@ def test_a_rehash_of_the_same_password_at_sign_in_keeps_tokens(alice):
     alice.save(update_fields=["password"])
 
     assert _bearer_status(token) == 200
+
+
+@pytest.mark.parametrize("role", [Role.ADMINISTRATOR, Role.COMPLIANCE_OFFICER, Role.AUDITOR])
+def test_nobody_sets_a_privileged_persons_password_for_them(role):
+    administrator = UserFactory(username="ada", roles=[Role.ADMINISTRATOR])
+    holder = UserFactory(username="held", roles=[role])
+    token = api_token_create(user=holder)
+    stored = User.objects.get(pk=holder.pk).password
+
+    with pytest.raises(PermissionDenied):
+        user_password_set(user=holder, password=NEW_PASSWORD, by=administrator)
+
+    assert User.objects.get(pk=holder.pk).password == stored
+    assert _bearer_status(token) == 200
+    assert not AuditEvent.objects.filter(event_type=AuditEventType.USER_PASSWORD_CHANGED).exists()
+
+
+def test_a_superuser_cannot_take_over_an_administrator_through_the_admin_password_form():
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    second = UserFactory(username="dana", roles=[Role.ADMINISTRATOR])
+    stored = User.objects.get(pk=second.pk).password
+
+    response = _signed_in(root).post(
+        f"/django-admin/accounts/user/{second.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == 403
+    assert User.objects.get(pk=second.pk).password == stored
+
+
+def test_a_privileged_person_still_sets_their_own_password_in_the_admin():
+    ada = UserFactory(username="ada", roles=[Role.ADMINISTRATOR], is_staff=True, is_superuser=True)
+
+    response = _signed_in(ada).post(
+        f"/django-admin/accounts/user/{ada.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=ada.pk).check_password(NEW_PASSWORD)
