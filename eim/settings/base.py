@@ -231,6 +231,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Signs only when due (EIM_AUDIT_CHECKPOINT_EVERY, EIM_AUDIT_CHECKPOINT_INTERVAL).
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": 30.0},
     "archive-verify": {"task": "archive.verify", "schedule": 3600.0},
+    "audit-verify": {"task": "audit.verify", "schedule": 3600.0},
     # The full verification, every record and blob: weekly, Sunday 02:30 UTC.
     "archive-verify-full": {
         "task": "archive.verify_full",

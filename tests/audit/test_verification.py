@@ -5,11 +5,13 @@ Each case plays the insider: switch the triggers off, change the rows, switch th
 
 import hashlib
 import json
+import logging
 
 import pytest
 from django.core.management import call_command
 
 from audit.models import AuditEvent, AuditEventType
+from audit.tasks import audit_verify_task
 from audit.verification import verify_audit_trail
 from ledger.canonical import canonical_json, chain_hash
 from tests.audit.helpers import audit_verify, problems, sql, triggers_bypassed
@@ -267,3 +269,23 @@ def test_true_changed_to_1_is_detected(officer):
     code, report = audit_verify()
 
     assert (code, problems(report)) == (1, [("content", 1)])
+
+
+def test_the_hourly_task_finds_nothing_in_an_intact_trail(trail, caplog):
+    with caplog.at_level(logging.ERROR, logger="audit.tasks"):
+        found = audit_verify_task()
+
+    assert found == 0
+    assert caplog.records == []
+
+
+def test_the_hourly_task_logs_each_problem_of_a_tampered_trail(trail, caplog):
+    with triggers_bypassed():
+        sql('UPDATE audit_auditevent SET details = \'{"query": "lunch"}\' WHERE seq = 3')
+
+    with caplog.at_level(logging.ERROR, logger="audit.tasks"):
+        found = audit_verify_task()
+
+    assert found == 1
+    (logged,) = caplog.records
+    assert logged.getMessage().startswith("audit trail verification: [content] seq=3 ")
