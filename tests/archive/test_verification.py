@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -55,6 +56,8 @@ from tests.archive.sealed import (
 from tests.factories import send
 
 pytestmark = pytest.mark.django_db
+
+BROKEN_PEM = "-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----\n"
 
 
 @pytest.fixture
@@ -348,6 +351,20 @@ def test_verifying_with_the_published_public_key_succeeds(sealed, tmp_path, caps
     code, report = archive_verify("--public-key", str(key_file))
 
     assert (code, report["ok"], report["checkpoints"]) == (0, True, 2)
+
+
+@pytest.mark.parametrize("content", [None, "not a key", BROKEN_PEM], ids=["missing", "text", "pem"])
+def test_a_public_key_file_that_holds_no_key_is_refused_with_a_clear_error(
+    sealed, tmp_path, content
+):
+    key_file = tmp_path / "pub.pem"
+    if content is not None:
+        key_file.write_text(content)
+
+    with pytest.raises(CommandError, match=f"--public-key {key_file}: "):
+        archive_verify("--public-key", str(key_file))
+
+    assert not VerificationRun.objects.exists()
 
 
 def test_our_own_verification_needs_only_the_public_key(sealed, tmp_path):

@@ -12,7 +12,7 @@ from audit.checkpoints import LEDGER
 from audit.models import AuditHead
 from audit.verification import Report, verify_audit_trail
 from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
-from ledger.signing import load_public_keys
+from ledger.signing import public_keys_from_files
 
 
 class Command(BaseCommand):
@@ -43,11 +43,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        public_keys = [
-            key
-            for path in options["public_key"] or []
-            for key in load_public_keys(path.read_text())
-        ]
+        try:
+            public_keys = public_keys_from_files(options["public_key"] or [])
+        except ValueError as error:
+            raise CommandError(f"--public-key {error}") from error
         trusted = self._trusted(options["trusted_checkpoint"])
         total = AuditHead.objects.values_list("last_seq", flat=True).first() or 0
         with tqdm(
