@@ -389,10 +389,25 @@ def test_our_own_verification_needs_only_the_public_key(sealed, tmp_path):
     assert (code, report["ok"], report["checkpoints"], scheduled) == (0, True, 2, 0)
 
 
+def test_without_a_key_archive_public_key_says_what_to_set(sealed, capsys):
+    with (
+        override_settings(
+            EIM_ARCHIVE_SIGNING_KEY="",
+            EIM_ARCHIVE_SIGNING_KEY_FILE="",
+            EIM_ARCHIVE_PUBLIC_KEY="",
+            EIM_ARCHIVE_PUBLIC_KEY_FILE="",
+        ),
+        pytest.raises(CommandError, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+    ):
+        call_command("archive_public_key")
+
+    assert capsys.readouterr().out == ""
+
+
 def test_without_a_public_key_our_verification_says_what_to_set(sealed):
     with (
         override_settings(EIM_ARCHIVE_PUBLIC_KEY="", EIM_ARCHIVE_PUBLIC_KEY_FILE=""),
-        pytest.raises(ImproperlyConfigured, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+        pytest.raises(CommandError, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
     ):
         archive_verify()
 

@@ -263,6 +263,14 @@ def test_a_public_key_file_that_holds_no_key_is_refused_with_a_clear_error(
     assert list(AuditEvent.objects.values_list("seq", "hash")) == events
 
 
+def test_without_a_public_key_verification_says_what_to_set(trail):
+    with (
+        override_settings(EIM_ARCHIVE_PUBLIC_KEY="", EIM_ARCHIVE_PUBLIC_KEY_FILE=""),
+        pytest.raises(CommandError, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+    ):
+        audit_verify()
+
+
 def test_an_intact_trail_extends_its_trusted_checkpoint(trail, witness_dir, tmp_path):
     trusted = tmp_path / "trusted.json"
     trusted.write_bytes(witness_file(witness_dir, 4).read_bytes())
