@@ -67,6 +67,10 @@ def main() -> None:
         release(os.environ)
     except ReleaseError as error:
         raise SystemExit(f"release: {error}") from error
+    except subprocess.CalledProcessError as error:
+        # The step printed its own error above; say which one failed, without our traceback.
+        step = " ".join(map(str, error.cmd[1:3]))
+        raise SystemExit(f"release: {step} failed (exit {error.returncode})") from None
 
 
 if __name__ == "__main__":

@@ -106,6 +106,19 @@ def load_public_keys(pem: str) -> list[Ed25519PublicKey]:
     return [load_public_key(block) for block in blocks]
 
 
+def public_keys_from_files(paths: Iterable[Path]) -> list[Ed25519PublicKey]:
+    """Every public key in these PEM files (a verifier's `--public-key`); ValueError naming the
+    file that cannot be read or holds no Ed25519 public key."""
+    keys: list[Ed25519PublicKey] = []
+    for path in paths:
+        try:
+            keys += load_public_keys(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise ValueError(f"{path}: {reason}") from error
+    return keys
+
+
 KeyRing = dict[str, Ed25519PublicKey]
 
 

@@ -3,6 +3,8 @@ grants, and every other process (the demo seed included) runs as the application
 
 import importlib
 import os
+import subprocess
+import sys
 from types import ModuleType
 
 import psycopg
@@ -78,3 +80,21 @@ def test_the_release_step_refuses_urls_that_do_not_fit_together(deploy, app_url,
 
     with pytest.raises(release.ReleaseError, match=refusal):
         release.app_role(env)
+
+
+def test_a_failing_release_step_says_which_step_failed_without_a_traceback_of_its_own():
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EIM_", "DATABASE_", "DJANGO_"))
+    }
+    env.update(DATABASE_URL="postgres://eim_app@127.0.0.1:5432/eim_release_unused")  # no secret
+
+    run = subprocess.run(
+        [sys.executable, "deploy/release.py"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1] == "release: manage.py migrate failed (exit 1)"
+    assert "EIM_SECRET_KEY must be set" in run.stderr
+    assert 'release.py", line' not in run.stderr

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -55,6 +56,8 @@ from tests.archive.sealed import (
 from tests.factories import send
 
 pytestmark = pytest.mark.django_db
+
+BROKEN_PEM = "-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----\n"
 
 
 @pytest.fixture
@@ -350,6 +353,20 @@ def test_verifying_with_the_published_public_key_succeeds(sealed, tmp_path, caps
     assert (code, report["ok"], report["checkpoints"]) == (0, True, 2)
 
 
+@pytest.mark.parametrize("content", [None, "not a key", BROKEN_PEM], ids=["missing", "text", "pem"])
+def test_a_public_key_file_that_holds_no_key_is_refused_with_a_clear_error(
+    sealed, tmp_path, content
+):
+    key_file = tmp_path / "pub.pem"
+    if content is not None:
+        key_file.write_text(content)
+
+    with pytest.raises(CommandError, match=f"--public-key {key_file}: "):
+        archive_verify("--public-key", str(key_file))
+
+    assert not VerificationRun.objects.exists()
+
+
 def test_our_own_verification_needs_only_the_public_key(sealed, tmp_path):
     key_file = tmp_path / "archive-public.pem"
     key_file.write_text(public_key_pem())
@@ -372,10 +389,25 @@ def test_our_own_verification_needs_only_the_public_key(sealed, tmp_path):
     assert (code, report["ok"], report["checkpoints"], scheduled) == (0, True, 2, 0)
 
 
+def test_without_a_key_archive_public_key_says_what_to_set(sealed, capsys):
+    with (
+        override_settings(
+            EIM_ARCHIVE_SIGNING_KEY="",
+            EIM_ARCHIVE_SIGNING_KEY_FILE="",
+            EIM_ARCHIVE_PUBLIC_KEY="",
+            EIM_ARCHIVE_PUBLIC_KEY_FILE="",
+        ),
+        pytest.raises(CommandError, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+    ):
+        call_command("archive_public_key")
+
+    assert capsys.readouterr().out == ""
+
+
 def test_without_a_public_key_our_verification_says_what_to_set(sealed):
     with (
         override_settings(EIM_ARCHIVE_PUBLIC_KEY="", EIM_ARCHIVE_PUBLIC_KEY_FILE=""),
-        pytest.raises(ImproperlyConfigured, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+        pytest.raises(CommandError, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
     ):
         archive_verify()
 

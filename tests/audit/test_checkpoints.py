@@ -29,6 +29,7 @@ from tests.factories import audited
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FORGED = {"query": "lunch", "result_count": 0}
+BROKEN_PEM = "-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----\n"
 
 
 @pytest.fixture
@@ -245,6 +246,29 @@ def test_checkpoints_signed_by_another_key_are_detected(trail, tmp_path):
     code, report = audit_verify("--public-key", str(other))
 
     assert (code, places(report)) == (1, [("signature", None, 4), ("signature", None, 6)])
+
+
+@pytest.mark.parametrize("content", [None, "not a key", BROKEN_PEM], ids=["missing", "text", "pem"])
+def test_a_public_key_file_that_holds_no_key_is_refused_with_a_clear_error(
+    trail, tmp_path, content
+):
+    key_file = tmp_path / "pub.pem"
+    if content is not None:
+        key_file.write_text(content)
+    events = list(AuditEvent.objects.values_list("seq", "hash"))
+
+    with pytest.raises(CommandError, match=f"--public-key {key_file}: "):
+        audit_verify("--public-key", str(key_file))
+
+    assert list(AuditEvent.objects.values_list("seq", "hash")) == events
+
+
+def test_without_a_public_key_verification_says_what_to_set(trail):
+    with (
+        override_settings(EIM_ARCHIVE_PUBLIC_KEY="", EIM_ARCHIVE_PUBLIC_KEY_FILE=""),
+        pytest.raises(CommandError, match="set EIM_ARCHIVE_PUBLIC_KEY_FILE"),
+    ):
+        audit_verify()
 
 
 def test_an_intact_trail_extends_its_trusted_checkpoint(trail, witness_dir, tmp_path):

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -13,7 +14,7 @@ from archive.models import ArchiveHead
 from archive.services.checkpoints import LEDGER
 from archive.verification import Report, verify_archive, verify_archive_in_steps
 from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
-from ledger.signing import load_public_keys
+from ledger.signing import own_key_ring, public_keys_from_files
 
 
 class Command(BaseCommand):
@@ -72,11 +73,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        public_keys = [
-            key
-            for path in options["public_key"] or []
-            for key in load_public_keys(path.read_text())
-        ]
+        try:
+            public_keys = public_keys_from_files(options["public_key"] or [])
+        except ValueError as error:
+            raise CommandError(f"--public-key {error}") from error
+        if not public_keys:
+            try:
+                own_key_ring()  # our public keys are configured (and readable) before any work
+            except (ImproperlyConfigured, OSError, ValueError) as error:
+                raise CommandError(str(error)) from error
         trusted = self._trusted(options["trusted_checkpoint"])
         total = ArchiveHead.objects.values_list("last_seq", flat=True).first() or 0
         with tqdm(
