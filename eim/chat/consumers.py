@@ -9,6 +9,7 @@ members when it happened): a socket of a user outside it gets nothing.
 import asyncio
 import json
 import logging
+import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -37,6 +38,7 @@ from .services.events import (
     user_group,
 )
 from .sign_in import AccessLostError, CloseCode, SignIn
+from .sign_in_watch import token_sign_in_watch
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     held: dict[int, dict[int, tuple[dict[str, Any], list[int]]]]
     gap_waits: dict[int, asyncio.Task[None]]
     sign_in: SignIn
+    # Set when the process's token watch finds this socket's API token ended.
+    sign_in_lost: CloseCode | None
+    closing: asyncio.Future[None] | None = None
     access_watch: asyncio.Task[None] | None
 
     async def connect(self) -> None:
@@ -119,6 +124,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.sign_in = SignIn.of_scope(self.scope)
+        self.sign_in_lost = None
         self.access_watch = None
         self.cursors = {}
         self.synced = False
@@ -134,6 +140,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=user.pk)
         self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
         await self.accept()
+        if self.sign_in.token_digest is not None:
+            token_sign_in_watch.add(self.sign_in.token_digest, self)
         self.access_watch = asyncio.create_task(self._watch_access())
         await self._call(
             presence.presence_session_set,
@@ -151,6 +159,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             task.cancel()
         if self.access_watch is not None:
             self.access_watch.cancel()
+        if self.sign_in.token_digest is not None:
+            token_sign_in_watch.discard(self.sign_in.token_digest, self)
         await self._call(
             presence.presence_session_set,
             check_sign_in=False,
@@ -186,14 +196,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     ) -> Any:
         """Run a service in a database thread, with this user as the audit actor.
 
-        First the socket's sign-in is re-checked (AccessLostError if it no longer holds), so a
-        frame is never acted on for a user whose access ended. What the service broadcasts is
-        sent from here once it returns (or fails after committing). If the socket's task is
-        cancelled meanwhile, the call still ends in its thread, and what it committed is
-        still announced when it does.
+        First the socket's sign-in is checked (AccessLostError if it no longer holds): a
+        session's in the call's own thread hop; a token's as the process's token watch last
+        found it (sign_in_watch.py: within EIM_SOCKET_TOKEN_CHECK_SECONDS). What the service
+        broadcasts is sent from here once it returns (or fails after committing). If the
+        socket's task is cancelled meanwhile, the call still ends in its thread, and what it
+        committed is still announced when it does.
         """
         broadcasts: list[GroupMessage] = []
-        sign_in = self.sign_in if check_sign_in else None
+        if check_sign_in and self.sign_in_lost is not None:
+            raise AccessLostError(self.sign_in_lost)
+        # A session's sign-in is re-checked with the call; a token's by the process's watch.
+        by_session = check_sign_in and self.sign_in.token_digest is None
+        sign_in = self.sign_in if by_session else None
         call = asyncio.ensure_future(
             in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts, sign_in)
         )
@@ -223,15 +238,28 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except AccessLostError as lost:
             await self.close(code=int(lost.code))
 
+    @property
+    def user_id(self) -> int:
+        return int(self.user.pk)
+
+    def sign_in_ended(self, code: CloseCode) -> None:
+        """The process's token watch found this socket's API token ended: refuse every
+        frame from now on, and close."""
+        self.sign_in_lost = code
+        self.closing = asyncio.ensure_future(self.close(code=int(code)))
+
     async def _watch_access(self) -> None:
         """Re-check the sign-in every EIM_SOCKET_ACCESS_CHECK_SECONDS, and catch up.
 
         The close sent when access ends travels on the lossy channel layer; this bounds how
         long a socket whose close was lost stays open. Catching up (as a ping does) also
-        ends a removed member's subscription whose member.left frame was lost.
+        ends a removed member's subscription whose member.left frame was lost. The first
+        wait is drawn at random, so that sockets that connected together (after a server
+        restart, say) do not all check at the same moment.
         """
+        period = settings.EIM_SOCKET_ACCESS_CHECK_SECONDS
+        await asyncio.sleep(random.uniform(0, period))
         while True:
-            await asyncio.sleep(settings.EIM_SOCKET_ACCESS_CHECK_SECONDS)
             try:
                 await in_db_thread(self.sign_in.require)()
                 if self.synced:
@@ -241,6 +269,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 return
             except Exception:
                 logger.exception("re-checking the socket of user %s failed", self.user.pk)
+            await asyncio.sleep(period)
 
     async def _parse(
         self, text_data: str | None, bytes_data: bytes | None

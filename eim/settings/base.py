@@ -343,6 +343,11 @@ EIM_GAP_WAIT_MS = env.int("EIM_GAP_WAIT_MS", default=150)
 EIM_SOCKET_ACCESS_CHECK_SECONDS = env.float("EIM_SOCKET_ACCESS_CHECK_SECONDS", default=30.0)
 if EIM_SOCKET_ACCESS_CHECK_SECONDS <= 0:
     raise environ.ImproperlyConfigured("EIM_SOCKET_ACCESS_CHECK_SECONDS must be positive")
+# How often each chat server checks, in one query, the API tokens of all its open sockets, and
+# closes those whose token ended (eim/chat/sign_in_watch.py): the bound when a close is lost.
+EIM_SOCKET_TOKEN_CHECK_SECONDS = env.float("EIM_SOCKET_TOKEN_CHECK_SECONDS", default=1.0)
+if EIM_SOCKET_TOKEN_CHECK_SECONDS <= 0:
+    raise environ.ImproperlyConfigured("EIM_SOCKET_TOKEN_CHECK_SECONDS must be positive")
 # The chat server's garbage collector (eim/asgi.py): CPython's thresholds for generations
 # 0, 1 and 2. Its defaults (700, 10, 10) stop a server holding 1,000 sockets for 150 ms.
 EIM_SERVER_GC_THRESHOLD = tuple(

@@ -17,7 +17,11 @@ from knox.models import AuthToken
 from accounts.models import User
 from accounts.services.access import AccessChange, access_reduced
 from eim.asgi import application
+from eim.chat.models import Message
 from eim.chat.services import access_changes
+from eim.chat.sign_in import CloseCode
+from eim.chat.sign_in_watch import token_sign_in_watch
+from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,3 +135,40 @@ async def test_after_a_new_password_only_the_browser_that_set_it_connects_again(
     assert laptop_connected
     assert (phone_connected, phone_code) == (False, 4401)
     await laptop_again.disconnect()
+
+
+async def test_the_token_watch_closes_a_socket_whose_token_was_revoked_while_its_close_was_lost(
+    alice, token_for, monkeypatch, settings
+):
+    settings.EIM_SOCKET_ACCESS_CHECK_SECONDS = 3600  # only the process's token watch acts
+    settings.EIM_SOCKET_TOKEN_CHECK_SECONDS = 0.2
+    token = await database_sync_to_async(token_for)(alice)
+    socket = await _open(_bearer(token))
+    monkeypatch.setattr(access_changes, "ephemeral_broadcast", lambda *args: None)
+
+    started = time.monotonic()
+    await database_sync_to_async(AuthToken.objects.filter(digest=hash_token(token)).delete)()
+    code = await _close_code(socket)
+
+    assert code == 4401
+    assert time.monotonic() - started < 0.2 + 1.0
+
+
+async def test_a_token_socket_the_watch_found_ended_refuses_its_next_frame_and_writes_nothing(
+    alice, bob, token_for, settings
+):
+    settings.EIM_SOCKET_ACCESS_CHECK_SECONDS = 3600
+    settings.EIM_SOCKET_TOKEN_CHECK_SECONDS = 3600
+    channel = await database_sync_to_async(ChannelFactory)(creator=bob, members=[alice])
+    token = await database_sync_to_async(token_for)(alice)
+    socket = await _open(_bearer(token))
+    (consumer,) = token_sign_in_watch.sockets[hash_token(token)]
+    consumer.sign_in_lost = CloseCode.ACCESS_ENDED  # as the watch marks it, before its close
+
+    await socket.send_json_to(
+        {"type": "message.send", "conversation": channel.pk, "body": "after", "client_id": "c1"}
+    )
+    code = await _close_code(socket)
+
+    assert code == 4403
+    assert not await database_sync_to_async(Message.objects.filter(body="after").exists)()
