@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.errors import RoleError, RoleErrorCode
@@ -162,7 +162,16 @@ def _revoke(actor: User, user_id: int, role_name: str, reason: str) -> None:
     access_reduced(user_id=subject.pk, change=AccessChange.ROLE_REVOKED)
 
 
+def _bootstrap_lock() -> None:
+    """One bootstrap at a time, to its commit: two that counted the administrators together
+    would both see room under the quorum. SQLite's writers are serialised already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('eim.role_bootstrap'))")
+
+
 def _bootstrap(user_id: int, operator: str) -> RoleGrant:
+    _bootstrap_lock()
     administrators = RoleGrant.objects.filter(role=Role.ADMINISTRATOR, user__is_active=True)
     if administrators.count() >= BOOTSTRAP_QUORUM:
         raise RoleError(
