@@ -33,6 +33,7 @@ from ledger.custody import (
     Custody,
     WitnessView,
     age_text,
+    check_chain_link,
     check_signature,
     copies_of,
     report_unreachable,
@@ -281,23 +282,14 @@ def _check_root(size: int, root_hash: str, head_hash: str, walk: _Walk, report: 
 
 
 def _check_chain(copy: SignedCheckpoint, walk: _Walk, signed: _Checkpoints, report: Report) -> None:
-    size = copy.tree_size
-    if copy.prev_tree_size != walk.chain_size:
-        held = copy.prev_tree_size == 0 or copy.prev_tree_size in signed.sizes()
-        report.add(
-            "checkpoint",
-            f"chains to checkpoint {copy.prev_tree_size}, but the one before it is "
-            f"{walk.chain_size or 'none'}"
-            + ("" if held else f"; checkpoint {copy.prev_tree_size} is held nowhere"),
-            checkpoint=size,
-        )
-    elif copy.prev_statement_hash != walk.chain_statement:
-        report.add(
-            "checkpoint",
-            f"chains to another checkpoint {walk.chain_size} than the one signed",
-            checkpoint=size,
-        )
-    walk.chain_size, walk.chain_statement = size, copy.statement_hash()
+    check_chain_link(
+        copy,
+        prev_size=walk.chain_size,
+        prev_statement=walk.chain_statement,
+        held=lambda size: size in signed.sizes(),
+        report=report,
+    )
+    walk.chain_size, walk.chain_statement = copy.tree_size, copy.statement_hash()
 
 
 def _check_trusted(trusted: SignedCheckpoint, walk: _Walk, report: Report) -> None:

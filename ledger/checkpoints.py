@@ -12,10 +12,12 @@ trusted checkpoint) is the canonical JSON `{"signature": ..., "statement": {...}
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .canonical import canonical_json
+from .merkle import MerkleAccumulator, frontier_from_json, frontier_to_json
 
 V1_TYPE = "eim-archive-checkpoint/v1"
 V2_TYPE = "eim-checkpoint/v2"
@@ -140,4 +142,54 @@ def _from_statement(statement: dict[str, Any], signature: Any, *, ledger: str) -
             if version == 2
             else None
         ),
+    )
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """What the next checkpoint of a ledger signs, and the frontier it keeps beside it."""
+
+    tree_size: int
+    root_hash: str
+    head_hash: str
+    frontier: list[list[Any]]
+    prev_tree_size: int
+    prev_statement_hash: str
+
+
+def tree_head_next(
+    *,
+    last: SignedCheckpoint | None,
+    last_frontier: list[list[Any]] | None,
+    entry_hashes: Iterable[str],
+    head_size: int,
+) -> TreeHead:
+    """Extend the last checkpoint's tree by `entry_hashes` (the entries after it, in order, up to
+    `head_size`), checking that the kept frontier still gives the signed root and that the
+    entries end where the ledger's head says: a new head is never signed on top of either."""
+    accumulator = frontier_from_json(last_frontier) if last_frontier else MerkleAccumulator()
+    if last is not None and (accumulator.size, accumulator.root().hex()) != (
+        last.tree_size,
+        last.root_hash,
+    ):
+        raise RuntimeError(
+            f"{last.ledger} checkpoint {last.tree_size}'s frontier does not match its signed "
+            "root; verify the ledger"
+        )
+    head_hash = last.head_hash if last is not None else ""
+    for entry_hash in entry_hashes:
+        accumulator.append(bytes.fromhex(entry_hash))
+        head_hash = entry_hash
+    if accumulator.size != head_size:
+        raise RuntimeError(
+            f"the ledger has {accumulator.size} entries where its head says {head_size}; "
+            "verify the ledger"
+        )
+    return TreeHead(
+        tree_size=head_size,
+        root_hash=accumulator.root().hex(),
+        head_hash=head_hash,
+        frontier=frontier_to_json(accumulator),
+        prev_tree_size=last.tree_size if last is not None else 0,
+        prev_statement_hash=last.statement_hash() if last is not None else NO_STATEMENT,
     )

@@ -8,6 +8,7 @@ row whose copies are still on their way is given a grace period before it counts
 Problems go to a report's `add(kind, detail, checkpoint=..., seq=...)`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -155,6 +156,34 @@ def check_presence(
                 and signed_at < custody.now - custody.grace
             ):
                 report.add("witness", f"missing from witness {witness.name}", checkpoint=size)
+
+
+def check_chain_link(
+    copy: SignedCheckpoint,
+    *,
+    prev_size: int,
+    prev_statement: str,
+    held: Callable[[int], bool],
+    report: ProblemSink,
+) -> None:
+    """A chained checkpoint must name the checkpoint before it in the walk (`prev_size`, and
+    the SHA-256 of that one's statement); `held(size)` says whether any copy of the one it
+    names exists, for the problem's wording."""
+    size = copy.tree_size
+    if copy.prev_tree_size != prev_size:
+        named = copy.prev_tree_size or 0
+        report.add(
+            "checkpoint",
+            f"chains to checkpoint {named}, but the one before it is {prev_size or 'none'}"
+            + ("" if named == 0 or held(named) else f"; checkpoint {named} is held nowhere"),
+            checkpoint=size,
+        )
+    elif copy.prev_statement_hash != prev_statement:
+        report.add(
+            "checkpoint",
+            f"chains to another checkpoint {prev_size} than the one signed",
+            checkpoint=size,
+        )
 
 
 def age_text(delta: timedelta) -> str:

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger import signing
-from ledger.checkpoints import NO_STATEMENT, SignedCheckpoint
-from ledger.merkle import MerkleAccumulator, frontier_from_json, frontier_to_json
+from ledger.checkpoints import SignedCheckpoint, tree_head_next
+from ledger.merkle import frontier_from_json, frontier_to_json
 from ledger.witness import Witness, configured_witnesses, witness_checkpoints
 
 from ..models import ArchiveHead, ArchiveRecord, Checkpoint
@@ -55,18 +55,13 @@ def witnesses() -> list[Witness]:
     return configured_witnesses()
 
 
-def _extend(accumulator: MerkleAccumulator, first: int, last: int) -> str:
-    head_hash = ""
-    hashes = (
+def _hashes(first: int, last: int) -> Iterator[str]:
+    return (
         ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last)
         .order_by("seq")
         .values_list("hash", flat=True)
         .iterator(chunk_size=10000)
     )
-    for record_hash in hashes:
-        accumulator.append(bytes.fromhex(record_hash))
-        head_hash = record_hash
-    return head_hash
 
 
 def _sign_next() -> Checkpoint | None:
@@ -75,26 +70,22 @@ def _sign_next() -> Checkpoint | None:
     last_size = last.tree_size if last else 0
     if head is None or head.last_seq <= last_size:
         return None
-    accumulator = frontier_from_json(last.frontier) if last else MerkleAccumulator()
-    if last and (accumulator.size, accumulator.root().hex()) != (last.tree_size, last.root_hash):
-        # The frontier is not signed; never sign a new head on top of one that was changed.
-        raise RuntimeError(
-            f"checkpoint {last.tree_size}'s frontier does not match its signed root; "
-            "run archive_verify"
-        )
-    head_hash = _extend(accumulator, last_size + 1, head.last_seq)
-    if accumulator.size != head.last_seq:
-        raise RuntimeError("the archive sequence has a gap; run archive_verify")
+    tree = tree_head_next(
+        last=signed_checkpoint(last) if last else None,
+        last_frontier=last.frontier if last else None,
+        entry_hashes=_hashes(last_size + 1, head.last_seq),
+        head_size=head.last_seq,
+    )
     checkpoint = Checkpoint(
-        tree_size=head.last_seq,
-        root_hash=accumulator.root().hex(),
-        head_hash=head_hash,
+        tree_size=tree.tree_size,
+        root_hash=tree.root_hash,
+        head_hash=tree.head_hash,
         signed_at=timezone.now(),
         key_id=signing.key_id(),
-        frontier=frontier_to_json(accumulator),
+        frontier=tree.frontier,
         version=2,
-        prev_tree_size=last_size,
-        prev_statement_hash=signed_checkpoint(last).statement_hash() if last else NO_STATEMENT,
+        prev_tree_size=tree.prev_tree_size,
+        prev_statement_hash=tree.prev_statement_hash,
     )
     checkpoint.signature = signing.sign(signed_checkpoint(checkpoint).statement())
     checkpoint.save()

@@ -9,7 +9,7 @@ from django.conf import settings
 from eim.chat import selectors as chat_selectors
 from ledger import signing
 from ledger.checkpoints import SignedCheckpoint
-from ledger.custody import age_text
+from ledger.custody import age_text, check_chain_link
 from ledger.merkle import MerkleAccumulator
 
 from ..models import GENESIS_HASH, ArchiveRecord, Checkpoint
@@ -180,24 +180,15 @@ def _check_root(size: int, root_hash: str, head_hash: str, walk: Walk, report: R
 
 def _check_chain(copy: SignedCheckpoint, walk: Walk, shared: Pass, report: Report) -> None:
     """A v2 checkpoint names the one before it; v1 checkpoints predate the chain."""
-    size = copy.tree_size
     if copy.version >= 2:
-        if copy.prev_tree_size != walk.chain_size:
-            held = copy.prev_tree_size in shared.sizes or copy.prev_tree_size == 0
-            report.add(
-                "checkpoint",
-                f"chains to checkpoint {copy.prev_tree_size}, but the one before it is "
-                f"{walk.chain_size or 'none'}"
-                + ("" if held else f"; checkpoint {copy.prev_tree_size} is held nowhere"),
-                checkpoint=size,
-            )
-        elif copy.prev_statement_hash != walk.chain_statement:
-            report.add(
-                "checkpoint",
-                f"chains to another checkpoint {walk.chain_size} than the one signed",
-                checkpoint=size,
-            )
-    walk.chain_size, walk.chain_statement = size, copy.statement_hash()
+        check_chain_link(
+            copy,
+            prev_size=walk.chain_size,
+            prev_statement=walk.chain_statement,
+            held=shared.sizes.__contains__,
+            report=report,
+        )
+    walk.chain_size, walk.chain_statement = copy.tree_size, copy.statement_hash()
 
 
 def _check_trusted(trusted: SignedCheckpoint, walk: Walk, report: Report) -> None:
