@@ -6,15 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from archive.models import ArchiveHead
 from archive.services.checkpoints import LEDGER
 from archive.verification import Report, verify_archive, verify_archive_in_steps
-from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
-from ledger.signing import own_key_ring, public_keys_from_files
+from ledger.verifier_inputs import trusted_checkpoint_read, verifier_public_keys
 
 
 class Command(BaseCommand):
@@ -73,16 +71,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            public_keys = public_keys_from_files(options["public_key"] or [])
-        except ValueError as error:
-            raise CommandError(f"--public-key {error}") from error
-        if not public_keys:
-            try:
-                own_key_ring()  # our public keys are configured (and readable) before any work
-            except (ImproperlyConfigured, OSError, ValueError) as error:
-                raise CommandError(str(error)) from error
-        trusted = self._trusted(options["trusted_checkpoint"])
+        public_keys = verifier_public_keys(options["public_key"] or [])
+        trusted = trusted_checkpoint_read(options["trusted_checkpoint"], ledger=LEDGER)
         total = ArchiveHead.objects.values_list("last_seq", flat=True).first() or 0
         with tqdm(
             total=total,
@@ -112,14 +102,6 @@ class Command(BaseCommand):
         self._print(report, as_json=options["json"])
         if not report.ok:
             sys.exit(1)
-
-    def _trusted(self, path: Path | None) -> SignedCheckpoint | None:
-        if path is None:
-            return None
-        try:
-            return checkpoint_from_file(path.read_bytes(), ledger=LEDGER)
-        except (OSError, CheckpointFormatError) as error:
-            raise CommandError(f"--trusted-checkpoint {path}: {error}") from error
 
     def _print(self, report: Report, *, as_json: bool) -> None:
         if as_json:

@@ -5,15 +5,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from audit.checkpoints import LEDGER
 from audit.models import AuditHead
 from audit.verification import Report, verify_audit_trail
-from ledger.checkpoints import CheckpointFormatError, SignedCheckpoint, checkpoint_from_file
-from ledger.signing import own_key_ring, public_keys_from_files
+from ledger.verifier_inputs import trusted_checkpoint_read, verifier_public_keys
 
 
 class Command(BaseCommand):
@@ -44,16 +42,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            public_keys = public_keys_from_files(options["public_key"] or [])
-        except ValueError as error:
-            raise CommandError(f"--public-key {error}") from error
-        if not public_keys:
-            try:
-                own_key_ring()  # our public keys are configured (and readable) before any work
-            except (ImproperlyConfigured, OSError, ValueError) as error:
-                raise CommandError(str(error)) from error
-        trusted = self._trusted(options["trusted_checkpoint"])
+        public_keys = verifier_public_keys(options["public_key"] or [])
+        trusted = trusted_checkpoint_read(options["trusted_checkpoint"], ledger=LEDGER)
         total = AuditHead.objects.values_list("last_seq", flat=True).first() or 0
         with tqdm(
             total=total,
@@ -68,16 +58,6 @@ class Command(BaseCommand):
         self._print(report, as_json=options["json"])
         if not report.ok:
             sys.exit(1)
-
-    def _trusted(self, path: Path | None) -> SignedCheckpoint | None:
-        if path is None:
-            return None
-        try:
-            return checkpoint_from_file(path.read_bytes(), ledger=LEDGER)
-        except OSError as error:
-            raise CommandError(f"cannot read the trusted checkpoint: {error}") from error
-        except CheckpointFormatError as error:
-            raise CommandError(f"{path} is not an audit checkpoint file: {error}") from error
 
     def _print(self, report: Report, *, as_json: bool) -> None:
         if as_json:
