@@ -55,6 +55,8 @@ def audit_event_record(
 ) -> AuditEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("an audit event is recorded inside the action's transaction")
+    if event_type not in AuditEventType.values:
+        raise ValueError(f"{event_type!r} is not a registered audit event type")
     # Stored exactly as hashed: what JSON cannot say (tuples, non-string keys) is said once.
     stored_details = json.loads(canonical_json(details))
     head = _head_locked()

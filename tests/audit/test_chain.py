@@ -152,3 +152,12 @@ def test_the_first_event_of_a_database_without_a_head_creates_it(officer):
 
     assert event.seq == 1
     assert head() == (1, event.hash)
+
+
+@pytest.mark.django_db
+def test_an_unregistered_event_type_is_refused_and_nothing_is_recorded(officer):
+    refused = pytest.raises(ValueError, match="not a registered audit event type")
+    with refused, transaction.atomic():
+        audit_event_record(actor=officer, event_type="made.up", details={})  # type: ignore[arg-type]
+
+    assert chain() == []
