@@ -134,3 +134,160 @@ class ApiTokenActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id[:8]}… last used {self.last_used_at}"
+
+
+class IdentityProviderKind(models.TextChoices):
+    OIDC = "oidc", "OpenID Connect"
+    SAML = "saml", "SAML 2.0"
+
+
+class IdentityProvider(models.Model):
+    """A corporate identity provider people sign in with (and that may provision them by SCIM).
+
+    `issuer` is the OIDC issuer URL or the SAML entity id; with the subject it names a person
+    (ExternalIdentity). `config` holds what only one kind needs (client id and secret, metadata,
+    endpoints), read by `accounts.sso`. Written only by `accounts.services.identities`.
+    """
+
+    slug = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=8, choices=IdentityProviderKind.choices)
+    name = models.CharField(max_length=100)
+    issuer = models.CharField(max_length=500)
+    enabled = models.BooleanField(default=True)
+    jit_provisioning = models.BooleanField(
+        default=True,
+        help_text="Create people at their first sign-in; off means SCIM-only provisioning.",
+    )
+    groups_claim = models.CharField(
+        max_length=100, blank=True, help_text="The OIDC claim or SAML attribute naming groups."
+    )
+    config = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "slug"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.kind})"
+
+
+class ExternalIdentity(models.Model):
+    """A person as an identity provider names them: (issuer, subject), never an e-mail.
+
+    The issuer is kept as it was when the identity was linked: it is part of the name.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="identities"
+    )
+    provider = models.ForeignKey(
+        IdentityProvider, on_delete=models.PROTECT, related_name="identities"
+    )
+    issuer = models.CharField(max_length=500)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="unique_external_identity")
+        ]
+        verbose_name_plural = "external identities"
+
+    def __str__(self) -> str:
+        return f"{self.issuer} {self.subject} → {self.user_id}"
+
+
+class GroupSource(models.TextChoices):
+    LOCAL = "local", "Local"
+    SCIM = "scim", "SCIM provisioning"
+    SSO = "sso", "Single sign-on claim"
+
+
+class Group(models.Model):
+    """A group of people: provisioned by an identity provider (SCIM, or a sign-in's groups
+    claim) or made locally by an administrator. Groups feed role mapping, information-barrier
+    segments and policy scopes. Not Django's auth Group, which carries permissions eim does
+    not use. Written only by `accounts.services.groups`.
+    """
+
+    display_name = models.CharField(max_length=255)
+    source = models.CharField(max_length=8, choices=GroupSource.choices)
+    provider = models.ForeignKey(
+        IdentityProvider,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="groups",
+        help_text="Who provisions the group; None for a local group.",
+    )
+    external_id = models.CharField(
+        max_length=255, blank=True, help_text="The provider's id (SCIM id or claim value)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    members = models.ManyToManyField(  # type: ignore[var-annotated]
+        settings.AUTH_USER_MODEL, through="GroupMembership", related_name="member_of"
+    )
+
+    class Meta:
+        ordering = ["display_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="unique_group_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["display_name"],
+                condition=models.Q(provider__isnull=True),
+                name="unique_local_group_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="group_memberships"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="unique_group_membership")
+        ]
+        indexes = [models.Index(fields=["user", "group"], name="group_membership_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id}"
+
+
+class GroupRoleRule(models.Model):
+    """Members of the provider's group `group_value` (as its claim or attribute says it) should
+    hold `role`. Roles under four eyes still wait for a second administrator's approval."""
+
+    provider = models.ForeignKey(
+        IdentityProvider, on_delete=models.CASCADE, related_name="role_rules"
+    )
+    group_value = models.CharField(max_length=255)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["provider", "group_value", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "group_value", "role"], name="unique_group_role_rule"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id}:{self.group_value} → {self.role}"

@@ -13,7 +13,15 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 
 from .errors import RoleError, RoleErrorCode
-from .models import Role, RoleGrant, RoleRequest, RoleRequestStatus, User
+from .models import (
+    ExternalIdentity,
+    GroupMembership,
+    Role,
+    RoleGrant,
+    RoleRequest,
+    RoleRequestStatus,
+    User,
+)
 
 
 def user_roles(*, user: User) -> set[Role]:
@@ -157,4 +165,26 @@ def _session_holds(session_key: str, user: User) -> bool:
     data = store.load()
     return str(data.get(SESSION_KEY)) == str(user.pk) and constant_time_compare(
         data.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()
+    )
+
+
+def user_by_identity(*, issuer: str, subject: str) -> User | None:
+    """The person an identity provider names (issuer, subject), if linked."""
+    identity = (
+        ExternalIdentity.objects.select_related("user")
+        .filter(issuer=issuer, subject=subject)
+        .first()
+    )
+    return identity.user if identity else None
+
+
+def user_group_ids(*, user_id: int) -> frozenset[int]:
+    return frozenset(
+        GroupMembership.objects.filter(user_id=user_id).values_list("group_id", flat=True)
+    )
+
+
+def group_member_ids(*, group_id: int) -> frozenset[int]:
+    return frozenset(
+        GroupMembership.objects.filter(group_id=group_id).values_list("user_id", flat=True)
     )

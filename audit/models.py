@@ -34,6 +34,17 @@ class AuditEventType(models.TextChoices):
     USER_PASSWORD_CHANGED = "user.password_changed", "User's password changed"
     API_TOKEN_CREATED = "api_token.created", "API token created"
     API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
+    # Identity providers, external identities and groups (accounts.services.identities, .groups)
+    IDENTITY_PROVIDER_CREATED = "identity_provider.created", "Identity provider added"
+    IDENTITY_PROVIDER_UPDATED = "identity_provider.updated", "Identity provider changed"
+    IDENTITY_LINKED = "identity.linked", "External identity linked to a person"
+    GROUP_CREATED = "group.created", "Group created"
+    GROUP_UPDATED = "group.updated", "Group changed"
+    GROUP_DELETED = "group.deleted", "Group deleted"
+    GROUP_MEMBERS_ADDED = "group.members_added", "People added to a group"
+    GROUP_MEMBERS_REMOVED = "group.members_removed", "People removed from a group"
+    GROUP_ROLE_RULE_ADDED = "group_role_rule.added", "Group to role rule added"
+    GROUP_ROLE_RULE_REMOVED = "group_role_rule.removed", "Group to role rule removed"
 
 
 GENESIS_HASH = "0" * 64
