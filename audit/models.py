@@ -32,6 +32,8 @@ class AuditEventType(models.TextChoices):
     ROLE_REFUSED = "role.refused", "Role change refused by the rules"
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_PASSWORD_CHANGED = "user.password_changed", "User's password changed"
+    USER_REACTIVATED = "user.reactivated", "User reactivated"
+    USER_SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere", "User signed out everywhere"
     API_TOKEN_CREATED = "api_token.created", "API token created"
     API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
     # Identity providers, external identities and groups (accounts.services.identities, .groups)

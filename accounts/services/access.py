@@ -20,6 +20,7 @@ class AccessChange(enum.StrEnum):
     CREDENTIALS_CHANGED = "credentials_changed"
     TOKEN_REVOKED = "token_revoked"  # noqa: S105 - a reason, not a secret
     SIGNED_OUT = "signed_out"
+    SESSIONS_ENDED = "sessions_ended"  # every web session, at once (sign out everywhere)
 
 
 AccessHook = Callable[[int, AccessChange], None]

@@ -73,6 +73,39 @@ def user_deactivate(*, user: User, by: User | None) -> bool:
 
 
 @transaction.atomic
+def user_reactivate(*, user: User, by: User | None) -> bool:
+    """Let a deactivated person sign in again. Their old sessions and tokens stay dead (the
+    session generation moved on when they were deactivated). False if they were active."""
+    _require_user_administrator(by, user)
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    if stored.is_active:
+        return False
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_event_record(
+        actor=by,
+        event_type=AuditEventType.USER_REACTIVATED,
+        details={"user": user.pk, "username": user.username},
+    )
+    return True
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User, by: User | None) -> None:
+    """End every web session of user and the sockets opened with them; API tokens stay (they
+    are revoked one by one, `api_token_revoke`)."""
+    _require_user_administrator(by, user)
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+    access_reduced(user_id=user.pk, change=AccessChange.SESSIONS_ENDED)
+    audit_event_record(
+        actor=by,
+        event_type=AuditEventType.USER_SIGNED_OUT_EVERYWHERE,
+        details={"user": user.pk, "username": user.username},
+    )
+
+
+@transaction.atomic
 def user_password_set(*, user: User, password: str, by: User | None) -> None:
     """Set a new password: the user's API tokens, other sessions and sockets end.
 

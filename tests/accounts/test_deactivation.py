@@ -12,7 +12,12 @@ from django.test import Client
 from knox.models import AuthToken
 
 from accounts.models import Role, User
-from accounts.services import api_token_create, user_deactivate
+from accounts.services import (
+    api_token_create,
+    user_deactivate,
+    user_reactivate,
+    user_sign_out_everywhere,
+)
 from audit.models import AuditEvent, AuditEventType
 from eim.chat.services.events import user_group
 from tests.factories import UserFactory
@@ -76,6 +81,51 @@ def test_a_reactivated_user_s_old_sessions_stay_ended(alice, administrator):
 
     assert browser.get("/api/v1/me/").status_code == 401
     assert _signed_in(alice).get("/api/v1/me/").status_code == 200
+
+
+def test_reactivation_through_the_service_is_audited_and_old_sessions_stay_ended(
+    alice, administrator
+):
+    browser = _signed_in(alice)
+    user_deactivate(user=alice, by=administrator)
+
+    assert user_reactivate(user=alice, by=administrator) is True
+    assert user_reactivate(user=alice, by=administrator) is False
+
+    assert browser.get("/api/v1/me/").status_code == 401
+    assert _signed_in(alice).get("/api/v1/me/").status_code == 200
+    (event,) = AuditEvent.objects.filter(event_type=AuditEventType.USER_REACTIVATED)
+    assert (event.actor, event.details) == (administrator, {"user": alice.pk, "username": "alice"})
+
+
+def test_sign_out_everywhere_ends_every_session_keeps_tokens_and_tells_the_sockets(
+    alice, administrator
+):
+    browsers = [_signed_in(alice), _signed_in(alice)]
+    token = api_token_create(user=alice)
+
+    heard = _heard_by_sockets_of(
+        alice, lambda: user_sign_out_everywhere(user=alice, by=administrator)
+    )
+
+    assert [b.get("/api/v1/me/").status_code for b in browsers] == [401, 401]
+    assert Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert heard == {"type": "access.changed", "change": "sessions_ended"}
+    assert AuditEvent.objects.filter(event_type=AuditEventType.USER_SIGNED_OUT_EVERYWHERE).count()
+
+
+def test_only_an_administrator_reactivates_or_signs_out_others(alice, bob, administrator):
+    user_deactivate(user=alice, by=administrator)
+    before = AuditEvent.objects.count()
+
+    with pytest.raises(PermissionDenied):
+        user_reactivate(user=alice, by=bob)
+    with pytest.raises(PermissionDenied):
+        user_sign_out_everywhere(user=administrator, by=bob)
+
+    alice.refresh_from_db()
+    assert alice.is_active is False
+    assert AuditEvent.objects.count() == before
 
 
 def test_deactivating_an_inactive_user_changes_nothing(alice, administrator):
