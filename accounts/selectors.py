@@ -2,6 +2,7 @@ import enum
 from collections.abc import Iterable
 from datetime import datetime
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
@@ -15,6 +16,7 @@ from knox.models import AuthToken
 from .errors import RoleError, RoleErrorCode
 from .models import (
     ExternalIdentity,
+    Group,
     GroupMembership,
     Role,
     RoleGrant,
@@ -62,8 +64,18 @@ def role_requests_pending_for_administrator(*, actor: User) -> QuerySet[RoleRequ
     )
 
 
-def user_directory(*, query: str = "", ids: Iterable[int] = (), limit: int = 20) -> QuerySet[User]:
+def user_directory(
+    *,
+    query: str = "",
+    ids: Iterable[int] = (),
+    limit: int = 20,
+    hidden_group_ids: Iterable[int] = (),
+) -> QuerySet[User]:
+    """Active people by name; members of `hidden_group_ids` left out (information barriers)."""
     users = User.objects.filter(is_active=True)
+    hidden = set(hidden_group_ids)
+    if hidden:
+        users = users.exclude(pk__in=group_member_ids_query(group_ids=hidden))
     if ids:
         users = users.filter(id__in=set(ids))
     if query:
@@ -188,3 +200,26 @@ def group_member_ids(*, group_id: int) -> frozenset[int]:
     return frozenset(
         GroupMembership.objects.filter(group_id=group_id).values_list("user_id", flat=True)
     )
+
+
+def group_member_ids_query(*, group_ids: Iterable[int]) -> QuerySet[GroupMembership, Any]:
+    """The ids of the members of any of these groups, as a query other queries can nest."""
+    return GroupMembership.objects.filter(group_id__in=set(group_ids)).values("user_id")
+
+
+def group_ids_of_users(*, user_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """{user id: the ids of the groups they are in}, for every given user (empty if none)."""
+    ids = set(user_ids)
+    found: dict[int, set[int]] = {user_id: set() for user_id in ids}
+    rows = GroupMembership.objects.filter(user_id__in=ids).values_list("user_id", "group_id")
+    for user_id, group_id in rows:
+        found[user_id].add(group_id)
+    return {user_id: frozenset(groups) for user_id, groups in found.items()}
+
+
+def groups_by_id(*, group_ids: Iterable[int]) -> dict[int, Group]:
+    return {g.pk: g for g in Group.objects.filter(pk__in=set(group_ids))}
+
+
+def user_ids_by_username(*, usernames: Iterable[str]) -> set[int]:
+    return set(User.objects.filter(username__in=set(usernames)).values_list("pk", flat=True))

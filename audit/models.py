@@ -47,6 +47,15 @@ class AuditEventType(models.TextChoices):
     GROUP_MEMBERS_REMOVED = "group.members_removed", "People removed from a group"
     GROUP_ROLE_RULE_ADDED = "group_role_rule.added", "Group to role rule added"
     GROUP_ROLE_RULE_REMOVED = "group_role_rule.removed", "Group to role rule removed"
+    # Information barriers (eim.chat.barriers) and the auditor's view (auditor/)
+    BARRIER_PROPOSED = "barrier.proposed", "Barrier policy version proposed"
+    BARRIER_PREVIEWED = "barrier.previewed", "Barrier policy violations previewed"
+    BARRIER_ACTIVATED = "barrier.activated", "Barrier policy version put in force"
+    BARRIER_WITHDRAWN = "barrier.withdrawn", "Barrier policy proposal withdrawn"
+    BARRIER_REMOVED = "barrier.removed", "Barrier policy removed"
+    BARRIER_REEVALUATED = "barrier.reevaluated", "Barrier re-evaluated after a group change"
+    AUDIT_TRAIL_VIEWED = "audit.viewed", "Audit trail viewed by an auditor"
+    AUDIT_TRAIL_EXPORTED = "audit.exported", "Audit trail exported by an auditor"
 
 
 GENESIS_HASH = "0" * 64
