@@ -75,9 +75,11 @@ def barrier_among(*, user_ids: Iterable[int]) -> Barrier | None:
     return None
 
 
-def barrier_between(*, user_id: int, others: Iterable[int]) -> Barrier | None:
+def barrier_between(
+    *, user_id: int, others: Iterable[int], barriers: list[Barrier] | None = None
+) -> Barrier | None:
     """A barrier between this person and any of the others (e.g. the people they mention)."""
-    barriers = barriers_in_force()
+    barriers = barriers_in_force() if barriers is None else barriers
     other_ids = set(others) - {user_id}
     if not barriers or not other_ids:
         return None
@@ -129,10 +131,11 @@ def read_only_refusal(*, conversation_id: int) -> ChatError:
 
 def barrier_mentioning(*, user_id: int, usernames: Iterable[str]) -> Barrier | None:
     """A barrier between an author and anyone they @mention (member of the conversation or not)."""
-    if not barriers_in_force():
+    barriers = barriers_in_force()
+    if not barriers:
         return None
     mentioned = user_ids_by_username(usernames=usernames)
-    return barrier_between(user_id=user_id, others=mentioned)
+    return barrier_between(user_id=user_id, others=mentioned, barriers=barriers)
 
 
 def barred_user_ids_among(*, user_id: int, user_ids: Iterable[int]) -> set[int]:
