@@ -10,6 +10,7 @@ archived like every other event.
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import User
 from audit.models import AuditEventType
@@ -18,8 +19,7 @@ from audit.services import audit_event_record
 from ..models import Conversation, EventType
 from ..payloads import conversation_payload
 from ..services.events import conversation_audience, conversation_lock_next_seq, event_record
-from .models import BarrierRestriction
-from .rules import barriers_in_force
+from .models import BarrierPolicyVersion, BarrierRestriction, BarrierVersionState
 from .violations import violating_conversation_ids
 
 logger = logging.getLogger(__name__)
@@ -71,22 +71,31 @@ def barrier_group_members_changed(
     group_id: int, added: frozenset[int], removed: frozenset[int]
 ) -> None:
     """accounts' group hook, after the change commits: every policy in force that has this
-    group as a segment is evaluated again. Conversations that now put barred people together
-    become read-only at once (nobody is removed: removing is the administrator's decision);
-    those restricted by it that no longer do become writable again. Audited, actor None."""
-    for barrier in barriers_in_force():
-        if group_id not in (barrier.segment_a, barrier.segment_b):
-            continue
+    group as a segment is evaluated again (and any whose segment was deleted: it bars nobody
+    now). Conversations that now put barred people together become read-only at once (nobody
+    is removed: removing is the administrator's decision); those restricted by it that no
+    longer do become writable again. Audited, actor None."""
+    touched = BarrierPolicyVersion.objects.filter(
+        Q(segment_a_id=group_id)
+        | Q(segment_b_id=group_id)
+        | Q(segment_a__isnull=True)
+        | Q(segment_b__isnull=True),
+        state=BarrierVersionState.IN_FORCE,
+        policy__removed_at__isnull=True,
+    ).values_list("policy_id", "segment_a_id", "segment_b_id")
+    for policy_id, segment_a, segment_b in touched:
         try:
-            _reevaluate(barrier.policy_id, barrier.segment_a, barrier.segment_b, group_id)
+            _reevaluate(policy_id, segment_a, segment_b, group_id)
         except Exception:
             # The group change is committed; the next change or an administrator's
             # re-activation evaluates again. Logged loudly: a barrier may not hold meanwhile.
-            logger.exception("re-evaluating barrier policy %s failed", barrier.policy_id)
+            logger.exception("re-evaluating barrier policy %s failed", policy_id)
 
 
 @transaction.atomic
-def _reevaluate(policy_id: int, segment_a: int, segment_b: int, group_id: int) -> None:
+def _reevaluate(
+    policy_id: int, segment_a: int | None, segment_b: int | None, group_id: int
+) -> None:
     now = violating_conversation_ids(segment_a=segment_a, segment_b=segment_b)
     before = restricted_by_policy(policy_id=policy_id)
     restricted, released = sorted(now - before), sorted(before - now)

@@ -245,3 +245,18 @@ def test_bad_policies_are_refused_clearly(people, name, a, b):
         )
     assert caught.value.code == ErrorCode.INVALID_INPUT
     assert not BarrierPolicy.objects.exists()
+
+
+def test_deleting_a_segment_releases_what_it_restricted_and_bars_nobody(
+    people, before_the_wall, django_capture_on_commit_callbacks
+):
+    from accounts.services.groups import group_delete
+
+    barrier_in_force(people.admin, people.research, people.trading)
+    with django_capture_on_commit_callbacks(execute=True):
+        group_delete(actor=people.admin, group=people.trading)
+
+    assert not Conversation.objects.filter(barrier_restricted=True).exists()
+    assert direct_conversation(people.ruth, people.tom).pk
+    version = BarrierPolicyVersion.objects.get(state="in_force")
+    assert version.segment_b is None
