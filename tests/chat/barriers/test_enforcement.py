@@ -199,3 +199,22 @@ def test_reopening_a_read_only_direct_message_returns_it_and_its_history_stays_r
     assert conversation_open_direct(creator=people.rita, user_ids=[people.tom.pk]).pk == dm.pk
     page = messages_page(user=people.rita, conversation_id=dm.pk)
     assert [m["id"] for m in page["results"]] == [message.pk]
+
+
+def test_an_administrators_add_through_the_common_path_is_refused_across_the_barrier(walled):
+    """The console adds people with the same `_add_member` every way into a channel passes
+    (its own service lands with the console); the barrier refuses it there, naming the policy."""
+    from django.db import transaction
+
+    from eim.chat.services import conversations
+
+    channel = ChannelFactory(creator=walled.rita)
+
+    def console_add(user):  # type: ignore[no-untyped-def]
+        with transaction.atomic():
+            locked = conversations.conversation_lock(conversation_id=channel.pk)
+            conversations._add_member(locked, user=user, actor=walled.admin, role="member")
+
+    _refused(console_add, walled.tom)
+    console_add(walled.nina)
+    assert Membership.objects.filter(conversation=channel, user=walled.nina).exists()
