@@ -8,11 +8,17 @@ versions in force (at most one row per policy); the send path reads no table at 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from accounts.selectors import group_ids_of_users, group_member_ids_query, user_ids_by_username
+from django.db import connection
+
+from accounts.selectors import (
+    group_ids_of_user_and_usernames,
+    group_ids_of_users,
+    group_member_ids_query,
+)
 
 from ..errors import ChatError, ErrorCode
 from ..models import Membership
-from .models import BarrierPolicyVersion, BarrierRestriction, BarrierVersionState
+from .models import BarrierPolicy, BarrierPolicyVersion, BarrierRestriction, BarrierVersionState
 
 
 @dataclass(frozen=True)
@@ -39,17 +45,18 @@ class Barrier:
 
 
 def barriers_in_force() -> list[Barrier]:
-    rows = (
-        BarrierPolicyVersion.objects.filter(
-            state=BarrierVersionState.IN_FORCE,
-            policy__removed_at__isnull=True,
-            segment_a__isnull=False,
-            segment_b__isnull=False,
+    """Every version in force with both segments, by policy (one indexed query, in SQL: on the
+    send path with a mention, building the ORM query cost more than running it)."""
+    versions, policies = BarrierPolicyVersion._meta.db_table, BarrierPolicy._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.policy_id, p.name, v.segment_a_id, v.segment_b_id FROM {versions} v "  # noqa: S608
+            f"JOIN {policies} p ON p.id = v.policy_id WHERE v.state = %s "
+            "AND p.removed_at IS NULL AND v.segment_a_id IS NOT NULL "
+            "AND v.segment_b_id IS NOT NULL ORDER BY v.policy_id",
+            [BarrierVersionState.IN_FORCE.value],
         )
-        .order_by("policy_id")
-        .values_list("policy_id", "policy__name", "segment_a_id", "segment_b_id")
-    )
-    return [Barrier(*row) for row in rows]
+        return [Barrier(int(p), name, int(a), int(b)) for p, name, a, b in cursor.fetchall()]
 
 
 def refusal(barrier: Barrier) -> ChatError:
@@ -130,12 +137,21 @@ def read_only_refusal(*, conversation_id: int) -> ChatError:
 
 
 def barrier_mentioning(*, user_id: int, usernames: Iterable[str]) -> Barrier | None:
-    """A barrier between an author and anyone they @mention (member of the conversation or not)."""
+    """A barrier between an author and anyone they @mention (member of the conversation or
+    not). Two queries when a policy is in force, one when none is."""
     barriers = barriers_in_force()
     if not barriers:
         return None
-    mentioned = user_ids_by_username(usernames=usernames)
-    return barrier_between(user_id=user_id, others=mentioned, barriers=barriers)
+    segments = {g for b in barriers for g in (b.segment_a, b.segment_b)}
+    groups = group_ids_of_user_and_usernames(
+        user_id=user_id, usernames=usernames, among_group_ids=segments
+    )
+    mine = groups.get(user_id, frozenset())
+    for other in sorted(set(groups) - {user_id}):
+        for barrier in barriers:
+            if barrier.bars(mine, groups[other]):
+                return barrier
+    return None
 
 
 def barred_user_ids_among(*, user_id: int, user_ids: Iterable[int]) -> set[int]:
