@@ -67,8 +67,21 @@ def refusal(barrier: Barrier) -> ChatError:
     )
 
 
+def _hold_policies() -> None:
+    """Share-lock every live policy until the caller's transaction ends, so an activation (which
+    locks its policy for update before it looks for violations) waits for a direct message
+    being opened right now and then finds it, instead of missing it."""
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {BarrierPolicy._meta.db_table} "  # noqa: S608
+                "WHERE removed_at IS NULL FOR SHARE"
+            )
+
+
 def barrier_among(*, user_ids: Iterable[int]) -> Barrier | None:
     """A barrier between any two of these people (a direct or group message)."""
+    _hold_policies()
     barriers = barriers_in_force()
     ids = sorted(set(user_ids))
     if not barriers or len(ids) < 2:
