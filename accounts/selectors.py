@@ -2,6 +2,7 @@ import enum
 from collections.abc import Iterable
 from datetime import datetime
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
@@ -15,6 +16,7 @@ from knox.models import AuthToken
 from .errors import RoleError, RoleErrorCode
 from .models import (
     ExternalIdentity,
+    Group,
     GroupMembership,
     Role,
     RoleGrant,
@@ -62,8 +64,18 @@ def role_requests_pending_for_administrator(*, actor: User) -> QuerySet[RoleRequ
     )
 
 
-def user_directory(*, query: str = "", ids: Iterable[int] = (), limit: int = 20) -> QuerySet[User]:
+def user_directory(
+    *,
+    query: str = "",
+    ids: Iterable[int] = (),
+    limit: int = 20,
+    hidden_group_ids: Iterable[int] = (),
+) -> QuerySet[User]:
+    """Active people by name; members of `hidden_group_ids` left out (information barriers)."""
     users = User.objects.filter(is_active=True)
+    hidden = set(hidden_group_ids)
+    if hidden:
+        users = users.exclude(pk__in=group_member_ids_query(group_ids=hidden))
     if ids:
         users = users.filter(id__in=set(ids))
     if query:
@@ -188,3 +200,44 @@ def group_member_ids(*, group_id: int) -> frozenset[int]:
     return frozenset(
         GroupMembership.objects.filter(group_id=group_id).values_list("user_id", flat=True)
     )
+
+
+def group_member_ids_query(*, group_ids: Iterable[int]) -> QuerySet[GroupMembership, Any]:
+    """The ids of the members of any of these groups, as a query other queries can nest."""
+    return GroupMembership.objects.filter(group_id__in=set(group_ids)).values("user_id")
+
+
+def group_ids_of_users(*, user_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """{user id: the ids of the groups they are in}, for every given user (empty if none)."""
+    ids = set(user_ids)
+    found: dict[int, set[int]] = {user_id: set() for user_id in ids}
+    rows = GroupMembership.objects.filter(user_id__in=ids).values_list("user_id", "group_id")
+    for user_id, group_id in rows:
+        found[user_id].add(group_id)
+    return {user_id: frozenset(groups) for user_id, groups in found.items()}
+
+
+def groups_by_id(*, group_ids: Iterable[int]) -> dict[int, Group]:
+    return {g.pk: g for g in Group.objects.filter(pk__in=set(group_ids))}
+
+
+def group_ids_of_user_and_usernames(
+    *, user_id: int, usernames: Iterable[str], among_group_ids: Iterable[int]
+) -> dict[int, frozenset[int]]:
+    """{user id: their groups among `among_group_ids`} for one person and the people with these
+    usernames, in one query (the information barriers' mention check, on the send path: in SQL
+    because building the ORM queries cost more than running them)."""
+    users, memberships = User._meta.db_table, GroupMembership._meta.db_table
+    found: dict[int, set[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT u.id, m.group_id FROM {users} u LEFT JOIN {memberships} m "  # noqa: S608
+            "ON m.user_id = u.id AND m.group_id = ANY(%s) "
+            "WHERE u.id = %s OR u.username = ANY(%s)",
+            [list(set(among_group_ids)), user_id, list(set(usernames))],
+        )
+        for row_user, group_id in cursor.fetchall():
+            groups = found.setdefault(int(row_user), set())
+            if group_id is not None:
+                groups.add(int(group_id))
+    return {user: frozenset(groups) for user, groups in found.items()}

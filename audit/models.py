@@ -47,6 +47,15 @@ class AuditEventType(models.TextChoices):
     GROUP_MEMBERS_REMOVED = "group.members_removed", "People removed from a group"
     GROUP_ROLE_RULE_ADDED = "group_role_rule.added", "Group to role rule added"
     GROUP_ROLE_RULE_REMOVED = "group_role_rule.removed", "Group to role rule removed"
+    # Information barriers (eim.chat.barriers) and the auditor's view (auditor/)
+    BARRIER_PROPOSED = "barrier.proposed", "Barrier policy version proposed"
+    BARRIER_PREVIEWED = "barrier.previewed", "Barrier policy violations previewed"
+    BARRIER_ACTIVATED = "barrier.activated", "Barrier policy version put in force"
+    BARRIER_WITHDRAWN = "barrier.withdrawn", "Barrier policy proposal withdrawn"
+    BARRIER_REMOVED = "barrier.removed", "Barrier policy removed"
+    BARRIER_REEVALUATED = "barrier.reevaluated", "Barrier re-evaluated after a group change"
+    AUDIT_TRAIL_VIEWED = "audit.viewed", "Audit trail viewed by an auditor"
+    AUDIT_TRAIL_EXPORTED = "audit.exported", "Audit trail exported by an auditor"
 
 
 GENESIS_HASH = "0" * 64
@@ -102,7 +111,12 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        indexes = [models.Index(fields=["actor", "created_at"], name="audit_actor_created")]
+        indexes = [
+            models.Index(fields=["actor", "created_at"], name="audit_actor_created"),
+            # The auditor's view filters by type or actor and pages by seq (auditor/).
+            models.Index(fields=["event_type", "seq"], name="audit_type_seq"),
+            models.Index(fields=["actor_username", "seq"], name="audit_actor_name_seq"),
+        ]
 
     def __str__(self) -> str:
         return f"audit #{self.seq} {self.event_type} by {self.actor_id} at {self.created_at}"
@@ -147,3 +161,32 @@ class AuditCheckpoint(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditImmutableError("audit checkpoints are never deleted")
+
+
+class AuditVerificationRun(models.Model):
+    """The outcome of one `audit.verify` task: what the auditor's view shows as the trail's
+    status, so that no page view ever walks the trail. Written only by audit.tasks; never
+    changed (save-over and delete refuse)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(db_index=True)
+    events = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    checkpoints = models.IntegerField()
+    problem_count = models.IntegerField()
+    # The first problems found (kind, detail, seq, checkpoint), at most AUDIT_RUN_PROBLEMS_KEPT.
+    problems = models.JSONField(default=list)
+    # The newest audit checkpoint every configured witness holds; None if none does.
+    witnessed_tree_size = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"audit verification to {self.last_seq}: {self.problem_count} problems"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditImmutableError("verification runs are never changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError("verification runs are never deleted")

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from .checkpoints import audit_checkpoint_create, audit_checkpoint_due, audit_checkpoint_witness
-from .verification import verify_audit_trail
+from .verification import verification_run_record, verify_audit_trail
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,11 @@ def audit_checkpoint_task() -> int | None:
 @shared_task(name="audit.verify", soft_time_limit=3000, time_limit=3300)
 def audit_verify_task() -> int:
     """Beat: verify the whole trail (it walks ~40,000 events/s) against its signed, witnessed
-    checkpoints; every problem is logged as an error. Returns how many there were."""
+    checkpoints; every problem is logged as an error, and the outcome kept for the auditor's
+    view (audit.verification.verification_run_record). Returns how many problems there were."""
+    started_at = timezone.now()
     report = verify_audit_trail()
+    verification_run_record(report=report, started_at=started_at)
     for problem in report.problems:
         logger.error(
             "audit trail verification: [%s] seq=%s checkpoint=%s: %s",

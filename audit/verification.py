@@ -42,7 +42,7 @@ from ledger.merkle import MerkleAccumulator
 from ledger.witness import configured_witnesses
 
 from .checkpoints import LEDGER, signed_audit_checkpoint
-from .models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditHead
+from .models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditHead, AuditVerificationRun
 
 COLUMNS = (
     "seq",
@@ -414,3 +414,33 @@ def verify_audit_trail(
             checkpoint=trusted.tree_size,
         )
     return report
+
+
+AUDIT_RUN_PROBLEMS_KEPT = 50
+
+
+def _witnessed_tree_size() -> int | None:
+    """The newest audit checkpoint that every configured witness holds."""
+    held: set[int] | None = None
+    for witness in configured_witnesses():
+        sizes = set(witness.sizes(LEDGER))
+        held = sizes if held is None else held & sizes
+    return max(held) if held else None
+
+
+def verification_run_record(*, report: Report, started_at: datetime) -> AuditVerificationRun:
+    """Keep the outcome of a verification for the auditor's view (written by audit.tasks)."""
+    try:
+        witnessed = _witnessed_tree_size()
+    except Exception:  # a witness that cannot be listed is a problem the report already names
+        witnessed = None
+    return AuditVerificationRun.objects.create(
+        started_at=started_at,
+        finished_at=timezone.now(),
+        events=report.events,
+        last_seq=report.last_seq,
+        checkpoints=report.checkpoints,
+        problem_count=len(report.problems),
+        problems=[asdict(p) for p in report.problems[:AUDIT_RUN_PROBLEMS_KEPT]],
+        witnessed_tree_size=witnessed,
+    )

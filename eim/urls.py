@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("django-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
+    path("audit/", include("auditor.urls")),
     path("", include("eim.chat.urls")),
 ]

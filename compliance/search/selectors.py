@@ -4,6 +4,7 @@
 from typing import Any
 
 from accounts.models import User
+from eim.chat.barriers.selectors import conversations_searchable
 from eim.chat.selectors import conversation_cursors_for_user, history_archive_starts_for_user
 
 from ..errors import ComplianceError, ComplianceErrorCode
@@ -31,8 +32,9 @@ def employee_search(
     if not user.is_active:
         raise ComplianceError(ComplianceErrorCode.FORBIDDEN, "this account is deactivated")
     request = search_request_check(query=query, order=order, cursor=cursor, limit=limit)
+    # Never a conversation the user could not be in now: information barriers (docs/barriers.md).
     scope = Scope.member_of(
-        set(conversation_cursors_for_user(user_id=user.pk)),
+        conversations_searchable(conversation_ids=conversation_cursors_for_user(user_id=user.pk)),
         history_starts=history_archive_starts_for_user(user_id=user.pk),
     )
     page = search_backend().search(

@@ -141,6 +141,8 @@ class ConversationOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     archived = serializers.BooleanField()
     history_visible = serializers.BooleanField()
+    # Read-only because an information barrier applies (docs/barriers.md).
+    barrier_read_only = serializers.BooleanField()
     last_seq = serializers.IntegerField()
     member = serializers.BooleanField()
     role = serializers.ChoiceField(choices=["owner", "member"], allow_null=True)

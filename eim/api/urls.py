@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import barriers, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -52,6 +52,28 @@ urlpatterns = [
     ),
     path("messages/<int:message_id>/", views.MessageDetailView.as_view(), name="message"),
     path("messages/<int:message_id>/reactions/", views.ReactionView.as_view(), name="reactions"),
+    path("barriers/", barriers.BarrierListView.as_view(), name="barriers"),
+    path("barriers/<int:policy_id>/", barriers.BarrierDetailView.as_view(), name="barrier"),
+    path(
+        "barriers/<int:policy_id>/proposals/",
+        barriers.BarrierProposalView.as_view(),
+        name="barrier-proposals",
+    ),
+    path(
+        "barriers/<int:policy_id>/preview/",
+        barriers.BarrierPreviewView.as_view(),
+        name="barrier-preview",
+    ),
+    path(
+        "barriers/<int:policy_id>/activate/",
+        barriers.BarrierActivateView.as_view(),
+        name="barrier-activate",
+    ),
+    path(
+        "barriers/<int:policy_id>/withdraw/",
+        barriers.BarrierWithdrawView.as_view(),
+        name="barrier-withdraw",
+    ),
     path(
         "attachments/<int:attachment_id>/download/",
         views.AttachmentDownloadView.as_view(),

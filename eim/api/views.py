@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.selectors import user_directory, user_roles
 from eim.chat import selectors
+from eim.chat.barriers.rules import barred_group_ids, barred_user_ids_among
 from eim.chat.payloads import attachment_payload, conversation_payload, user_payload
 from eim.chat.services import attachments, conversations, messages
 from eim.chat.services.presence import presence_of_users
@@ -56,9 +57,23 @@ class UserListView(AuthenticatedView):
     )
     def get(self, request: Request) -> Response:
         data = _valid(inputs.DirectoryQueryInput, request.query_params)
-        users = list(user_directory(query=data["q"], ids=data["ids"], limit=len(data["ids"]) or 20))
-        status = presence_of_users(user_ids=[u.pk for u in users])
-        return Response([user_payload(u) | {"presence": status[u.pk]} for u in users])
+        # Information barriers: a search never finds barred people; looked up by id (to name
+        # the author of an old message) they are shown, but never their presence.
+        barred = barred_user_ids_among if data["ids"] else None
+        hidden = () if data["ids"] else barred_group_ids(user_id=self.user.pk)
+        users = list(
+            user_directory(
+                query=data["q"],
+                ids=data["ids"],
+                limit=len(data["ids"]) or 20,
+                hidden_group_ids=hidden,
+            )
+        )
+        unseen = barred(user_id=self.user.pk, user_ids=[u.pk for u in users]) if barred else set()
+        status = presence_of_users(user_ids=[u.pk for u in users if u.pk not in unseen])
+        return Response(
+            [user_payload(u) | {"presence": status.get(u.pk, "offline")} for u in users]
+        )
 
 
 class ConversationListView(AuthenticatedView):

@@ -20,15 +20,19 @@ class ErrorCode(StrEnum):
     ATTACHMENT_TOO_LARGE = "attachment_too_large"
     ATTACHMENT_REJECTED = "attachment_rejected"
     ALREADY_EXISTS = "already_exists"
+    INFORMATION_BARRIER = "information_barrier"
+    CONFLICT = "conflict"
 
 
 HTTP_STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_A_MEMBER: 403,
+    ErrorCode.INFORMATION_BARRIER: 403,
     ErrorCode.ARCHIVED: 409,
     ErrorCode.CLIENT_ID_CONFLICT: 409,
     ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.CONFLICT: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.ATTACHMENT_TOO_LARGE: 413,
     ErrorCode.FRAME_TOO_LARGE: 413,

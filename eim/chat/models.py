@@ -54,6 +54,9 @@ class Conversation(models.Model):
     # each join and fixed in that membership (history_from_seq), so changing it never
     # changes what an existing member can read (docs/adr/0005-channel-history-visibility.md).
     history_visible = models.BooleanField(default=True)
+    # Read-only because an information barrier policy bars people in it from each other
+    # (eim.chat.barriers); read with the seq bump, so the send path pays no extra query.
+    barrier_restricted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -219,3 +222,11 @@ class PresenceSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.status}"
+
+
+# The information barriers' models live in their capability's package, in this app.
+from .barriers.models import (  # noqa: E402,F401
+    BarrierPolicy,
+    BarrierPolicyVersion,
+    BarrierRestriction,
+)

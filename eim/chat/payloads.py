@@ -84,6 +84,7 @@ def conversation_payload(
         "created_at": conversation.created_at.isoformat(),
         "archived": conversation.archived_at is not None,
         "history_visible": conversation.history_visible,
+        "barrier_read_only": conversation.barrier_restricted,
         "last_seq": conversation.last_seq,
         "member": membership is not None,
         "role": membership.role if membership else None,

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "eim.chat",
     "archive",
     "compliance",
+    "auditor",
 ]
 
 MIDDLEWARE = [

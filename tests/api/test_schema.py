@@ -41,6 +41,12 @@ ENDPOINTS = {
     "/api/v1/roles/requests/{request_id}/approve/": {"post"},
     "/api/v1/roles/requests/{request_id}/refuse/": {"post"},
     "/api/v1/roles/revoke/": {"post"},
+    "/api/v1/barriers/": {"get", "post"},
+    "/api/v1/barriers/{policy_id}/": {"get", "delete"},
+    "/api/v1/barriers/{policy_id}/proposals/": {"post"},
+    "/api/v1/barriers/{policy_id}/preview/": {"get"},
+    "/api/v1/barriers/{policy_id}/activate/": {"post"},
+    "/api/v1/barriers/{policy_id}/withdraw/": {"post"},
 }
 
 

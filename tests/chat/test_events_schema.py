@@ -130,6 +130,7 @@ CONVERSATION = {
     "created_at": IsoTime(),
     "archived": bool,
     "history_visible": bool,
+    "barrier_read_only": bool,
     "last_seq": int,
     "member": bool,
     "role": Nullable(OneOf("owner", "member")),
@@ -151,7 +152,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     EventType.CONVERSATION_UPDATED: ENVELOPE
     | {
         "details": CONVERSATION,
-        "changes": ListOf(OneOf("name", "topic", "archived", "history_visible")),
+        "changes": ListOf(OneOf("name", "topic", "archived", "history_visible", "read_only")),
     },
     EventType.MEMBER_JOINED: ENVELOPE
     | {"user": USER, "role": OneOf("owner", "member"), "history_from_seq": int},

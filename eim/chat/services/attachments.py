@@ -13,6 +13,7 @@ from django.db import transaction
 from accounts.models import User
 
 from ..access import access_member_conversation_by_id
+from ..barriers.rules import read_only_refusal
 from ..errors import ChatError, ErrorCode
 from ..models import Attachment
 from ..rate_limits import rate_limit_check
@@ -127,6 +128,8 @@ def attachment_upload(
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
     if conversation.archived_at is not None:
         raise ChatError(ErrorCode.ARCHIVED, "this channel is archived and read-only")
+    if conversation.barrier_restricted:  # no file shared across an information barrier
+        raise read_only_refusal(conversation_id=conversation.pk)
     sha256, actual_size = _digest_and_size(stream)
     # The bytes decide, not only the caller's claim: a wrong `size` must not pass the limit.
     name, content_type = check_upload(filename=filename, stream=stream, size=max(size, actual_size))

@@ -1,5 +1,6 @@
 """Creating conversations and changing who is in them."""
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -9,6 +10,7 @@ from accounts.models import User
 from accounts.selectors import active_users_by_id
 
 from ..access import access_conversation_by_id, access_member_conversation_by_id, require_owner
+from ..barriers.rules import barrier_among, barrier_joining, refusal
 from ..errors import ChatError, ErrorCode
 from ..models import Conversation, ConversationKind, EventType, MemberRole, Membership
 from ..payloads import conversation_payload, user_payload
@@ -61,7 +63,14 @@ def _record(
 def _add_member(conversation: Conversation, *, user: User, actor: User, role: str) -> Membership:
     """Add a member and record what they may read: the whole history from seq 1, or only
     what comes after their join. The event says so, so the archive can answer who could
-    see an earlier message without any record ever changing."""
+    see an earlier message without any record ever changing.
+
+    Every way into a channel (join, invite, the console) passes here: an information barrier
+    between the newcomer and someone already in it refuses the join (eim.chat.barriers)."""
+    if conversation.is_channel:
+        barrier = barrier_joining(user_id=user.pk, conversation_id=conversation.pk)
+        if barrier is not None:
+            raise refusal(barrier)
     seq = conversation_lock_next_seq(conversation_id=conversation.pk)
     history_from_seq = 1 if conversation.history_visible else seq
     membership = Membership.objects.create(
@@ -139,7 +148,10 @@ def conversation_open_direct(*, creator: User, user_ids: list[int]) -> Conversat
     direct_key = ":".join(str(u.pk) for u in users)
     existing = Conversation.objects.filter(direct_key=direct_key).first()
     if existing is not None:
-        return existing
+        return existing  # read-only if a barrier came between them since (eim.chat.barriers)
+    barrier = barrier_among(user_ids=[u.pk for u in users])
+    if barrier is not None:
+        raise refusal(barrier)
     kind = ConversationKind.DIRECT if len(users) <= 2 else ConversationKind.GROUP
     try:
         with transaction.atomic():
@@ -319,3 +331,21 @@ def _save_and_announce(conversation: Conversation, *, actor: User, changes: list
         payload={"details": conversation_payload(conversation), "changes": changes},
         audience=conversation_audience(conversation_id=conversation.pk),
     )
+
+
+@transaction.atomic
+def membership_remove_by_barrier(
+    *, actor: User, conversation_id: int, user_ids: Collection[int]
+) -> list[int]:
+    """An information barrier's decision (eim.chat.barriers.services, by an administrator):
+    these people leave the channel. Returns who left."""
+    conversation = conversation_lock(conversation_id=conversation_id)
+    _require_channel(conversation)
+    leaving = list(
+        Membership.objects.select_related("user")
+        .filter(conversation=conversation, user_id__in=user_ids)
+        .order_by("user_id")
+    )
+    for membership in leaving:
+        _remove_member(conversation, membership=membership, actor=actor, reason="removed")
+    return [m.user_id for m in leaving]

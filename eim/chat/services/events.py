@@ -46,6 +46,8 @@ def conversation_lock(*, conversation_id: int) -> Conversation:
 class Advance(NamedTuple):
     seq: int
     archived: bool
+    # Read-only under an information barrier (eim.chat.barriers), read under the same lock.
+    barrier_restricted: bool = False
 
 
 def conversation_advance(*, conversation_id: int) -> Advance | None:
@@ -58,13 +60,13 @@ def conversation_advance(*, conversation_id: int) -> Advance | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608
-            "RETURNING last_seq, archived_at",
+            "RETURNING last_seq, archived_at, barrier_restricted",
             [conversation_id],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    return Advance(seq=int(row[0]), archived=row[1] is not None)
+    return Advance(seq=int(row[0]), archived=row[1] is not None, barrier_restricted=row[2])
 
 
 def conversation_lock_next_seq(*, conversation_id: int) -> int:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..access import access_member_conversation_by_id, access_message_by_id, readable_messages
+from ..barriers.rules import barrier_mentioning, read_only_refusal, refusal
 from ..errors import ChatError, ErrorCode
 from ..models import Attachment, Conversation, EventType, Membership, Message, Reaction
 from ..payloads import attachment_payload, message_payload, user_payload
@@ -130,6 +131,8 @@ def _require_sender(
         raise ChatError(ErrorCode.NOT_A_MEMBER, "you are no longer a member of this conversation")
     if advance.archived:
         raise ChatError(ErrorCode.ARCHIVED, "this channel is archived and read-only")
+    if advance.barrier_restricted:
+        raise read_only_refusal(conversation_id=conversation_id)
     return advance
 
 
@@ -138,6 +141,17 @@ def _require_member_locked(*, user: User, conversation: Conversation) -> None:
         raise ChatError(ErrorCode.NOT_A_MEMBER, "you are no longer a member of this conversation")
     if conversation.archived_at is not None:
         raise ChatError(ErrorCode.ARCHIVED, "this channel is archived and read-only")
+    if conversation.barrier_restricted:
+        raise read_only_refusal(conversation_id=conversation.pk)
+
+
+def _check_mentions(*, author: User, body: str) -> None:
+    """No @mention of someone an information barrier keeps from the author, member or not."""
+    names = mentioned_usernames(body)
+    if names:
+        barrier = barrier_mentioning(user_id=author.pk, usernames=names)
+        if barrier is not None:
+            raise refusal(barrier)
 
 
 def message_send(
@@ -187,6 +201,7 @@ def _message_write(
         author, conversation_id=conversation_id, advance=advance, audience=audience
     ).seq
     parent = _check_parent(author=author, conversation_id=conversation_id, parent_id=parent_id)
+    _check_mentions(author=author, body=text)
     message = Message.objects.create(
         conversation_id=conversation_id,
         author=author,
@@ -247,6 +262,7 @@ def message_edit(*, user: User, message_id: int, body: object) -> Message:
     rate_limit_check(scope="edit", user_id=user.pk, rate=settings.EIM_EDIT_RATE)
     seq = conversation_lock_next_seq(conversation_id=message.conversation_id)
     _require_member_locked(user=user, conversation=_fresh_conversation(message))
+    _check_mentions(author=user, body=text)
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.deleted_at is not None:
         raise ChatError(ErrorCode.NOT_FOUND, "this message was deleted")

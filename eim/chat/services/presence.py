@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..access import access_member_conversation_by_id
+from ..barriers.rules import read_only_refusal
 from ..errors import ChatError, ErrorCode
 from ..models import Membership, PresenceSession, PresenceStatus
 from .events import conversation_audience, conversation_group, ephemeral_broadcast, user_group
@@ -40,8 +41,12 @@ def presence_of_users(*, user_ids: list[int]) -> dict[int, str]:
 
 def _announce(user: User, status: PresenceStatus) -> None:
     frame = {"type": "presence", "user": user.pk, "status": status.value}
+    # Not into conversations an information barrier made read-only: barred people in them
+    # do not see each other's presence (docs/barriers.md).
     conversation_ids = list(
-        Membership.objects.filter(user=user).values_list("conversation_id", flat=True)
+        Membership.objects.filter(user=user, conversation__barrier_restricted=False).values_list(
+            "conversation_id", flat=True
+        )
     )
 
     def send() -> None:
@@ -89,6 +94,8 @@ def presence_session_touch(*, channel_name: str) -> None:
 
 def typing_notify(*, user: User, conversation_id: int) -> None:
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
+    if conversation.barrier_restricted:
+        raise read_only_refusal(conversation_id=conversation.pk)
     frame = {
         "type": "typing",
         "conversation": conversation.pk,

@@ -158,7 +158,7 @@ function connectionChanged(state) {
 
 function sendMessage(conversationId, parent, body, attachments) {
   const conversation = store.conversations.get(conversationId);
-  if (!conversation || conversation.archived) return false;
+  if (!conversation || readOnlyReason(conversation)) return false;
   store.addPending({
     client_id: crypto.randomUUID(),
     conversation: conversationId,
@@ -313,11 +313,25 @@ function renderHeader() {
   }
   title.append(conversation.kind === "public" ? `#${conversation.name}` : conversation.name);
   const parts = [];
-  if (conversation.archived) parts.push("Archived: read-only");
+  if (readOnlyReason(conversation)) parts.push(readOnlyReason(conversation));
   if (partner) parts.push(presenceWords(store.presence.get(partner.id)));
   if (conversation.topic) parts.push(conversation.topic);
   if (conversation.memberCount) parts.push(`${conversation.memberCount} members`);
   $("conversation-topic").textContent = parts.join(" · ");
+}
+
+// Why nobody may write here, or null: an archived channel, or an information barrier
+// between people in it (docs/barriers.md).
+function readOnlyReason(conversation) {
+  if (conversation.archived) return "Archived: read-only";
+  if (conversation.barrier_read_only) return "Read-only: an information barrier applies";
+  return null;
+}
+
+function readOnlyPlaceholder(conversation) {
+  if (conversation.archived) return "This channel is archived and read-only";
+  if (conversation.barrier_read_only) return "This conversation is read-only: an information barrier applies";
+  return null;
 }
 
 function presenceWords(status) {
@@ -339,11 +353,10 @@ async function openConversation(id, { focus = false } = {}) {
   if (switching) {
     composer.retarget({
       label: `Message ${conversationLabel(conversation)}`,
-      placeholder: conversation.archived
-        ? "This channel is archived and read-only"
-        : `Message ${conversation.kind === "public" ? "#" : ""}${conversation.name}`,
+      placeholder: readOnlyPlaceholder(conversation)
+        || `Message ${conversation.kind === "public" ? "#" : ""}${conversation.name}`,
       draft: view.drafts.get(id) || "",
-      enabled: !conversation.archived,
+      enabled: !readOnlyReason(conversation),
     });
     $("typing-line").textContent = typing.line(id);
     if (view.thread && view.thread.conversation !== id) closeThread();
@@ -519,7 +532,7 @@ async function openThread(conversationId, rootId, opener) {
   threadComposer.retarget({
     label: `Reply in thread in ${conversationLabel(conversation)}`,
     placeholder: "Reply…",
-    enabled: !conversation.archived,
+    enabled: !readOnlyReason(conversation),
   });
   threadTimeline.clear();
   $("thread-scroll").setAttribute("aria-busy", "true");

@@ -251,8 +251,8 @@ export class Store {
   conversationChanged(frame) {
     const conversation = this.conversations.get(frame.conversation);
     if (!conversation || !frame.details) return;
-    const { topic, archived } = frame.details;
-    Object.assign(conversation, { topic, archived });
+    const { topic, archived, barrier_read_only } = frame.details;
+    Object.assign(conversation, { topic, archived, barrier_read_only });
     // A direct conversation's name is its people, as the list named it for us.
     if (CHANNEL_KINDS.has(conversation.kind)) conversation.name = frame.details.name;
     this.emit({ type: "conversations" });

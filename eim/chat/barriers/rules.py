@@ -1,0 +1,181 @@
+"""The barrier checks the chat services call: who is barred from whom, right now.
+
+Reads only. A check costs nothing while no policy is in force beyond one indexed query of the
+versions in force (at most one row per policy); the send path reads no table at all: it reads
+`Conversation.barrier_restricted` in the statement that takes the conversation's seq.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+
+from accounts.selectors import (
+    group_ids_of_user_and_usernames,
+    group_ids_of_users,
+    group_member_ids_query,
+)
+
+from ..errors import ChatError, ErrorCode
+from ..models import Membership
+from .models import BarrierPolicy, BarrierPolicyVersion, BarrierRestriction, BarrierVersionState
+
+
+@dataclass(frozen=True)
+class Barrier:
+    policy_id: int
+    name: str
+    segment_a: int
+    segment_b: int
+
+    def bars(self, groups_of_one: frozenset[int], groups_of_other: frozenset[int]) -> bool:
+        a, b = self.segment_a, self.segment_b
+        return (a in groups_of_one and b in groups_of_other) or (
+            b in groups_of_one and a in groups_of_other
+        )
+
+    def opposite(self, groups: frozenset[int]) -> set[int]:
+        """The segments barred from someone in `groups`."""
+        found = set()
+        if self.segment_a in groups:
+            found.add(self.segment_b)
+        if self.segment_b in groups:
+            found.add(self.segment_a)
+        return found
+
+
+def barriers_in_force() -> list[Barrier]:
+    """Every version in force with both segments, by policy (one indexed query, in SQL: on the
+    send path with a mention, building the ORM query cost more than running it)."""
+    versions, policies = BarrierPolicyVersion._meta.db_table, BarrierPolicy._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.policy_id, p.name, v.segment_a_id, v.segment_b_id FROM {versions} v "  # noqa: S608
+            f"JOIN {policies} p ON p.id = v.policy_id WHERE v.state = %s "
+            "AND p.removed_at IS NULL AND v.segment_a_id IS NOT NULL "
+            "AND v.segment_b_id IS NOT NULL ORDER BY v.policy_id",
+            [BarrierVersionState.IN_FORCE.value],
+        )
+        return [Barrier(int(p), name, int(a), int(b)) for p, name, a, b in cursor.fetchall()]
+
+
+def refusal(barrier: Barrier) -> ChatError:
+    """The refusal names the policy, never the other person's segment."""
+    return ChatError(
+        ErrorCode.INFORMATION_BARRIER,
+        f'the information barrier policy "{barrier.name}" does not allow this',
+    )
+
+
+def _hold_policies() -> None:
+    """Share-lock every live policy until the caller's transaction ends, so an activation (which
+    locks its policy for update before it looks for violations) waits for a direct message
+    being opened right now and then finds it, instead of missing it."""
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {BarrierPolicy._meta.db_table} "  # noqa: S608
+                "WHERE removed_at IS NULL FOR SHARE"
+            )
+
+
+def barrier_among(*, user_ids: Iterable[int]) -> Barrier | None:
+    """A barrier between any two of these people (a direct or group message)."""
+    _hold_policies()
+    barriers = barriers_in_force()
+    ids = sorted(set(user_ids))
+    if not barriers or len(ids) < 2:
+        return None
+    groups = group_ids_of_users(user_ids=ids)
+    for i, one in enumerate(ids):
+        for other in ids[i + 1 :]:
+            for barrier in barriers:
+                if barrier.bars(groups[one], groups[other]):
+                    return barrier
+    return None
+
+
+def barrier_between(
+    *, user_id: int, others: Iterable[int], barriers: list[Barrier] | None = None
+) -> Barrier | None:
+    """A barrier between this person and any of the others (e.g. the people they mention)."""
+    barriers = barriers_in_force() if barriers is None else barriers
+    other_ids = set(others) - {user_id}
+    if not barriers or not other_ids:
+        return None
+    groups = group_ids_of_users(user_ids=other_ids | {user_id})
+    for other in sorted(other_ids):
+        for barrier in barriers:
+            if barrier.bars(groups[user_id], groups[other]):
+                return barrier
+    return None
+
+
+def barred_group_ids(*, user_id: int) -> dict[int, Barrier]:
+    """{segment: the barrier} of every segment this person is barred from."""
+    barriers = barriers_in_force()
+    if not barriers:
+        return {}
+    mine = group_ids_of_users(user_ids=[user_id])[user_id]
+    return {group: b for b in barriers for group in sorted(b.opposite(mine))}
+
+
+def barrier_joining(*, user_id: int, conversation_id: int) -> Barrier | None:
+    """A barrier between a person about to join a conversation and someone already in it."""
+    opposite = barred_group_ids(user_id=user_id)
+    for group_id, barrier in opposite.items():
+        present = (
+            Membership.objects.filter(conversation_id=conversation_id)
+            .exclude(user_id=user_id)
+            .filter(user_id__in=group_member_ids_query(group_ids=[group_id]))
+        )
+        if present.exists():
+            return barrier
+    return None
+
+
+def read_only_refusal(*, conversation_id: int) -> ChatError:
+    """Why a barrier-restricted conversation refuses a write (one query, refusals only)."""
+    restriction = (
+        BarrierRestriction.objects.select_related("policy")
+        .filter(conversation_id=conversation_id)
+        .order_by("policy_id")
+        .first()
+    )
+    name = restriction.policy.name if restriction else "an information barrier"
+    return ChatError(
+        ErrorCode.INFORMATION_BARRIER,
+        f'this conversation is read-only: the information barrier policy "{name}" applies',
+    )
+
+
+def barrier_mentioning(*, user_id: int, usernames: Iterable[str]) -> Barrier | None:
+    """A barrier between an author and anyone they @mention (member of the conversation or
+    not). Two queries when a policy is in force, one when none is."""
+    barriers = barriers_in_force()
+    if not barriers:
+        return None
+    segments = {g for b in barriers for g in (b.segment_a, b.segment_b)}
+    groups = group_ids_of_user_and_usernames(
+        user_id=user_id, usernames=usernames, among_group_ids=segments
+    )
+    mine = groups.get(user_id, frozenset())
+    for other in sorted(set(groups) - {user_id}):
+        for barrier in barriers:
+            if barrier.bars(mine, groups[other]):
+                return barrier
+    return None
+
+
+def barred_user_ids_among(*, user_id: int, user_ids: Iterable[int]) -> set[int]:
+    """Which of these people an information barrier keeps from this person."""
+    barriers = barriers_in_force()
+    others = set(user_ids) - {user_id}
+    if not barriers or not others:
+        return set()
+    groups = group_ids_of_users(user_ids=others | {user_id})
+    return {
+        other
+        for other in others
+        if any(barrier.bars(groups[user_id], groups[other]) for barrier in barriers)
+    }
