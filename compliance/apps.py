@@ -7,10 +7,19 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from archive.services.archiving import after_archive
+        from eim.chat.services.send_checks import send_check_register
         from eim.health import health_section
 
+        from .review.services import review_items_raise
+        from .scanning.send_check import send_time_findings
+        from .scanning.stage import after_flags, scan_status
+        from .scanning.tasks import scan_kick
         from .search.indexing import index_status
         from .tasks import index_kick
 
         after_archive(index_kick)
+        after_archive(scan_kick)
+        after_flags(review_items_raise)
+        send_check_register(send_time_findings)
         health_section("index", index_status)
+        health_section("scanning", scan_status)

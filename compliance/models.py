@@ -18,3 +18,19 @@ class SearchIndexState(models.Model):
 
     def __str__(self) -> str:
         return f"search index at {self.last_seq}"
+
+
+# The models of the capability packages, registered under this app.
+from .review.models import ReviewItem, ReviewStep  # noqa: E402
+from .scanning.models import Flag, Policy, PolicySetState, PolicyVersion, ScanState  # noqa: E402
+
+__all__ = [
+    "Flag",
+    "Policy",
+    "PolicySetState",
+    "PolicyVersion",
+    "ReviewItem",
+    "ReviewStep",
+    "ScanState",
+    "SearchIndexState",
+]
