@@ -8,6 +8,10 @@ from accounts.models import User
 from compliance.scanning.models import PolicyVersion
 from compliance.scanning.services import policy_create
 
+# The archive's fault harness (a private broker, Celery workers), for test_faults.py.
+from tests.archive.conftest import archive_key  # noqa: F401
+from tests.archive.test_faults import broker, fleet  # noqa: F401
+
 
 def make_policy(
     officer: User,

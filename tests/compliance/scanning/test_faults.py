@@ -10,11 +10,8 @@ import pytest
 from archive.models import ArchiveHead
 from archive.selectors import archived_events
 from compliance.models import Flag, ReviewItem, ScanState
-from tests.archive.conftest import archive_key  # noqa: F401 - the fleet's fixture
-from tests.archive.test_faults import (  # noqa: F401 - fixtures
+from tests.archive.test_faults import (
     Traffic,
-    broker,
-    fleet,
     produce_in_threads,
     rooms,
     wait_until_archived,
@@ -39,9 +36,7 @@ def wait_until_scanned(timeout: float) -> None:
 def assert_scanned_exactly_once() -> None:
     head = ArchiveHead.objects.get(pk=1).last_seq
     records = archived_events(first_seq=1, last_seq=head)
-    hitting = {
-        e.seq for e in records if e.type == "message.new" and "message" in e.message["body"]
-    }
+    hitting = {e.seq for e in records if e.type == "message.new" and "message" in e.message["body"]}
     per_record = Counter(Flag.objects.values_list("archive_seq", flat=True))
 
     assert len(hitting) > 0
@@ -82,9 +77,7 @@ def test_killing_the_scanning_worker_mid_run_scans_every_record_once(officer, fl
 
 
 @pytest.mark.timeout(240)
-def test_flushing_and_restarting_the_broker_mid_run_scans_every_record_once(
-    officer, fleet, broker
-):
+def test_flushing_and_restarting_the_broker_mid_run_scans_every_record_once(officer, fleet, broker):
     make_policy(officer, "Every message", terms=["message"])
     producers = rooms(2)
     fleet.start_beat()

@@ -155,9 +155,7 @@ def test_a_scope_by_conversation_kind(alice, bob, officer):
 
     archive_and_scan()
 
-    assert [f.conversation_id for f in Flag.objects.all()] == [
-        direct_conversation(alice, bob).pk
-    ]
+    assert [f.conversation_id for f in Flag.objects.all()] == [direct_conversation(alice, bob).pk]
 
 
 def test_healthz_reports_the_scan_lag(alice, client, settings):
