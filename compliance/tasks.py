@@ -37,4 +37,5 @@ def index_kick(first_seq: int, last_seq: int) -> None:
 
 
 # The capability packages' tasks, registered with the worker (it discovers compliance.tasks).
+from .review import tasks as review_tasks  # noqa: E402, F401
 from .scanning import tasks as scanning_tasks  # noqa: E402, F401

@@ -23,6 +23,7 @@ from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
 from ..scanning.models import Flag
 from .models import Decision, ReviewItem, ReviewQueue, ReviewState, ReviewStep, ReviewStepKind
+from .selectors import item_detail, reviewable_items
 
 CONTEXT = 10  # messages either side of the record that make their authors participants
 MAX_BULK = 200
@@ -261,3 +262,14 @@ def review_item_reopen(*, user: User, item_id: int, reason: object) -> ReviewIte
         raise ComplianceError(ComplianceErrorCode.REVIEW_CONFLICT, "only a closed item is reopened")
     _reopen(item, actor=user, reason=reason.strip()[:4000])
     return item
+
+
+@transaction.atomic
+def review_item_open(*, user: User, item_id: int) -> dict[str, Any]:
+    """Show an item: recorded as a view (who saw which message), never as a review."""
+    require_compliance_officer(user=user)
+    item = reviewable_items(user=user).filter(pk=item_id).select_related("claimed_by").first()
+    if item is None:
+        raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no such review item in your queue")
+    _audit(user, AuditEventType.REVIEW_VIEWED, item)
+    return item_detail(item)

@@ -59,7 +59,7 @@ def record_message_id(event: ArchivedEvent) -> int | None:
     return event.message_id
 
 
-class _Context:
+class ScopeContext:
     """Who wrote a record and where: what a policy's scope is checked against."""
 
     def __init__(self, events: list[ArchivedEvent]) -> None:
@@ -91,7 +91,7 @@ def _flag(event: ArchivedEvent, source: FlagSource, **fields: Any) -> Flag:
 
 
 def flags_for_text(
-    event: ArchivedEvent, text: str, source: FlagSource, policies: PolicySet, context: _Context
+    event: ArchivedEvent, text: str, source: FlagSource, policies: PolicySet, context: ScopeContext
 ) -> list[Flag]:
     flags = []
     for index, hits in policies.scan(text).items():
@@ -110,7 +110,7 @@ def flags_for_text(
 def scan_events(events: Iterable[ArchivedEvent], policies: PolicySet) -> list[Flag]:
     """The flags these records raise (nothing written)."""
     events = list(events)
-    context = _Context(events)
+    context = ScopeContext(events)
     flags: list[Flag] = []
     for event in events:
         found = record_text(event)

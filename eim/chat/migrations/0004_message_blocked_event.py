@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0003_channel_history_visibility'),
+        ("chat", "0003_channel_history_visibility"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='conversationevent',
-            name='type',
-            field=models.CharField(choices=[('conversation.created', 'Conversation Created'), ('conversation.updated', 'Conversation Updated'), ('member.joined', 'Member Joined'), ('member.left', 'Member Left'), ('message.new', 'Message New'), ('message.edited', 'Message Edited'), ('message.deleted', 'Message Deleted'), ('reaction.added', 'Reaction Added'), ('reaction.removed', 'Reaction Removed'), ('attachment.added', 'Attachment Added'), ('message.blocked', 'Message Blocked')], max_length=32),
+            model_name="conversationevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("conversation.created", "Conversation Created"),
+                    ("conversation.updated", "Conversation Updated"),
+                    ("member.joined", "Member Joined"),
+                    ("member.left", "Member Left"),
+                    ("message.new", "Message New"),
+                    ("message.edited", "Message Edited"),
+                    ("message.deleted", "Message Deleted"),
+                    ("reaction.added", "Reaction Added"),
+                    ("reaction.removed", "Reaction Removed"),
+                    ("attachment.added", "Attachment Added"),
+                    ("message.blocked", "Message Blocked"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -1,0 +1,112 @@
+"""Reads of the review queue, scoped to the reviewer: items they may not review (their own
+messages, conversations they wrote in around the record) are left out of their queue."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from archive.selectors import archived_event, conversation_message_events
+
+from ..access import require_compliance_officer
+from ..errors import ComplianceError, ComplianceErrorCode
+from ..scanning.selectors import flag_json, flags_of
+from .models import ReviewItem, ReviewQueue, ReviewState
+
+CONTEXT_SHOWN = 5
+MAX_PAGE = 200
+
+
+def reviewable_items(*, user: User) -> QuerySet[ReviewItem]:
+    return ReviewItem.objects.exclude(author_id=user.pk).exclude(participants__contains=[user.pk])
+
+
+def item_summary(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "archive_seq": item.archive_seq,
+        "message_id": item.message_id,
+        "conversation_id": item.conversation_id,
+        "author_id": item.author_id,
+        "occurred_at": item.occurred_at.isoformat(),
+        "raised_at": item.created_at.isoformat(),
+        "sampled": item.sampled,
+        "queue": item.queue,
+        "state": item.state,
+        "claimed_by": item.claimed_by.get_username() if item.claimed_by else None,
+        "decision": item.decision or None,
+    }
+
+
+def review_queue(
+    *, user: User, queue: str = ReviewQueue.FIRST, state: str = "open", limit: int = 50
+) -> list[dict[str, Any]]:
+    """The reviewer's queue, oldest first: `open` (new and claimed), or one state."""
+    require_compliance_officer(user=user)
+    if queue not in ReviewQueue.values or state not in [*ReviewState.values, "open"]:
+        raise ComplianceError(ComplianceErrorCode.INVALID_INPUT, "no such queue or state")
+    states: list[str] = [ReviewState.NEW, ReviewState.CLAIMED] if state == "open" else [state]
+    items = (
+        reviewable_items(user=user)
+        .filter(Q(queue=queue), state__in=states)
+        .select_related("claimed_by")
+        .order_by("created_at", "pk")[: max(1, min(limit, MAX_PAGE))]
+    )
+    policies = _policy_names([i for i in items])
+    return [{**item_summary(i), "policies": policies.get(i.pk, [])} for i in items]
+
+
+def _policy_names(items: list[ReviewItem]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for item in items:
+        flags = flags_of(message_id=item.message_id, archive_seq=item.archive_seq)
+        names[item.pk] = sorted({flag_json(f)["policy"] or f.source for f in flags})
+    return names
+
+
+def _context(item: ReviewItem) -> dict[str, list[dict[str, Any]]]:
+    def shape(events: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "archive_seq": e.seq,
+                "author_id": e.actor_id,
+                "author": (e.message.get("author") or {}).get("username"),
+                "body": e.message.get("body", ""),
+                "occurred_at": e.occurred_at.isoformat(),
+            }
+            for e in events
+        ]
+
+    around = {"conversation_id": item.conversation_id, "limit": CONTEXT_SHOWN}
+    return {
+        "before": shape(conversation_message_events(before_seq=item.archive_seq, **around)),
+        "after": shape(conversation_message_events(after_seq=item.archive_seq, **around)),
+    }
+
+
+def item_detail(item: ReviewItem) -> dict[str, Any]:
+    """The item with every flagged version's text and hits, the conversation around it, and
+    its history."""
+    versions = []
+    for flag in flags_of(message_id=item.message_id, archive_seq=item.archive_seq):
+        event = archived_event(seq=flag.archive_seq)
+        attempt = event.payload.get("attempt") or {} if event else {}
+        text = (event.message.get("body") if event else None) or attempt.get("body", "")
+        versions.append({**flag_json(flag), "text": text})
+    steps = item.steps.select_related("actor").order_by("at", "pk")
+    return {
+        **item_summary(item),
+        "flags": versions,
+        "context": _context(item),
+        "steps": [
+            {
+                "kind": s.kind,
+                "actor": s.actor.get_username() if s.actor else None,
+                "queue": s.queue,
+                "decision": s.decision or None,
+                "comment": s.comment,
+                "at": s.at.isoformat(),
+            }
+            for s in steps
+        ],
+    }
