@@ -52,16 +52,25 @@ def review_queue(
         .select_related("claimed_by")
         .order_by("created_at", "pk")[: max(1, min(limit, MAX_PAGE))]
     )
-    policies = _policy_names([i for i in items])
-    return [{**item_summary(i), "policies": policies.get(i.pk, [])} for i in items]
+    return [{**item_summary(i), **_listing(i)} for i in items]
 
 
-def _policy_names(items: list[ReviewItem]) -> dict[int, list[str]]:
-    names: dict[int, list[str]] = {}
-    for item in items:
-        flags = flags_of(message_id=item.message_id, archive_seq=item.archive_seq)
-        names[item.pk] = sorted({flag_json(f)["policy"] or f.source for f in flags})
-    return names
+def _listing(item: ReviewItem) -> dict[str, Any]:
+    """What a queue row shows: the policies that raised it, who wrote it, the start of it."""
+    flags = flags_of(message_id=item.message_id, archive_seq=item.archive_seq)
+    event = archived_event(seq=item.archive_seq)
+    text = ""
+    author = None
+    if event is not None:
+        attempt = event.payload.get("attempt") or {}
+        text = str(event.message.get("body") or attempt.get("body") or "")
+        author = (event.message.get("author") or {}).get("username")
+    return {
+        "policies": sorted({flag_json(f)["policy"] or f.source for f in flags}),
+        "author": author,
+        "preview": text[:200],
+        "blocked": any(f.source == "blocked" for f in flags),
+    }
 
 
 def _context(item: ReviewItem) -> dict[str, list[dict[str, Any]]]:
