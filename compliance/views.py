@@ -33,6 +33,9 @@ OPERATORS = (
     ("is:edited", "messages that were edited (every version)"),
     ("is:deleted", "messages that were deleted (their text stays searchable)"),
     ("is:flagged", "flagged by content scanning"),
+    ("policy:promises", "flagged by the policy named promises"),
+    ("review:open", "whose review item is open (new or claimed)"),
+    ("review:violation", "reviewed and decided a violation"),
 )
 
 

@@ -1,6 +1,8 @@
 """Reads of the review queue, scoped to the reviewer: items they may not review (their own
 messages, conversations they wrote in around the record) are left out of their queue."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -10,11 +12,52 @@ from archive.selectors import archived_event, conversation_message_events
 
 from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
+from ..scanning.models import Flag, FlagSource
 from ..scanning.selectors import flag_json, flags_of
 from .models import ReviewItem, ReviewQueue, ReviewState
 
 CONTEXT_SHOWN = 5
+
+
+@dataclass
+class MessageFacts:
+    flagged: bool = False
+    policies: set[str] = field(default_factory=set)
+    states: set[str] = field(default_factory=set)
+
+
 MAX_PAGE = 200
+
+
+def review_facts(*, message_ids: Iterable[int]) -> dict[int, MessageFacts]:
+    """What search knows of each message's scanning and review: whether a policy flagged it
+    (a sample is not a flag), which policies, and its item's state, queue and decision."""
+    ids = set(message_ids)
+    facts: dict[int, MessageFacts] = {}
+    flags = Flag.objects.filter(message_id__in=ids).exclude(source=FlagSource.SAMPLE)
+    for message_id, name in flags.values_list("message_id", "policy_version__policy__name"):
+        known = facts.setdefault(int(message_id or 0), MessageFacts())
+        known.flagged = True
+        if name:
+            known.policies.add(name.lower())
+    items = ReviewItem.objects.filter(message_id__in=ids)
+    for item in items.values("message_id", "state", "queue", "decision", "sampled"):
+        known = facts.setdefault(int(item["message_id"] or 0), MessageFacts())
+        known.states |= _states(dict(item))
+    return facts
+
+
+def _states(item: dict[str, Any]) -> set[str]:
+    states = {item["state"]}
+    if item["state"] != ReviewState.CLOSED:
+        states.add("open")
+        if item["queue"] == ReviewQueue.ESCALATED:
+            states.add("escalated")
+    if item["decision"]:
+        states.add(item["decision"])
+    if item["sampled"]:
+        states.add("sampled")
+    return states
 
 
 def reviewable_items(*, user: User) -> QuerySet[ReviewItem]:

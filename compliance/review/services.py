@@ -6,7 +6,7 @@ messages, nor a conversation they wrote in around the flagged record (`CONTEXT` 
 either side); such items are left to another reviewer.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,22 @@ from .selectors import item_detail, reviewable_items
 
 CONTEXT = 10  # messages either side of the record that make their authors participants
 MAX_BULK = 200
+
+# Called in the transaction with the message ids whose item was raised or changed (search
+# registers here, to rewrite those messages' documents after the commit).
+_change_hooks: list[Callable[[list[int]], object]] = []
+
+
+def after_review_change(hook: Callable[[list[int]], object]) -> None:
+    if hook not in _change_hooks:
+        _change_hooks.append(hook)
+
+
+def _changed(items: Iterable[ReviewItem]) -> None:
+    message_ids = sorted({i.message_id for i in items if i.message_id is not None})
+    if message_ids:
+        for hook in _change_hooks:
+            hook(message_ids)
 
 
 def participants_around(*, conversation_id: int, archive_seq: int) -> set[int]:
@@ -76,6 +92,7 @@ def review_items_raise(flags: list[Flag], *, sampled: bool = False) -> list[Revi
                 reason=f"a later version raised a flag (record {flag.archive_seq})",
             )
         items.append(item)
+    _changed(items)
     return items
 
 
@@ -108,6 +125,7 @@ def require_independent(*, user: User, item: ReviewItem) -> None:
 
 def _step(item: ReviewItem, kind: ReviewStepKind, actor: User | None, **fields: Any) -> None:
     ReviewStep.objects.create(item=item, kind=kind, actor=actor, queue=item.queue, **fields)
+    _changed([item])
 
 
 def _audit(
