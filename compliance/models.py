@@ -21,7 +21,7 @@ class SearchIndexState(models.Model):
 
 
 # The models of the capability packages, registered under this app.
-from .review.models import ReviewItem, ReviewStep  # noqa: E402
+from .review.models import ReviewItem, ReviewStep, SamplingRun  # noqa: E402
 from .scanning.models import Flag, Policy, PolicySetState, PolicyVersion, ScanState  # noqa: E402
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "PolicyVersion",
     "ReviewItem",
     "ReviewStep",
+    "SamplingRun",
     "ScanState",
     "SearchIndexState",
 ]

@@ -2,11 +2,13 @@
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from compliance.review import reports
 from compliance.review import selectors as review_selectors
 from compliance.review import services as review
 from compliance.review.selectors import item_summary
@@ -22,6 +24,7 @@ class PolicyInput(serializers.Serializer):
     name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     conditions = serializers.JSONField()
     scope = serializers.JSONField(required=False, default=dict)
+    sampling = serializers.JSONField(required=False, default=dict)
     actions = serializers.ListField(child=serializers.CharField(max_length=16))
     enabled = serializers.BooleanField(required=False, default=True)
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
@@ -72,7 +75,8 @@ class PolicyListView(ComplianceView):
 
 
 def _policy_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: data[k] for k in ("conditions", "scope", "actions", "enabled", "note")}
+    fields = ("conditions", "scope", "sampling", "actions", "enabled", "note")
+    return {k: data[k] for k in fields}
 
 
 class PolicyDetailView(ComplianceView):
@@ -158,3 +162,24 @@ class ReviewReopenView(ComplianceView):
         data = _valid(ReopenInput, request.data)
         item = review.review_item_reopen(user=self.user, item_id=item_id, reason=data["reason"])
         return Response(item_summary(item))
+
+
+class ReportInput(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    output = serializers.ChoiceField(choices=["json", "csv"], default="json")
+
+
+class ReviewReportView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_review_report", parameters=[ReportInput], responses={200: dict}
+    )
+    def get(self, request: Request) -> Response | HttpResponse:
+        data = _valid(ReportInput, request.query_params)
+        report = reports.review_report(user=self.user, start=data["start"], end=data["end"])
+        if data["output"] == "csv":
+            response = HttpResponse(reports.report_csv(report), content_type="text/csv")
+            name = f"review-report-{data['start']}-{data['end']}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response(report)

@@ -60,4 +60,5 @@ urlpatterns = [
         name="review-reopen",
     ),
     path("compliance/review/decide", scanning.ReviewBulkDecideView.as_view(), name="review-bulk"),
+    path("compliance/review/report", scanning.ReviewReportView.as_view(), name="review-report"),
 ]

@@ -55,6 +55,26 @@ class ReviewItem(models.Model):
         return f"review {self.pk} ({self.state})"
 
 
+class SamplingRun(models.Model):
+    """One day's sample for one policy version: taken once (a second run finds it)."""
+
+    policy_version = models.ForeignKey(
+        "compliance.PolicyVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField()
+    sampled = models.PositiveIntegerField()
+    candidates = models.PositiveIntegerField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy_version", "day"], name="unique_sampling_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"sample {self.policy_version_id} {self.day}"
+
+
 class ReviewStepKind(models.TextChoices):
     CLAIM = "claim", "Claimed"
     RELEASE = "release", "Released"

@@ -177,6 +177,23 @@ def actions_check(actions: object) -> list[str]:
     return sorted(set(actions), key=ACTIONS.index)
 
 
+def sampling_check(sampling: object) -> dict[str, Any]:
+    """{"percent": 0-100, "per_person": 0-100}; both optional, empty: no sampling."""
+    if not isinstance(sampling, dict) or set(sampling) - {"percent", "per_person"}:
+        raise PolicyInvalidError("sampling: an object with percent and per_person")
+    percent = sampling.get("percent", 0)
+    per_person = sampling.get("per_person", 0)
+    if not isinstance(percent, int | float) or isinstance(percent, bool) or not 0 <= percent <= 100:
+        raise PolicyInvalidError("sampling: percent is from 0 to 100")
+    if (
+        not isinstance(per_person, int)
+        or isinstance(per_person, bool)
+        or not 0 <= per_person <= 100
+    ):
+        raise PolicyInvalidError("sampling: per_person is a whole number from 0 to 100")
+    return {k: v for k, v in (("percent", percent), ("per_person", per_person)) if v}
+
+
 def scope_check(scope: object) -> dict[str, list[Any]]:
     if not isinstance(scope, dict) or set(scope) - set(SCOPE_KEYS):
         raise PolicyInvalidError(f"scope: an object with {', '.join(SCOPE_KEYS)}")

@@ -55,6 +55,7 @@ def version_json(version: PolicyVersion) -> dict[str, Any]:
         "conditions": version.conditions,
         "scope": version.scope,
         "actions": version.actions,
+        "sampling": version.sampling,
         "note": version.note,
         "changed_by": version.created_by.get_username(),
         "changed_at": version.created_at.isoformat(),

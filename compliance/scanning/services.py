@@ -18,7 +18,13 @@ from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
 from .cache import policy_set_forget
 from .models import Policy, PolicySetState, PolicyVersion
-from .policies import PolicyInvalidError, actions_check, conditions_check, scope_check
+from .policies import (
+    PolicyInvalidError,
+    actions_check,
+    conditions_check,
+    sampling_check,
+    scope_check,
+)
 
 
 def _checked(
@@ -26,6 +32,13 @@ def _checked(
 ) -> tuple[dict[str, Any], dict[str, list[Any]], list[str]]:
     try:
         return conditions_check(conditions), scope_check(scope or {}), actions_check(actions)
+    except PolicyInvalidError as exc:
+        raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, str(exc)) from exc
+
+
+def _sampling(sampling: object) -> dict[str, Any]:
+    try:
+        return sampling_check(sampling or {})
     except PolicyInvalidError as exc:
         raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, str(exc)) from exc
 
@@ -57,6 +70,7 @@ def _audit_details(version: PolicyVersion) -> dict[str, Any]:
         "enabled": version.enabled,
         "actions": version.actions,
         "scope": version.scope,
+        "sampling": version.sampling,
         "conditions": version.conditions,
         "note": version.note,
     }
@@ -70,6 +84,7 @@ def policy_create(
     conditions: object,
     actions: object,
     scope: object = None,
+    sampling: object = None,
     enabled: bool = True,
     note: str = "",
 ) -> PolicyVersion:
@@ -92,6 +107,7 @@ def policy_create(
         enabled=enabled,
         conditions=checked_conditions,
         scope=checked_scope,
+        sampling=_sampling(sampling),
         actions=checked_actions,
         note=note[:500],
         created_by=user,
@@ -111,6 +127,7 @@ def policy_change(
     conditions: object,
     actions: object,
     scope: object = None,
+    sampling: object = None,
     enabled: bool = True,
     note: str = "",
 ) -> PolicyVersion:
@@ -129,6 +146,7 @@ def policy_change(
         enabled=enabled,
         conditions=checked_conditions,
         scope=checked_scope,
+        sampling=_sampling(sampling),
         actions=checked_actions,
         note=note[:500],
         created_by=user,

@@ -47,6 +47,7 @@ ENDPOINTS = {
     "/api/v1/compliance/review/items/{item_id}/decide": {"post"},
     "/api/v1/compliance/review/items/{item_id}/reopen": {"post"},
     "/api/v1/compliance/review/decide": {"post"},
+    "/api/v1/compliance/review/report": {"get"},
     "/api/v1/roles/grants/": {"get"},
     "/api/v1/roles/requests/": {"get", "post"},
     "/api/v1/roles/requests/{request_id}/approve/": {"post"},
