@@ -81,7 +81,7 @@ class PolicySet:
         """Policy index -> its hits in `text` (policies without hits left out); `only`
         limits the answer to these policy indexes (the send-time check)."""
         folded, hits = self.matcher.scan(text)
-        if not hits:
+        if folded is None or not hits:
             return {}
         wanted = set(range(len(self.specs)) if only is None else only)
         by_rule: dict[int, list[Hit]] = defaultdict(list)

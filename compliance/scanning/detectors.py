@@ -41,6 +41,8 @@ def _card(span: str) -> int | None:
 def _iban(span: str) -> int | None:
     """The longest prefix of the span that is a valid IBAN (an IBAN's length depends on its
     country, and a greedy candidate may run into the next word)."""
+    if not span.isascii():
+        return None  # folded from other letters ("ß" is "ss"): not an IBAN as written
     positions = [i for i, c in enumerate(span) if not c.isspace()]
     compact = "".join(span[i] for i in positions).upper()
     for length in range(len(compact), 14, -1):

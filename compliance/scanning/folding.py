@@ -44,9 +44,18 @@ def _fold_char(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def fold(text: str) -> FoldedText:
+def fold_simple(text: str) -> str | None:
+    """The folded text when folding is only lower-casing (ASCII, no white-space runs): the
+    common case, without building a map; None otherwise."""
     if text.isascii() and not _NEEDS_WHITESPACE_FOLD.search(text):
-        return FoldedText(text, text.lower(), None)
+        return text.lower()
+    return None
+
+
+def fold(text: str) -> FoldedText:
+    simple = fold_simple(text)
+    if simple is not None:
+        return FoldedText(text, simple, None)
     out: list[str] = []
     origin: list[int] = []
     previous_space = False

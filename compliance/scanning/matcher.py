@@ -18,12 +18,12 @@ at its end). Detectors' validators run on candidate spans only.
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from .detectors import DETECTORS
-from .folding import FoldedText, fold, is_word_char
+from .folding import FoldedText, fold, fold_simple, is_word_char
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Hit:
 class Engine(Protocol):
     name: str
 
-    def candidates(self, folded: str) -> tuple[list[tuple[int, int]], set[int]]:
+    def candidates(self, folded: str) -> tuple[list[tuple[int, int]], Set[int]]:
         """(literal index, folded end) of every literal occurrence; regex rules to run."""
         ...
 
@@ -105,13 +105,16 @@ class FallbackEngine:
             self.automaton.make_automaton()
         self.regex_rules = set(rules.regex_rules)
 
-    def candidates(self, folded: str) -> tuple[list[tuple[int, int]], set[int]]:
+    def candidates(self, folded: str) -> tuple[list[tuple[int, int]], Set[int]]:
         found = (
             [(lid, end + 1) for end, lid in self.automaton.iter(folded)]
             if self.has_literals
             else []
         )
         return found, self.regex_rules
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 def _hs_literal(literal: str) -> bytes:
@@ -170,24 +173,28 @@ class HyperscanEngine:
             scratch = self.local.scratch = self.hs.Scratch(self.database)
         return scratch
 
-    def candidates(self, folded: str) -> tuple[list[tuple[int, int]], set[int]]:
-        regexes = set(self.always)
+    def candidates(self, folded: str) -> tuple[list[tuple[int, int]], Set[int]]:
+        regexes = set(self.always) if self.always else _NONE
         if self.database is None:
             return [], regexes
         data = folded.encode()
-        ends: list[tuple[int, int]] = []
+        found: list[tuple[int, int]] = []
+        self.database.scan(
+            data, match_event_handler=self._on_match, context=found, scratch=self._scratch()
+        )
+        if not found:
+            return found, regexes
+        regexes = set(regexes)
         n_literals = len(self.literal_bytes)
-
-        def on_match(expression_id: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
-            if expression_id < n_literals:
-                ends.append((expression_id, to))
-            else:
-                regexes.add(self.regex_of_id[expression_id])
-
-        self.database.scan(data, match_event_handler=on_match, scratch=self._scratch())
+        ends = [(i, to) for i, to in found if i < n_literals]
+        regexes.update(self.regex_of_id[i] for i, _ in found if i >= n_literals)
         if ends and len(data) != len(folded):  # byte offsets to character offsets
             ends = [(lid, len(data[:end].decode())) for lid, end in ends]
         return ends, regexes
+
+    @staticmethod
+    def _on_match(expression_id: int, _from: int, to: int, _flags: int, found: Any) -> None:
+        found.append((expression_id, to))
 
 
 def _bounded(folded: str, start: int, end: int, rule: Rule) -> bool:
@@ -212,9 +219,16 @@ class Matcher:
         self.rules = RuleSet(list(rules))
         self.engine: Engine = _engine(self.rules, engine)
 
-    def scan(self, text: str) -> tuple[FoldedText, list[Hit]]:
-        folded = fold(text)
-        literal_ends, regex_rules = self.engine.candidates(folded.folded)
+    def scan(self, text: str) -> tuple[FoldedText | None, list[Hit]]:
+        """The text's folded form and its hits, in order; (None, []) when nothing can hit
+        (the common case, kept to one fold and one engine call)."""
+        simple = fold_simple(text)
+        literal_ends, regex_rules = self.engine.candidates(
+            simple if simple is not None else fold(text).folded
+        )
+        if not literal_ends and not regex_rules:
+            return None, []
+        folded = FoldedText(text, simple, None) if simple is not None else fold(text)
         hits: set[Hit] = set()
         for literal_id, end in literal_ends:
             start = end - len(self.rules.literals[literal_id])
