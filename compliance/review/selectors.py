@@ -84,14 +84,15 @@ def item_summary(item: ReviewItem) -> dict[str, Any]:
 def review_queue(
     *, user: User, queue: str = ReviewQueue.FIRST, state: str = "open", limit: int = 50
 ) -> list[dict[str, Any]]:
-    """The reviewer's queue, oldest first: `open` (new and claimed), or one state."""
+    """The reviewer's queue, oldest first: `open` (new and claimed), or one state; queue
+    `all` takes both levels (the closed items, say)."""
     require_compliance_officer(user=user)
-    if queue not in ReviewQueue.values or state not in [*ReviewState.values, "open"]:
+    if queue not in [*ReviewQueue.values, "all"] or state not in [*ReviewState.values, "open"]:
         raise ComplianceError(ComplianceErrorCode.INVALID_INPUT, "no such queue or state")
     states: list[str] = [ReviewState.NEW, ReviewState.CLAIMED] if state == "open" else [state]
     items = (
         reviewable_items(user=user)
-        .filter(Q(queue=queue), state__in=states)
+        .filter(Q() if queue == "all" else Q(queue=queue), state__in=states)
         .select_related("claimed_by")
         .order_by("created_at", "pk")[: max(1, min(limit, MAX_PAGE))]
     )

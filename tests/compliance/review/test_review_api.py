@@ -181,6 +181,8 @@ def test_escalation_moves_the_item_to_the_second_level_for_someone_else(alice, o
     assert [(i["queue"], i["state"]) for i in second] == [("escalated", "new")]
     assert own.status_code == 403
     assert (other.json()["state"], other.json()["decision"]) == ("closed", "violation")
+    closed = api_as(officer).get(ITEMS, {"queue": "all", "state": "closed"}).json()["items"]
+    assert [(i["id"], i["queue"]) for i in closed] == [(item.pk, "escalated")]
     assert AuditEventType.REVIEW_ESCALATED in audit_types()
 
 
