@@ -218,3 +218,28 @@ def author_names(*, seqs: Iterable[int]) -> dict[int, str]:
         author = _event(record).message.get("author") or {}
         names[record.seq] = str(author.get("name") or author.get("username") or "")
     return names
+
+
+def conversation_kinds(*, conversation_ids: Iterable[int]) -> dict[int, str]:
+    """The kind (public, private, direct, group) of each conversation, as its creation was
+    archived; '' for one whose creation is not archived."""
+    ids = set(conversation_ids)
+    kinds = {cid: "" for cid in ids}
+    records = ArchiveRecord.objects.filter(
+        conversation_id__in=ids, event_type="conversation.created"
+    )
+    for record in records:
+        details = _event(record).payload.get("details") or {}
+        kinds[record.conversation_id] = str(details.get("kind") or "")
+    return kinds
+
+
+def message_records_between(
+    *, occurred_after: datetime, after_seq: int, limit: int
+) -> list[ArchivedEvent]:
+    """Message text records (new, edited) that occurred after a moment, past `after_seq`, in
+    seq order: what a back-test or a sample reads, a page at a time."""
+    records = ArchiveRecord.objects.filter(
+        event_type__in=VERSION_TYPES, occurred_at__gte=occurred_after, seq__gt=after_seq
+    ).order_by("seq")[:limit]
+    return [_event(r) for r in records]

@@ -56,6 +56,17 @@ class AuditEventType(models.TextChoices):
     BARRIER_REEVALUATED = "barrier.reevaluated", "Barrier re-evaluated after a group change"
     AUDIT_TRAIL_VIEWED = "audit.viewed", "Audit trail viewed by an auditor"
     AUDIT_TRAIL_EXPORTED = "audit.exported", "Audit trail exported by an auditor"
+    # Content scanning and supervision (compliance/scanning, compliance/review; issue 12)
+    POLICY_CREATED = "policy.created", "Content policy created"
+    POLICY_CHANGED = "policy.changed", "Content policy changed (new version)"
+    POLICY_TESTED = "policy.tested", "Content policy tested or back-tested"
+    REVIEW_VIEWED = "review.viewed", "Review item opened (viewed, not reviewed)"
+    REVIEW_CLAIMED = "review.claimed", "Review item claimed"
+    REVIEW_RELEASED = "review.released", "Review item released"
+    REVIEW_ESCALATED = "review.escalated", "Review item escalated"
+    REVIEW_REOPENED = "review.reopened", "Review item reopened"
+    REVIEW_SAMPLED = "review.sampled", "Messages sampled for review"
+    REVIEW_REPORT_MADE = "review.report_made", "Review report made"
 
 
 GENESIS_HASH = "0" * 64

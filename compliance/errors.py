@@ -9,12 +9,18 @@ class ComplianceErrorCode(StrEnum):
     INVALID_QUERY = "invalid_query"
     INVALID_CURSOR = "invalid_cursor"
     SEARCH_UNAVAILABLE = "search_unavailable"
+    INVALID_POLICY = "invalid_policy"
+    INVALID_INPUT = "invalid_input"
+    REVIEW_CONFLICT = "review_conflict"
+    SELF_REVIEW = "self_review"
 
 
 HTTP_STATUS = {
     ComplianceErrorCode.FORBIDDEN: 403,
     ComplianceErrorCode.NOT_FOUND: 404,
     ComplianceErrorCode.SEARCH_UNAVAILABLE: 503,
+    ComplianceErrorCode.REVIEW_CONFLICT: 409,
+    ComplianceErrorCode.SELF_REVIEW: 403,
 }
 
 

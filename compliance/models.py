@@ -18,3 +18,20 @@ class SearchIndexState(models.Model):
 
     def __str__(self) -> str:
         return f"search index at {self.last_seq}"
+
+
+# The models of the capability packages, registered under this app.
+from .review.models import ReviewItem, ReviewStep, SamplingRun  # noqa: E402
+from .scanning.models import Flag, Policy, PolicySetState, PolicyVersion, ScanState  # noqa: E402
+
+__all__ = [
+    "Flag",
+    "Policy",
+    "PolicySetState",
+    "PolicyVersion",
+    "ReviewItem",
+    "ReviewStep",
+    "SamplingRun",
+    "ScanState",
+    "SearchIndexState",
+]

@@ -34,3 +34,8 @@ def index_kick(first_seq: int, last_seq: int) -> None:
         index_records_task.apply_async(args=(first_seq, last_seq), retry=False)
     except Exception:  # a broker outage must not fail the archiving that just committed
         logger.warning("index task for %s..%s not published; the sweeper will", first_seq, last_seq)
+
+
+# The capability packages' tasks, registered with the worker (it discovers compliance.tasks).
+from .review import tasks as review_tasks  # noqa: E402, F401
+from .scanning import tasks as scanning_tasks  # noqa: E402, F401

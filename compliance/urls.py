@@ -3,4 +3,8 @@ from django.urls import path
 from . import views
 
 app_name = "compliance"
-urlpatterns = [path("", views.workspace, name="workspace")]
+urlpatterns = [
+    path("", views.workspace, name="workspace"),
+    path("review/", views.review, name="review"),
+    path("policies/", views.policies, name="policies"),
+]

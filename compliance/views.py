@@ -33,12 +33,53 @@ OPERATORS = (
     ("is:edited", "messages that were edited (every version)"),
     ("is:deleted", "messages that were deleted (their text stays searchable)"),
     ("is:flagged", "flagged by content scanning"),
+    ("policy:promises", "flagged by the policy named promises"),
+    ("review:open", "whose review item is open (new or claimed)"),
+    ("review:violation", "reviewed and decided a violation"),
 )
 
 
 def _id_url(name: str) -> str:
     """The API route `name` with `{id}` where its id goes, for the page's scripts to fill."""
     return reverse(name, args=[0]).replace("/0/", "/{id}/")
+
+
+def _officer_page(request: HttpRequest, template: str, context: dict[str, str]) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # login_required let only a real account through
+    if not user_has_role(user=user, role=Role.COMPLIANCE_OFFICER):
+        return render(request, "compliance/forbidden.html", status=403)
+    return render(request, template, context)
+
+
+@login_required
+@never_cache
+def review(request: HttpRequest) -> HttpResponse:
+    """The review queue (docs/scanning.md, "The review queue"); data from the API."""
+    return _officer_page(
+        request,
+        "compliance/review.html",
+        {
+            "queue_url": reverse("review-queue"),
+            "item_url": reverse("review-item", args=[0]).replace("/0", "/{id}"),
+            "bulk_url": reverse("review-bulk"),
+        },
+    )
+
+
+@login_required
+@never_cache
+def policies(request: HttpRequest) -> HttpResponse:
+    """Content policies, the test box and the back-test; data from the API."""
+    return _officer_page(
+        request,
+        "compliance/policies.html",
+        {
+            "policies_url": reverse("compliance-policies"),
+            "test_url": reverse("policy-test"),
+            "backtest_url": reverse("policy-backtest"),
+        },
+    )
 
 
 @login_required

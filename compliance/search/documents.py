@@ -10,6 +10,7 @@ a message twice, or in any order, gives the same documents.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from archive.exposure import MembershipPeriod, version_readers
 from archive.selectors import (
@@ -21,6 +22,14 @@ from archive.selectors import (
     VERSION_TYPES,
     ArchivedEvent,
 )
+
+
+class ReviewFacts(Protocol):
+    """A message's scanning and review, as compliance.review.selectors.review_facts says."""
+
+    flagged: bool
+    policies: set[str]
+    states: set[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,7 @@ class SearchDocument:
     has_attachment: bool = False
     is_flagged: bool = False
     policies: tuple[str, ...] = ()
+    review_states: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,7 @@ def message_documents(
     conversation_name: str,
     usernames: Mapping[int, str],
     periods: Iterable[MembershipPeriod] = (),
+    review: ReviewFacts | None = None,
 ) -> list[SearchDocument]:
     """The documents of one message from all its archive records (in seq order).
 
@@ -96,6 +107,9 @@ def message_documents(
             is_edited=MESSAGE_EDITED in types,
             is_deleted=MESSAGE_DELETED in types,
             has_attachment=has_attachment,
+            is_flagged=bool(review and review.flagged),
+            policies=tuple(sorted(review.policies)) if review else (),
+            review_states=tuple(sorted(review.states)) if review else (),
         )
         for event in versions
     ]

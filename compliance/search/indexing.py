@@ -33,6 +33,7 @@ from archive.selectors import (
 )
 
 from ..models import SearchIndexState
+from ..review.selectors import review_facts
 from .backends import SearchBackend, search_backend
 from .documents import (
     IndexBatch,
@@ -56,14 +57,16 @@ def _batch(
         cid: membership_periods(records)
         for cid, records in membership_events(conversation_ids=conversation_ids).items()
     }
+    facts = review_facts(message_ids=histories)
     documents = [
         document
-        for history in histories.values()
+        for message_id, history in histories.items()
         for document in message_documents(
             history,
             conversation_name=names[history[0].conversation_id],
             usernames=usernames,
             periods=periods.get(history[0].conversation_id, ()),
+            review=facts.get(message_id),
         )
     ]
     documents.sort(key=lambda d: d.archive_seq)
@@ -129,6 +132,30 @@ def index_pending(*, backend: SearchBackend | None = None, max_batches: int = 20
             state.last_seq = last
             state.save(update_fields=["last_seq", "updated_at"])
     return total
+
+
+def index_messages(*, message_ids: list[int], backend: SearchBackend | None = None) -> int:
+    """Rewrite the documents of these messages (their flags or review changed); how many.
+
+    Under the index-state lock, so it runs after (or before) a batch of the indexing stage,
+    never interleaved with one that read the older flags. A message not archived yet has
+    no documents to write; the stage writes them with the flags when it gets there.
+    """
+    if not message_ids:
+        return 0
+    backend = backend or search_backend()
+    with transaction.atomic():
+        _locked_state()
+        batch = _batch(message_histories(message_ids=message_ids))
+        backend.index_records(batch)
+    return len(batch.documents)
+
+
+def index_messages_after_commit(message_ids: list[int]) -> None:
+    """The review hook: rewrite these messages' documents once the change has committed
+    (a failure is logged; `search_reindex` rebuilds everything)."""
+    ids = list(message_ids)
+    transaction.on_commit(lambda: index_messages(message_ids=ids), robust=True)
 
 
 def index_rebuild(

@@ -10,6 +10,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Chat errors become {"code", "detail"} with their HTTP status; others as DRF does."""
     if isinstance(exc, ChatError):
         denial = Response({"code": exc.code.value, "detail": exc.detail}, status=exc.http_status)
+        if exc.findings is not None:
+            denial.data["findings"] = exc.findings
         if exc.retry_after is not None:
             denial["Retry-After"] = str(max(1, round(exc.retry_after)))
         return denial

@@ -54,10 +54,17 @@ class MessageSendInput(serializers.Serializer):
     attachments = serializers.ListField(
         child=serializers.IntegerField(), required=False, default=list, max_length=10
     )
+    # Tokens of content-policy warnings the sender read and goes ahead past.
+    confirm_warnings = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list, max_length=20
+    )
 
 
 class MessageEditInput(serializers.Serializer):
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    confirm_warnings = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list, max_length=20
+    )
 
 
 class ReactionInput(serializers.Serializer):

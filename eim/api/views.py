@@ -199,6 +199,7 @@ class MessageListView(AuthenticatedView):
             client_id=data["client_id"],
             parent_id=data["parent"],
             attachment_ids=data["attachments"],
+            confirm_warnings=data["confirm_warnings"],
         )
         return Response(result.payload, status=201 if result.created else 200)
 
@@ -211,7 +212,12 @@ class MessageDetailView(AuthenticatedView):
     @extend_schema(request=inputs.MessageEditInput, responses=inputs.MessageOutput)
     def patch(self, request: Request, message_id: int) -> Response:
         data = _valid(inputs.MessageEditInput, request.data)
-        messages.message_edit(user=self.user, message_id=message_id, body=data["body"])
+        messages.message_edit(
+            user=self.user,
+            message_id=message_id,
+            body=data["body"],
+            confirm_warnings=data["confirm_warnings"],
+        )
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
     @extend_schema(responses={204: None})

@@ -79,6 +79,14 @@ def _int_field(frame: dict[str, Any], name: str) -> int:
     return value
 
 
+def _confirmations(frame: dict[str, Any]) -> list[str]:
+    """The warning tokens a sender confirms (docs/chat.md, "Content policies at send time")."""
+    value = frame.get("confirm_warnings") or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ChatError(ErrorCode.INVALID_FRAME, "'confirm_warnings' must be a list of tokens")
+    return value
+
+
 class EncodedFrames:
     """Event frames as JSON text, encoded once per process for every socket they go to.
 
@@ -321,6 +329,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 reply[echo] = frame[echo]
         if error.retry_after is not None:
             reply["retry_after"] = error.retry_after
+        if error.findings is not None:
+            reply["findings"] = error.findings
         await self.send_json(reply)
 
     async def _ok(self, frame: dict[str, Any]) -> None:
@@ -342,6 +352,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             client_id=frame.get("client_id"),
             parent_id=parent,
             attachment_ids=attachments,
+            confirm_warnings=_confirmations(frame),
         )
         await self.send_json(
             {"type": "message.ack", "client_id": frame.get("client_id"), "message": result.payload}
@@ -353,6 +364,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             user=self.user,
             message_id=_int_field(frame, "message"),
             body=frame.get("body"),
+            confirm_warnings=_confirmations(frame),
         )
         await self._ok(frame)
 

@@ -1,6 +1,7 @@
 """Error codes of the chat services; the REST API and the socket report the same ones."""
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -22,6 +23,8 @@ class ErrorCode(StrEnum):
     ALREADY_EXISTS = "already_exists"
     INFORMATION_BARRIER = "information_barrier"
     CONFLICT = "conflict"
+    MESSAGE_BLOCKED = "message_blocked"
+    WARNING_UNCONFIRMED = "warning_unconfirmed"
 
 
 HTTP_STATUS = {
@@ -36,17 +39,29 @@ HTTP_STATUS = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.ATTACHMENT_TOO_LARGE: 413,
     ErrorCode.FRAME_TOO_LARGE: 413,
+    ErrorCode.MESSAGE_BLOCKED: 422,
+    ErrorCode.WARNING_UNCONFIRMED: 422,
 }
 
 
 class ChatError(Exception):
     """A request the services refuse; nothing was changed."""
 
-    def __init__(self, code: ErrorCode, detail: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        findings: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.retry_after = retry_after
+        # What stopped a message (send_checks.SendFinding.as_json): the socket's error frame
+        # and the API's body carry them.
+        self.findings = findings
 
     @property
     def http_status(self) -> int:

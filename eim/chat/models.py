@@ -29,6 +29,9 @@ class EventType(models.TextChoices):
     REACTION_ADDED = "reaction.added"
     REACTION_REMOVED = "reaction.removed"
     ATTACHMENT_ADDED = "attachment.added"
+    # A send or edit a content policy stopped: archived (what was attempted, which policy),
+    # never delivered (its audience is empty). docs/chat.md, "Content policies at send time".
+    MESSAGE_BLOCKED = "message.blocked"
 
 
 class PresenceStatus(models.TextChoices):

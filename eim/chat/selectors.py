@@ -258,3 +258,9 @@ def events_unarchived() -> Any:
         .order_by("pk")
         .values_list("event_id", "occurred_at")
     )
+
+
+def conversation_kind_by_id(*, conversation_id: int) -> str:
+    """A conversation's kind (it never changes), for the send-time content check's scope."""
+    kind = Conversation.objects.filter(pk=conversation_id).values_list("kind", flat=True).first()
+    return str(kind or "")

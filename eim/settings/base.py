@@ -239,6 +239,9 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=30, hour=2, day_of_week="sun"),
     },
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
+    "scan-sweep": {"task": "compliance.scan_sweep", "schedule": 5.0},
+    "review-claims-expire": {"task": "compliance.review_claims_expire", "schedule": 60.0},
+    "review-sample": {"task": "compliance.review_sample", "schedule": crontab(minute=15, hour=0)},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
 }
 
@@ -442,6 +445,20 @@ ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
 EIM_SEARCH_INDEX_ALIAS = env.str("EIM_SEARCH_INDEX_ALIAS", default="eim-messages")
 EIM_SEARCH_INDEX_BATCH = env.int("EIM_SEARCH_INDEX_BATCH", default=500)  # archive records
 EIM_SEARCH_TIMEOUT_MS = env.int("EIM_SEARCH_TIMEOUT_MS", default=10_000)  # one search, at most
+
+# Content scanning (docs/scanning.md). A process re-reads the policy set's version at most this
+# often at send time (a policy change reaches every server within it); "auto" uses Hyperscan
+# when installed, else the pure-Python fallback ("hyperscan" / "fallback" force one).
+EIM_SCAN_POLICY_CHECK_SECONDS = env.float("EIM_SCAN_POLICY_CHECK_SECONDS", default=1.0)
+EIM_SCAN_ENGINE = env.str("EIM_SCAN_ENGINE", default="auto")
+EIM_SCAN_BATCH = env.int("EIM_SCAN_BATCH", default=500)  # archive records per transaction
+EIM_REVIEW_CLAIM_MINUTES = env.int("EIM_REVIEW_CLAIM_MINUTES", default=30)
+# Attachments' text: limits of the extraction (a file past one gets a "could not scan" flag).
+EIM_SCAN_ATTACHMENT_MAX_BYTES = env.int("EIM_SCAN_ATTACHMENT_MAX_BYTES", default=20 * 2**20)
+EIM_SCAN_ATTACHMENT_MAX_PAGES = env.int("EIM_SCAN_ATTACHMENT_MAX_PAGES", default=200)
+EIM_SCAN_ATTACHMENT_MAX_CHARS = env.int("EIM_SCAN_ATTACHMENT_MAX_CHARS", default=2_000_000)
+EIM_SCAN_ATTACHMENT_SECONDS = env.int("EIM_SCAN_ATTACHMENT_SECONDS", default=20)
+EIM_SCAN_ATTACHMENT_MEMORY_MB = env.int("EIM_SCAN_ATTACHMENT_MEMORY_MB", default=512)
 
 LOGGING = {
     "version": 1,

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from accounts.models import User
+from eim.chat.errors import ChatError
 from eim.chat.models import ConversationEvent, EventType, Message
+from eim.chat.services import send_checks
 from eim.chat.services.conversations import (
     conversation_create_channel,
     conversation_update,
@@ -26,6 +28,7 @@ from eim.chat.services.messages import (
     reaction_add,
     reaction_remove,
 )
+from eim.chat.services.send_checks import SendAttempt, SendFinding
 from tests.factories import ChannelFactory, send, staged_attachment
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +166,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     EventType.REACTION_ADDED: ENVELOPE | REACTION,
     EventType.REACTION_REMOVED: ENVELOPE | REACTION,
     EventType.ATTACHMENT_ADDED: ENVELOPE | {"message_id": int, "attachment": ATTACHMENT},
+    EventType.MESSAGE_BLOCKED: ENVELOPE
+    | {
+        "attempt": {
+            "body": str,
+            "edit_of": Nullable(int),
+            "client_id": Nullable(Uuid()),
+            "parent": Nullable(int),
+            "attachments": ListOf(int),
+        },
+        "blocked_by": ListOf(
+            {
+                "action": OneOf("block"),
+                "policy": str,
+                "version": int,
+                "token": str,
+                "spans": ListOf(
+                    {"kind": str, "name": str, "term": str, "start": int, "end": int, "text": str}
+                ),
+            }
+        ),
+    },
 }
 
 
@@ -177,6 +201,29 @@ def _rich_reply(alice: User, bob: User) -> Message:
     reply = send(bob, channel, "**reply** to @alice", parent_id=root.pk)
     reaction_add(user=alice, message_id=reply.pk, emoji="👍")
     return reply
+
+
+def _blocked_attempt(alice: User, bob: User) -> None:
+    """A send and an edit that a send check blocks (compliance registers the real one)."""
+
+    def check(attempt: SendAttempt) -> list[SendFinding]:
+        span = {"kind": "term", "name": "words", "term": "secret", "start": 0, "end": 6}
+        return (
+            [SendFinding("block", "Words", 2, 7, ({**span, "text": "secret"},))]
+            if attempt.text.startswith("secret")
+            else []
+        )
+
+    channel = ChannelFactory(creator=alice, members=[bob])
+    message = send(bob, channel, "fine")
+    send_checks._send_checks.append(check)
+    try:
+        with pytest.raises(ChatError):
+            send(bob, channel, "secret plans", parent_id=message.pk)
+        with pytest.raises(ChatError):
+            message_edit(user=bob, message_id=message.pk, body="secret edit")
+    finally:
+        send_checks._send_checks.remove(check)
 
 
 PRODUCERS: dict[str, Callable[[User, User], Any]] = {
@@ -204,6 +251,7 @@ PRODUCERS: dict[str, Callable[[User, User], Any]] = {
         user=alice, message_id=_rich_reply(alice, bob).pk, emoji="👍"
     ),
     EventType.ATTACHMENT_ADDED: _rich_reply,
+    EventType.MESSAGE_BLOCKED: _blocked_attempt,
 }
 
 

@@ -20,6 +20,8 @@ from compliance.search.query import (
     Phrase,
     Policy,
     Prefix,
+    Review,
+    ReviewFacet,
     Term,
 )
 from compliance.search.query.ast import (
@@ -67,6 +69,7 @@ filters = st.one_of(
     st.builds(Has, st.sampled_from(Feature)),
     st.builds(Is, st.sampled_from(MessageState)),
     st.builds(Policy, _values),
+    st.builds(Review, st.sampled_from(ReviewFacet)),
 )
 
 

@@ -69,6 +69,7 @@ def document_source(document: SearchDocument) -> dict[str, Any]:
         "has_attachment": document.has_attachment,
         "is_flagged": document.is_flagged,
         "policies": list(document.policies),
+        "review_states": list(document.review_states),
     }
 
 
@@ -83,6 +84,7 @@ def _document(source: dict[str, Any]) -> SearchDocument:
     values["audience_ids"] = tuple(int(i) for i in values["audience_ids"])
     values["audience_usernames"] = tuple(values["audience_usernames"])
     values["policies"] = tuple(values.get("policies") or ())
+    values["review_states"] = tuple(values.get("review_states") or ())
     for name in ("occurred_at", "created_at"):
         values[name] = datetime.fromisoformat(values[name])
     return SearchDocument(**values)

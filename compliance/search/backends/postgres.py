@@ -71,8 +71,14 @@ COLUMNS = (
     "has_attachment",
     "is_flagged",
     "policies",
+    "review_states",
 )
-_CASTS = {"audience_ids": "::bigint[]", "audience_usernames": "::text[]", "policies": "::text[]"}
+_CASTS = {
+    "audience_ids": "::bigint[]",
+    "audience_usernames": "::text[]",
+    "policies": "::text[]",
+    "review_states": "::text[]",
+}
 MARK_START, MARK_END = "\ue000", "\ue001"
 _HEADLINE_OPTIONS = f'StartSel="{MARK_START}", StopSel="{MARK_END}", HighlightAll=true'
 
@@ -99,7 +105,7 @@ def _row(document: SearchDocument) -> list[Any]:
 
 def _document(row: tuple[Any, ...]) -> SearchDocument:
     values = dict(zip(COLUMNS, row, strict=False))
-    for name in ("audience_ids", "audience_usernames", "policies"):
+    for name in ("audience_ids", "audience_usernames", "policies", "review_states"):
         values[name] = tuple(values[name])
     return SearchDocument(**values)
 

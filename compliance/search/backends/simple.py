@@ -37,6 +37,7 @@ from ..query import (
     Phrase,
     Policy,
     Prefix,
+    Review,
     Term,
     Word,
 )
@@ -55,7 +56,7 @@ from .table import DatabaseTableIndex
 from .words import positive_words
 
 _WORD = re.compile(r"\w+")
-_ARRAYS = ("audience_ids", "audience_usernames", "policies")
+_ARRAYS = ("audience_ids", "audience_usernames", "policies", "review_states")
 
 
 def _words(text: str) -> list[str]:
@@ -129,6 +130,8 @@ def _matches(node: Node, d: SearchDocument, words: list[str]) -> bool:
             }[state]
         case Policy(name=name):
             return name in d.policies
+        case Review(facet=facet):
+            return facet.value in d.review_states
     return False
 
 

@@ -45,6 +45,20 @@ class MessageState(StrEnum):
     FLAGGED = "flagged"
 
 
+class ReviewFacet(StrEnum):
+    """What `review:` can ask of a message's review item (docs/scanning.md)."""
+
+    NEW = "new"
+    CLAIMED = "claimed"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+    OPEN = "open"  # new or claimed, in either queue
+    SAMPLED = "sampled"
+    NO_ISSUE = "no_issue"
+    FALSE_POSITIVE = "false_positive"
+    VIOLATION = "violation"
+
+
 class Feature(StrEnum):
     """What `has:` can ask for."""
 
@@ -326,8 +340,15 @@ class Policy:
         _require(_value_problem(self.name), "policy name", self.name)
 
 
+@dataclass(frozen=True, slots=True)
+class Review:
+    """`review:state`: the message's review item is in that state (or has that decision)."""
+
+    facet: ReviewFacet
+
+
 #: Nodes that restrict by a field rather than by the text of the message.
-Filter = From | In | Participant | DateFilter | Has | Is | Policy
+Filter = From | In | Participant | DateFilter | Has | Is | Policy | Review
 #: Any node of a query tree.
 Node = Term | Phrase | Prefix | Near | And | Or | Not | Filter
 

@@ -64,6 +64,7 @@ from .ast import (
     Phrase,
     Policy,
     Prefix,
+    Review,
     Term,
     Word,
 )
@@ -116,6 +117,7 @@ MAPPING: Dsl = {
         "has_attachment": {"type": "boolean"},
         "is_flagged": {"type": "boolean"},
         "policies": {"type": "keyword", "normalizer": "lowercase_keyword"},
+        "review_states": {"type": "keyword"},
     },
 }
 
@@ -262,6 +264,8 @@ def _filter(node: Filter) -> Dsl:
             return {"term": {_STATE_FIELDS[state]: True}}
         case Policy(name=name):
             return {"term": {"policies": name}}
+        case Review(facet=facet):
+            return {"term": {"review_states": facet.value}}
     assert_never(node)
 
 

@@ -33,6 +33,7 @@ is_deleted           boolean      the message has been deleted (on every version
 has_attachment       boolean      the message has at least one attachment
 is_flagged           boolean      content scanning flagged it (false until scanning exists)
 policies             text[]       lower-cased names of the policies that flagged it
+review_states        text[]       its review item's state, queue and decision (review:)
 ===================  ===========  ==========================================================
 
 Lower-casing happens when rows are written, so that equality here uses plain b-tree and
@@ -104,6 +105,7 @@ from .ast import (
     Phrase,
     Policy,
     Prefix,
+    Review,
     Term,
     Word,
 )
@@ -140,7 +142,8 @@ _DDL = (
     is_deleted boolean NOT NULL DEFAULT false,
     has_attachment boolean NOT NULL DEFAULT false,
     is_flagged boolean NOT NULL DEFAULT false,
-    policies text[] NOT NULL DEFAULT '{{}}'
+    policies text[] NOT NULL DEFAULT '{{}}',
+    review_states text[] NOT NULL DEFAULT '{{}}'
 )""",
     "ALTER TABLE {table} "
     + ", ".join(
@@ -150,6 +153,7 @@ _DDL = (
     "CREATE INDEX {table}_body_simple_tsv ON {table} USING gin (body_simple_tsv)",
     "CREATE INDEX {table}_audience ON {table} USING gin (audience_ids, audience_usernames)",
     "CREATE INDEX {table}_policies ON {table} USING gin (policies)",
+    "CREATE INDEX {table}_review_states ON {table} USING gin (review_states)",
     "CREATE INDEX {table}_author ON {table} (author_username, occurred_at)",
     "CREATE INDEX {table}_conversation ON {table} (conversation_id, occurred_at)",
     "CREATE INDEX {table}_conversation_name ON {table} (conversation_name)",
@@ -294,6 +298,8 @@ class _Columns:
                 return SqlFilter(self.column(_STATE_COLUMNS[state]), ())
             case Policy(name=name):
                 return self.contains("policies", name)
+            case Review(facet=facet):
+                return self.contains("review_states", facet.value)
         assert_never(node)
 
     def conversation(self, node: In) -> SqlFilter:

@@ -21,6 +21,8 @@ from .ast import (
     MessageState,
     Participant,
     Policy,
+    Review,
+    ReviewFacet,
 )
 from .errors import QuerySyntaxError
 
@@ -61,6 +63,16 @@ def _state(value: str, at: int) -> Is:
     return Is(state)
 
 
+def _review(value: str, at: int) -> Review:
+    try:
+        return Review(ReviewFacet(value.lower()))
+    except ValueError:
+        facets = ", ".join(f"review:{f.value}" for f in ReviewFacet)
+        raise QuerySyntaxError(
+            f'unknown value "review:{value}"', at, hint=f"use {facets}"
+        ) from None
+
+
 _READERS: dict[str, Callable[[str, int], Filter]] = {
     "from": lambda value, at: From(value.lower()),
     "in": _conversation,
@@ -71,6 +83,7 @@ _READERS: dict[str, Callable[[str, int], Filter]] = {
     "has": _feature,
     "is": _state,
     "policy": lambda value, at: Policy(value.lower()),
+    "review": _review,
 }
 
 #: The field names, in the order the documentation lists them.

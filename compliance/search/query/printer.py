@@ -25,6 +25,7 @@ from .ast import (
     Phrase,
     Policy,
     Prefix,
+    Review,
     Term,
 )
 
@@ -68,6 +69,8 @@ def _print_filter(node: Filter) -> str:
             return f"is:{state.value}"
         case Policy(name=name):
             return f"policy:{_value(name)}"
+        case Review(facet=facet):
+            return f"review:{facet.value}"
     assert_never(node)
 
 

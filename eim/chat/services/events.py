@@ -140,6 +140,9 @@ def event_record(
         occurred_at=timezone.now(),
     )
     frame = event_frame(event)
+    if not audience:
+        # Nobody may see it (a blocked attempt): the sockets only learn its seq was used.
+        frame = {k: frame[k] for k in ("type", "conversation", "seq", "event_id", "occurred_at")}
     # robust: a channel layer that is down must not turn a committed write into an error.
     transaction.on_commit(lambda: broadcast_event(frame, audience, notify_users), robust=True)
     for hook in _after_commit_hooks:

@@ -1,8 +1,9 @@
 """Sending, editing and deleting messages, reactions and read marks."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from .events import (
     event_record,
     message_audience,
 )
+from .send_checks import SendAttempt, SendFinding, findings_stopping, send_findings
 
 MAX_ATTACHMENTS_PER_MESSAGE = 10
 MAX_EMOJI_CHARS = 32
@@ -162,13 +164,26 @@ def message_send(
     client_id: object,
     parent_id: int | None = None,
     attachment_ids: list[int] | None = None,
+    confirm_warnings: Collection[str] = (),
 ) -> SendResult:
-    """Send a message; sending the same client_id again returns the first message."""
+    """Send a message; sending the same client_id again returns the first message.
+
+    A content policy may stop it first (send_checks): a block records the attempt and
+    refuses, an unconfirmed warning refuses; a retry of a message that went through is still
+    answered with that message.
+    """
     text = check_body(body)
     cid = _check_client_id(client_id)
     attachment_ids = attachment_ids or []
     if not text.strip() and not attachment_ids:
         raise ChatError(ErrorCode.EMPTY_BODY, "a message needs text or an attachment")
+    attempt = SendAttempt(author=author, conversation_id=conversation_id, text=text)
+    blocks, warnings = findings_stopping(send_findings(attempt), confirmed=confirm_warnings)
+    if blocks or warnings:
+        existing = _existing_send(author=author, client_id=cid, conversation_id=conversation_id)
+        if existing is not None:
+            return existing
+        _stop(attempt, blocks, warnings, client_id=cid, parent_id=parent_id, ids=attachment_ids)
     try:
         return _message_write(author, conversation_id, text, cid, parent_id, attachment_ids)
     except (IntegrityError, ChatError):
@@ -180,6 +195,75 @@ def message_send(
         if existing is None:
             raise
         return existing
+
+
+def _stop(
+    attempt: SendAttempt,
+    blocks: list[SendFinding],
+    warnings: list[SendFinding],
+    *,
+    client_id: uuid.UUID | None = None,
+    parent_id: int | None = None,
+    ids: list[int] | None = None,
+) -> NoReturn:
+    """Refuse a message a policy stops; a block is archived first (nothing else written)."""
+    if not blocks:
+        raise ChatError(
+            ErrorCode.WARNING_UNCONFIRMED,
+            "; ".join(f'policy "{f.policy}" warns: {_spans(f)}' for f in warnings)
+            + " (send again with confirm_warnings to go ahead)",
+            findings=[f.as_json() for f in warnings],
+        )
+    _blocked_attempt_record(attempt, blocks, client_id=client_id, parent_id=parent_id, ids=ids)
+    raise ChatError(
+        ErrorCode.MESSAGE_BLOCKED,
+        "; ".join(f'blocked by policy "{f.policy}" (v{f.version}): {_spans(f)}' for f in blocks),
+        findings=[f.as_json() for f in blocks],
+    )
+
+
+def _spans(finding: SendFinding) -> str:
+    return ", ".join(f'"{span["text"]}"' for span in finding.spans)
+
+
+@transaction.atomic
+def _blocked_attempt_record(
+    attempt: SendAttempt,
+    blocks: list[SendFinding],
+    *,
+    client_id: uuid.UUID | None,
+    parent_id: int | None,
+    ids: list[int] | None,
+) -> None:
+    """Record what was attempted and which policies blocked it, for the archive only.
+
+    Only a member may leave an attempt in a conversation's record (checked under its lock,
+    as a send is), and attempts count against the send rate like sends.
+    """
+    author, conversation_id = attempt.author, attempt.conversation_id
+    advance = conversation_advance(conversation_id=conversation_id)
+    audience = conversation_audience(conversation_id=conversation_id) if advance else []
+    seq = _require_sender(
+        author, conversation_id=conversation_id, advance=advance, audience=audience
+    ).seq
+    rate_limit_check(scope="send", user_id=author.pk)
+    event_record(
+        conversation_id=conversation_id,
+        seq=seq,
+        type=EventType.MESSAGE_BLOCKED,
+        actor=author,
+        payload={
+            "attempt": {
+                "body": attempt.text,
+                "edit_of": attempt.edit_of,
+                "client_id": str(client_id) if client_id else None,
+                "parent": parent_id,
+                "attachments": ids or [],
+            },
+            "blocked_by": [f.as_json() for f in blocks],
+        },
+        audience=[],
+    )
 
 
 @transaction.atomic
@@ -252,9 +336,22 @@ def _own_message(*, user: User, message_id: int) -> Message:
     return message
 
 
-@transaction.atomic
-def message_edit(*, user: User, message_id: int, body: object) -> Message:
+def message_edit(
+    *, user: User, message_id: int, body: object, confirm_warnings: Collection[str] = ()
+) -> Message:
     text = check_body(body)
+    message = _own_message(user=user, message_id=message_id)
+    attempt = SendAttempt(
+        author=user, conversation_id=message.conversation_id, text=text, edit_of=message.pk
+    )
+    blocks, warnings = findings_stopping(send_findings(attempt), confirmed=confirm_warnings)
+    if blocks or warnings:
+        _stop(attempt, blocks, warnings)
+    return _message_edit_write(user=user, message_id=message_id, text=text)
+
+
+@transaction.atomic
+def _message_edit_write(*, user: User, message_id: int, text: str) -> Message:
     message = _own_message(user=user, message_id=message_id)
     if not text.strip() and not message.attachments.exists():
         raise ChatError(ErrorCode.EMPTY_BODY, "an edit cannot empty a message; delete it instead")

@@ -1,0 +1,172 @@
+"""Scanning: the pipeline stage after the archive. It reads archive records, never live rows.
+
+    archive batch commits ─▶ after_archive hook ─▶ task compliance.scan_records
+                                                     └▶ scan_pending(): (state, head] in batches
+    beat compliance.scan_sweep ─▶ scan_pending()  (whatever a lost task left behind)
+
+`ScanState.last_seq` says how far scanning has got. `scan_pending` locks that row, so
+concurrent workers serialise; a batch's flags, its review items (the `after_flags` hooks)
+and the moved state commit together, so a killed worker leaves either all of a batch or
+none of it, and a redelivered task finds nothing left to do: every record is scanned once.
+
+Every version of a message is scanned (an edit is a new record), and so is a blocked
+attempt. Each policy version that finds something in a record writes one flag naming it.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from archive.selectors import (
+    ArchivedEvent,
+    archive_head_seq,
+    archived_at_of,
+    archived_events,
+    conversation_kinds,
+)
+
+from .attachments import attachment_flags
+from .cache import policy_set
+from .compiled import PolicySet
+from .models import Flag, FlagSource, ScanState
+
+_after_flags_hooks: list[Callable[[list[Flag]], object]] = []
+
+
+def after_flags(hook: Callable[[list[Flag]], object]) -> None:
+    """Called in the scanning transaction with the flags it wrote (the review queue)."""
+    if hook not in _after_flags_hooks:
+        _after_flags_hooks.append(hook)
+
+
+def record_text(event: ArchivedEvent) -> tuple[str, FlagSource] | None:
+    """The text a record carries to be scanned, and where it comes from."""
+    if event.type in ("message.new", "message.edited"):
+        return str(event.message.get("body") or ""), FlagSource.MESSAGE
+    if event.type == "message.blocked":
+        attempt = event.payload.get("attempt") or {}
+        return str(attempt.get("body") or ""), FlagSource.BLOCKED
+    return None
+
+
+def record_message_id(event: ArchivedEvent) -> int | None:
+    if event.type == "message.blocked":
+        return None  # an attempt is not a message (an edit's target is in the payload)
+    return event.message_id
+
+
+class ScopeContext:
+    """Who wrote a record and where: what a policy's scope is checked against."""
+
+    def __init__(self, events: list[ArchivedEvent]) -> None:
+        self.kinds = conversation_kinds(conversation_ids={e.conversation_id for e in events})
+        self._groups: dict[int, list[str]] | None = None
+        self._authors = {e.actor_id for e in events if e.actor_id is not None}
+
+    def groups(self, user_id: int | None) -> list[str]:
+        if self._groups is None:
+            self._groups = {}
+            rows = Group.objects.filter(user__in=self._authors).values_list("user", "name")
+            for uid, name in rows:
+                self._groups.setdefault(int(uid), []).append(name)
+        return self._groups.get(user_id or 0, [])
+
+
+def _flag(event: ArchivedEvent, source: FlagSource, **fields: Any) -> Flag:
+    return Flag(
+        archive_seq=event.seq,
+        message_id=record_message_id(event)
+        if source != FlagSource.ATTACHMENT
+        else event.message_id,
+        conversation_id=event.conversation_id,
+        author_id=event.actor_id,
+        occurred_at=event.occurred_at,
+        source=source,
+        **fields,
+    )
+
+
+def flags_for_text(
+    event: ArchivedEvent, text: str, source: FlagSource, policies: PolicySet, context: ScopeContext
+) -> list[Flag]:
+    flags = []
+    for index, hits in policies.scan(text).items():
+        spec = policies.specs[index]
+        if spec.applies(
+            author_id=event.actor_id,
+            groups=context.groups(event.actor_id) if spec.scope_needs_author_groups else (),
+            conversation_id=event.conversation_id,
+            kind=context.kinds.get(event.conversation_id, ""),
+        ):
+            hits_json = [h.as_json() for h in hits]
+            flags.append(_flag(event, source, policy_version_id=spec.version_id, hits=hits_json))
+    return flags
+
+
+def scan_events(events: Iterable[ArchivedEvent], policies: PolicySet) -> list[Flag]:
+    """The flags these records raise (nothing written)."""
+    events = list(events)
+    context = ScopeContext(events)
+    flags: list[Flag] = []
+    for event in events:
+        found = record_text(event)
+        if found is not None:
+            flags += flags_for_text(event, found[0], found[1], policies, context)
+        elif event.type == "attachment.added":
+            for text, unscannable in attachment_flags(event):
+                if unscannable:
+                    flags.append(_flag(event, FlagSource.ATTACHMENT, unscannable=unscannable))
+                else:
+                    flags += flags_for_text(event, text, FlagSource.ATTACHMENT, policies, context)
+    return flags
+
+
+def scan_range(*, first_seq: int, last_seq: int, policies: PolicySet) -> int:
+    """Scan archive records first_seq..last_seq, write their flags; how many records."""
+    events = archived_events(first_seq=first_seq, last_seq=last_seq)
+    flags = Flag.objects.bulk_create(scan_events(events, policies))
+    for hook in _after_flags_hooks:
+        hook(flags)
+    return len(events)
+
+
+def _locked_state() -> ScanState:
+    ScanState.objects.bulk_create([ScanState(pk=1)], ignore_conflicts=True)
+    return ScanState.objects.select_for_update().get(pk=1)
+
+
+def scan_pending(*, max_batches: int = 20, batch: int | None = None) -> int:
+    """Scan archived records above the scan state, a batch per transaction; how many."""
+    total = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            state = _locked_state()
+            head = archive_head_seq()
+            if state.last_seq >= head:
+                break
+            policies = policy_set(fresh=True)
+            last = min(head, state.last_seq + (batch or settings.EIM_SCAN_BATCH))
+            total += scan_range(first_seq=state.last_seq + 1, last_seq=last, policies=policies)
+            state.last_seq = last
+            state.save(update_fields=["last_seq", "updated_at"])
+    return total
+
+
+def scan_status() -> dict[str, Any]:
+    """For /healthz: how far scanning has got and how far behind the archive it is."""
+    state = ScanState.objects.filter(pk=1).first()
+    scanned = state.last_seq if state else 0
+    head = archive_head_seq()
+    oldest = archived_at_of(seq=scanned + 1) if head > scanned else None
+    return {
+        "scanned_seq": scanned,
+        "archive_seq": head,
+        "lag_records": head - scanned,
+        "oldest_unscanned_seconds": (
+            round((timezone.now() - oldest).total_seconds(), 1) if oldest else None
+        ),
+    }
