@@ -75,7 +75,7 @@ def prepare(env: Mapping[str, str]) -> dict[str, str]:
 SHUTDOWN_GRACE_SECONDS = 30
 
 
-class LeaderSignals(ProcessManager):  # type: ignore[misc]
+class LeaderSignals(ProcessManager):
     """Honcho's process manager, but SIGTERM goes to each process, not to its group.
 
     honcho's own sends it to the whole group: a Celery worker's pool children then die under

@@ -86,7 +86,9 @@ def test_the_embedded_broker_writes_nothing_outside_var(tmp_path: Path):
     work, var = tmp_path / "work", tmp_path / "var"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(PYTHONPATH=str(ROOT), EIM_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="eim.settings.base")
+    env.update(
+        PYTHONPATH=str(ROOT), EIM_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="eim.settings.base"
+    )
     broadcast = (
         "import django; django.setup()\n"
         "from eim.celery import app\n"
