@@ -79,7 +79,10 @@ def presence_session_set(*, user: User, channel_name: str, status: object) -> Pr
         PresenceSession.objects.bulk_create(
             [
                 PresenceSession(
-                    user=user, channel_name=channel_name, status=status, last_seen=timezone.now()
+                    user=user,
+                    channel_name=channel_name,
+                    status=PresenceStatus(status),
+                    last_seen=timezone.now(),
                 )
             ],
             update_conflicts=True,
