@@ -81,7 +81,7 @@ def presence_session_set(*, user: User, channel_name: str, status: object) -> Pr
                 PresenceSession(
                     user=user,
                     channel_name=channel_name,
-                    status=PresenceStatus(status),
+                    status=PresenceStatus(str(status)),
                     last_seen=timezone.now(),
                 )
             ],
