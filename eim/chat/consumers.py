@@ -407,6 +407,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             presence.typing_notify,
             user=self.user,
             conversation_id=_int_field(frame, "conversation"),
+            thread=frame.get("thread"),
         )
 
     async def on_presence_set(self, frame: dict[str, Any]) -> None:

@@ -101,11 +101,16 @@ def presence_session_touch(*, channel_name: str) -> None:
     PresenceSession.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
 
 
-def typing_notify(*, user: User, conversation_id: int) -> None:
+def typing_notify(*, user: User, conversation_id: int, thread: object = None) -> None:
+    """`thread`: the root message id when typing a reply in a thread (echoed, not looked up:
+    a client shows it only for a thread it has open)."""
+    if thread is not None and (not isinstance(thread, int) or isinstance(thread, bool)):
+        raise ChatError(ErrorCode.INVALID_INPUT, "'thread' is the id of a thread's root message")
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
     frame = {
         "type": "typing",
         "conversation": conversation.pk,
+        "thread": thread,
         "user": user.pk,
         "name": user.shown_name,
     }
