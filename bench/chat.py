@@ -29,7 +29,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -73,6 +73,8 @@ class Options:
     ping_every: float
     json: bool
     dump: Path | None
+    reconnect: bool
+    rss_every: float
 
 
 def options_parse(argv: Sequence[str] | None = None) -> Options:
@@ -120,6 +122,18 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
         metavar="SECONDS",
         help="each client pings this often during a step, as real clients do (protocol: 25)",
     )
+    add(
+        "--reconnect",
+        action="store_true",
+        help="before the steps, drop every socket and connect them all again (a restart storm)",
+    )
+    add(
+        "--rss-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="during a step, print each server's resident memory this often (0: never)",
+    )
     add("--json", action="store_true", help="also print one JSON line per step")
     add("--dump", type=Path, help="write every send, ack and delivery to this JSON-lines file")
     args = parser.parse_args(argv)
@@ -146,6 +160,8 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
         ping_every=args.ping_every,
         json=args.json,
         dump=args.dump,
+        reconnect=args.reconnect,
+        rss_every=args.rss_every,
     )
 
 
@@ -666,6 +682,12 @@ async def generator_main(plan: GeneratorPlan, conn: Connection) -> None:
             break
         if command == "recover":
             conn.send(("recovered", await step_recover(sockets, generator, step.grace)))
+        elif command == "drop":
+            await sockets_close(sockets, len(sockets) or 1)
+            conn.send(("dropped", None))
+        elif command == "restore":
+            sockets, report = await sockets_open(plan.clients, generator, plan.connect_concurrency)
+            conn.send(("restored", report))
         else:
             conn.send(("step", await step_run(sockets, generator, step)))
     await sockets_close(sockets, plan.connect_concurrency)
@@ -691,10 +713,29 @@ class Fleet:
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes if p.pid is not None]
 
-    def broadcast(self, messages: Sequence[tuple[str, StepPlan | None]]) -> list[Any]:
+    def broadcast(
+        self,
+        messages: Sequence[tuple[str, StepPlan | None]],
+        *,
+        timeout: float = 900.0,
+        while_waiting: Callable[[], None] | None = None,
+        every: float = 0.0,
+    ) -> list[Any]:
+        """Send each generator its message; wait for every reply, up to `timeout` seconds
+        (a step's duration and grace plus a margin: a 30-minute soak step needs them all),
+        calling `while_waiting` every `every` seconds meanwhile."""
         for pipe, message in zip(self.pipes, messages, strict=True):
             pipe.send(message)
-        return [self._reply(pipe) for pipe in self.pipes]
+        deadline = time.monotonic() + timeout
+        replies = []
+        for pipe in self.pipes:
+            while not pipe.poll(min(every or 1.0, max(0.0, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"a load generator did not answer in {timeout:.0f} s")
+                if while_waiting is not None and every:
+                    while_waiting()
+            replies.append(pipe.recv()[1])
+        return replies
 
     @staticmethod
     def _reply(pipe: Connection, timeout: float = 900.0) -> Any:
@@ -763,13 +804,47 @@ def step_execute(
         plan = StepPlan(step, start_ns, mine, options.grace, options.ping_every)
         plans.append(("step", plan))  # every generator starts at the same start_ns
     before = cpu_sample(target.pids, options)
-    records: list[StepRecords] = fleet.broadcast(plans)
+    rss = RssLog(target.pids, started=time.monotonic())
+    records: list[StepRecords] = fleet.broadcast(
+        plans,
+        timeout=options.duration + options.grace + 300,
+        while_waiting=rss.print_due if options.rss_every else None,
+        every=options.rss_every,
+    )
+    if options.rss_every:
+        rss.print_now()
     after = cpu_sample(target.pids, options)
     recovered: list[StepRecords] = fleet.broadcast([("recover", p) for _, p in plans])
     for mine, late in zip(records, recovered, strict=True):
         mine.deliveries += late.deliveries
         mine.sockets_closed += late.sockets_closed
     return CpuWindow(before, after, records)
+
+
+# ----- server memory over a step
+
+
+def rss_mb(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class RssLog:
+    """Each server's resident set size, printed as a step goes (does a server grow?)."""
+
+    pids: list[int]
+    started: float
+
+    def print_now(self) -> None:
+        sizes = ", ".join(f"{pid} {rss_mb(pid):.1f} MB" for pid in self.pids)
+        print(f"  rss at {time.monotonic() - self.started:>6.0f} s   {sizes}", flush=True)
+
+    def print_due(self) -> None:
+        self.print_now()
 
 
 # ----- CPU accounting from /proc
@@ -1217,6 +1292,45 @@ def connect_print(report: ConnectReport, total: int) -> None:
         print(f"  client {index} failed: {reason}")
 
 
+def handshake_cpu_print(before: CpuSample, after: CpuSample, handshakes: int) -> None:
+    """Server-side CPU per handshake (hello, sync, sync.done), machine-independent-ish."""
+    hz, count = os.sysconf("SC_CLK_TCK"), max(handshakes, 1)
+    per = {
+        name: (getattr(after, name) - getattr(before, name)) * 1000 / hz / count
+        for name in ("daphne", "postgres", "redis")
+    }
+    statements = (after.pg_active_ms - before.pg_active_ms) / count
+    print(
+        f"  cpu ms per handshake   daphne {per['daphne']:.2f}, postgres {per['postgres']:.2f}, "
+        f"redis {per['redis']:.2f}, postgres statements {statements:.2f}",
+        flush=True,
+    )
+
+
+def reconnect_run(options: Options, fleet: Fleet, target: Target) -> None:
+    """A restart storm: every socket drops, then all of them connect again at once (with
+    `--connect-concurrency` handshakes in flight)."""
+    dropped = time.perf_counter()
+    fleet.broadcast([("drop", None)] * len(fleet.pipes))
+    print(f"dropped every socket in {time.perf_counter() - dropped:.1f} s", flush=True)
+    time.sleep(options.settle)  # the server finishes the disconnects (presence, groups)
+    before = cpu_sample(target.pids, options)
+    started = time.perf_counter()
+    reports: list[ConnectReport] = fleet.broadcast([("restore", None)] * len(fleet.pipes))
+    wall = time.perf_counter() - started
+    after = cpu_sample(target.pids, options)
+    merged = ConnectReport(connected=[], failed={}, seconds=[])
+    for report in reports:
+        merged.connected += report.connected
+        merged.failed |= report.failed
+        merged.seconds += report.seconds
+    merged.seconds.append(wall)
+    fleet.connected = sorted(merged.connected)
+    print("reconnect storm: ", end="")
+    connect_print(merged, len(fleet.clients))
+    handshake_cpu_print(before, after, len(merged.connected))
+
+
 # ----- main
 
 
@@ -1281,10 +1395,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         urls = target.urls
         clients = [replace(c, url=urls[c.index % len(urls)]) for c in clients]
         print(f"servers {', '.join(urls)}; pids {target.pids}", flush=True)
+        before = cpu_sample(target.pids, options)
         with fleet_running(options, clients, prefix) as fleet:
-            connect_print(fleet_connect(fleet), len(clients))
+            connected = fleet_connect(fleet)
+            handshakes = len(connected.connected)
+            connect_print(connected, len(clients))
+            handshake_cpu_print(before, cpu_sample(target.pids, options), handshakes)
             if not fleet.connected:
                 raise SystemExit("no client could connect; see the server log")
+            if options.reconnect:
+                reconnect_run(options, fleet, target)
             reports = steps_run(options, fleet, target, prefix)
     if len(reports) > 1:
         summary_print(reports)

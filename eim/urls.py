@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from eim.api.docs import api_path_fallback
 from eim.health import healthz
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/v1/", include("eim.api.urls")),
     path("api/v1/", include("compliance.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
+    # After every API route: a missing slash is answered with a 308, anything else a JSON 404.
+    re_path(r"^api/v1/(?P<rest>[\s\S]*)\Z", api_path_fallback),
     path("django-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
     path("audit/", include("auditor.urls")),

@@ -7,8 +7,10 @@ from django.core.management import call_command
 
 from accounts.models import Role, User
 from accounts.selectors import user_roles
+from accounts.services.roles import role_revoke
 from audit.models import AuditEvent, AuditEventType
 from eim.chat.models import Conversation, ConversationKind
+from eim.chat.services.conversations import conversation_archive, membership_leave
 from tests.factories import chat_state
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +134,22 @@ def test_the_seeded_mention_resolves_to_a_member():
     thanks = Conversation.objects.get(name="general").messages.get(author__username="bob")
 
     assert list(thanks.mentions.values_list("username", flat=True)) == ["alice"]
+
+
+def test_seeding_again_keeps_what_people_did_since():
+    _seed("--password", "demo-pass-1")
+    alice, bob, admin = (User.objects.get(username=n) for n in ("alice", "bob", "admin"))
+    general = Conversation.objects.get(name="general")
+    desk = Conversation.objects.get(name="trading-desk")
+    membership_leave(user=alice, conversation_id=general.pk)
+    conversation_archive(actor=alice, conversation_id=desk.pk)
+    role_revoke(actor=admin, user_id=bob.pk, role=Role.EMPLOYEE, reason="left the desk")
+    before = chat_state()
+
+    _seed("--password", "demo-pass-1")
+
+    desk.refresh_from_db()
+    assert chat_state() == before
+    assert not general.memberships.filter(user=alice).exists()
+    assert desk.archived_at is not None
+    assert Role.EMPLOYEE not in user_roles(user=bob)

@@ -7,7 +7,7 @@ from accounts.models import Role, RoleRequestStatus
 
 
 class RoleRequestInput(serializers.Serializer):
-    user = serializers.IntegerField(min_value=1)
+    user = serializers.IntegerField(min_value=1, max_value=2**63 - 1)  # a bigint id
     # Any text: the service refuses an unknown role, and audits the attempt.
     role = serializers.CharField(max_length=32, help_text=", ".join(Role.values))
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

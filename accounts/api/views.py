@@ -33,7 +33,8 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 
 
 class RoleView(APIView):
-    """Base of the role views: an authenticated account; role refusals as {"code", "detail"}."""
+    # Base of the role views: an authenticated account; role refusals as {"code", "detail"}.
+    # (A comment: the schema would show a docstring as every operation's description.)
 
     @property
     def user(self) -> User:
@@ -51,6 +52,8 @@ class RoleView(APIView):
 class RoleGrantListView(RoleView):
     @extend_schema(
         operation_id="roles_grants_list",
+        summary="List role grants",
+        description="Administrators: who holds which role, granted by whom.",
         responses={200: shapes.RoleGrantOutput(many=True), 403: shapes.RoleErrorOutput},
     )
     def get(self, request: Request) -> Response:
@@ -61,6 +64,8 @@ class RoleGrantListView(RoleView):
 class RoleRequestListView(RoleView):
     @extend_schema(
         operation_id="roles_requests_pending",
+        summary="List pending role requests",
+        description="Administrators: requests waiting for a second administrator.",
         responses={200: shapes.RoleRequestOutput(many=True), 403: shapes.RoleErrorOutput},
     )
     def get(self, request: Request) -> Response:
@@ -69,6 +74,7 @@ class RoleRequestListView(RoleView):
 
     @extend_schema(
         operation_id="roles_request",
+        summary="Request a role for someone",
         description="Employee is granted at once (status approved); administrator, compliance "
         "officer and auditor wait (status pending) for a second administrator's approval.",
         request=shapes.RoleRequestInput,
@@ -85,6 +91,8 @@ class RoleRequestListView(RoleView):
 class RoleRequestApproveView(RoleView):
     @extend_schema(
         operation_id="roles_request_approve",
+        summary="Approve a role request",
+        description="A second administrator (not the requester, not the subject) approves.",
         request=None,
         responses={200: shapes.RoleRequestOutput, **_REFUSALS},
     )
@@ -96,6 +104,8 @@ class RoleRequestApproveView(RoleView):
 class RoleRequestRefuseView(RoleView):
     @extend_schema(
         operation_id="roles_request_refuse",
+        summary="Refuse a role request",
+        description="An administrator refuses a pending request, with a reason.",
         request=shapes.RoleDecisionInput,
         responses={200: shapes.RoleRequestOutput, **_REFUSALS},
     )
@@ -110,6 +120,8 @@ class RoleRequestRefuseView(RoleView):
 class RoleRevokeView(RoleView):
     @extend_schema(
         operation_id="roles_revoke",
+        summary="Revoke a role",
+        description="Administrators: the user's open sockets are told at once.",
         request=shapes.RoleRevokeInput,
         responses={204: None, **_REFUSALS},
     )

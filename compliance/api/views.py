@@ -27,8 +27,9 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 
 
 class ComplianceView(APIView):
-    """Base of the compliance views: an authenticated account; service errors as
-    {"code", "detail"} (+ "position" for a query that cannot be read)."""
+    # Base of the compliance views: an authenticated account; service errors as
+    # {"code", "detail"} (+ "position" for a query that cannot be read). A comment, not a
+    # docstring: the schema would show it as every operation's description.
 
     @property
     def user(self) -> User:
@@ -49,6 +50,9 @@ class ComplianceView(APIView):
 class ComplianceSearchView(ComplianceView):
     @extend_schema(
         operation_id="compliance_search",
+        summary="Search the archive (compliance)",
+        description="Compliance officers and auditors: every message ever said, edits and "
+        "deletes included, in the query language of docs/search.md. Audited.",
         parameters=[shapes.SearchInput],
         responses={200: shapes.SearchPageOutput, **_REFUSALS},
     )
@@ -67,7 +71,11 @@ class ComplianceSearchView(ComplianceView):
 
 
 class MessageVersionsView(ComplianceView):
-    @extend_schema(responses={200: shapes.VersionsOutput, 403: shapes.SearchErrorOutput})
+    @extend_schema(
+        summary="A message's versions (compliance)",
+        description="Every archived version of one message, oldest first. Audited.",
+        responses={200: shapes.VersionsOutput, 403: shapes.SearchErrorOutput},
+    )
     def get(self, request: Request, message_id: int) -> Response:
         return Response(services.message_versions(user=self.user, message_id=message_id))
 
@@ -75,6 +83,8 @@ class MessageVersionsView(ComplianceView):
 class MessageExposureView(ComplianceView):
     @extend_schema(
         operation_id="compliance_message_exposure",
+        summary="Who could read a message (compliance)",
+        description="The people who could read each version of a message, and when. Audited.",
         responses={200: shapes.ExposureOutput, 403: shapes.SearchErrorOutput},
     )
     def get(self, request: Request, message_id: int) -> Response:
@@ -83,6 +93,8 @@ class MessageExposureView(ComplianceView):
 
 class RecordContextView(ComplianceView):
     @extend_schema(
+        summary="The conversation around a record (compliance)",
+        description="The archive records before and after one record in its conversation.",
         parameters=[shapes.ContextInput],
         responses={200: shapes.ContextOutput, 403: shapes.SearchErrorOutput},
     )
@@ -94,6 +106,9 @@ class RecordContextView(ComplianceView):
 class EmployeeSearchView(ComplianceView):
     @extend_schema(
         operation_id="search",
+        summary="Search my messages",
+        description="Every employee: the messages they can read now, in the same query "
+        "language (docs/search.md).",
         parameters=[shapes.SearchInput],
         responses={200: shapes.SearchPageOutput, 400: shapes.SearchErrorOutput},
     )

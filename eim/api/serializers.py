@@ -1,6 +1,19 @@
 """Input shapes of the REST API; output is built by eim.chat.payloads."""
 
+from typing import Any
+
 from rest_framework import serializers
+
+# Ids and seqs are PostgreSQL bigints: a larger number is refused as input, never sent on.
+BIGINT_MAX = 2**63 - 1
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, **kwargs)
+
+
+def seq_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, **kwargs)
 
 
 class CommaSeparatedIds(serializers.Field):
@@ -8,7 +21,10 @@ class CommaSeparatedIds(serializers.Field):
         parts = [p for p in str(data).split(",") if p.strip()]
         if len(parts) > 100 or not all(p.strip().isdigit() for p in parts):
             raise serializers.ValidationError("ids is a comma-separated list of at most 100 ids")
-        return [int(p) for p in parts]
+        ids = [int(p) for p in parts]
+        if any(i > BIGINT_MAX for i in ids):
+            raise serializers.ValidationError("an id is out of range")
+        return ids
 
 
 class DirectoryQueryInput(serializers.Serializer):
@@ -25,7 +41,7 @@ class ChannelCreateInput(serializers.Serializer):
 
 
 class DirectOpenInput(serializers.Serializer):
-    users = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=8)
+    users = serializers.ListField(child=id_field(), min_length=1, max_length=8)
 
 
 class ConversationUpdateInput(serializers.Serializer):
@@ -35,14 +51,14 @@ class ConversationUpdateInput(serializers.Serializer):
 
 
 class InviteInput(serializers.Serializer):
-    users = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=100)
+    users = serializers.ListField(child=id_field(), min_length=1, max_length=100)
 
 
 class MessagePageInput(serializers.Serializer):
-    before = serializers.IntegerField(required=False, min_value=0)
-    after = serializers.IntegerField(required=False, min_value=0)
+    before = seq_field(required=False)
+    after = seq_field(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
-    thread = serializers.IntegerField(required=False, min_value=1)
+    thread = id_field(required=False)
 
 
 class MessageSendInput(serializers.Serializer):
@@ -50,9 +66,9 @@ class MessageSendInput(serializers.Serializer):
     body = serializers.CharField(allow_blank=True, trim_whitespace=False, default="")
     client_id = serializers.UUIDField()
     # "parent" shadows Field.parent for the type checker only; DRF moves fields off the class.
-    parent = serializers.IntegerField(required=False, allow_null=True, default=None)  # type: ignore[assignment]
+    parent = id_field(required=False, allow_null=True, default=None)  # type: ignore[assignment]
     attachments = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, max_length=10
+        child=id_field(), required=False, default=list, max_length=10
     )
     # Tokens of content-policy warnings the sender read and goes ahead past.
     confirm_warnings = serializers.ListField(
@@ -72,7 +88,7 @@ class ReactionInput(serializers.Serializer):
 
 
 class ReadMarkInput(serializers.Serializer):
-    seq = serializers.IntegerField(min_value=0)
+    seq = seq_field()
 
 
 class AttachmentUploadInput(serializers.Serializer):
@@ -164,3 +180,19 @@ class ConversationOutput(serializers.Serializer):
 class ReadMarkOutput(serializers.Serializer):
     conversation = serializers.IntegerField()
     last_read_seq = serializers.IntegerField()
+
+
+class ApiErrorOutput(serializers.Serializer):
+    """The body of every refusal (docs/protocol.md, "Errors")."""
+
+    code = serializers.CharField(help_text="machine-readable reason, e.g. not_found")
+    detail = serializers.CharField(help_text="plain words for a person")
+    # "fields" shadows Serializer.fields for the type checker only (DRF moves fields off).
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="invalid_input: what is wrong with each field",
+    )
+    position = serializers.IntegerField(
+        required=False, help_text="invalid_query: where in the query text the problem is"
+    )

@@ -2,9 +2,11 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import barriers, views
+from .docs import ApiDocsView
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", ApiDocsView.as_view(), name="api-docs"),
     path("me/", views.MeView.as_view(), name="me"),
     path("users/", views.UserListView.as_view(), name="users"),
     path("conversations/", views.ConversationListView.as_view(), name="conversations"),

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -19,12 +19,13 @@ from eim.chat.payloads import attachment_payload, conversation_payload, user_pay
 from eim.chat.services import attachments, conversations, messages
 from eim.chat.services.presence import presence_of_users
 
-from . import schema as _schema  # noqa: F401 - registers the Bearer scheme with the schema
 from . import serializers as inputs
+from .schema import refusals
 
 
 class AuthenticatedView(APIView):
-    """Base of every v1 view: IsAuthenticated has run, so `user` is a real account."""
+    # Base of every v1 view: IsAuthenticated has run, so `user` is a real account. (A comment,
+    # not a docstring: the schema would show a docstring as every operation's description.)
 
     @property
     def user(self) -> User:
@@ -41,7 +42,11 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 
 
 class MeView(AuthenticatedView):
-    @extend_schema(responses=inputs.MeOutput)
+    @extend_schema(
+        summary="Who am I",
+        description="The signed-in user and their roles. The simplest call to check a token.",
+        responses=inputs.MeOutput,
+    )
     def get(self, request: Request) -> Response:
         roles = sorted(user_roles(user=self.user))
         return Response(user_payload(self.user) | {"roles": roles})
@@ -49,8 +54,11 @@ class MeView(AuthenticatedView):
 
 class UserListView(AuthenticatedView):
     @extend_schema(
+        summary="Find people",
+        description="The directory of active users with their presence (online, away, "
+        "offline): up to 20 whose name or username matches `q`, or exactly those in `ids`.",
         parameters=[
-            OpenApiParameter("q", str),
+            OpenApiParameter("q", str, description="part of a name or username"),
             OpenApiParameter("ids", str, description="comma-separated user ids (at most 100)"),
         ],
         responses=inputs.DirectoryUserOutput(many=True),
@@ -79,7 +87,12 @@ class UserListView(AuthenticatedView):
 class ConversationListView(AuthenticatedView):
     @extend_schema(
         operation_id="conversations_list",
-        parameters=[OpenApiParameter("browse", bool)],
+        summary="List my conversations",
+        description="The conversations the user is in, each with `last_seq` and `unread`; "
+        "with `browse=true`, the public channels they can join instead.",
+        parameters=[
+            OpenApiParameter("browse", bool, description="public channels to join instead")
+        ],
         responses=inputs.ConversationOutput(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -87,7 +100,20 @@ class ConversationListView(AuthenticatedView):
             return Response(selectors.public_channels_to_join(user=self.user))
         return Response(selectors.conversations_for_user(user=self.user))
 
-    @extend_schema(request=inputs.ChannelCreateInput, responses={201: inputs.ConversationOutput})
+    @extend_schema(
+        summary="Create a channel",
+        description="A public or private channel; the creator is its owner. A name already "
+        "taken is refused with 409 already_exists.",
+        request=inputs.ChannelCreateInput,
+        responses={201: inputs.ConversationOutput, **refusals(409)},
+        examples=[
+            OpenApiExample(
+                "a public channel",
+                value={"name": "trading-desk", "private": False, "topic": "Desk chat"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = _valid(inputs.ChannelCreateInput, request.data)
         conversation = conversations.conversation_create_channel(creator=self.user, **data)
@@ -98,7 +124,14 @@ class ConversationListView(AuthenticatedView):
 
 
 class DirectOpenView(AuthenticatedView):
-    @extend_schema(request=inputs.DirectOpenInput, responses=inputs.ConversationOutput)
+    @extend_schema(
+        summary="Open a direct message",
+        description="The direct (one other person) or group (up to 8) conversation with these "
+        "people, created the first time and the same one afterwards.",
+        request=inputs.DirectOpenInput,
+        responses=inputs.ConversationOutput,
+        examples=[OpenApiExample("with user 2", value={"users": [2]}, request_only=True)],
+    )
     def post(self, request: Request) -> Response:
         data = _valid(inputs.DirectOpenInput, request.data)
         conversation = conversations.conversation_open_direct(
@@ -110,13 +143,22 @@ class DirectOpenView(AuthenticatedView):
 
 
 class ConversationDetailView(AuthenticatedView):
-    @extend_schema(responses=inputs.ConversationOutput)
+    @extend_schema(
+        summary="Read a conversation",
+        description="One conversation the user is in, or a public channel they can see.",
+        responses=inputs.ConversationOutput,
+    )
     def get(self, request: Request, conversation_id: int) -> Response:
         return Response(
             selectors.conversation_for_user(user=self.user, conversation_id=conversation_id)
         )
 
-    @extend_schema(request=inputs.ConversationUpdateInput, responses=inputs.ConversationOutput)
+    @extend_schema(
+        summary="Rename a channel or set its topic",
+        description="Owners only. `history_visible` decides what people who join later read.",
+        request=inputs.ConversationUpdateInput,
+        responses={200: inputs.ConversationOutput, **refusals(409)},
+    )
     def patch(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.ConversationUpdateInput, request.data)
         conversation = conversations.conversation_update(
@@ -126,7 +168,12 @@ class ConversationDetailView(AuthenticatedView):
 
 
 class ConversationArchiveView(AuthenticatedView):
-    @extend_schema(request=None, responses=inputs.ConversationOutput)
+    @extend_schema(
+        summary="Archive a channel",
+        description="Owners only. The channel becomes read-only; everything in it is kept.",
+        request=None,
+        responses={200: inputs.ConversationOutput, **refusals(409)},
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = conversations.conversation_archive(
             actor=self.user, conversation_id=conversation_id
@@ -135,7 +182,12 @@ class ConversationArchiveView(AuthenticatedView):
 
 
 class ConversationJoinView(AuthenticatedView):
-    @extend_schema(request=None, responses=inputs.ConversationOutput)
+    @extend_schema(
+        summary="Join a public channel",
+        description="Private channels are joined by invitation only.",
+        request=None,
+        responses={200: inputs.ConversationOutput, **refusals(409)},
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         conversations.membership_join(user=self.user, conversation_id=conversation_id)
         return Response(
@@ -144,20 +196,34 @@ class ConversationJoinView(AuthenticatedView):
 
 
 class ConversationLeaveView(AuthenticatedView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        summary="Leave a channel",
+        description="The user stops receiving its messages; what they said stays.",
+        request=None,
+        responses={204: None, **refusals(409)},
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         conversations.membership_leave(user=self.user, conversation_id=conversation_id)
         return Response(status=204)
 
 
 class MemberListView(AuthenticatedView):
-    @extend_schema(responses=inputs.MemberOutput(many=True))
+    @extend_schema(
+        summary="List the members",
+        description="The members of a conversation the user can see, with their roles.",
+        responses=inputs.MemberOutput(many=True),
+    )
     def get(self, request: Request, conversation_id: int) -> Response:
         return Response(
             selectors.conversation_members(user=self.user, conversation_id=conversation_id)
         )
 
-    @extend_schema(request=inputs.InviteInput, responses={201: inputs.MemberOutput(many=True)})
+    @extend_schema(
+        summary="Invite people",
+        description="Members may invite to a channel; the reply is the new member list.",
+        request=inputs.InviteInput,
+        responses={201: inputs.MemberOutput(many=True), **refusals(409)},
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.InviteInput, request.data)
         conversations.membership_invite(
@@ -170,7 +236,11 @@ class MemberListView(AuthenticatedView):
 
 
 class MemberDetailView(AuthenticatedView):
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Remove a member",
+        description="Owners only. The removed member receives nothing said afterwards.",
+        responses={204: None, **refusals(409)},
+    )
     def delete(self, request: Request, conversation_id: int, user_id: int) -> Response:
         conversations.membership_remove(
             actor=self.user, conversation_id=conversation_id, user_id=user_id
@@ -179,7 +249,14 @@ class MemberDetailView(AuthenticatedView):
 
 
 class MessageListView(AuthenticatedView):
-    @extend_schema(parameters=[inputs.MessagePageInput], responses=inputs.MessagePageOutput)
+    @extend_schema(
+        summary="Read messages",
+        description="A page of messages by `seq`: `before` walks back through history, "
+        "`after` forward; `has_more` says whether another page exists. Without `thread`, "
+        "top-level messages; with `thread=<root id>`, the root and its replies.",
+        parameters=[inputs.MessagePageInput],
+        responses=inputs.MessagePageOutput,
+    )
     def get(self, request: Request, conversation_id: int) -> Response:
         page = _valid(inputs.MessagePageInput, request.query_params)
         return Response(
@@ -187,8 +264,27 @@ class MessageListView(AuthenticatedView):
         )
 
     @extend_schema(
+        summary="Send a message",
+        description="201 with the new message, or 200 with the first one when this "
+        "`client_id` was sent before (retry safely with the same `client_id`). Upload "
+        "attachments first and list their ids. The body is markdown; `html` is its sanitised "
+        "rendering.",
         request=inputs.MessageSendInput,
-        responses={201: inputs.MessageOutput, 200: inputs.MessageOutput},
+        responses={
+            201: inputs.MessageOutput,
+            200: inputs.MessageOutput,
+            **refusals(409, 429),
+        },
+        examples=[
+            OpenApiExample(
+                "a message",
+                value={
+                    "body": "Hello **team**",
+                    "client_id": "6f1c2a7e-8a51-4b8e-9d1e-2f3b4c5d6e7f",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.MessageSendInput, request.data)
@@ -205,11 +301,20 @@ class MessageListView(AuthenticatedView):
 
 
 class MessageDetailView(AuthenticatedView):
-    @extend_schema(responses=inputs.MessageOutput)
+    @extend_schema(
+        summary="Read a message",
+        description="One message the user may read, with its reactions and reply count.",
+        responses=inputs.MessageOutput,
+    )
     def get(self, request: Request, message_id: int) -> Response:
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
-    @extend_schema(request=inputs.MessageEditInput, responses=inputs.MessageOutput)
+    @extend_schema(
+        summary="Edit a message",
+        description="Authors only. The old version stays in the archive.",
+        request=inputs.MessageEditInput,
+        responses={200: inputs.MessageOutput, **refusals(409, 429)},
+    )
     def patch(self, request: Request, message_id: int) -> Response:
         data = _valid(inputs.MessageEditInput, request.data)
         messages.message_edit(
@@ -220,28 +325,50 @@ class MessageDetailView(AuthenticatedView):
         )
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Delete a message",
+        description="Authors only. Members see a tombstone; the archive keeps what was said.",
+        responses={204: None, **refusals(409)},
+    )
     def delete(self, request: Request, message_id: int) -> Response:
         messages.message_delete(user=self.user, message_id=message_id)
         return Response(status=204)
 
 
 class ReactionView(AuthenticatedView):
-    @extend_schema(request=inputs.ReactionInput, responses=inputs.MessageOutput)
+    @extend_schema(
+        summary="React to a message",
+        description="Adds the user's reaction (an emoji); the reply is the message.",
+        request=inputs.ReactionInput,
+        responses={200: inputs.MessageOutput, **refusals(409, 429)},
+        examples=[OpenApiExample("thumbs up", value={"emoji": "👍"}, request_only=True)],
+    )
     def post(self, request: Request, message_id: int) -> Response:
         data = _valid(inputs.ReactionInput, request.data)
         messages.reaction_add(user=self.user, message_id=message_id, emoji=data["emoji"])
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
-    @extend_schema(request=inputs.ReactionInput, responses=inputs.MessageOutput)
+    @extend_schema(
+        summary="Take a reaction back",
+        description="Removes the user's reaction; the reply is the message. The emoji is a "
+        "query parameter (or, for clients that send DELETE bodies, `{emoji}`).",
+        parameters=[OpenApiParameter("emoji", str, required=True)],
+        responses={200: inputs.MessageOutput, **refusals(409, 429)},
+    )
     def delete(self, request: Request, message_id: int) -> Response:
-        data = _valid(inputs.ReactionInput, request.data)
+        data = _valid(inputs.ReactionInput, request.data or request.query_params)
         messages.reaction_remove(user=self.user, message_id=message_id, emoji=data["emoji"])
         return Response(selectors.message_for_user(user=self.user, message_id=message_id))
 
 
 class ReadMarkView(AuthenticatedView):
-    @extend_schema(request=inputs.ReadMarkInput, responses=inputs.ReadMarkOutput)
+    @extend_schema(
+        summary="Mark as read",
+        description="Moves the read marker forward to `seq` (never back); the user's other "
+        "sockets are told.",
+        request=inputs.ReadMarkInput,
+        responses=inputs.ReadMarkOutput,
+    )
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.ReadMarkInput, request.data)
         marker = messages.read_mark(
@@ -254,8 +381,11 @@ class AttachmentUploadView(AuthenticatedView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
+        summary="Upload an attachment",
+        description="A staged file for the next message (list its id in `attachments`). "
+        "The content type is sniffed from the bytes; executables are refused.",
         request={"multipart/form-data": inputs.AttachmentUploadInput},
-        responses={201: inputs.AttachmentOutput},
+        responses={201: inputs.AttachmentOutput, **refusals(409, 413)},
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.AttachmentUploadInput, request.data)
@@ -271,7 +401,11 @@ class AttachmentUploadView(AuthenticatedView):
 
 
 class AttachmentDownloadView(AuthenticatedView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        summary="Download an attachment",
+        description="The file, for members who may read its message.",
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
+    )
     def get(self, request: Request, attachment_id: int) -> FileResponse:
         attachment = selectors.attachment_for_user(user=self.user, attachment_id=attachment_id)
         inline = attachments.attachment_inline(content_type=attachment.content_type)

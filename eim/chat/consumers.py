@@ -72,6 +72,11 @@ def _announce_later(broadcasts: list[GroupMessage]) -> Callable[[asyncio.Future[
 _background: set[asyncio.Future[None]] = set()
 
 
+# Frames that make sense before `sync`: the rest are answered, and the client told once that
+# it will see nothing live until it syncs.
+_BEFORE_SYNC = frozenset({"sync", "ping", "presence.set"})
+
+
 def _int_field(frame: dict[str, Any], name: str) -> int:
     value = frame.get(name)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -124,6 +129,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     sign_in_lost: CloseCode | None
     closing: asyncio.Future[None] | None = None
     access_watch: asyncio.Task[None] | None
+    # The last presence status this socket passed on, per user.
+    presence_seen: dict[int, str]
+    # Whether a frame that acts before `sync` was answered with the not_synced notice.
+    told_not_synced: bool
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -139,13 +148,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.held = {}
         self.gap_waits = {}
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        self.presence_seen = {}
+        self.told_not_synced = False
         joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=user.pk)
         for conversation_id in joined:
             await self.channel_layer.group_add(
                 conversation_group(conversation_id), self.channel_name
             )
-        # Read the cursors again now that the groups are joined: nothing falls between.
-        joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=user.pk)
+        # An event committed between that read and the joins is not lost: nothing live goes
+        # out before `sync`, whose catch-up (_reconcile) reads the outbox past these cursors.
         self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
         await self.accept()
         if self.sign_in.token_digest is not None:
@@ -245,6 +256,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._send_error(error, frame)
         except AccessLostError as lost:
             await self.close(code=int(lost.code))
+            return
+        if not self.synced and not self.told_not_synced and frame["type"] not in _BEFORE_SYNC:
+            self.told_not_synced = True
+            await self.send_json(
+                {
+                    "type": "notice",
+                    "code": "not_synced",
+                    "detail": "this socket has not sent 'sync': it receives no live events "
+                    "(its own messages included) until it does",
+                }
+            )
 
     @property
     def user_id(self) -> int:
@@ -397,6 +419,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             presence.typing_notify,
             user=self.user,
             conversation_id=_int_field(frame, "conversation"),
+            thread=frame.get("thread"),
         )
 
     async def on_presence_set(self, frame: dict[str, Any]) -> None:
@@ -561,7 +584,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(frame)
 
     async def presence_changed(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["frame"])
+        """A presence comes once per conversation this socket shares with its user: only a
+        status that is news for this socket goes out."""
+        frame = message["frame"]
+        if self.presence_seen.get(frame["user"]) == frame["status"]:
+            return
+        self.presence_seen[frame["user"]] = frame["status"]
+        await self.send_json(frame)
 
     async def read_changed(self, message: dict[str, Any]) -> None:
         await self.send_json(message["frame"])

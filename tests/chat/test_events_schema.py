@@ -303,3 +303,22 @@ def test_a_frame_carries_the_event_envelope(alice):
 )
 def test_the_schema_checker_finds_what_is_wrong(schema, value):
     assert problems(schema, value) != []
+
+
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_an_edited_or_deleted_thread_root_carries_its_reply_count(alice, bob, change):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    root = send(alice, channel, "root")
+    send(bob, channel, "one", parent_id=root.pk)
+    gone = send(bob, channel, "two", parent_id=root.pk)
+    send(bob, channel, "three", parent_id=root.pk)
+    message_delete(user=bob, message_id=gone.pk)
+
+    if change == "edit":
+        message_edit(user=alice, message_id=root.pk, body="root, edited")
+    else:
+        message_delete(user=alice, message_id=root.pk)
+
+    frame = event_frame(ConversationEvent.objects.filter(conversation=channel).latest("seq"))
+    assert frame["message"]["id"] == root.pk
+    assert frame["message"]["reply_count"] == 2

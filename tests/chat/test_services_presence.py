@@ -127,3 +127,25 @@ def test_two_sockets_changing_at_once_announce_the_status_that_holds(alice, monk
         presence_session_set(user=alice, channel_name="phone", status="offline")
 
     assert outcomes == [(PresenceStatus.AWAY, PresenceStatus.AWAY)] * 15
+
+
+@pytest.mark.django_db(transaction=True)
+def test_typing_in_a_thread_names_the_thread(alice, bob, monkeypatch):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    sent = []
+    monkeypatch.setattr(presence_service, "ephemeral_broadcast", lambda g, m: sent.append(m))
+
+    typing_notify(user=alice, conversation_id=channel.pk, thread=42)
+    typing_notify(user=alice, conversation_id=channel.pk)
+
+    assert [m["frame"]["thread"] for m in sent] == [42, None]
+    assert [m["frame"]["conversation"] for m in sent] == [channel.pk, channel.pk]
+
+
+def test_typing_with_a_thread_that_is_not_an_id_is_refused(alice):
+    channel = ChannelFactory(creator=alice)
+
+    with pytest.raises(ChatError) as refused:
+        typing_notify(user=alice, conversation_id=channel.pk, thread="7")
+
+    assert refused.value.code == ErrorCode.INVALID_INPUT

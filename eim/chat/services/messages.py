@@ -71,12 +71,13 @@ def _existing_send(
     return SendResult(message=message, payload=_loaded_payload(message), created=False)
 
 
-def _loaded_payload(message: Message) -> dict[str, Any]:
+def _loaded_payload(message: Message, *, reply_count: int = 0) -> dict[str, Any]:
     return message_payload(
         message,
         mentions=message.mentions.all(),
         attachments=message.attachments.all(),
         reactions=message.reactions.all(),
+        reply_count=reply_count,
     )
 
 
@@ -391,12 +392,15 @@ def _fresh_conversation(message: Message) -> Conversation:
 
 
 def _record_message_event(message: Message, *, seq: int, type: EventType, actor: User) -> None:
+    # An edited or deleted thread root carries its exact reply count, as a REST page does.
+    is_root = message.parent_id is None
+    replies = message.replies.filter(deleted_at__isnull=True).count() if is_root else 0
     event_record(
         conversation_id=message.conversation_id,
         seq=seq,
         type=type,
         actor=actor,
-        payload={"message": _loaded_payload(message)},
+        payload={"message": _loaded_payload(message, reply_count=replies)},
         audience=message_audience(conversation_id=message.conversation_id, message_seq=message.seq),
     )
 

@@ -40,6 +40,9 @@ def presence_of_users(*, user_ids: list[int]) -> dict[int, str]:
 
 
 def _announce(user: User, status: PresenceStatus) -> None:
+    """To every conversation of the user, which reaches their own sockets too; to their own
+    sockets directly only when they are in none. A socket in several of these groups gets the
+    frame from each, and passes on only the first (ChatConsumer.presence_changed)."""
     frame = {"type": "presence", "user": user.pk, "status": status.value}
     # Not into conversations an information barrier made read-only: barred people in them
     # do not see each other's presence (docs/barriers.md).
@@ -48,13 +51,11 @@ def _announce(user: User, status: PresenceStatus) -> None:
             "conversation_id", flat=True
         )
     )
+    groups = [conversation_group(c) for c in conversation_ids] or [user_group(user.pk)]
 
     def send() -> None:
-        for conversation_id in conversation_ids:
-            ephemeral_broadcast(
-                conversation_group(conversation_id), {"type": "presence.changed", "frame": frame}
-            )
-        ephemeral_broadcast(user_group(user.pk), {"type": "presence.changed", "frame": frame})
+        for group in groups:
+            ephemeral_broadcast(group, {"type": "presence.changed", "frame": frame})
 
     transaction.on_commit(send, robust=True)
 
@@ -77,12 +78,25 @@ def presence_session_set(*, user: User, channel_name: str, status: object) -> Pr
     before = user_presence(user_id=user.pk)
     if status == PresenceStatus.OFFLINE:
         PresenceSession.objects.filter(channel_name=channel_name).delete()
+        after = user_presence(user_id=user.pk)
     else:
-        PresenceSession.objects.update_or_create(
-            channel_name=channel_name,
-            defaults={"user": user, "status": status, "last_seen": timezone.now()},
+        # One statement (an upsert): every handshake makes one, and a restart makes them all.
+        PresenceSession.objects.bulk_create(
+            [
+                PresenceSession(
+                    user=user,
+                    channel_name=channel_name,
+                    status=PresenceStatus(str(status)),
+                    last_seen=timezone.now(),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["channel_name"],
+            update_fields=["user", "status", "last_seen"],
         )
-    after = user_presence(user_id=user.pk)
+        # An online socket makes the user online; an away one needs the others' statuses.
+        online = status == PresenceStatus.ONLINE
+        after = PresenceStatus.ONLINE if online else user_presence(user_id=user.pk)
     if after != before:
         _announce(user, after)
     return after
@@ -92,13 +106,18 @@ def presence_session_touch(*, channel_name: str) -> None:
     PresenceSession.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
 
 
-def typing_notify(*, user: User, conversation_id: int) -> None:
+def typing_notify(*, user: User, conversation_id: int, thread: object = None) -> None:
+    """`thread`: the root message id when typing a reply in a thread (echoed, not looked up:
+    a client shows it only for a thread it has open)."""
+    if thread is not None and (not isinstance(thread, int) or isinstance(thread, bool)):
+        raise ChatError(ErrorCode.INVALID_INPUT, "'thread' is the id of a thread's root message")
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
     if conversation.barrier_restricted:
         raise read_only_refusal(conversation_id=conversation.pk)
     frame = {
         "type": "typing",
         "conversation": conversation.pk,
+        "thread": thread,
         "user": user.pk,
         "name": user.shown_name,
     }

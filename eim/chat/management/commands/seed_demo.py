@@ -1,4 +1,9 @@
-"""Demo people, channels and messages. Safe to run again: it changes nothing the second time."""
+"""Demo people, channels and messages. Safe to run again: it changes nothing the second time.
+
+Each part is seeded once, when what it makes is not there yet: a person's roles when the person
+is created, a channel's members and messages when the channel is. So a later run never undoes
+what people did since (left or archived a channel, had a role revoked) and never trips over it.
+"""
 
 import os
 import secrets
@@ -48,12 +53,13 @@ class Command(BaseCommand):
     def handle(self, *args: object, password: str | None = None, **options: object) -> None:
         secret, source = self._password(password)
         with transaction.atomic():
-            users = {name: self._person(name, full) for name, full, _ in PEOPLE}
+            people = {name: self._person(name, full) for name, full, _ in PEOPLE}
+            users = {name: user for name, (user, _) in people.items()}
             for user in users.values():
                 if not user.check_password(secret):
                     user.set_password(secret)
                     user.save(update_fields=["password"])
-        self._roles(users)
+        self._roles(users, new={name for name, (_, created) in people.items() if created})
         self._conversations(users)
         self.stdout.write(
             "Demo users: alice, bob (employees), admin, dana (administrators), carol (compliance)."
@@ -74,23 +80,24 @@ class Command(BaseCommand):
         PASSWORD_FILE.chmod(0o600)
         return secret, f"generated, kept in {PASSWORD_FILE}"
 
-    def _person(self, username: str, full_name: str) -> User:
-        user, _ = User.objects.get_or_create(
-            username=username, defaults={"display_name": full_name}
-        )
-        return user
+    def _person(self, username: str, full_name: str) -> tuple[User, bool]:
+        return User.objects.get_or_create(username=username, defaults={"display_name": full_name})
 
-    def _roles(self, users: dict[str, User]) -> None:
+    def _roles(self, users: dict[str, User], *, new: set[str]) -> None:
         """Through the role service and its rules, as an operator would: the two administrators
         from the bootstrap, employees granted by admin, carol requested by admin and approved
-        by dana (four eyes)."""
+        by dana (four eyes). Only for people created in this run: a role revoked since stays
+        revoked."""
         admin, dana = users["admin"], users["dana"]
         for administrator in (admin, dana):
-            if not user_has_role(user=administrator, role=Role.ADMINISTRATOR):
+            fresh = administrator.username in new
+            if fresh and not user_has_role(user=administrator, role=Role.ADMINISTRATOR):
                 role_bootstrap(user_id=administrator.pk, operator="seed_demo")
         for name, _, roles in PEOPLE:
             for role in roles:
-                if role != Role.ADMINISTRATOR and not user_has_role(user=users[name], role=role):
+                if name not in new or role == Role.ADMINISTRATOR:
+                    continue
+                if not user_has_role(user=users[name], role=role):
                     self._grant(users[name], role, requester=admin, approver=dana)
 
     def _grant(self, user: User, role: Role, *, requester: User, approver: User) -> None:
@@ -103,24 +110,26 @@ class Command(BaseCommand):
 
     def _conversations(self, users: dict[str, User]) -> None:
         alice, bob = users["alice"], users["bob"]
-        channels = {}
         for name, private in (("general", False), ("trading-desk", True)):
-            existing = Conversation.objects.filter(name=name).first()
-            channels[name] = existing or conversation_create_channel(
+            if Conversation.objects.filter(name=name).exists():
+                continue  # seeded before: what people did in it since is theirs
+            channel = conversation_create_channel(
                 creator=alice,
                 name=name,
                 private=private,
                 topic="Company-wide chat" if name == "general" else "Desk chatter",
             )
-        for channel in channels.values():
             membership_invite(actor=alice, conversation_id=channel.pk, user_ids=[bob.pk])
-        for index, (channel_name, author, body) in enumerate(CONVERSATION_SCRIPT):
-            message_send(
-                author=users[author],
-                conversation_id=channels[channel_name].pk,
-                body=body,
-                client_id=uuid.uuid5(SEED_NAMESPACE, str(index)),
-            )
+            for index, (channel_name, author, body) in enumerate(CONVERSATION_SCRIPT):
+                if channel_name == name:
+                    message_send(
+                        author=users[author],
+                        conversation_id=channel.pk,
+                        body=body,
+                        client_id=uuid.uuid5(SEED_NAMESPACE, str(index)),
+                    )
+        if not (alice.is_active and bob.is_active):
+            return
         direct = conversation_open_direct(creator=alice, user_ids=[bob.pk])
         message_send(
             author=bob,

@@ -117,8 +117,11 @@ export class ChatSocket {
       this.setState("ended", { code });
       return;
     }
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    // Full jitter: a random wait up to a ceiling that doubles with each failed attempt (1 s,
+    // 2 s, 4 s ... 15 s). After a server restart every client drops at the same moment; spread
+    // over the whole window they come back as a stream the server can take, not a wall.
+    const ceiling = Math.min(BACKOFF_MAX_MS, 2 * BACKOFF_FIRST_MS * 2 ** this.attempt);
+    const delay = Math.random() * ceiling;
     this.attempt += 1;
     this.setState("waiting", { delay, attempt: this.attempt });
     this.retryTimer = setTimeout(() => this.connect(), delay);
