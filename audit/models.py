@@ -34,6 +34,12 @@ class AuditEventType(models.TextChoices):
     USER_PASSWORD_CHANGED = "user.password_changed", "User's password changed"
     API_TOKEN_CREATED = "api_token.created", "API token created"
     API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
+    # Evidence export (compliance.export); EXPORT_MADE above records an export's completion.
+    EXPORT_CREATED = "export.created", "Export requested"
+    EXPORT_CANCELLED = "export.cancelled", "Export cancelled"
+    EXPORT_DOWNLOADED = "export.downloaded", "Export downloaded"
+    EXPORT_DELETED = "export.deleted", "Export deleted"
+    EXPORT_EXPIRED = "export.expired", "Export expired (its files removed)"
 
 
 GENESIS_HASH = "0" * 64

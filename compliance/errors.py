@@ -9,12 +9,16 @@ class ComplianceErrorCode(StrEnum):
     INVALID_QUERY = "invalid_query"
     INVALID_CURSOR = "invalid_cursor"
     SEARCH_UNAVAILABLE = "search_unavailable"
+    # Export (compliance.export): options that cannot be run; a job not in a state for that.
+    INVALID_EXPORT = "invalid_export"
+    EXPORT_NOT_READY = "export_not_ready"
 
 
 HTTP_STATUS = {
     ComplianceErrorCode.FORBIDDEN: 403,
     ComplianceErrorCode.NOT_FOUND: 404,
     ComplianceErrorCode.SEARCH_UNAVAILABLE: 503,
+    ComplianceErrorCode.EXPORT_NOT_READY: 409,
 }
 
 

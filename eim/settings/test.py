@@ -38,3 +38,6 @@ EIM_WITNESSES = [
     }
 ]
 EIM_ARCHIVE_VERIFY_STATE = str(VAR_DIR / "test-verify-state" / f"{os.getpid()}.json")
+STORAGES["exports"]["OPTIONS"] = {  # noqa: F405
+    "location": str(VAR_DIR / "test-exports" / str(os.getpid()))
+}

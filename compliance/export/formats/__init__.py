@@ -1,0 +1,29 @@
+"""The export formats, by name; each one a module over the shared base."""
+
+from typing import Any
+
+from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
+from .eml import EmlFormat
+from .jsonl import JsonLinesFormat
+from .spreadsheet import CsvFormat
+
+
+def formats_for(options: dict[str, Any]) -> list[ExportFormat]:
+    chosen: list[ExportFormat] = []
+    for name in options.get("formats") or ():
+        if name == "jsonl":
+            chosen.append(JsonLinesFormat())
+        elif name == "csv":
+            chosen.append(CsvFormat())
+        elif name == "eml":
+            chosen.append(EmlFormat(include_attachments=bool(options.get("include_attachments"))))
+    return chosen
+
+
+__all__ = [
+    "ArchiveLookups",
+    "ChunkOutput",
+    "ExportFormat",
+    "ExportedRecord",
+    "formats_for",
+]
