@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import exports, views
 
 urlpatterns = [
     path("compliance/search", views.ComplianceSearchView.as_view(), name="compliance-search"),
@@ -20,4 +20,20 @@ urlpatterns = [
         name="compliance-record-context",
     ),
     path("search", views.EmployeeSearchView.as_view(), name="search"),
+    path("compliance/exports/", exports.ExportListView.as_view(), name="compliance-exports"),
+    path(
+        "compliance/exports/<uuid:export_id>/",
+        exports.ExportDetailView.as_view(),
+        name="compliance-export",
+    ),
+    path(
+        "compliance/exports/<uuid:export_id>/cancel/",
+        exports.ExportCancelView.as_view(),
+        name="compliance-export-cancel",
+    ),
+    path(
+        "compliance/exports/<uuid:export_id>/download/",
+        exports.ExportDownloadView.as_view(),
+        name="compliance-export-download",
+    ),
 ]

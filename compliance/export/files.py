@@ -11,11 +11,12 @@ cursor commits: a step redone after a crash writes the same bytes under the same
 
 import hashlib
 import io
+import shutil
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 
 EXPORT_DIR = "export"
 
@@ -107,3 +108,5 @@ def remove_tree(prefix: str) -> None:
         return
     for name in list(walk(prefix)):
         storage.delete(f"{prefix}/{name}")
+    if isinstance(storage, FileSystemStorage):  # object stores have no empty folders left
+        shutil.rmtree(storage.path(prefix), ignore_errors=True)
