@@ -8,7 +8,7 @@ import pytest
 
 from accounts.models import Role
 from audit.models import AuditEvent, AuditEventType
-from compliance.export.files import walk
+from compliance.export.files import export_storage, walk
 from compliance.export.models import ExportJob
 from tests.conftest import api_as
 from tests.factories import UserFactory
@@ -176,7 +176,7 @@ def test_deleting_an_export_removes_its_files_and_is_audited(
 
     assert response.status_code == 200
     assert response.json()["state"] == "deleted"
-    assert list(walk(str(job.pk))) == []
+    assert not export_storage().exists(str(job.pk))
     event = AuditEvent.objects.get(event_type=AuditEventType.EXPORT_DELETED)
     assert (event.actor, event.details["manifest_sha256"]) == (officer, job.manifest_sha256)
     assert api_as(officer).get(f"{URL}{job.pk}/download/").status_code == 409
