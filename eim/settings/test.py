@@ -39,5 +39,5 @@ EIM_WITNESSES = [
 ]
 EIM_ARCHIVE_VERIFY_STATE = str(VAR_DIR / "test-verify-state" / f"{os.getpid()}.json")
 STORAGES["exports"]["OPTIONS"] = {  # noqa: F405
-    "location": str(VAR_DIR / "test-exports" / str(os.getpid()))
+    "location": os.environ.get("EIM_EXPORT_ROOT", str(VAR_DIR / "test-exports" / str(os.getpid())))
 }
