@@ -62,7 +62,8 @@ def test_an_export_interrupted_between_steps_resumes_to_the_same_bytes(
         runner.export_run(job_id=str(interrupted.pk))
     monkeypatch.setattr(runner, "job_commit", real_commit)
     interrupted.refresh_from_db()
-    assert interrupted.state == "running" and 0 < interrupted.done < interrupted.total
+    assert interrupted.state == "running"
+    assert 0 < interrupted.done < interrupted.total
     ExportJob.objects.filter(pk=interrupted.pk).update(heartbeat_at=None)  # the lease lapsed
 
     resumed = run_to_end(interrupted)
