@@ -260,14 +260,23 @@ def _scope_filter(message_ids: Any, conversation_ids: Any) -> Q:
 
 
 def records_in_scope(
-    *, message_ids: Any, conversation_ids: Any, after_seq: int, up_to_seq: int, limit: int
+    *,
+    message_ids: Any,
+    conversation_ids: Any,
+    after_seq: int,
+    up_to_seq: int,
+    limit: int,
+    conversation_id: int | None = None,
 ) -> list[RecordRow]:
     """The next `limit` records after `after_seq` (up to `up_to_seq`), in seq order, of these
     messages (every record naming them) and of these conversations (their joins, leaves,
-    creation and renames). The id collections may be subqueries."""
+    creation and renames), in one conversation if given. The id collections may be
+    subqueries."""
+    records = ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
+    if conversation_id is not None:
+        records = records.filter(conversation_id=conversation_id)
     rows = (
-        ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
-        .filter(seq__gt=after_seq, seq__lte=up_to_seq)
+        records.filter(seq__gt=after_seq, seq__lte=up_to_seq)
         .order_by("seq")
         .values_list(
             "seq",
@@ -321,3 +330,14 @@ def message_conversations(
     if until is not None:
         rows = rows.filter(occurred_at__lt=until)
     return {int(m): c for m, c in rows.values_list("message_id", "conversation_id") if m}
+
+
+def reaction_histories(*, message_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
+    """Every reaction.added and reaction.removed record of each message, in seq order."""
+    records = ArchiveRecord.objects.filter(
+        message_id__in=set(message_ids), event_type__in=("reaction.added", "reaction.removed")
+    ).order_by("seq")
+    histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
+    for record in records:
+        histories[int(record.message_id or 0)].append(_event(record))
+    return dict(histories)

@@ -20,7 +20,7 @@ from compliance.export import selectors, services
 from .serializers import SearchErrorOutput
 from .views import ComplianceView, _valid
 
-_FORMATS = ["jsonl", "csv", "eml"]
+_FORMATS = ["jsonl", "csv", "eml", "rsmf"]
 
 
 class ExportInput(serializers.Serializer):

@@ -30,7 +30,7 @@ from ledger.canonical import canonical_json
 from . import files
 from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
-from .models import ExportJob, ExportState
+from .models import ExportConversation, ExportJob, ExportState
 from .options import export_request_from_job
 from .scope import scope_freeze, scope_subqueries
 
@@ -230,10 +230,32 @@ def _manifest(job: ExportJob) -> dict[str, Any]:
     }
 
 
+def _grouped_files(run: _Run) -> dict[str, int]:
+    """The files of the formats that group each conversation's messages (RSMF)."""
+    job, counts = run.job, dict[str, int]()
+    message_ids, _ = scope_subqueries(job)
+    conversations = list(
+        ExportConversation.objects.filter(job=job)
+        .order_by("conversation_id")
+        .values_list("conversation_id", flat=True)
+    )
+    for fmt in run.formats:
+        for path, data, items in fmt.finish_files(
+            conversation_ids=conversations, message_ids=message_ids, lookups=run.lookups
+        ):
+            files.put(files.export_name(str(job.pk), path), data)
+            counts[f"{fmt.name}.files"] = counts.get(f"{fmt.name}.files", 0) + 1
+            counts[f"{fmt.name}.events"] = counts.get(f"{fmt.name}.events", 0) + items
+    return counts
+
+
 def _finish(run: _Run) -> ExportJob:
     job, job_id = run.job, str(run.job.pk)
     for path in _concatenated(job):
         files.concatenate(job_id, parts=job.parts, path=path)
+    grouped = _grouped_files(run)
+    if grouped:
+        job = run.job = job_commit(job, run.token, counts={**job.counts, **grouped})
     consistency = proofs.consistency_proofs_to(run.prover, tree_size=int(job.tree_size or 0))
     files.put(files.export_name(job_id, CONSISTENCY), canonical_json(consistency).encode())
     files.put(files.export_name(job_id, VERIFIER), VERIFIER_SOURCE.read_bytes())

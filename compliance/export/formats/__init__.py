@@ -5,6 +5,7 @@ from typing import Any
 from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
 from .eml import EmlFormat
 from .jsonl import JsonLinesFormat
+from .rsmf import RsmfFormat
 from .spreadsheet import CsvFormat
 
 
@@ -17,6 +18,8 @@ def formats_for(options: dict[str, Any]) -> list[ExportFormat]:
             chosen.append(CsvFormat())
         elif name == "eml":
             chosen.append(EmlFormat(include_attachments=bool(options.get("include_attachments"))))
+        elif name == "rsmf":
+            chosen.append(RsmfFormat(include_attachments=bool(options.get("include_attachments"))))
     return chosen
 
 

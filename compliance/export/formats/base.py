@@ -9,7 +9,7 @@ was interrupted: a resumed export is byte-identical to an uninterrupted one.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,10 +75,16 @@ class ArchiveLookups:
         known = self._usernames[conversation_id]
         return [known.get(i, f"user-{i}") for i in user_ids]
 
-    def histories(self, message_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
-        """Every record of each message (versions, deletion, attachments), up to the
-        checkpoint, in seq order."""
-        histories = archive_selectors.message_histories(message_ids=message_ids)
+    def histories(
+        self, message_ids: Iterable[int], *, reactions: bool = False
+    ) -> dict[int, list[ArchivedEvent]]:
+        """Every record of each message (versions, deletion, attachments, and reactions if
+        asked), up to the checkpoint, in seq order."""
+        ids = list(message_ids)
+        histories = archive_selectors.message_histories(message_ids=ids)
+        if reactions:
+            for mid, events in archive_selectors.reaction_histories(message_ids=ids).items():
+                histories[mid] = sorted([*histories.get(mid, []), *events], key=lambda e: e.seq)
         return {
             mid: [e for e in events if e.seq <= self.tree_size] for mid, events in histories.items()
         }
@@ -96,4 +102,11 @@ class ExportFormat:
         return ChunkOutput()
 
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
-        raise NotImplementedError
+        return ChunkOutput()
+
+    def finish_files(
+        self, *, conversation_ids: Iterable[int], message_ids: Any, lookups: ArchiveLookups
+    ) -> Iterator[tuple[str, bytes, int]]:
+        """Files written after the record steps, conversation by conversation: (path, bytes,
+        items). For formats that group a conversation's messages (RSMF, PDF)."""
+        return iter(())

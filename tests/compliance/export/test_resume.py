@@ -46,7 +46,7 @@ class Crash(BaseException):
 def test_an_export_interrupted_between_steps_resumes_to_the_same_bytes(
     world: World, officer: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    asked = {"conversation_ids": [world.channel.pk], "formats": ["jsonl", "csv", "eml"]}
+    asked = {"conversation_ids": [world.channel.pk], "formats": ["jsonl", "csv", "eml", "rsmf"]}
     whole = run_to_end(services.export_create(user=officer, **asked))
     interrupted = services.export_create(user=officer, **asked)
     real_commit, commits = runner.job_commit, []
@@ -150,7 +150,7 @@ def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
     }
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        asked = {"conversation_ids": [big_channel], "formats": ["jsonl", "csv", "eml"]}
+        asked = {"conversation_ids": [big_channel], "formats": ["jsonl", "csv", "eml", "rsmf"]}
         with override_settings(EIM_EXPORT_CHUNK=2):
             whole = run_to_end(services.export_create(user=officer, **asked))
         workers.append(_worker(env, tmp_path / "first.log"))
