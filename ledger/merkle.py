@@ -194,26 +194,31 @@ class InclusionProver:
         self._read_block = read_block
         self._loaded: tuple[int, Sequence[bytes]] | None = None
         self._upper: dict[tuple[int, int], bytes] = {}
+        self._inner: dict[tuple[int, int], bytes] = {}
 
     def _leaves_of_block(self, index: int) -> Sequence[bytes]:
         if self._loaded is None or self._loaded[0] != index:
             first = index * self.block
             last = min(first + self.block, self.size) - 1
             self._loaded = (index, self._read_block(first, last))
+            self._inner = {}
         return self._loaded[1]
 
     def _root(self, lo: int, hi: int) -> bytes:
-        if hi - lo <= self.block:
-            if hi - lo == self.block:
-                return self._block_roots[lo // self.block]
-            leaves = self._leaves_of_block(lo // self.block)
-            offset = lo - (lo // self.block) * self.block
-            return root(leaves[offset : offset + hi - lo])
-        cached = self._upper.get((lo, hi))
+        """The node over leaves [lo, hi); each node computed once per block load (inside a
+        block) or once per prover (above the blocks)."""
+        if hi - lo == self.block and lo % self.block == 0:
+            return self._block_roots[lo // self.block]
+        # The right edge's nodes are shared by every proof: kept with the upper ones.
+        cache = self._inner if hi - lo < self.block and hi != self.size else self._upper
+        cached = cache.get((lo, hi))
         if cached is None:
-            k = _split(hi - lo)
-            cached = node_hash(self._root(lo, lo + k), self._root(lo + k, hi))
-            self._upper[(lo, hi)] = cached
+            if hi - lo == 1:
+                cached = leaf_hash(self._leaves_of_block(lo // self.block)[lo % self.block])
+            else:
+                k = _split(hi - lo)
+                cached = node_hash(self._root(lo, lo + k), self._root(lo + k, hi))
+            cache[(lo, hi)] = cached
         return cached
 
     def root(self) -> bytes:
