@@ -20,7 +20,7 @@ from compliance.export import selectors, services
 from .serializers import SearchErrorOutput
 from .views import ComplianceView, _valid
 
-_FORMATS = ["jsonl", "csv", "eml", "rsmf"]
+_FORMATS = ["jsonl", "csv", "eml", "rsmf", "pdf"]
 
 
 class ExportInput(serializers.Serializer):

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import ComplianceError, ComplianceErrorCode
 from ..search.paging import search_request_check
 
-FORMATS = ("jsonl", "csv", "eml", "rsmf")
+FORMATS = ("jsonl", "csv", "eml", "rsmf", "pdf")
 MAX_IDS = 10_000
 
 

@@ -300,7 +300,7 @@ def export_run(*, job_id: str) -> str:
             token=token,
             prover=proofs.checkpoint_prover(tree_size=int(job.tree_size or 0)),
             lookups=ArchiveLookups(tree_size=int(job.tree_size or 0)),
-            formats=formats_for(job.options),
+            formats=formats_for(job.options, export_id=str(job.pk)),
         )
         while _step(run):
             pass

@@ -5,11 +5,12 @@ from typing import Any
 from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
 from .eml import EmlFormat
 from .jsonl import JsonLinesFormat
+from .pdf import PdfFormat
 from .rsmf import RsmfFormat
 from .spreadsheet import CsvFormat
 
 
-def formats_for(options: dict[str, Any]) -> list[ExportFormat]:
+def formats_for(options: dict[str, Any], *, export_id: str = "") -> list[ExportFormat]:
     chosen: list[ExportFormat] = []
     for name in options.get("formats") or ():
         if name == "jsonl":
@@ -18,6 +19,8 @@ def formats_for(options: dict[str, Any]) -> list[ExportFormat]:
             chosen.append(CsvFormat())
         elif name == "eml":
             chosen.append(EmlFormat(include_attachments=bool(options.get("include_attachments"))))
+        elif name == "pdf":
+            chosen.append(PdfFormat(export_id=export_id))
         elif name == "rsmf":
             chosen.append(RsmfFormat(include_attachments=bool(options.get("include_attachments"))))
     return chosen

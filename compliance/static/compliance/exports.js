@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 const root = $("workspace");
 const listUrl = root.dataset.exportsUrl;
 const POLL_MS = 1000;
-const FORMAT_NAMES = { jsonl: "JSON Lines", csv: "CSV", eml: "EML", rsmf: "RSMF" };
+const FORMAT_NAMES = { jsonl: "JSON Lines", csv: "CSV", eml: "EML", rsmf: "RSMF", pdf: "PDF" };
 const STATE_NAMES = {
   queued: "Queued",
   running: "Running",
