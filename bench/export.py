@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--formats", default="jsonl,csv,eml,rsmf")
+    parser.add_argument("--formats", default="jsonl,csv,eml,rsmf,pdf")
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--one", help=argparse.SUPPRESS)

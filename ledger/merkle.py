@@ -265,12 +265,13 @@ def block_roots(leaves: Iterable[bytes], *, block: int = 4096) -> list[bytes]:
     """The roots of consecutive blocks of `block` leaves (the last may be shorter), from one
     pass over the leaves: what `InclusionProver` starts from."""
     roots: list[bytes] = []
-    accumulator = MerkleAccumulator()
+    accumulator, count = MerkleAccumulator(), 0
     for leaf in leaves:
         accumulator.append(leaf)
-        if accumulator.size == block:
+        count += 1
+        if count == block:
             roots.append(accumulator.root())
-            accumulator = MerkleAccumulator()
-    if accumulator.size:
+            accumulator, count = MerkleAccumulator(), 0
+    if count:
         roots.append(accumulator.root())
     return roots

@@ -17,16 +17,24 @@ from archive import selectors as archive_selectors
 from archive.selectors import ArchivedEvent, RecordRow
 
 
-@dataclass(frozen=True, slots=True)
 class ExportedRecord:
-    """An archive record and its parsed canonical content."""
+    """An archive record; its canonical content is parsed when a format first asks."""
 
-    row: RecordRow
-    content: dict[str, Any]
+    __slots__ = ("_content", "row")
+
+    def __init__(self, row: RecordRow) -> None:
+        self.row = row
+        self._content: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, row: RecordRow) -> "ExportedRecord":
-        return cls(row=row, content=json.loads(row.canonical))
+        return cls(row)
+
+    @property
+    def content(self) -> dict[str, Any]:
+        if self._content is None:
+            self._content = json.loads(self.row.canonical)
+        return self._content
 
     @property
     def payload(self) -> dict[str, Any]:

@@ -6,8 +6,6 @@ sorted, no whitespace, UTF-8) it gives the exact bytes that were hashed, so
 `SHA-256(bytes.fromhex(prev_hash) || canonical(record)) == hash`. docs/export.md has the schema.
 """
 
-import json
-
 from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
 
 SCHEMA = "eim-export/v1"
@@ -15,14 +13,13 @@ FILE = "records.jsonl"
 
 
 def record_line(record: ExportedRecord) -> str:
-    line = {
-        "schema": SCHEMA,
-        "seq": record.row.seq,
-        "hash": record.row.hash,
-        "prev_hash": record.row.prev_hash,
-        "record": record.content,
-    }
-    return json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    """The line as canonical JSON (keys sorted): the record's canonical bytes are spliced in
+    as they were hashed, without parsing and serialising them again."""
+    row = record.row
+    return (
+        f'{{"hash":"{row.hash}","prev_hash":"{row.prev_hash}","record":{row.canonical},'
+        f'"schema":"{SCHEMA}","seq":{row.seq}}}\n'
+    )
 
 
 class JsonLinesFormat(ExportFormat):
