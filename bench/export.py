@@ -211,6 +211,9 @@ def main() -> None:
     parser.add_argument("--formats", default="jsonl,csv,eml,rsmf,pdf")
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument(
+        "--conversations", type=int, default=0, help="export only the first N channels"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     options = parser.parse_args()
     env = environment(options.database_url)
@@ -223,6 +226,7 @@ def main() -> None:
     django_setup(env)
     print(f"archive of {options.messages:,} messages in {options.channels} channels", flush=True)
     ids = archive_fill(options.messages, options.channels)
+    ids = ids[: options.conversations] if options.conversations else ids
     results = {}
     for fmt in options.formats.split(","):
         runs = []

@@ -307,6 +307,8 @@ def export_run(*, job_id: str) -> str:
         job = _finish(run)
     except LeaseLostError as lost:
         logger.info("%s", lost)
+        if ExportJob.objects.filter(pk=job_id, state=ExportState.CANCELLED).exists():
+            files.remove_tree(job_id)  # what this worker wrote after the cancellation's removal
         return "lost"
     except proofs.ProofError as error:
         job_fail(job, str(error))

@@ -188,3 +188,26 @@ def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
     first, second = unpacked(whole, tmp_path / "a"), unpacked(job, tmp_path / "b")
     assert contents(first) == contents(second)
     assert_nothing_twice(second, job)
+
+
+@pytest.mark.django_db
+def test_a_worker_cancelled_mid_run_stops_at_its_next_step_and_leaves_no_files(
+    world: World, officer: User, monkeypatch: pytest.MonkeyPatch
+):
+    from compliance.export.files import export_storage
+
+    job = services.export_create(user=officer, conversation_ids=[world.channel.pk])
+    real_commit, commits = runner.job_commit, []
+
+    def cancelling_commit(job, token, **fields):  # type: ignore[no-untyped-def]
+        commits.append(fields)
+        if len(commits) == 2:  # the officer cancels while the first step is being written
+            services.export_cancel(user=officer, export_id=str(job.pk))
+        return real_commit(job, token, **fields)
+
+    monkeypatch.setattr(runner, "job_commit", cancelling_commit)
+
+    assert runner.export_run(job_id=str(job.pk)) == "lost"
+    job.refresh_from_db()
+    assert job.state == "cancelled"
+    assert not export_storage().exists(str(job.pk))
