@@ -98,3 +98,84 @@ def consistency_proof(*, old_size: int, new_size: int) -> ConsistencyProof:
         new_root=new.root_hash,
         path=tuple(p.hex() for p in path),
     )
+
+
+#: Leaves read at a time by an export's prover: 4,096 hashes, a few hundred kilobytes.
+PROVER_BLOCK = 4096
+
+
+def _leaf_block(first: int, last: int) -> list[bytes]:
+    hashes = (
+        ArchiveRecord.objects.filter(seq__gte=first + 1, seq__lte=last + 1)
+        .order_by("seq")
+        .values_list("hash", flat=True)
+    )
+    leaves = [bytes.fromhex(h) for h in hashes]
+    if len(leaves) != last - first + 1:
+        raise ProofError(f"records {first + 1}..{last + 1} are no longer all in the archive")
+    return leaves
+
+
+def checkpoint_prover(*, tree_size: int) -> merkle.InclusionProver:
+    """Inclusion proofs of many records against checkpoint `tree_size`, in bounded memory:
+    one pass over the records' hashes, checked against the signed root first (a proof is
+    never given against records that no longer hash to it)."""
+    checkpoint = _checkpoint(tree_size)
+    hashes = (
+        ArchiveRecord.objects.filter(seq__lte=checkpoint.tree_size)
+        .order_by("seq")
+        .values_list("hash", flat=True)
+        .iterator(chunk_size=10000)
+    )
+    roots = merkle.block_roots((bytes.fromhex(h) for h in hashes), block=PROVER_BLOCK)
+    try:
+        prover = merkle.InclusionProver(
+            size=checkpoint.tree_size,
+            block_roots=roots,
+            read_block=_leaf_block,
+            block=PROVER_BLOCK,
+        )
+    except ValueError as error:
+        raise ProofError(f"the archive no longer holds the {tree_size} records signed") from error
+    if prover.root().hex() != checkpoint.root_hash:
+        raise ProofError(
+            f"the records no longer hash to checkpoint {tree_size}'s signed root; "
+            "run archive_verify"
+        )
+    return prover
+
+
+def newest_checkpoint_size() -> int | None:
+    return Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first()
+
+
+def checkpoint_file(*, tree_size: int) -> bytes:
+    """The checkpoint as a witness keeps it: canonical `{"signature", "statement"}`."""
+    from .services.checkpoints import signed_checkpoint
+
+    return signed_checkpoint(_checkpoint(tree_size)).to_file()
+
+
+def checkpoint_statement(*, tree_size: int) -> dict[str, object]:
+    from .services.checkpoints import signed_checkpoint
+
+    return signed_checkpoint(_checkpoint(tree_size)).statement_fields()
+
+
+def consistency_proofs_to(
+    prover: merkle.InclusionProver, *, tree_size: int
+) -> list[dict[str, object]]:
+    """RFC 9162 consistency proofs from every earlier checkpoint to checkpoint `tree_size`,
+    so that whoever kept any of them can check that this one extends it."""
+    earlier = Checkpoint.objects.filter(tree_size__lt=tree_size).order_by("tree_size")
+    new_root = prover.root().hex()
+    return [
+        {
+            "old_size": old.tree_size,
+            "old_root": old.root_hash,
+            "new_size": tree_size,
+            "new_root": new_root,
+            "path": [p.hex() for p in prover.consistency(old.tree_size)],
+        }
+        for old in earlier.only("tree_size", "root_hash").iterator(chunk_size=1000)
+    ]

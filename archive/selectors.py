@@ -6,12 +6,12 @@ and shown is what the archive proves.
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from eim.chat import selectors as chat_selectors
@@ -133,14 +133,19 @@ def message_histories(*, message_ids: Iterable[int]) -> dict[int, list[ArchivedE
     return dict(histories)
 
 
-def conversation_names(*, conversation_ids: Iterable[int]) -> dict[int, str]:
-    """The latest channel name of each conversation, lower-cased; '' for direct messages."""
+def conversation_names(
+    *, conversation_ids: Iterable[int], up_to_seq: int | None = None
+) -> dict[int, str]:
+    """The latest channel name of each conversation (as of record `up_to_seq` if given),
+    lower-cased; '' for direct messages."""
     ids = set(conversation_ids)
+    records = ArchiveRecord.objects.filter(
+        conversation_id__in=ids, event_type__in=CONVERSATION_TYPES
+    )
+    if up_to_seq is not None:
+        records = records.filter(seq__lte=up_to_seq)
     latest = (
-        ArchiveRecord.objects.filter(conversation_id__in=ids, event_type__in=CONVERSATION_TYPES)
-        .values("conversation_id")
-        .annotate(seq=Max("seq"))
-        .values_list("seq", flat=True)
+        records.values("conversation_id").annotate(seq=Max("seq")).values_list("seq", flat=True)
     )
     names = {cid: "" for cid in ids}
     for record in ArchiveRecord.objects.filter(seq__in=list(latest)):
@@ -150,12 +155,16 @@ def conversation_names(*, conversation_ids: Iterable[int]) -> dict[int, str]:
     return names
 
 
-def member_usernames(*, conversation_ids: Iterable[int]) -> dict[int, str]:
+def member_usernames(
+    *, conversation_ids: Iterable[int], up_to_seq: int | None = None
+) -> dict[int, str]:
     """User id → username (lower-cased) of everyone who ever joined these conversations,
-    as the archive recorded them (the latest join wins)."""
+    as the archive recorded them (the latest join wins), up to record `up_to_seq` if given."""
     records = ArchiveRecord.objects.filter(
         conversation_id__in=set(conversation_ids), event_type="member.joined"
     ).order_by("seq")
+    if up_to_seq is not None:
+        records = records.filter(seq__lte=up_to_seq)
     usernames: dict[int, str] = {}
     for record in records:
         user = _event(record).payload.get("user") or {}
@@ -243,3 +252,117 @@ def message_records_between(
         event_type__in=VERSION_TYPES, occurred_at__gte=occurred_after, seq__gt=after_seq
     ).order_by("seq")[:limit]
     return [_event(r) for r in records]
+
+
+# Records that belong to a conversation rather than to one message: an export of a
+# conversation's messages carries them too (who was there, what it was called).
+CONVERSATION_LEVEL_TYPES = (
+    "conversation.created",
+    "conversation.updated",
+    "member.joined",
+    "member.left",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """One archive record with its hashes, as an export copies it."""
+
+    seq: int
+    type: str
+    conversation_id: int
+    message_id: int | None
+    occurred_at: datetime
+    canonical: str
+    prev_hash: str
+    hash: str
+
+
+def _scope_filter(message_ids: Any, conversation_ids: Any) -> Q:
+    return Q(message_id__in=message_ids) | Q(
+        conversation_id__in=conversation_ids, event_type__in=CONVERSATION_LEVEL_TYPES
+    )
+
+
+def records_in_scope(
+    *,
+    message_ids: Any,
+    conversation_ids: Any,
+    after_seq: int,
+    up_to_seq: int,
+    limit: int,
+    conversation_id: int | None = None,
+) -> list[RecordRow]:
+    """The next `limit` records after `after_seq` (up to `up_to_seq`), in seq order, of these
+    messages (every record naming them) and of these conversations (their joins, leaves,
+    creation and renames), in one conversation if given. The id collections may be
+    subqueries."""
+    records = ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
+    if conversation_id is not None:
+        records = records.filter(conversation_id=conversation_id)
+    rows = (
+        records.filter(seq__gt=after_seq, seq__lte=up_to_seq)
+        .order_by("seq")
+        .values_list(
+            "seq",
+            "event_type",
+            "conversation_id",
+            "message_id",
+            "occurred_at",
+            "canonical",
+            "prev_hash",
+            "hash",
+        )[:limit]
+    )
+    return [RecordRow(*row) for row in rows]
+
+
+def records_in_scope_count(*, message_ids: Any, conversation_ids: Any, up_to_seq: int) -> int:
+    return (
+        ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
+        .filter(seq__lte=up_to_seq)
+        .count()
+    )
+
+
+def messages_in_conversations(*, conversation_ids: Iterable[int], up_to_seq: int) -> Iterator[int]:
+    """Ids of every message written in these conversations up to a seq, in order."""
+    ids = (
+        ArchiveRecord.objects.filter(
+            conversation_id__in=set(conversation_ids), event_type=MESSAGE_NEW, seq__lte=up_to_seq
+        )
+        .order_by("seq")
+        .values_list("message_id", flat=True)
+        .iterator(chunk_size=10000)
+    )
+    return (int(i) for i in ids if i is not None)
+
+
+def message_conversations(
+    *,
+    message_ids: Iterable[int],
+    up_to_seq: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[int, int]:
+    """Message id → conversation id, for the messages among these ids archived by `up_to_seq`
+    and written in [since, until)."""
+    rows = ArchiveRecord.objects.filter(
+        message_id__in=set(message_ids), event_type=MESSAGE_NEW, seq__lte=up_to_seq
+    )
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if until is not None:
+        rows = rows.filter(occurred_at__lt=until)
+    return {int(m): c for m, c in rows.values_list("message_id", "conversation_id") if m}
+
+
+def reaction_histories(*, message_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
+    """Every reaction.added and reaction.removed record of each message, in seq order."""
+    records = ArchiveRecord.objects.filter(
+        message_id__in=set(message_ids), event_type__in=("reaction.added", "reaction.removed")
+    ).order_by("seq")
+    histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
+    for record in records:
+        histories[int(record.message_id or 0)].append(_event(record))
+    return dict(histories)

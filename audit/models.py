@@ -67,6 +67,12 @@ class AuditEventType(models.TextChoices):
     REVIEW_REOPENED = "review.reopened", "Review item reopened"
     REVIEW_SAMPLED = "review.sampled", "Messages sampled for review"
     REVIEW_REPORT_MADE = "review.report_made", "Review report made"
+    # Evidence export (compliance.export); EXPORT_MADE above records an export's completion.
+    EXPORT_CREATED = "export.created", "Export requested"
+    EXPORT_CANCELLED = "export.cancelled", "Export cancelled"
+    EXPORT_DOWNLOADED = "export.downloaded", "Export downloaded"
+    EXPORT_DELETED = "export.deleted", "Export deleted"
+    EXPORT_EXPIRED = "export.expired", "Export expired (its files removed)"
 
 
 GENESIS_HASH = "0" * 64

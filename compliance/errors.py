@@ -13,6 +13,9 @@ class ComplianceErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
     REVIEW_CONFLICT = "review_conflict"
     SELF_REVIEW = "self_review"
+    # Export (compliance.export): options that cannot be run; a job not in a state for that.
+    INVALID_EXPORT = "invalid_export"
+    EXPORT_NOT_READY = "export_not_ready"
 
 
 HTTP_STATUS = {
@@ -21,6 +24,7 @@ HTTP_STATUS = {
     ComplianceErrorCode.SEARCH_UNAVAILABLE: 503,
     ComplianceErrorCode.REVIEW_CONFLICT: 409,
     ComplianceErrorCode.SELF_REVIEW: 403,
+    ComplianceErrorCode.EXPORT_NOT_READY: 409,
 }
 
 

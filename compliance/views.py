@@ -99,6 +99,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
                 "versions_url": _id_url("compliance-message-versions"),
                 "exposure_url": _id_url("compliance-message-exposure"),
                 "context_url": _id_url("compliance-record-context"),
+                "exports_url": reverse("compliance-exports"),
             },
         )
     return response

@@ -6,7 +6,7 @@ RFC 6962 section 2.1 and RFC 9162 section 2.1.3-2.1.4.
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 
@@ -165,3 +165,113 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return fr == old_root and sr == new_root and sn == 0
+
+
+class InclusionProver:
+    """Audit paths of many leaves of one large tree, in leaf order, in bounded memory.
+
+    Every node of an RFC 6962 tree covers an aligned range `[k * 2^j, min((k + 1) * 2^j, n))`,
+    so the tree above blocks of `block` leaves (a power of two) is computed once from the roots
+    of the blocks (`block_roots`, one pass over the leaves), and the nodes inside a block from
+    that block's leaves, read on demand with `read_block(first, last)` (0-based, inclusive).
+    Memory is one block's leaves plus one hash per block; the result is identical to
+    `inclusion_proof(leaves, index)`.
+    """
+
+    def __init__(
+        self,
+        *,
+        size: int,
+        block_roots: Sequence[bytes],
+        read_block: Callable[[int, int], Sequence[bytes]],
+        block: int = 4096,
+    ) -> None:
+        if block & (block - 1) or len(block_roots) != -(-size // block):
+            raise ValueError("block must be a power of two, with one root per block")
+        self.size = size
+        self.block = block
+        self._block_roots = list(block_roots)
+        self._read_block = read_block
+        self._loaded: tuple[int, Sequence[bytes]] | None = None
+        self._upper: dict[tuple[int, int], bytes] = {}
+        self._inner: dict[tuple[int, int], bytes] = {}
+
+    def _leaves_of_block(self, index: int) -> Sequence[bytes]:
+        if self._loaded is None or self._loaded[0] != index:
+            first = index * self.block
+            last = min(first + self.block, self.size) - 1
+            self._loaded = (index, self._read_block(first, last))
+            self._inner = {}
+        return self._loaded[1]
+
+    def _root(self, lo: int, hi: int) -> bytes:
+        """The node over leaves [lo, hi); each node computed once per block load (inside a
+        block) or once per prover (above the blocks)."""
+        if hi - lo == self.block and lo % self.block == 0:
+            return self._block_roots[lo // self.block]
+        # The right edge's nodes are shared by every proof: kept with the upper ones.
+        cache = self._inner if hi - lo < self.block and hi != self.size else self._upper
+        cached = cache.get((lo, hi))
+        if cached is None:
+            if hi - lo == 1:
+                cached = leaf_hash(self._leaves_of_block(lo // self.block)[lo % self.block])
+            else:
+                k = _split(hi - lo)
+                cached = node_hash(self._root(lo, lo + k), self._root(lo + k, hi))
+            cache[(lo, hi)] = cached
+        return cached
+
+    def root(self) -> bytes:
+        return self._root(0, self.size) if self.size else EMPTY_ROOT
+
+    def leaf(self, index: int) -> bytes:
+        block = self._leaves_of_block(index // self.block)
+        return block[index - (index // self.block) * self.block]
+
+    def consistency(self, old_size: int) -> list[bytes]:
+        """The proof that the first `old_size` leaves' tree is a prefix of this one, as
+        `consistency_proof` gives it."""
+        if not 0 < old_size <= self.size:
+            raise ValueError("old size out of range")
+
+        def subproof(m: int, lo: int, hi: int, complete: bool) -> list[bytes]:
+            if m == hi - lo:
+                return [] if complete else [self._root(lo, hi)]
+            k = _split(hi - lo)
+            if m <= k:
+                return [*subproof(m, lo, lo + k, complete), self._root(lo + k, hi)]
+            return [*subproof(m - k, lo + k, hi, False), self._root(lo, lo + k)]
+
+        return subproof(old_size, 0, self.size, True)
+
+    def proof(self, index: int) -> list[bytes]:
+        """The audit path of leaf `index`, as `inclusion_proof` gives it."""
+        if not 0 <= index < self.size:
+            raise ValueError("leaf index out of range")
+        path: list[bytes] = []
+        lo, hi = 0, self.size
+        while hi - lo > 1:
+            k = _split(hi - lo)
+            if index < lo + k:
+                path.append(self._root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self._root(lo, lo + k))
+                lo = lo + k
+        return list(reversed(path))
+
+
+def block_roots(leaves: Iterable[bytes], *, block: int = 4096) -> list[bytes]:
+    """The roots of consecutive blocks of `block` leaves (the last may be shorter), from one
+    pass over the leaves: what `InclusionProver` starts from."""
+    roots: list[bytes] = []
+    accumulator, count = MerkleAccumulator(), 0
+    for leaf in leaves:
+        accumulator.append(leaf)
+        count += 1
+        if count == block:
+            roots.append(accumulator.root())
+            accumulator, count = MerkleAccumulator(), 0
+    if count:
+        roots.append(accumulator.root())
+    return roots

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import scanning, views
+from . import exports, scanning, views
 
 urlpatterns = [
     path("compliance/search", views.ComplianceSearchView.as_view(), name="compliance-search"),
@@ -61,4 +61,20 @@ urlpatterns = [
     ),
     path("compliance/review/decide", scanning.ReviewBulkDecideView.as_view(), name="review-bulk"),
     path("compliance/review/report", scanning.ReviewReportView.as_view(), name="review-report"),
+    path("compliance/exports/", exports.ExportListView.as_view(), name="compliance-exports"),
+    path(
+        "compliance/exports/<uuid:export_id>/",
+        exports.ExportDetailView.as_view(),
+        name="compliance-export",
+    ),
+    path(
+        "compliance/exports/<uuid:export_id>/cancel/",
+        exports.ExportCancelView.as_view(),
+        name="compliance-export-cancel",
+    ),
+    path(
+        "compliance/exports/<uuid:export_id>/download/",
+        exports.ExportDownloadView.as_view(),
+        name="compliance-export-download",
+    ),
 ]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "archive",
     "compliance",
     "auditor",
+    "compliance.export",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,8 @@ CELERY_TASK_ROUTES = {
     "archive.sweep": {"queue": "archive"},
     "archive.checkpoint": {"queue": "signing"},
     "audit.checkpoint": {"queue": "signing"},
+    # An export's manifest is signed with the archive's key, so by the signer alone.
+    "compliance.export_sign": {"queue": "signing"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -244,6 +247,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "review-claims-expire": {"task": "compliance.review_claims_expire", "schedule": 60.0},
     "review-sample": {"task": "compliance.review_sample", "schedule": crontab(minute=15, hour=0)},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
+    "export-sweep": {"task": "compliance.export_sweep", "schedule": 30.0},
 }
 
 # How long a request for a role under four eyes waits for a second administrator's approval.
@@ -266,6 +270,16 @@ MEDIA_ROOT = Path(env.str("EIM_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Evidence exports (docs/export.md); S3 in production through django-storages' backend.
+    "exports": {
+        "BACKEND": env.str(
+            "EIM_EXPORT_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env.json(
+            "EIM_EXPORT_STORAGE_OPTIONS",
+            default={"location": env.str("EIM_EXPORT_ROOT", default=str(VAR_DIR / "exports"))},
+        ),
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -468,6 +482,11 @@ EIM_SCAN_ATTACHMENT_MAX_PAGES = env.int("EIM_SCAN_ATTACHMENT_MAX_PAGES", default
 EIM_SCAN_ATTACHMENT_MAX_CHARS = env.int("EIM_SCAN_ATTACHMENT_MAX_CHARS", default=2_000_000)
 EIM_SCAN_ATTACHMENT_SECONDS = env.int("EIM_SCAN_ATTACHMENT_SECONDS", default=20)
 EIM_SCAN_ATTACHMENT_MEMORY_MB = env.int("EIM_SCAN_ATTACHMENT_MEMORY_MB", default=512)
+# Evidence export (docs/export.md): archive records per resumable step, how long a finished
+# export is kept, and after how many seconds without a beat a running job is resumed elsewhere.
+EIM_EXPORT_CHUNK = env.int("EIM_EXPORT_CHUNK", default=2000)
+EIM_EXPORT_RETENTION_DAYS = env.int("EIM_EXPORT_RETENTION_DAYS", default=30)
+EIM_EXPORT_STALE_AFTER = env.float("EIM_EXPORT_STALE_AFTER", default=120.0)
 
 LOGGING = {
     "version": 1,

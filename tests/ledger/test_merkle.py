@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from archive.services.checkpoints import frontier_from_json, frontier_to_json
 from ledger.merkle import (
     EMPTY_ROOT,
+    InclusionProver,
     MerkleAccumulator,
+    block_roots,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -496,3 +498,27 @@ def test_consistency_sizes_outside_the_tree_are_refused():
     assert not verify_consistency(9, 8, full, full, [])
     assert verify_consistency(8, 8, full, full, [])
     assert not verify_consistency(8, 8, full, full, [full])
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(min_value=1, max_value=300), block=st.sampled_from([1, 2, 8, 64]))
+def test_the_block_prover_gives_every_leaf_the_same_path_as_the_whole_tree(size, block):
+    leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(size)]
+    reads: list[tuple[int, int]] = []
+
+    def read_block(first: int, last: int) -> list[bytes]:
+        reads.append((first, last))
+        return leaves[first : last + 1]
+
+    prover = InclusionProver(
+        size=size, block_roots=block_roots(leaves, block=block), read_block=read_block, block=block
+    )
+
+    assert prover.root() == root(leaves)
+    assert [prover.proof(i) for i in range(size)] == [
+        inclusion_proof(leaves, i) for i in range(size)
+    ]
+    assert [prover.consistency(m) for m in range(1, size + 1)] == [
+        consistency_proof(leaves, m) for m in range(1, size + 1)
+    ]
+    assert all(last - first < block for first, last in reads)

@@ -1,0 +1,129 @@
+"""The export API: request, follow, cancel, download and delete evidence exports.
+
+GET  /api/v1/compliance/exports/                 the officer's exports, newest first
+POST /api/v1/compliance/exports/                 request one (202, the job)
+GET  /api/v1/compliance/exports/<id>/            one job with its progress
+DELETE /api/v1/compliance/exports/<id>/          remove its files (audited)
+POST /api/v1/compliance/exports/<id>/cancel/     stop a running export
+GET  /api/v1/compliance/exports/<id>/download/   the zip (audited)
+"""
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from compliance.export import selectors, services
+
+from .serializers import SearchErrorOutput
+from .views import ComplianceView, _valid
+
+_FORMATS = ["jsonl", "csv", "eml", "rsmf", "pdf"]
+
+
+class ExportInput(serializers.Serializer):
+    query = serializers.CharField(allow_blank=True, required=False, default="", max_length=4000)
+    message_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=10_000
+    )
+    conversation_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=10_000
+    )
+    formats = serializers.ListField(
+        child=serializers.ChoiceField(choices=_FORMATS), min_length=1, default=["jsonl"]
+    )
+    since = serializers.DateField(required=False, allow_null=True, help_text="UTC day, inclusive")
+    until = serializers.DateField(required=False, allow_null=True, help_text="UTC day, inclusive")
+    include_attachments = serializers.BooleanField(required=False, default=False)
+
+
+class ProgressOutput(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    rate_per_second = serializers.FloatField(allow_null=True)
+    seconds_left = serializers.FloatField(allow_null=True)
+
+
+class ExportOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+    query = serializers.CharField()
+    scope = serializers.DictField()
+    options = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    progress = ProgressOutput()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    checkpoint_tree_size = serializers.IntegerField(allow_null=True)
+    manifest_sha256 = serializers.CharField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    downloadable = serializers.BooleanField()
+
+
+_REFUSED = {400: SearchErrorOutput, 403: SearchErrorOutput, 404: SearchErrorOutput}
+
+
+class ExportListView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_exports_list", responses={200: ExportOutput(many=True), **_REFUSED}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.export_list(user=self.user))
+
+    @extend_schema(
+        operation_id="compliance_exports_create",
+        request=ExportInput,
+        responses={202: ExportOutput, **_REFUSED},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(ExportInput, request.data)
+        job = services.export_create(user=self.user, **data)
+        return Response(selectors.export_payload(job), status=202)
+
+
+class ExportDetailView(ComplianceView):
+    @extend_schema(operation_id="compliance_exports_get", responses={200: ExportOutput, **_REFUSED})
+    def get(self, request: Request, export_id: str) -> Response:
+        job = selectors.export_for_user(user=self.user, export_id=export_id)
+        return Response(selectors.export_payload(job))
+
+    @extend_schema(
+        operation_id="compliance_exports_delete",
+        responses={200: ExportOutput, 409: SearchErrorOutput, **_REFUSED},
+    )
+    def delete(self, request: Request, export_id: str) -> Response:
+        job = services.export_delete(user=self.user, export_id=export_id)
+        return Response(selectors.export_payload(job))
+
+
+class ExportCancelView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_exports_cancel",
+        request=None,
+        responses={200: ExportOutput, 409: SearchErrorOutput, **_REFUSED},
+    )
+    def post(self, request: Request, export_id: str) -> Response:
+        job = services.export_cancel(user=self.user, export_id=export_id)
+        return Response(selectors.export_payload(job))
+
+
+class ExportDownloadView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_exports_download",
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
+            409: SearchErrorOutput,
+            **_REFUSED,
+        },
+    )
+    def get(self, request: Request, export_id: str) -> FileResponse:
+        job, stream = services.export_download(user=self.user, export_id=export_id)
+        return FileResponse(
+            stream,
+            as_attachment=True,
+            filename=f"export-{job.pk}.zip",
+            content_type="application/zip",
+        )

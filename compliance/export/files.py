@@ -1,0 +1,112 @@
+"""Where an export's files live: the `exports` storage (filesystem under var/exports by
+default, S3 in production), under `<job id>/`.
+
+    <job>/parts/<n>/<file>   what step n appended to a concatenated file (JSON Lines, CSV)
+    <job>/export/...         the export folder: the finished files, manifest, verifier
+    <job>/export-<job>.zip   the folder zipped, what is downloaded
+
+A step's part and whole files are written under names fixed by the step, before the step's
+cursor commits: a step redone after a crash writes the same bytes under the same names.
+"""
+
+import hashlib
+import io
+import shutil
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+EXPORT_DIR = "export"
+
+
+def export_storage() -> Storage:
+    return storages["exports"]
+
+
+def put(name: str, content: bytes | File) -> None:
+    """Write `name` whole, replacing what a redone step or an earlier attempt left there."""
+    storage = export_storage()
+    if storage.exists(name):
+        storage.delete(name)
+    saved = storage.save(name, ContentFile(content) if isinstance(content, bytes) else content)
+    if saved != name:
+        raise RuntimeError(f"the export storage saved {name} as {saved}")
+
+
+def part_name(job_id: str, part: int, path: str) -> str:
+    return f"{job_id}/parts/{part:08d}/{path}"
+
+
+def export_name(job_id: str, path: str) -> str:
+    return f"{job_id}/{EXPORT_DIR}/{path}"
+
+
+def zip_name(job_id: str) -> str:
+    return f"{job_id}/export-{job_id}.zip"
+
+
+class _Concatenation(io.RawIOBase):
+    """The parts of one file read one after another, without holding more than a buffer."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names: Iterator[str] = iter(names)
+        self._current: IO[bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while True:
+            if self._current is None:
+                name = next(self._names, None)
+                if name is None:
+                    return 0
+                self._current = export_storage().open(name, "rb")
+            data = self._current.read(len(buffer))
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+            self._current.close()
+            self._current = None
+
+
+def concatenate(job_id: str, *, parts: int, path: str) -> None:
+    """Assemble `path` of the export folder from the parts that wrote to it, in order."""
+    storage = export_storage()
+    names = [part_name(job_id, n, path) for n in range(parts)]
+    present = [name for name in names if storage.exists(name)]
+    stream = io.BufferedReader(_Concatenation(present), buffer_size=1 << 20)
+    put(export_name(job_id, path), File(stream, name=path))
+
+
+def walk(prefix: str) -> Iterator[str]:
+    """Every file under `prefix` (relative to it), sorted."""
+    storage = export_storage()
+    directories, files = storage.listdir(prefix)
+    for name in sorted(files):
+        yield name
+    for directory in sorted(directories):
+        for name in walk(f"{prefix}/{directory}"):
+            yield f"{directory}/{name}"
+
+
+def digest(name: str) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a stored file, read in 1 MiB blocks."""
+    sha, size = hashlib.sha256(), 0
+    with export_storage().open(name, "rb") as stream:
+        while block := stream.read(1 << 20):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
+
+
+def remove_tree(prefix: str) -> None:
+    storage = export_storage()
+    if not storage.exists(prefix):
+        return
+    for name in list(walk(prefix)):
+        storage.delete(f"{prefix}/{name}")
+    if isinstance(storage, FileSystemStorage):  # object stores have no empty folders left
+        shutil.rmtree(storage.path(prefix), ignore_errors=True)

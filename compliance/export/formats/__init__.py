@@ -1,0 +1,35 @@
+"""The export formats, by name; each one a module over the shared base."""
+
+from typing import Any
+
+from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
+from .eml import EmlFormat
+from .jsonl import JsonLinesFormat
+from .pdf import PdfFormat
+from .rsmf import RsmfFormat
+from .spreadsheet import CsvFormat
+
+
+def formats_for(options: dict[str, Any], *, export_id: str = "") -> list[ExportFormat]:
+    chosen: list[ExportFormat] = []
+    for name in options.get("formats") or ():
+        if name == "jsonl":
+            chosen.append(JsonLinesFormat())
+        elif name == "csv":
+            chosen.append(CsvFormat())
+        elif name == "eml":
+            chosen.append(EmlFormat(include_attachments=bool(options.get("include_attachments"))))
+        elif name == "pdf":
+            chosen.append(PdfFormat(export_id=export_id))
+        elif name == "rsmf":
+            chosen.append(RsmfFormat(include_attachments=bool(options.get("include_attachments"))))
+    return chosen
+
+
+__all__ = [
+    "ArchiveLookups",
+    "ChunkOutput",
+    "ExportFormat",
+    "ExportedRecord",
+    "formats_for",
+]

@@ -1,0 +1,120 @@
+"""The shared base of the export formats (one module per format, as Mattermost's exporters).
+
+The runner reads the job's archive records in seq order, a chunk at a time, and hands each
+chunk to every format the job asked for. A format answers with what the chunk adds: bytes
+appended to one of its concatenated files (JSON Lines, CSV), whole files of their own (one
+EML per message), and counts. A format keeps no state between chunks beyond caches of what
+the archive says up to the job's checkpoint, so the output does not depend on where a run
+was interrupted: a resumed export is byte-identical to an uninterrupted one.
+"""
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from archive import selectors as archive_selectors
+from archive.selectors import ArchivedEvent, RecordRow
+
+
+class ExportedRecord:
+    """An archive record; its canonical content is parsed when a format first asks."""
+
+    __slots__ = ("_content", "row")
+
+    def __init__(self, row: RecordRow) -> None:
+        self.row = row
+        self._content: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, row: RecordRow) -> "ExportedRecord":
+        return cls(row)
+
+    @property
+    def content(self) -> dict[str, Any]:
+        if self._content is None:
+            self._content = json.loads(self.row.canonical)
+        return self._content
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload = self.content.get("payload")
+        return payload if isinstance(payload, dict) else {}
+
+    @property
+    def message(self) -> dict[str, Any]:
+        message = self.payload.get("message")
+        return message if isinstance(message, dict) else {}
+
+    @property
+    def audience(self) -> list[int]:
+        return [int(i) for i in self.content.get("audience") or ()]
+
+
+@dataclass
+class ChunkOutput:
+    appends: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class ArchiveLookups:
+    """Names as the archive recorded them up to the job's checkpoint, cached per run."""
+
+    def __init__(self, *, tree_size: int) -> None:
+        self.tree_size = tree_size
+        self._names: dict[int, str] = {}
+        self._usernames: dict[int, dict[int, str]] = {}
+
+    def conversation_name(self, conversation_id: int) -> str:
+        if conversation_id not in self._names:
+            self._names.update(
+                archive_selectors.conversation_names(
+                    conversation_ids=[conversation_id], up_to_seq=self.tree_size
+                )
+            )
+        return self._names[conversation_id]
+
+    def usernames(self, conversation_id: int, user_ids: Iterable[int]) -> list[str]:
+        if conversation_id not in self._usernames:
+            self._usernames[conversation_id] = archive_selectors.member_usernames(
+                conversation_ids=[conversation_id], up_to_seq=self.tree_size
+            )
+        known = self._usernames[conversation_id]
+        return [known.get(i, f"user-{i}") for i in user_ids]
+
+    def histories(
+        self, message_ids: Iterable[int], *, reactions: bool = False
+    ) -> dict[int, list[ArchivedEvent]]:
+        """Every record of each message (versions, deletion, attachments, and reactions if
+        asked), up to the checkpoint, in seq order."""
+        ids = list(message_ids)
+        histories = archive_selectors.message_histories(message_ids=ids)
+        if reactions:
+            for mid, events in archive_selectors.reaction_histories(message_ids=ids).items():
+                histories[mid] = sorted([*histories.get(mid, []), *events], key=lambda e: e.seq)
+        return {
+            mid: [e for e in events if e.seq <= self.tree_size] for mid, events in histories.items()
+        }
+
+
+class ExportFormat:
+    """One format: its name, the concatenated files it writes, and what a chunk adds."""
+
+    name: str = ""
+    #: The files of the export folder that chunks append to (assembled from the parts).
+    appended: tuple[str, ...] = ()
+
+    def head(self) -> ChunkOutput:
+        """Written once, before the first record (a CSV's header)."""
+        return ChunkOutput()
+
+    def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
+        return ChunkOutput()
+
+    def finish_files(
+        self, *, conversation_ids: Iterable[int], message_ids: Any, lookups: ArchiveLookups
+    ) -> Iterator[tuple[str, bytes, int]]:
+        """Files written after the record steps, conversation by conversation: (path, bytes,
+        items). For formats that group a conversation's messages (RSMF, PDF)."""
+        return iter(())

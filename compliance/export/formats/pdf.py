@@ -1,0 +1,169 @@
+"""PDF transcripts (WeasyPrint): one per conversation and UTC day, `pdf/<conversation id>/
+<YYYY-MM-DD>[-<n>].pdf` (a new file after MAX_MESSAGES messages of one day).
+
+A readable transcript: a running header (conversation, period, export id), page X of Y in the
+footer, each message with its author's name, UTC time and archive seq; edits shown with the
+text before them, deletions as such with the text the message had; attachments listed with
+their SHA-256; thread replies marked with the message they answer; joins and leaves.
+
+Speed: WeasyPrint's time goes to laying out boxes and shaping text runs, so each message is
+one block with as few inline boxes as possible, no tables or flex, one font stack (Noto, with
+the CJK face for Chinese, Japanese and Korean) and no hyphenation (docs/performance.md).
+Fonts: Debian's fonts-noto-core and fonts-noto-cjk (docs/export.md, "Deploying").
+"""
+
+import html
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from archive import selectors as archive_selectors
+from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent, RecordRow
+
+from .base import ArchiveLookups, ExportFormat
+
+MAX_MESSAGES = 2000
+BATCH = 1000
+
+STYLE = """
+@page { size: A4; margin: 22mm 16mm 18mm;
+  @top-left { content: string(title); font-size: 8pt; color: #555; }
+  @top-right { content: string(period); font-size: 8pt; color: #555; }
+  @bottom-left { content: "export " string(export); font-size: 7pt; color: #777; }
+  @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 8pt; } }
+html { font-family: "Noto Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", sans-serif;
+  font-size: 9.5pt; line-height: 1.35; hyphens: manual; }
+h1 { font-size: 13pt; margin: 0 0 2mm; string-set: title content(); }
+p.period { string-set: period content(); margin: 0; color: #444; }
+p.export { string-set: export content(); margin: 0 0 4mm; color: #777; font-size: 8pt; }
+p { margin: 0 0 1.6mm; white-space: pre-wrap; overflow-wrap: anywhere; }
+p.m b { color: #1b2230; }
+p.x { color: #666; font-style: italic; }
+p.v { margin-left: 6mm; color: #555; }
+p.d { color: #a01010; }
+p.r { margin-left: 6mm; }
+"""
+
+
+def _t(value: Any) -> str:
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text.replace("+00:00", "Z")[:19].replace("T", " ")
+
+
+@dataclass
+class Transcript:
+    conversation_id: int
+    day: date
+    part: int
+    blocks: list[str] = field(default_factory=list)
+    messages: int = 0
+
+    @property
+    def path(self) -> str:
+        suffix = f"-{self.part}" if self.part else ""
+        return f"pdf/{self.conversation_id}/{self.day.isoformat()}{suffix}.pdf"
+
+
+def _message_blocks(history: list[ArchivedEvent]) -> list[str]:
+    original = history[0]
+    message = original.message
+    author = message.get("author") or {}
+    name = html.escape(str(author.get("name") or author.get("username") or original.actor_id))
+    parent = message.get("parent")
+    css = "r" if parent else "m"
+    reply = f" ↳ reply to message {parent}" if parent else ""
+    head = f"<b>{name}</b> {_t(original.occurred_at)} UTC · seq {original.seq}{reply}"
+    blocks = [f'<p class="{css}">{head}\n{html.escape(str(message.get("body", "")))}</p>']
+    for later in history[1:]:
+        when = f"{_t(later.occurred_at)} UTC · seq {later.seq}"
+        if later.type == MESSAGE_EDITED:
+            text = html.escape(str(later.message.get("body", "")))
+            blocks.append(f'<p class="v">edited {when}:\n{text}</p>')
+        elif later.type == MESSAGE_DELETED:
+            blocks.append(f'<p class="v d">deleted {when} (the text above is what it said)</p>')
+    for attachment in message.get("attachments") or []:
+        blocks.append(
+            f'<p class="v">attachment {html.escape(str(attachment.get("filename", "")))} '
+            f"({attachment.get('size', 0)} bytes) SHA-256 {attachment.get('sha256', '')}</p>"
+        )
+    return blocks
+
+
+class PdfFormat(ExportFormat):
+    name = "pdf"
+
+    def __init__(self, *, export_id: str = "") -> None:
+        self.export_id = export_id
+
+    def finish_files(
+        self, *, conversation_ids: Iterable[int], message_ids: Any, lookups: ArchiveLookups
+    ) -> Iterator[tuple[str, bytes, int]]:
+        for conversation_id in conversation_ids:
+            yield from self._conversation(conversation_id, message_ids, lookups)
+
+    def _conversation(
+        self, conversation_id: int, message_ids: Any, lookups: ArchiveLookups
+    ) -> Iterator[tuple[str, bytes, int]]:
+        current: Transcript | None = None
+        for rows in _batches(conversation_id, message_ids, lookups.tree_size):
+            histories = lookups.histories(
+                int(r.message_id or 0) for r in rows if r.type == MESSAGE_NEW
+            )
+            for row in rows:
+                if row.type not in (MESSAGE_NEW, "member.joined", "member.left"):
+                    continue
+                day = row.occurred_at.date()
+                full = current is not None and current.messages >= MAX_MESSAGES
+                if current is None or current.day != day or full:
+                    if current is not None:
+                        yield self._render(current, lookups)
+                    part = current.part + 1 if current and current.day == day else 0
+                    current = Transcript(conversation_id, day, part)
+                if row.type == MESSAGE_NEW:
+                    current.blocks += _message_blocks(histories[int(row.message_id or 0)])
+                    current.messages += 1
+                else:
+                    user = (json.loads(row.canonical).get("payload") or {}).get("user") or {}
+                    verb = "joined" if row.type == "member.joined" else "left"
+                    who = html.escape(str(user.get("name") or user.get("username", "")))
+                    current.blocks.append(
+                        f'<p class="x">{who} {verb} · {_t(row.occurred_at)} UTC</p>'
+                    )
+        if current is not None:
+            yield self._render(current, lookups)
+
+    def _render(self, transcript: Transcript, lookups: ArchiveLookups) -> tuple[str, bytes, int]:
+        from weasyprint import HTML  # imported here: only PDF exports need it
+
+        name = lookups.conversation_name(transcript.conversation_id)
+        title = f"#{name}" if name else f"direct conversation {transcript.conversation_id}"
+        suffix = f", part {transcript.part + 1}" if transcript.part else ""
+        document = (
+            f"<html><head><meta charset='utf-8'><style>{STYLE}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>"
+            f'<p class="period">{transcript.day.isoformat()} (UTC){suffix}</p>'
+            f'<p class="export">{html.escape(self.export_id)}</p>'
+            + "".join(transcript.blocks)
+            + "</body></html>"
+        )
+        pdf = HTML(string=document).write_pdf()
+        return transcript.path, bytes(pdf or b""), transcript.messages
+
+
+def _batches(conversation_id: int, message_ids: Any, tree_size: int) -> Iterator[list[RecordRow]]:
+    after = 0
+    while True:
+        rows = archive_selectors.records_in_scope(
+            message_ids=message_ids,
+            conversation_ids=[conversation_id],
+            conversation_id=conversation_id,
+            after_seq=after,
+            up_to_seq=tree_size,
+            limit=BATCH,
+        )
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].seq

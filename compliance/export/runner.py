@@ -1,0 +1,323 @@
+"""Running an export job: claim it, freeze its scope, write it a chunk at a time from its
+cursor, then assemble the folder and its manifest and hand the signing to the signer.
+
+A worker claims a job with a fresh lease token; each step commits the cursor, the counts and a
+heartbeat only while the token is still the job's, so a worker the sweeper gave up on (killed,
+or only slow) can never move a job that another worker has taken over. What a step writes to
+storage goes under names fixed by the step (files.py), before its commit: a step redone writes
+the same bytes again. See docs/export.md, "Resuming".
+"""
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from archive import proofs
+from archive import selectors as archive_selectors
+from archive.blobs import blob_store
+from ledger import merkle, signing
+from ledger.canonical import canonical_json
+
+from . import files
+from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for
+from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
+from .models import ExportConversation, ExportJob, ExportState
+from .options import export_request_from_job
+from .scope import scope_freeze, scope_subqueries
+
+logger = logging.getLogger(__name__)
+
+PROOFS = "proofs.jsonl"
+CHECKPOINT = "checkpoint.json"
+CONSISTENCY = "consistency.json"
+PUBLIC_KEY = "archive-public-key.pem"
+VERIFIER = "verify_export.py"
+README = "README.txt"
+VERIFIER_SOURCE = Path(settings.BASE_DIR) / "tools" / VERIFIER
+
+
+class LeaseLostError(Exception):
+    """Another worker holds the job now, or it was cancelled: this one stops."""
+
+
+def _stale_before() -> Any:
+    return timezone.now() - timedelta(seconds=settings.EIM_EXPORT_STALE_AFTER)
+
+
+def job_claim(*, job_id: str, states: tuple[str, ...]) -> tuple[ExportJob, str] | None:
+    """Take the job for this worker unless another one holds a live lease on it."""
+    token = str(uuid.uuid4())
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state not in states:
+            return None
+        if job.lease_token and job.heartbeat_at and job.heartbeat_at > _stale_before():
+            return None
+        job.lease_token, job.heartbeat_at = token, timezone.now()
+        job.save(update_fields=["lease_token", "heartbeat_at"])
+    return job, token
+
+
+def job_commit(job: ExportJob, token: str, **fields: Any) -> ExportJob:
+    """Commit a step's fields with a heartbeat, only while `token` still holds the job."""
+    with transaction.atomic():
+        fresh = ExportJob.objects.select_for_update().get(pk=job.pk)
+        if fresh.lease_token != token or fresh.state not in (
+            ExportState.QUEUED,
+            ExportState.RUNNING,
+        ):
+            raise LeaseLostError(f"export {job.pk} is {fresh.state}, or another worker holds it")
+        for name, value in {**fields, "heartbeat_at": timezone.now()}.items():
+            setattr(fresh, name, value)
+        fresh.save(update_fields=[*fields, "heartbeat_at"])
+    return fresh
+
+
+def job_fail(job: ExportJob, error: str) -> None:
+    ExportJob.objects.filter(pk=job.pk, state__in=(ExportState.QUEUED, ExportState.RUNNING)).update(
+        state=ExportState.FAILED, error=error, lease_token="", finished_at=timezone.now()
+    )
+
+
+@dataclass
+class _Run:
+    job: ExportJob
+    token: str
+    prover: merkle.InclusionProver
+    lookups: ArchiveLookups
+    formats: list[ExportFormat]
+
+
+def _start(job: ExportJob, token: str) -> ExportJob:
+    tree_size = proofs.newest_checkpoint_size()
+    if tree_size is None:
+        raise proofs.ProofError(
+            "the archive has no signed checkpoint yet to prove the export against; "
+            "the signer makes one every 5 minutes"
+        )
+    job.tree_size = tree_size
+    request = export_request_from_job(query=job.query, scope=job.scope, options=job.options)
+    messages, conversations = scope_freeze(job=job, request=request)
+    message_ids, conversation_ids = scope_subqueries(job)
+    total = archive_selectors.records_in_scope_count(
+        message_ids=message_ids, conversation_ids=conversation_ids, up_to_seq=tree_size
+    )
+    for fmt in formats_for(job.options):
+        for path, data in fmt.head().appends.items():
+            files.put(files.part_name(str(job.pk), 0, path), data)
+    checkpoint = proofs.checkpoint_file(tree_size=tree_size)
+    files.put(files.export_name(str(job.pk), CHECKPOINT), checkpoint)
+    return job_commit(
+        job,
+        token,
+        state=ExportState.RUNNING,
+        tree_size=tree_size,
+        total=total,
+        parts=1,
+        cursor_seq=0,
+        done=0,
+        counts={"messages": messages, "conversations": conversations},
+        started_at=timezone.now(),
+    )
+
+
+def _proof_line(run: _Run, record: ExportedRecord) -> str:
+    index = record.row.seq - 1
+    if run.prover.leaf(index).hex() != record.row.hash:
+        raise proofs.ProofError(f"record {record.row.seq}'s hash is not the one signed")
+    path = [p.hex() for p in run.prover.proof(index)]
+    return canonical_json({"seq": record.row.seq, "hash": record.row.hash, "path": path}) + "\n"
+
+
+def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
+    """attachments/<sha256> for each attachment these records add."""
+    found = {}
+    for record in records:
+        if record.row.type == archive_selectors.ATTACHMENT_ADDED:
+            sha = str((record.payload.get("attachment") or {}).get("sha256") or "")
+            if sha:
+                found[f"attachments/{sha}"] = sha
+    return found
+
+
+def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
+    job_id, part = str(run.job.pk), run.job.parts
+    counts = {"records": len(records)}
+    appends = {PROOFS: "".join(_proof_line(run, r) for r in records).encode()}
+    for fmt in run.formats:
+        output = fmt.chunk(records, run.lookups)
+        appends.update(output.appends)
+        for path, data in output.files.items():
+            files.put(files.export_name(job_id, path), data)
+        for name, value in output.counts.items():
+            counts[f"{fmt.name}.{name}"] = value
+    if run.job.options.get("include_attachments"):
+        store = blob_store()
+        for path, sha in _attachments(records).items():
+            if store.exists(sha):
+                with store.open(sha) as stream:
+                    files.put(files.export_name(job_id, path), File(stream, name=sha))
+                counts["attachments"] = counts.get("attachments", 0) + 1
+    for path, data in appends.items():
+        files.put(files.part_name(job_id, part, path), data)
+    return counts
+
+
+def _step(run: _Run) -> bool:
+    """Write the next chunk and commit the cursor past it; False when nothing is left."""
+    job = run.job
+    message_ids, conversation_ids = scope_subqueries(job)
+    rows = archive_selectors.records_in_scope(
+        message_ids=message_ids,
+        conversation_ids=conversation_ids,
+        after_seq=job.cursor_seq,
+        up_to_seq=int(job.tree_size or 0),
+        limit=settings.EIM_EXPORT_CHUNK,
+    )
+    if not rows:
+        return False
+    counts = _write_step(run, [ExportedRecord.of(row) for row in rows])
+    merged = dict(job.counts)
+    for name, value in counts.items():
+        merged[name] = merged.get(name, 0) + value
+    run.job = job_commit(
+        job,
+        run.token,
+        cursor_seq=rows[-1].seq,
+        parts=job.parts + 1,
+        done=job.done + len(rows),
+        counts=merged,
+    )
+    return True
+
+
+def _concatenated(job: ExportJob) -> list[str]:
+    return [PROOFS, *(path for fmt in formats_for(job.options) for path in fmt.appended)]
+
+
+def _manifest(job: ExportJob) -> dict[str, Any]:
+    job_id = str(job.pk)
+    listed = [
+        {"path": path, "sha256": sha, "size": size}
+        for path in files.walk(f"{job_id}/{files.EXPORT_DIR}")
+        if path not in (MANIFEST, "manifest.dsse.json")
+        for sha, size in [files.digest(files.export_name(job_id, path))]
+    ]
+    maker = job.created_by
+    checkpoint = proofs.checkpoint_statement(tree_size=int(job.tree_size or 0))
+    return {
+        "type": MANIFEST_TYPE,
+        "export_id": job_id,
+        "created_at": job.created_at.isoformat(),
+        "completed_at": timezone.now().isoformat(),
+        "created_by": {"id": maker.pk, "username": maker.username, "name": maker.shown_name},
+        "query": job.query,
+        "scope": job.scope,
+        "options": job.options,
+        "counts": job.counts,
+        "checkpoint": {"file": CHECKPOINT, **checkpoint},
+        "key_id": signing.key_id(signing.current_public_key()),
+        "files": listed,
+    }
+
+
+def _grouped_files(run: _Run) -> dict[str, int]:
+    """The files of the formats that group each conversation's messages (RSMF)."""
+    job, counts = run.job, dict[str, int]()
+    message_ids, _ = scope_subqueries(job)
+    conversations = list(
+        ExportConversation.objects.filter(job=job)
+        .order_by("conversation_id")
+        .values_list("conversation_id", flat=True)
+    )
+    for fmt in run.formats:
+        for path, data, items in fmt.finish_files(
+            conversation_ids=conversations, message_ids=message_ids, lookups=run.lookups
+        ):
+            files.put(files.export_name(str(job.pk), path), data)
+            counts[f"{fmt.name}.files"] = counts.get(f"{fmt.name}.files", 0) + 1
+            counts[f"{fmt.name}.events"] = counts.get(f"{fmt.name}.events", 0) + items
+    return counts
+
+
+def _finish(run: _Run) -> ExportJob:
+    job, job_id = run.job, str(run.job.pk)
+    for path in _concatenated(job):
+        files.concatenate(job_id, parts=job.parts, path=path)
+    grouped = _grouped_files(run)
+    if grouped:
+        job = run.job = job_commit(job, run.token, counts={**job.counts, **grouped})
+    consistency = proofs.consistency_proofs_to(run.prover, tree_size=int(job.tree_size or 0))
+    files.put(files.export_name(job_id, CONSISTENCY), canonical_json(consistency).encode())
+    files.put(files.export_name(job_id, VERIFIER), VERIFIER_SOURCE.read_bytes())
+    files.put(files.export_name(job_id, README), readme(job).encode())
+    public_pem = signing.public_key_pem(signing.current_public_key())
+    files.put(files.export_name(job_id, PUBLIC_KEY), public_pem.encode())
+    body = manifest_bytes(_manifest(job))
+    files.put(files.export_name(job_id, MANIFEST), body)
+    return job_commit(
+        job,
+        run.token,
+        state=ExportState.SIGNING,
+        manifest_sha256=hashlib.sha256(body).hexdigest(),
+        lease_token="",
+    )
+
+
+def readme(job: ExportJob) -> str:
+    return (
+        f"eim evidence export {job.pk}\n\n"
+        "This folder is an export from an eim archive. manifest.json lists every file with its\n"
+        "SHA-256; manifest.dsse.json signs it (DSSE, Ed25519). Check everything offline with\n"
+        "Python 3.11+ and the `cryptography` package, using the archive's public key as the\n"
+        "company published it (archive-public-key.pem here is a copy, not proof):\n\n"
+        "    python verify_export.py . --public-key KEY.pem [--trusted-checkpoint FILE]\n\n"
+        "records.jsonl: every archive record (schema eim-export/v1); proofs.jsonl: each\n"
+        "record's hash and Merkle inclusion proof against checkpoint.json, a signed tree head.\n"
+    )
+
+
+def export_run(*, job_id: str) -> str:
+    """Run a queued or interrupted job as far as it goes; returns the state it left it in."""
+    claimed = job_claim(job_id=job_id, states=(ExportState.QUEUED, ExportState.RUNNING))
+    if claimed is None:
+        return "not claimed"
+    job, token = claimed
+    try:
+        if job.state == ExportState.QUEUED:
+            job = _start(job, token)
+        run = _Run(
+            job=job,
+            token=token,
+            prover=proofs.checkpoint_prover(tree_size=int(job.tree_size or 0)),
+            lookups=ArchiveLookups(tree_size=int(job.tree_size or 0)),
+            formats=formats_for(job.options, export_id=str(job.pk)),
+        )
+        while _step(run):
+            pass
+        job = _finish(run)
+    except LeaseLostError as lost:
+        logger.info("%s", lost)
+        if ExportJob.objects.filter(pk=job_id, state=ExportState.CANCELLED).exists():
+            files.remove_tree(job_id)  # what this worker wrote after the cancellation's removal
+        return "lost"
+    except proofs.ProofError as error:
+        job_fail(job, str(error))
+        return ExportState.FAILED
+    transaction.on_commit(lambda: _sign_later(job_id))
+    return job.state
+
+
+def _sign_later(job_id: str) -> None:
+    from .tasks import export_sign_task
+
+    export_sign_task.delay(job_id)
