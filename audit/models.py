@@ -47,6 +47,20 @@ class AuditEventType(models.TextChoices):
     GROUP_MEMBERS_REMOVED = "group.members_removed", "People removed from a group"
     GROUP_ROLE_RULE_ADDED = "group_role_rule.added", "Group to role rule added"
     GROUP_ROLE_RULE_REMOVED = "group_role_rule.removed", "Group to role rule removed"
+    # The administrator's console (console/, eim.chat.services.administration, accounts.workspace)
+    CONSOLE_ENTERED = "console.entered", "Administrator's console opened (once a session)"
+    CONVERSATION_MEMBERS_ADDED = "conversation.members_added", "People added by an administrator"
+    CONVERSATION_MEMBER_REMOVED = (
+        "conversation.member_removed",
+        "Member removed by an administrator",
+    )
+    CONVERSATION_ARCHIVED = "conversation.archived", "Conversation archived by an administrator"
+    CONVERSATION_UNARCHIVED = "conversation.unarchived", "Conversation unarchived"
+    CONVERSATION_OWNERSHIP_TRANSFERRED = (
+        "conversation.ownership_transferred",
+        "Conversation ownership handed over by an administrator",
+    )
+    WORKSPACE_SETTINGS_CHANGED = "workspace_settings.changed", "Workspace settings changed"
 
 
 GENESIS_HASH = "0" * 64

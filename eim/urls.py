@@ -2,16 +2,25 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.sign_in import PasswordSignInForm
 from eim.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=PasswordSignInForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("eim.api.urls")),
     path("api/v1/", include("compliance.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("django-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
+    path("console/", include("console.urls")),
+    path("api/v1/admin/", include("console.api.urls")),
     path("", include("eim.chat.urls")),
 ]

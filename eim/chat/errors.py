@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     ATTACHMENT_TOO_LARGE = "attachment_too_large"
     ATTACHMENT_REJECTED = "attachment_rejected"
     ALREADY_EXISTS = "already_exists"
+    LAST_OWNER = "last_owner"
 
 
 HTTP_STATUS = {
@@ -29,6 +30,7 @@ HTTP_STATUS = {
     ErrorCode.ARCHIVED: 409,
     ErrorCode.CLIENT_ID_CONFLICT: 409,
     ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.LAST_OWNER: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.ATTACHMENT_TOO_LARGE: 413,
     ErrorCode.FRAME_TOO_LARGE: 413,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -15,8 +16,10 @@ from .models import (
     ConversationKind,
     Membership,
     Message,
+    PresenceSession,
 )
 from .payloads import conversation_payload, message_payload_loaded, user_payload
+from .services.presence import PRESENCE_TTL
 
 MAX_PAGE = 200
 NOT_ARCHIVED_YET = 2**62
@@ -258,3 +261,18 @@ def events_unarchived() -> Any:
         .order_by("pk")
         .values_list("event_id", "occurred_at")
     )
+
+
+def sockets_of_user(*, user_id: int) -> list[dict[str, Any]]:
+    """A person's open chat sockets as presence tracks them (one PresenceSession each, touched
+    by the socket's heartbeat), for the administrator's console: status and last heartbeat."""
+    rows = PresenceSession.objects.filter(user_id=user_id).order_by("-last_seen")
+    return [
+        {
+            "channel": row.channel_name.rsplit("!", 1)[-1][:12],
+            "status": row.status,
+            "last_seen": row.last_seen,
+            "stale": row.last_seen < timezone.now() - PRESENCE_TTL,
+        }
+        for row in rows
+    ]

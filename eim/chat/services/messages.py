@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.workspace.selectors import workspace_settings
 
 from ..access import access_member_conversation_by_id, access_message_by_id, readable_messages
 from ..errors import ChatError, ErrorCode
@@ -39,11 +40,11 @@ class SendResult:
 def check_body(body: object) -> str:
     if not isinstance(body, str):
         raise ChatError(ErrorCode.INVALID_INPUT, "body must be text")
-    if len(body) > settings.EIM_MAX_MESSAGE_CHARS:
+    limit = workspace_settings().max_message_chars
+    if len(body) > limit:
         raise ChatError(
             ErrorCode.BODY_TOO_LONG,
-            f"a message is at most {settings.EIM_MAX_MESSAGE_CHARS} characters "
-            f"(this one has {len(body)})",
+            f"a message is at most {limit} characters (this one has {len(body)})",
         )
     return body
 
