@@ -56,7 +56,8 @@ def workspace_settings_load() -> WorkspaceValues:
         try:
             values[definition.key] = definition.check(stored[definition.key])
         except (KeyError, ValueError):  # unset, or a bound that has since narrowed
-            values[definition.key] = definition.check(definition.default())
+            # The environment is the operator's: its value stands as given, bounds or not.
+            values[definition.key] = definition.default()
     return WorkspaceValues(version=row.version if row else 0, **values)
 
 

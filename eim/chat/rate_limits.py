@@ -7,8 +7,6 @@ import redis
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
-from accounts.workspace.selectors import workspace_settings
-
 from .errors import ChatError, ErrorCode
 
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
@@ -77,7 +75,7 @@ def _count(key: str, window: int) -> int:
 
 def rate_limit_check(*, scope: str, user_id: int, rate: str | None = None) -> None:
     """Count one action; raise RATE_LIMITED when the window is already full."""
-    limit, window = _parse_rate(rate or workspace_settings().send_rate)
+    limit, window = _parse_rate(rate or settings.EIM_SEND_RATE)
     now = time.time()
     bucket = int(now // window)
     used = _count(f"rl:{scope}:{user_id}:{bucket}", window)

@@ -1,4 +1,4 @@
-"""Every console page and /api/v1/admin/ endpoint × every kind of account: only an active
+"""Every console page and /api/v1/admin/ endpoint x every kind of account: only an active
 administrator gets in; every other request is refused with nothing changed (no row, no audit
 event). The superuser flag counts for nothing; a deactivated administrator is signed out."""
 

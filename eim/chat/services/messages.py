@@ -198,7 +198,7 @@ def _message_write(
     )
     # After the insert, which refuses a repeated client_id: a retry is answered, not counted,
     # and its attachments (already sent with the first) are not looked at.
-    rate_limit_check(scope="send", user_id=author.pk)
+    rate_limit_check(scope="send", user_id=author.pk, rate=workspace_settings().send_rate)
     attachments = _staged_attachments(
         author=author, conversation_id=conversation_id, ids=attachment_ids
     )
