@@ -1,24 +1,24 @@
 """The password sign-in form: Django's, with the workspace's local sign-in setting applied.
 
 When an administrator turns password sign-in off in the console, only active administrators
-may still sign in with a password (break-glass, for when single sign-on is down); everyone
-else is told to use single sign-on. Nothing else changes for them."""
+may still sign in with a password (break-glass, for when single sign-on is down). The page
+then says so to everyone; a refused sign-in gets the same answer as a wrong password, so the
+form never tells whether a password was right."""
 
 from typing import Any
 
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
 
 from .selectors import user_is_active_administrator
 from .workspace.selectors import workspace_settings
 
 
 class PasswordSignInForm(AuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local_sign_in = workspace_settings().local_sign_in
+
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if workspace_settings().local_sign_in or user_is_active_administrator(user=user):
-            return
-        raise ValidationError(
-            "Password sign-in is turned off here: sign in with your company's single sign-on.",
-            code="local_sign_in_off",
-        )
+        if not self.local_sign_in and not user_is_active_administrator(user=user):
+            raise self.get_invalid_login_error()

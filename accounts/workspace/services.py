@@ -81,5 +81,8 @@ def _new_version(actor: User, clean: dict[str, Any], reason: str) -> WorkspaceVa
             "reason": reason[:500],
         },
     )
+    # Now, for the rest of this transaction, and after its commit, for every later read here.
+    # (A rollback is noticed too: the version read at the next check differs from the cached.)
+    workspace_settings_forget()
     transaction.on_commit(workspace_settings_forget)
     return workspace_settings_load()
