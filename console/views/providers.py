@@ -58,7 +58,10 @@ def _form_values(post: Any, kind: str, stored: dict[str, Any]) -> tuple[dict[str
         value = post.get(key, "").strip()
         if key in SECRET_KEYS and not value:
             continue  # write-only: empty keeps what is stored
-        config[key] = value
+        if value:
+            config[key] = value
+        else:
+            config.pop(key, None)  # cleared: the SSO sign-in's default applies
     values["config"] = config
     if not values["name"] or len(values["name"]) > 100:
         return values, "a provider's name is 1 to 100 characters"
