@@ -216,3 +216,11 @@ def test_the_console_entry_is_audited_once_a_session(world: World):
 def test_administrators_find_the_console_from_the_chat(world: World):
     assert b'id="console-link"' in signed_in(world.ada).get("/").content
     assert b'id="console-link"' not in signed_in(world.bob).get("/").content
+
+
+def test_the_compliance_workspace_sends_an_administrator_to_the_console(world: World):
+    response = signed_in(world.ada).get("/compliance/")
+
+    assert response.status_code == 403
+    assert b'href="/console/"' in response.content
+    assert b"Administrators do not read the archive" in response.content
