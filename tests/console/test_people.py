@@ -44,6 +44,16 @@ def test_filters_narrow_the_list(world: World):
     assert _usernames(q="a", role=Role.ADMINISTRATOR, active="yes") == ["ada", "dana"]
 
 
+def test_a_search_is_a_substring_never_a_pattern(world: World):
+    UserFactory(username="under_score", display_name="100% sure")
+
+    assert _usernames(q="_") == ["under_score"]
+    assert _usernames(q="%") == ["under_score"]
+    assert _usernames(q="D_R") == []  # "DER" matches the pattern, not the text
+    assert _usernames(q="OKAFOR") == []
+    assert _usernames(q="ADA") == ["ada"]
+
+
 def test_keyset_pages_cover_everyone_once(world: World):
     for n in range(7):
         UserFactory(username=f"p{n:02d}")
