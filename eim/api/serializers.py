@@ -43,6 +43,10 @@ class InviteInput(serializers.Serializer):
     users = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=100)
 
 
+class OwnerInput(serializers.Serializer):
+    user = serializers.IntegerField(help_text="The member who becomes an owner.")
+
+
 class MessagePageInput(serializers.Serializer):
     before = serializers.IntegerField(required=False, min_value=0)
     after = serializers.IntegerField(required=False, min_value=0)

@@ -51,6 +51,7 @@ ENDPOINTS = {
     "/api/v1/conversations/{conversation_id}/": {"get", "patch"},
     "/api/v1/conversations/{conversation_id}/join/": {"post"},
     "/api/v1/conversations/{conversation_id}/leave/": {"post"},
+    "/api/v1/conversations/{conversation_id}/owner/": {"post"},
     "/api/v1/conversations/{conversation_id}/archive/": {"post"},
     "/api/v1/conversations/{conversation_id}/members/": {"get", "post"},
     "/api/v1/conversations/{conversation_id}/members/{user_id}/": {"delete"},

@@ -268,3 +268,24 @@ def test_only_an_administrator_uses_the_administrators_paths(alice, bob, carol):
                 actor=actor, conversation_id=channel.pk
             ),
         )
+
+
+def test_through_the_api_an_owner_hands_over_and_then_leaves(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    client = api_as(alice)
+
+    handed = client.post(f"/api/v1/conversations/{channel.pk}/owner/", {"user": bob.pk})
+    left = client.post(f"/api/v1/conversations/{channel.pk}/leave/")
+
+    assert (handed.status_code, left.status_code) == (204, 204)
+    assert _role(channel, bob) == MemberRole.OWNER
+
+
+def test_through_the_api_a_plain_member_cannot_take_ownership(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    before = chat_state()
+
+    response = api_as(bob).post(f"/api/v1/conversations/{channel.pk}/owner/", {"user": bob.pk})
+
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+    assert chat_state() == before
