@@ -27,7 +27,7 @@ test: install
 	@DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/python deploy/check_services.py
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/ruff check .
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/ruff format --check .
-	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/mypy eim accounts archive compliance audit ledger auditor
+	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/mypy eim accounts archive compliance audit ledger auditor console
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) DJANGO_SETTINGS_MODULE=eim.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy eim accounts archive compliance audit ledger auditor
+	$(BIN)/mypy eim accounts archive compliance audit ledger auditor console
 
 bench-chat: install
 	$(BIN)/python bench/chat.py $(BENCH_ARGS)

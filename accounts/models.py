@@ -291,3 +291,24 @@ class GroupRoleRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_id}:{self.group_value} → {self.role}"
+
+
+class WorkspaceSettings(models.Model):
+    """One version of the workspace settings an administrator changes in the console. Each
+    change is a new row, never an update; the highest version is in effect. `values` holds
+    what administrators set; a key missing falls back to the environment's setting. Written
+    only by `accounts.workspace.services`, read through `accounts.workspace.selectors`."""
+
+    version = models.PositiveIntegerField(unique=True)
+    values = models.JSONField(default=dict)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name_plural = "workspace settings"
+
+    def __str__(self) -> str:
+        return f"workspace settings v{self.version}"

@@ -241,3 +241,30 @@ def group_ids_of_user_and_usernames(
             if group_id is not None:
                 groups.add(int(group_id))
     return {user: frozenset(groups) for user, groups in found.items()}
+
+
+# --- For the administrator's console (console/) ---------------------------------------------
+
+
+def api_tokens_of_user(*, user_id: int) -> list[dict[str, object]]:
+    """A person's API tokens as the console shows them: the key prefix (never the secret, which
+    is not stored), when made, when it expires, when last used."""
+    tokens = (
+        AuthToken.objects.filter(user_id=user_id)
+        .select_related("activity")
+        .order_by("-created", "token_key")
+    )
+    return [
+        {
+            "token_key": token.token_key,
+            "created": token.created,
+            "expiry": token.expiry,
+            "last_used_at": getattr(getattr(token, "activity", None), "last_used_at", None),
+        }
+        for token in tokens
+    ]
+
+
+def api_token_of_user(*, user_id: int, token_key: str) -> AuthToken | None:
+    """The person's token with this key prefix (the console's handle on it), if any."""
+    return AuthToken.objects.filter(user_id=user_id, token_key=token_key).first()

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -20,6 +20,7 @@ from knox.models import AuthToken
 from .models import User, UserDeletionRefused
 from .services.access import AccessChange, access_reduced
 from .services.users import user_access_end
+from .workspace.selectors import workspace_settings
 
 # A save that writes one of these may take access away.
 _ACCESS_FIELDS = {"password", "is_active", "session_generation"}
@@ -96,3 +97,10 @@ def token_deleted(sender: type[AuthToken], instance: AuthToken, **kwargs: Any) -
 def signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None and user.pk is not None:
         access_reduced(user_id=user.pk, change=AccessChange.SIGNED_OUT)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.session_length")
+def session_length(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """A web sign-in lasts the workspace's session length (a console setting)."""
+    if request is not None and hasattr(request, "session"):
+        request.session.set_expiry(workspace_settings().session_hours * 3600)

@@ -73,6 +73,20 @@ class AuditEventType(models.TextChoices):
     EXPORT_DOWNLOADED = "export.downloaded", "Export downloaded"
     EXPORT_DELETED = "export.deleted", "Export deleted"
     EXPORT_EXPIRED = "export.expired", "Export expired (its files removed)"
+    # The administrator's console (console/, eim.chat.services.administration, accounts.workspace)
+    CONSOLE_ENTERED = "console.entered", "Administrator's console opened (once a session)"
+    CONVERSATION_MEMBERS_ADDED = "conversation.members_added", "People added by an administrator"
+    CONVERSATION_MEMBER_REMOVED = (
+        "conversation.member_removed",
+        "Member removed by an administrator",
+    )
+    CONVERSATION_ARCHIVED = "conversation.archived", "Conversation archived by an administrator"
+    CONVERSATION_UNARCHIVED = "conversation.unarchived", "Conversation unarchived"
+    CONVERSATION_OWNERSHIP_TRANSFERRED = (
+        "conversation.ownership_transferred",
+        "Conversation ownership handed over by an administrator",
+    )
+    WORKSPACE_SETTINGS_CHANGED = "workspace_settings.changed", "Workspace settings changed"
 
 
 GENESIS_HASH = "0" * 64

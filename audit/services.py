@@ -9,6 +9,9 @@ that the lock is held for as short a time as possible and never taken before oth
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +42,36 @@ def audit_event_content(
         "details": details,
         "created_at": created_at.isoformat(),
     }
+
+
+_collected: ContextVar[list[tuple[int, str]] | None] = ContextVar(
+    "audit_events_collected", default=None
+)
+
+
+@contextmanager
+def audit_events_collected() -> Iterator[list[tuple[int, str]]]:
+    """(seq, hash) of every audit event recorded inside the block: how a caller (the console)
+    tells the administrator which events record their change without each service returning
+    them. Pass the list to `audit_events_kept` once the work is done: an event whose
+    transaction rolled back is not kept (its seq may since name another event)."""
+    recorded: list[tuple[int, str]] = []
+    token = _collected.set(recorded)
+    try:
+        yield recorded
+    finally:
+        _collected.reset(token)
+
+
+def audit_events_kept(recorded: list[tuple[int, str]]) -> list[int]:
+    """The seqs of these recorded events that exist (committed, or in the caller's own
+    transaction), in order."""
+    if not recorded:
+        return []
+    kept = set(
+        AuditEvent.objects.filter(hash__in=[h for _, h in recorded]).values_list("hash", flat=True)
+    )
+    return [seq for seq, h in recorded if h in kept]
 
 
 def _head_locked() -> AuditHead:
@@ -88,4 +121,6 @@ def audit_event_record(
     event.save()
     head.last_seq, head.last_hash = seq, event.hash
     head.save(update_fields=["last_seq", "last_hash"])
+    if (recorded := _collected.get()) is not None:
+        recorded.append((seq, event.hash))
     return event

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Role, User
-from accounts.selectors import user_has_role
+from accounts.selectors import user_has_role, user_is_active_administrator
 
 # The operators panel: docs/search.md's quick reference (tests/browser keeps them in step).
 OPERATORS = (
@@ -88,7 +88,12 @@ def workspace(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # login_required let only a real account through
     if not user_has_role(user=user, role=Role.COMPLIANCE_OFFICER):
-        response = render(request, "compliance/forbidden.html", status=403)
+        response = render(
+            request,
+            "compliance/forbidden.html",
+            {"is_administrator": user_is_active_administrator(user=user)},
+            status=403,
+        )
     else:
         response = render(
             request,

@@ -2,12 +2,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from accounts.sign_in import PasswordSignInForm
 from eim.api.docs import api_path_fallback
 from eim.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=PasswordSignInForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("eim.api.urls")),
     path("api/v1/", include("compliance.api.urls")),
@@ -17,5 +24,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
     path("audit/", include("auditor.urls")),
+    path("console/", include("console.urls")),
+    path("api/v1/admin/", include("console.api.urls")),
     path("", include("eim.chat.urls")),
 ]

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role, User
 from accounts.services import api_token_create
+from accounts.workspace.selectors import workspace_settings_forget
 from eim.chat.models import PresenceSession
 from tests.factories import UserFactory
 
@@ -89,6 +90,15 @@ def _fresh_cache() -> None:
     keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_workspace_settings() -> Iterator[None]:
+    """The workspace settings' per-process cache must not carry a version a test's rolled-back
+    transaction wrote into the next test."""
+    workspace_settings_forget()
+    yield
+    workspace_settings_forget()
 
 
 @pytest.fixture

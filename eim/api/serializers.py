@@ -37,7 +37,12 @@ class ChannelCreateInput(serializers.Serializer):
     private = serializers.BooleanField(default=False)
     topic = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
     # Whether people who join later may read what was said before they joined.
-    history_visible = serializers.BooleanField(default=True)
+    history_visible = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Left out: the workspace's default (a setting of the administrator's console).",
+    )
 
 
 class DirectOpenInput(serializers.Serializer):
@@ -52,6 +57,10 @@ class ConversationUpdateInput(serializers.Serializer):
 
 class InviteInput(serializers.Serializer):
     users = serializers.ListField(child=id_field(), min_length=1, max_length=100)
+
+
+class OwnerInput(serializers.Serializer):
+    user = serializers.IntegerField(help_text="The member who becomes an owner.")
 
 
 class MessagePageInput(serializers.Serializer):

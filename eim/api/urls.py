@@ -32,6 +32,11 @@ urlpatterns = [
         name="conversation-leave",
     ),
     path(
+        "conversations/<int:conversation_id>/owner/",
+        views.ConversationOwnerView.as_view(),
+        name="conversation-owner",
+    ),
+    path(
         "conversations/<int:conversation_id>/members/",
         views.MemberListView.as_view(),
         name="members",

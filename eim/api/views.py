@@ -16,7 +16,7 @@ from accounts.selectors import user_directory, user_roles
 from eim.chat import selectors
 from eim.chat.barriers.rules import barred_group_ids, barred_user_ids_among
 from eim.chat.payloads import attachment_payload, conversation_payload, user_payload
-from eim.chat.services import attachments, conversations, messages
+from eim.chat.services import administration, attachments, conversations, messages
 from eim.chat.services.presence import presence_of_users
 
 from . import serializers as inputs
@@ -204,6 +204,22 @@ class ConversationLeaveView(AuthenticatedView):
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         conversations.membership_leave(user=self.user, conversation_id=conversation_id)
+        return Response(status=204)
+
+
+class ConversationOwnerView(AuthenticatedView):
+    @extend_schema(
+        operation_id="conversations_owner_hand_over",
+        description="An owner hands their ownership to another member and stays a member: how "
+        "a channel's last owner may then leave (leaving otherwise answers 409 last_owner).",
+        request=inputs.OwnerInput,
+        responses={204: None},
+    )
+    def post(self, request: Request, conversation_id: int) -> Response:
+        data = _valid(inputs.OwnerInput, request.data)
+        administration.conversation_ownership_transfer(
+            actor=self.user, conversation_id=conversation_id, user_id=data["user"]
+        )
         return Response(status=204)
 
 

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     MESSAGE_BLOCKED = "message_blocked"
     WARNING_UNCONFIRMED = "warning_unconfirmed"
+    LAST_OWNER = "last_owner"
 
 
 HTTP_STATUS = {
@@ -36,6 +37,7 @@ HTTP_STATUS = {
     ErrorCode.CLIENT_ID_CONFLICT: 409,
     ErrorCode.ALREADY_EXISTS: 409,
     ErrorCode.CONFLICT: 409,
+    ErrorCode.LAST_OWNER: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.ATTACHMENT_TOO_LARGE: 413,
     ErrorCode.FRAME_TOO_LARGE: 413,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -15,8 +16,10 @@ from .models import (
     ConversationKind,
     Membership,
     Message,
+    PresenceSession,
 )
 from .payloads import conversation_payload, message_payload_loaded, user_payload
+from .services.presence import PRESENCE_TTL
 
 MAX_PAGE = 200
 NOT_ARCHIVED_YET = 2**62
@@ -264,3 +267,18 @@ def conversation_kind_by_id(*, conversation_id: int) -> str:
     """A conversation's kind (it never changes), for the send-time content check's scope."""
     kind = Conversation.objects.filter(pk=conversation_id).values_list("kind", flat=True).first()
     return str(kind or "")
+
+
+def sockets_of_user(*, user_id: int) -> list[dict[str, Any]]:
+    """A person's open chat sockets as presence tracks them (one PresenceSession each, touched
+    by the socket's heartbeat), for the administrator's console: status and last heartbeat."""
+    rows = PresenceSession.objects.filter(user_id=user_id).order_by("-last_seen")
+    return [
+        {
+            "channel": row.channel_name.rsplit("!", 1)[-1][:12],
+            "status": row.status,
+            "last_seen": row.last_seen,
+            "stale": row.last_seen < timezone.now() - PRESENCE_TTL,
+        }
+        for row in rows
+    ]

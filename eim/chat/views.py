@@ -1,10 +1,11 @@
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from accounts.models import User
+from accounts.selectors import user_is_active_administrator
+from accounts.workspace.selectors import workspace_settings
 
 from .payloads import user_payload
 
@@ -14,16 +15,20 @@ from .payloads import user_payload
 def chat_home(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # login_required let only a real account through
+    limits = workspace_settings()
     return render(
         request,
         "chat/app.html",
         {
-            "max_message_chars": settings.EIM_MAX_MESSAGE_CHARS,
-            "max_attachment_bytes": settings.EIM_MAX_ATTACHMENT_BYTES,
+            "max_message_chars": limits.max_message_chars,
+            "max_attachment_bytes": limits.max_attachment_bytes,
+            "history_visible_default": limits.history_visible_default,
+            # Administrators find their console from the chat (a link in the sidebar's foot).
+            "is_administrator": user_is_active_administrator(user=user),
             "client_config": {
                 "me": user_payload(user),
-                "maxMessageChars": settings.EIM_MAX_MESSAGE_CHARS,
-                "maxAttachmentBytes": settings.EIM_MAX_ATTACHMENT_BYTES,
+                "maxMessageChars": limits.max_message_chars,
+                "maxAttachmentBytes": limits.max_attachment_bytes,
             },
         },
     )

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "compliance",
     "auditor",
     "compliance.export",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -353,6 +354,12 @@ REST_KNOX = {
 }
 
 # Chat limits: every one is enforced in the services, so the REST API and the socket agree.
+# Password sign-in for people without the administrator role (a workspace setting's default).
+EIM_LOCAL_SIGN_IN = env.bool("EIM_LOCAL_SIGN_IN", default=True)
+# How often each process looks for a newer version of the workspace settings (seconds).
+EIM_WORKSPACE_SETTINGS_CHECK_SECONDS = env.float(
+    "EIM_WORKSPACE_SETTINGS_CHECK_SECONDS", default=2.0
+)
 EIM_MAX_MESSAGE_CHARS = env.int("EIM_MAX_MESSAGE_CHARS", default=10_000)
 EIM_MAX_FRAME_BYTES = env.int("EIM_MAX_FRAME_BYTES", default=64 * 1024)
 EIM_MAX_ATTACHMENT_BYTES = env.int("EIM_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)

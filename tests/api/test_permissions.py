@@ -120,7 +120,7 @@ MEMBER = {
     "conversation detail": 200,
     "update conversation": 200,
     "archive": 200,
-    "leave": 204,
+    "leave": 409,  # the sole owner: last_owner, hand ownership over first
     "list messages": 200,
     "send message": 201,
     "read message": 200,
@@ -164,7 +164,7 @@ MATRIX = (
 )
 ALLOWED = [row for row in MATRIX if row[3] < 400]
 REFUSED = [row for row in MATRIX if row[3] >= 400]
-ERROR_CODES = {401: "not_authenticated", 403: "not_a_member", 404: "not_found"}
+ERROR_CODES = {401: "not_authenticated", 403: "not_a_member", 404: "not_found", 409: "last_owner"}
 
 
 def _request(world: World, endpoint: str, kind: str, actor: str) -> Any:

@@ -14,6 +14,35 @@ from tests.factories import ChannelFactory, direct_conversation, send, staged_at
 
 pytestmark = pytest.mark.django_db
 
+ADMIN_ENDPOINTS = {
+    "/api/v1/admin/people/": {"get"},
+    "/api/v1/admin/people/{user_id}/": {"get"},
+    "/api/v1/admin/people/{user_id}/deactivate/": {"post"},
+    "/api/v1/admin/people/{user_id}/reactivate/": {"post"},
+    "/api/v1/admin/people/{user_id}/sign-out/": {"post"},
+    "/api/v1/admin/people/{user_id}/tokens/{token_key}/": {"delete"},
+    "/api/v1/admin/people/{user_id}/roles/revoke/": {"post"},
+    "/api/v1/admin/role-requests/": {"get", "post"},
+    "/api/v1/admin/role-requests/{request_id}/approve/": {"post"},
+    "/api/v1/admin/role-requests/{request_id}/refuse/": {"post"},
+    "/api/v1/admin/channels/": {"get"},
+    "/api/v1/admin/channels/{conversation_id}/": {"get"},
+    "/api/v1/admin/channels/{conversation_id}/members/": {"post"},
+    "/api/v1/admin/channels/{conversation_id}/members/{user_id}/": {"delete"},
+    "/api/v1/admin/channels/{conversation_id}/archive/": {"post"},
+    "/api/v1/admin/channels/{conversation_id}/unarchive/": {"post"},
+    "/api/v1/admin/channels/{conversation_id}/owner/": {"post"},
+    "/api/v1/admin/groups/": {"get", "post"},
+    "/api/v1/admin/groups/{group_id}/": {"get", "patch", "delete"},
+    "/api/v1/admin/groups/{group_id}/members/": {"post"},
+    "/api/v1/admin/groups/{group_id}/members/{user_id}/": {"delete"},
+    "/api/v1/admin/identity-providers/": {"get", "post"},
+    "/api/v1/admin/identity-providers/{provider_id}/": {"patch"},
+    "/api/v1/admin/identity-providers/{provider_id}/rules/": {"post"},
+    "/api/v1/admin/identity-providers/{provider_id}/rules/{rule_id}/": {"delete"},
+    "/api/v1/admin/settings/": {"get", "patch"},
+}
+
 ENDPOINTS = {
     "/api/v1/me/": {"get"},
     "/api/v1/users/": {"get"},
@@ -22,6 +51,7 @@ ENDPOINTS = {
     "/api/v1/conversations/{conversation_id}/": {"get", "patch"},
     "/api/v1/conversations/{conversation_id}/join/": {"post"},
     "/api/v1/conversations/{conversation_id}/leave/": {"post"},
+    "/api/v1/conversations/{conversation_id}/owner/": {"post"},
     "/api/v1/conversations/{conversation_id}/archive/": {"post"},
     "/api/v1/conversations/{conversation_id}/members/": {"get", "post"},
     "/api/v1/conversations/{conversation_id}/members/{user_id}/": {"delete"},
@@ -63,6 +93,7 @@ ENDPOINTS = {
     "/api/v1/barriers/{policy_id}/preview/": {"get"},
     "/api/v1/barriers/{policy_id}/activate/": {"post"},
     "/api/v1/barriers/{policy_id}/withdraw/": {"post"},
+    **ADMIN_ENDPOINTS,
 }
 
 

@@ -6,11 +6,11 @@ from pathlib import PurePath
 from typing import IO
 
 import filetype
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
 from accounts.models import User
+from accounts.workspace.selectors import workspace_settings
 
 from ..access import access_member_conversation_by_id
 from ..barriers.rules import read_only_refusal
@@ -100,7 +100,7 @@ def _digest_and_size(stream: IO[bytes]) -> tuple[str, int]:
 
 def check_upload(*, filename: str, stream: IO[bytes], size: int) -> tuple[str, str]:
     """The clean name and the sniffed content type of an upload, or a refusal."""
-    limit = settings.EIM_MAX_ATTACHMENT_BYTES
+    limit = workspace_settings().max_attachment_bytes
     if size > limit:
         raise ChatError(
             ErrorCode.ATTACHMENT_TOO_LARGE,

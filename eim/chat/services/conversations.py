@@ -7,7 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import active_users_by_id
+from accounts.selectors import active_users_by_id, user_is_active_administrator
+from accounts.workspace.definitions import Who
+from accounts.workspace.selectors import workspace_settings
 
 from ..access import access_conversation_by_id, access_member_conversation_by_id, require_owner
 from ..barriers.rules import barrier_among, barrier_joining, refusal
@@ -101,8 +103,17 @@ def conversation_create_channel(
     name: str,
     private: bool = False,
     topic: str = "",
-    history_visible: bool = True,
+    history_visible: bool | None = None,
 ) -> Conversation:
+    """A new channel with its creator as owner. `history_visible` None: the workspace's
+    default. Refused when the workspace lets only administrators create channels."""
+    policy = workspace_settings()
+    if policy.channel_creation == Who.ADMINISTRATORS and not user_is_active_administrator(
+        user=creator
+    ):
+        raise ChatError(ErrorCode.FORBIDDEN, "only administrators create channels here")
+    if history_visible is None:
+        history_visible = policy.history_visible_default
     name = _check_channel_name(name)
     if len(topic) > 250:
         raise ChatError(ErrorCode.INVALID_INPUT, "a topic is at most 250 characters")
@@ -149,6 +160,10 @@ def conversation_open_direct(*, creator: User, user_ids: list[int]) -> Conversat
     existing = Conversation.objects.filter(direct_key=direct_key).first()
     if existing is not None:
         return existing  # read-only if a barrier came between them since (eim.chat.barriers)
+    if workspace_settings().direct_messages == Who.ADMINISTRATORS and (
+        not user_is_active_administrator(user=creator)
+    ):
+        raise ChatError(ErrorCode.FORBIDDEN, "only administrators start new direct messages here")
     barrier = barrier_among(user_ids=[u.pk for u in users])
     if barrier is not None:
         raise refusal(barrier)
@@ -241,6 +256,25 @@ def _remove_member(
     transaction.on_commit(lambda: ephemeral_broadcast(user_group(user.pk), left), robust=True)
 
 
+def require_owner_remains(*, conversation: Conversation, leaving: Membership) -> None:
+    """A channel always keeps an owner: its last owner leaves (or is removed) only after
+    handing ownership to another member (`conversation_ownership_transfer`). Call under the
+    conversation's lock, so two owners leaving at once cannot both pass."""
+    if leaving.role != MemberRole.OWNER:
+        return
+    others = (
+        Membership.objects.filter(conversation=conversation, role=MemberRole.OWNER)
+        .exclude(pk=leaving.pk)
+        .exists()
+    )
+    if not others:
+        raise ChatError(
+            ErrorCode.LAST_OWNER,
+            "the last owner cannot leave: hand ownership to another member first"
+            " (or archive the channel)",
+        )
+
+
 @transaction.atomic
 def membership_leave(*, user: User, conversation_id: int) -> None:
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
@@ -253,6 +287,8 @@ def membership_leave(*, user: User, conversation_id: int) -> None:
     )
     if membership is None:
         raise ChatError(ErrorCode.NOT_A_MEMBER, "you are not a member")
+    _require_open(conversation)  # an archived channel's members are its record: frozen
+    require_owner_remains(conversation=conversation, leaving=membership)
     _remove_member(conversation, membership=membership, actor=user, reason="left")
 
 
@@ -269,6 +305,8 @@ def membership_remove(*, actor: User, conversation_id: int, user_id: int) -> Non
     )
     if membership is None:
         raise ChatError(ErrorCode.NOT_FOUND, "that person is not a member")
+    _require_open(conversation)
+    require_owner_remains(conversation=conversation, leaving=membership)
     _remove_member(conversation, membership=membership, actor=actor, reason="removed")
 
 

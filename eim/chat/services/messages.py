@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.workspace.selectors import workspace_settings
 
 from ..access import access_member_conversation_by_id, access_message_by_id, readable_messages
 from ..barriers.rules import barrier_mentioning, read_only_refusal, refusal
@@ -42,11 +43,11 @@ class SendResult:
 def check_body(body: object) -> str:
     if not isinstance(body, str):
         raise ChatError(ErrorCode.INVALID_INPUT, "body must be text")
-    if len(body) > settings.EIM_MAX_MESSAGE_CHARS:
+    limit = workspace_settings().max_message_chars
+    if len(body) > limit:
         raise ChatError(
             ErrorCode.BODY_TOO_LONG,
-            f"a message is at most {settings.EIM_MAX_MESSAGE_CHARS} characters "
-            f"(this one has {len(body)})",
+            f"a message is at most {limit} characters (this one has {len(body)})",
         )
     return body
 
@@ -297,7 +298,7 @@ def _message_write(
     )
     # After the insert, which refuses a repeated client_id: a retry is answered, not counted,
     # and its attachments (already sent with the first) are not looked at.
-    rate_limit_check(scope="send", user_id=author.pk)
+    rate_limit_check(scope="send", user_id=author.pk, rate=workspace_settings().send_rate)
     attachments = _staged_attachments(
         author=author, conversation_id=conversation_id, ids=attachment_ids
     )

@@ -1,0 +1,64 @@
+"""Groups and identity providers as the console shows them (never a provider's secret)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from accounts.models import Group, GroupRoleRule, IdentityProvider, User
+
+MEMBERS_SHOWN = 500
+# config keys whose values are never shown back, only whether they are set.
+SECRET_KEYS = frozenset({"client_secret", "secret", "private_key", "sp_private_key"})
+
+
+def groups_listed() -> QuerySet[Group]:
+    return (
+        Group.objects.select_related("provider")
+        .annotate(member_count=Count("memberships"))
+        .order_by("source", "display_name", "pk")
+    )
+
+
+def group_by_id(*, group_id: int) -> Group | None:
+    return Group.objects.select_related("provider").filter(pk=group_id).first()
+
+
+@dataclass
+class GroupOverview:
+    group: Group
+    member_count: int
+    members: list[User]
+
+
+def group_overview(*, group: Group) -> GroupOverview:
+    members = User.objects.filter(group_memberships__group=group).order_by("username")
+    return GroupOverview(
+        group=group, member_count=members.count(), members=list(members[:MEMBERS_SHOWN])
+    )
+
+
+def providers_listed() -> QuerySet[IdentityProvider]:
+    return IdentityProvider.objects.annotate(
+        identity_count=Count("identities", distinct=True)
+    ).order_by("name")
+
+
+def provider_by_id(*, provider_id: int) -> IdentityProvider | None:
+    return IdentityProvider.objects.filter(pk=provider_id).first()
+
+
+def provider_rules(*, provider: IdentityProvider) -> list[GroupRoleRule]:
+    return list(provider.role_rules.select_related("created_by").order_by("group_value", "role"))
+
+
+def provider_rule_by_id(*, provider: IdentityProvider, rule_id: int) -> GroupRoleRule | None:
+    return provider.role_rules.filter(pk=rule_id).first()
+
+
+def provider_config_shown(*, provider: IdentityProvider) -> dict[str, Any]:
+    """The provider's config with every secret replaced by whether it is set."""
+    return {
+        key: ("(set)" if value else "(not set)") if key in SECRET_KEYS else value
+        for key, value in sorted(provider.config.items())
+    }
