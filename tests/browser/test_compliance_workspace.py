@@ -235,3 +235,31 @@ def test_an_employee_gets_a_plain_403_page(sign_in, desk):
     ).to_be_visible()
     expect(employee.page.get_by_role("searchbox")).to_have_count(0)
     employee.page.screenshot(path=SCREENSHOTS / "compliance-laptop-forbidden.png")
+
+
+def test_a_failed_next_page_keeps_the_results_shown_and_says_what_went_wrong(sign_in, desk):
+    officer = sign_in(desk["olivia"])
+    page = officer.page
+
+    def first_page_with_a_next(route):
+        answer = route.fetch()
+        body = answer.json()
+        body["next"] = "page-two"
+        route.fulfill(response=answer, json=body)
+
+    def next_page_fails(route):
+        route.fulfill(status=503, json={"code": "unavailable", "detail": "The search is busy."})
+
+    page.route(re.compile(r"/api/v1/compliance/search\?(?!.*cursor=)"), first_page_with_a_next)
+    page.route(re.compile(r"/api/v1/compliance/search\?.*cursor=page-two"), next_page_fails)
+    workspace(officer)
+    search(officer, "insider")
+    expect(results(officer)).to_have_count(2)
+
+    page.get_by_role("button", name="Show more results").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Couldn't load more results")
+    expect(page.get_by_role("alert")).to_contain_text("The search is busy.")
+    expect(results(officer)).to_have_count(2)
+    expect(page.locator("#result-summary")).to_contain_text("2 message versions found")
+    expect(page.get_by_role("button", name="Show more results")).to_be_enabled()

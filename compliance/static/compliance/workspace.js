@@ -45,8 +45,15 @@ async function search({ more = false } = {}) {
     return;
   }
   hideQueryError();
-  setState("loading");
-  $("result-summary").textContent = more ? "Loading more…" : "Searching…";
+  $("more-error").hidden = true;
+  if (more) {
+    // What is shown stays; only the button says it is working.
+    $("more-button").disabled = true;
+    $("more-button").textContent = "Loading more…";
+  } else {
+    setState("loading");
+    $("result-summary").textContent = "Searching…";
+  }
   try {
     const page = await getJson(config.searchUrl, {
       q: state.query,
@@ -58,8 +65,25 @@ async function search({ more = false } = {}) {
     showPage(page, { more });
   } catch (error) {
     if (generation !== state.generation) return;
-    showError(error);
+    if (more) showMoreError(error);
+    else showError(error);
+  } finally {
+    if (more && generation === state.generation) {
+      $("more-button").disabled = false;
+      $("more-button").textContent = "Show more results";
+    }
   }
+}
+
+// A failed next page keeps every result already shown and says what went wrong beside the
+// button, which stays to try again.
+function showMoreError(error) {
+  const detail = error instanceof ApiError && error.status === 403
+    ? "Your account may no longer search the archive."
+    : error.message || "The server did not answer.";
+  $("more-error").textContent = `Couldn't load more results: ${detail} Try again.`;
+  $("more-error").hidden = false;
+  $("more-button").hidden = false;
 }
 
 function showPage(page, { more }) {
