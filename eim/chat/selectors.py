@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -10,6 +10,7 @@ from accounts.models import User
 from .access import access_member_conversation_by_id, readable_messages
 from .errors import ChatError, ErrorCode
 from .models import (
+    Attachment,
     Conversation,
     ConversationEvent,
     ConversationKind,
@@ -22,15 +23,18 @@ MAX_PAGE = 200
 NOT_ARCHIVED_YET = 2**62
 
 
-def _unread_subquery(user: User) -> Subquery:
+def _unread_subquery(user: User, *, mentioning: bool = False) -> Subquery:
+    """Unread top-level messages of others; with `mentioning`, those that mention the user."""
+    unread = Message.objects.filter(
+        conversation=OuterRef("conversation"),
+        seq__gt=OuterRef("last_read_seq"),
+        deleted_at__isnull=True,
+        parent__isnull=True,
+    )
+    if mentioning:
+        unread = unread.filter(mentions=user)
     unread = (
-        Message.objects.filter(
-            conversation=OuterRef("conversation"),
-            seq__gt=OuterRef("last_read_seq"),
-            deleted_at__isnull=True,
-            parent__isnull=True,
-        )
-        .exclude(author=user)
+        unread.exclude(author=user)
         .order_by()
         .values("conversation")
         .annotate(n=Count("pk"))
@@ -44,7 +48,10 @@ def conversations_for_user(*, user: User) -> list[dict[str, Any]]:
     memberships = (
         Membership.objects.filter(user=user)
         .select_related("conversation")
-        .annotate(unread=Coalesce(_unread_subquery(user), 0))
+        .annotate(
+            unread=Coalesce(_unread_subquery(user), 0),
+            unread_mentions=Coalesce(_unread_subquery(user, mentioning=True), 0),
+        )
         .order_by("conversation__kind", "conversation__name", "conversation_id")
     )
     direct_names = _direct_conversation_names(
@@ -55,6 +62,9 @@ def conversations_for_user(*, user: User) -> list[dict[str, Any]]:
         payload = conversation_payload(
             membership.conversation, membership=membership, unread=membership.unread
         )
+        # Only in the member's own listing: event payloads (and so the archive) keep the
+        # conversation's shape without it.
+        payload["unread_mentions"] = membership.unread_mentions
         if membership.conversation_id in direct_names:
             payload.update(direct_names[membership.conversation_id])
         result.append(payload)
@@ -112,7 +122,11 @@ def conversation_members(*, user: User, conversation_id: int) -> list[dict[str, 
 def _messages_with_relations() -> QuerySet[Message]:
     return (
         Message.objects.select_related("author")
-        .prefetch_related("mentions", "attachments", "reactions")
+        .prefetch_related(
+            "mentions",
+            Prefetch("attachments", queryset=Attachment.objects.order_by("pk")),
+            "reactions",
+        )
         .annotate(reply_count=Count("replies", filter=Q(replies__deleted_at__isnull=True)))
     )
 

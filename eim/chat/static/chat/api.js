@@ -77,6 +77,11 @@ export const api = {
   openDirect: (userIds) => request("POST", "/conversations/direct/", { body: { users: userIds } }),
   join: (id) => request("POST", `/conversations/${id}/join/`),
   members: (id) => request("GET", `/conversations/${id}/members/`),
+  invite: (id, userIds) => request("POST", `/conversations/${id}/members/`, { body: { users: userIds } }),
+  removeMember: (id, userId) => request("DELETE", `/conversations/${id}/members/${userId}/`),
+  leave: (id) => request("POST", `/conversations/${id}/leave/`),
+  updateConversation: (id, changes) => request("PATCH", `/conversations/${id}/`, { body: changes }),
+  archive: (id) => request("POST", `/conversations/${id}/archive/`),
   messages: (id, { before, thread, limit = 50 } = {}) =>
     request("GET", `/conversations/${id}/messages/`, { query: { before, thread, limit } }),
   markRead: (id, seq) => request("POST", `/conversations/${id}/read/`, { body: { seq } }),

@@ -3,12 +3,15 @@
 import { ApiError, api } from "./api.js";
 import { Composer } from "./composer.js";
 import { confirmDelete, setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
+import { ChannelDialog } from "./manage.js";
 import { EmojiPicker } from "./picker.js";
 import { el } from "./render.js";
 import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
 import { ChatSocket } from "./socket.js";
 import { Store } from "./store.js";
 import { Timeline } from "./timeline.js";
+import { selectOnTouch } from "./touch.js";
+import { UnreadBar } from "./unread.js";
 import { TypingIndicator } from "./typing.js";
 
 const config = JSON.parse(document.getElementById("eim-config").textContent);
@@ -56,6 +59,12 @@ const mainTimeline = new Timeline({
   onNewBelow: () => {
     $("jump-button").hidden = false;
   },
+});
+
+const unreadBar = new UnreadBar({
+  bar: $("unread-bar"),
+  timeline: mainTimeline,
+  onMarkRead: () => markRead({ force: true }),
 });
 
 const threadTimeline = new Timeline({
@@ -261,6 +270,9 @@ store.subscribe((change) => {
     case "removed":
       conversationRemoved(change.conversation);
       break;
+    case "conversation":
+      if (change.conversation === view.activeId) retargetComposer(store.conversations.get(view.activeId));
+      break;
     default:
       break;
   }
@@ -316,8 +328,14 @@ function renderHeader() {
   if (conversation.archived) parts.push("Archived: read-only");
   if (partner) parts.push(presenceWords(store.presence.get(partner.id)));
   if (conversation.topic) parts.push(conversation.topic);
-  if (conversation.memberCount) parts.push(`${conversation.memberCount} members`);
   $("conversation-topic").textContent = parts.join(" · ");
+  const members = $("members-button");
+  const count = conversation.memberCount;
+  members.hidden = !count || conversation.kind === "direct";
+  members.textContent = count === 1 ? "1 member" : `${count} members`;
+  members.setAttribute("aria-label", `${members.textContent}: see who is in ${conversationLabel(conversation)}`);
+  members.classList.toggle("after-text", parts.length > 0);
+  $("channel-settings-button").hidden = !store.isChannel(conversation.id);
 }
 
 function presenceWords(status) {
@@ -337,23 +355,28 @@ async function openConversation(id, { focus = false } = {}) {
   renderHeader();
   closeSidebarOnPhone();
   if (switching) {
-    composer.retarget({
-      label: `Message ${conversationLabel(conversation)}`,
-      placeholder: conversation.archived
-        ? "This channel is archived and read-only"
-        : `Message ${conversation.kind === "public" ? "#" : ""}${conversation.name}`,
-      draft: view.drafts.get(id) || "",
-      enabled: !conversation.archived,
-    });
+    retargetComposer(conversation, view.drafts.get(id) || "");
     $("typing-line").textContent = typing.line(id);
     if (view.thread && view.thread.conversation !== id) closeThread();
-    await showMessages(id);
+    unreadBar.start(conversation.last_read_seq ?? 0, conversation.unread || 0);
+    await showMessages(id, { unread: conversation.unread || 0 });
   }
   if (focus && !phone.matches) composer.focus();
   if (conversation.kind !== "direct" && conversation.kind !== "group") loadMembers(id);
 }
 
-async function showMessages(id) {
+function retargetComposer(conversation, draft = composer.input.value) {
+  composer.retarget({
+    label: `Message ${conversationLabel(conversation)}`,
+    placeholder: conversation.archived
+      ? "This channel is archived and read-only"
+      : `Message ${conversation.kind === "public" ? "#" : ""}${conversation.name}`,
+    draft,
+    enabled: !conversation.archived,
+  });
+}
+
+async function showMessages(id, { unread = 0 } = {}) {
   view.mainReady = false;
   mainTimeline.clear();
   $("jump-button").hidden = true;
@@ -365,7 +388,9 @@ async function showMessages(id) {
     status.hidden = false;
     $("message-scroll").setAttribute("aria-busy", "true");
     try {
-      await store.load(id, () => api.messages(id, { limit: 50 }), { initial: true });
+      // Enough to reach the first unread message, so the reader lands on it.
+      const limit = Math.min(200, Math.max(50, unread + 10));
+      await store.load(id, () => api.messages(id, { limit }), { initial: true });
     } catch (error) {
       if (view.activeId === id) {
         showLoadError(id, error);
@@ -387,6 +412,7 @@ function renderMessages(id) {
   renderHistoryStatus(id);
   renderEmptyState(id, messages.length + pending.length === 0);
   markRead();
+  unreadBar.update();
   fillScreen(id);
 }
 
@@ -405,7 +431,9 @@ function renderHistoryStatus(id) {
   const conversation = store.conversations.get(id);
   if (view.loadingOlder) status.textContent = "Loading earlier messages…";
   else if (!timeline.hasMore && store.topLevelMessages(id).length) {
-    status.textContent = `This is the very beginning of ${conversationLabel(conversation)}.`;
+    status.textContent = store.isChannel(id)
+      ? `This is the very beginning of ${conversationLabel(conversation)}.`
+      : `This is the very beginning of your conversation with ${conversation.name}.`;
   } else status.textContent = "";
   status.hidden = !status.textContent;
 }
@@ -453,25 +481,32 @@ async function loadOlder() {
 
 async function loadMembers(id) {
   try {
-    const members = await api.members(id);
-    for (const member of members) store.rememberUser(member);
-    const conversation = store.conversations.get(id);
-    if (conversation) conversation.memberCount = members.length;
-    if (id === view.activeId) renderHeader();
+    membersLoaded(id, await api.members(id));
   } catch {
     // the header simply shows no count
   }
 }
 
+function membersLoaded(id, members) {
+  for (const member of members) store.rememberUser(member);
+  const conversation = store.conversations.get(id);
+  if (!conversation) return;
+  conversation.memberCount = members.length;
+  conversation.memberIds = members.map((m) => m.id);
+  if (id === view.activeId) renderHeader();
+}
+
 function conversationRemoved(id) {
   if (view.thread?.conversation === id) closeThread();
+  const left = view.leaving === id;
+  if (channelDialog.id === id && $("channel-dialog").open) $("channel-dialog").close();
   if (view.activeId !== id) return;
   view.activeId = null;
   view.mainReady = false;
   const next = sidebar.ordered().all[0];
   if (next) openConversation(next.id);
   else showNoConversation();
-  composer.showError("You are no longer a member of that conversation.");
+  if (!left) composer.showError("You are no longer a member of that conversation.");
 }
 
 function showNoConversation() {
@@ -486,6 +521,26 @@ function showNoConversation() {
   composer.retarget({ label: "Message", placeholder: "Open a conversation to write", enabled: false });
 }
 
+// ----- a conversation's details and members
+
+const channelDialog = new ChannelDialog($("channel-dialog"), {
+  me: store.me,
+  conversation: (id) => store.conversations.get(id),
+  confirmDialog: $("confirm-dialog"),
+  onMembers: membersLoaded,
+  onChanged: (id) => {
+    store.emit({ type: "conversations" });
+    if (id === view.activeId) retargetComposer(store.conversations.get(id));
+  },
+  onLeaving: (id) => {
+    view.leaving = id;
+  },
+  onLeft: (id) => {
+    if ($("channel-dialog").open) $("channel-dialog").close();
+    if (store.conversations.has(id)) store.removeConversation(id);
+  },
+});
+
 // ----- reading
 
 function scheduleReadMark() {
@@ -493,14 +548,17 @@ function scheduleReadMark() {
   view.readTimer = setTimeout(markRead, 150);
 }
 
-function markRead() {
+function markRead({ force = false } = {}) {
   const id = view.activeId;
   const conversation = store.conversations.get(id);
-  if (!conversation || !view.mainReady || document.hidden || !mainTimeline.atBottom) return;
+  if (!conversation || !view.mainReady) return;
+  if (!force && (document.hidden || !mainTimeline.atBottom)) return;
   const seq = store.cursors.get(id) ?? 0;
   if (seq <= (conversation.last_read_seq ?? 0) && !conversation.unread) return;
   conversation.last_read_seq = Math.max(conversation.last_read_seq ?? 0, seq);
   conversation.unread = 0;
+  conversation.unread_mentions = 0;
+  unreadBar.read();
   sidebar.render();
   updateUnreadTotals();
   if (!socket.send({ type: "read.mark", conversation: id, seq })) api.markRead(id, seq).catch(() => {});
@@ -704,6 +762,8 @@ function bindPage() {
   $("message-list").addEventListener("click", (event) => messageAction(event, mainTimeline));
   $("thread-list").addEventListener("click", (event) => messageAction(event, threadTimeline));
   $("thread-close").addEventListener("click", closeThread);
+  selectOnTouch($("message-list"));
+  selectOnTouch($("thread-list"));
   $("message-scroll").addEventListener("scroll", () => {
     if ($("message-scroll").scrollTop < 120) loadOlder();
     if (mainTimeline.atBottom) {
@@ -735,7 +795,15 @@ function bindPage() {
     openConversation(conversation.id, { focus: true });
   };
   const openBrowse = setupBrowseDialog($("browse-dialog"), { onJoined: opened });
-  const openCreate = setupCreateDialog($("create-dialog"), { onCreated: opened });
+  // A new private channel starts with its invite step, not an empty room.
+  const openCreate = setupCreateDialog($("create-dialog"), {
+    onCreated: (conversation) => {
+      opened(conversation);
+      if (conversation.kind === "private") channelDialog.open(conversation.id, { tab: "members", invite: true });
+    },
+  });
+  $("members-button").addEventListener("click", () => channelDialog.open(view.activeId, { tab: "members" }));
+  $("channel-settings-button").addEventListener("click", () => channelDialog.open(view.activeId));
   const openDirect = setupDirectDialog($("dm-dialog"), {
     me: store.me,
     presence: (user) => store.presence.get(user.id) || user.presence || "offline",

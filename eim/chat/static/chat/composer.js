@@ -77,7 +77,9 @@ export class Composer {
     this.counter.hidden = !near;
     this.counter.textContent = `${length.toLocaleString()} / ${this.maxChars.toLocaleString()}`;
     this.counter.classList.toggle("over", length > this.maxChars);
-    this.sendButton.disabled = this.input.disabled || (!this.input.value.trim() && !this.ready().length);
+    this.sendButton.disabled =
+      this.input.disabled || length > this.maxChars || (!this.input.value.trim() && !this.ready().length);
+    this.sendButton.title = length > this.maxChars ? `At most ${this.maxChars.toLocaleString()} characters` : "";
     if (byTyping && this.input.value) {
       this.clearError();
       const now = Date.now();

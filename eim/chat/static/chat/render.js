@@ -41,14 +41,38 @@ export function icon(name) {
   return svg;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
+const yearDateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
+export const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
 
+// "9:05 AM" or "9:05": the reader's locale, without a leading zero on the hour.
 export function shortTime(iso) {
-  const date = new Date(iso);
-  const today = new Date().toDateString() === date.toDateString();
-  return today ? timeFormat.format(date) : `${dayFormat.format(date)}, ${timeFormat.format(date)}`;
+  return timeFormat
+    .formatToParts(new Date(iso))
+    .map((part) => (part.type === "hour" && part.value.length === 2 ? part.value.replace(/^0/, "") : part.value))
+    .join("");
+}
+
+export function dayKey(time) {
+  const date = new Date(time);
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+// "Today", "Yesterday", "Monday 3 March", or with the year when it is not this year's.
+export function dayLabel(time) {
+  const date = new Date(time);
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (dayKey(date) === dayKey(today)) return "Today";
+  if (dayKey(date) === dayKey(yesterday)) return "Yesterday";
+  return date.getFullYear() === today.getFullYear() ? dateFormat.format(date) : yearDateFormat.format(date);
+}
+
+// A time with its day, for lists that have no day separators (search results).
+export function dayAndTime(iso) {
+  const label = dayLabel(iso);
+  return `${label}, ${shortTime(iso)}`;
 }
 
 export function fileSize(bytes) {
@@ -214,7 +238,14 @@ export function messageElement(message, ctx) {
       }),
     );
   }
-  item.append(avatar(message.author), main);
+  // Shown beside a continued message (its header is hidden) when the pointer is on it.
+  const gutter = el("time", {
+    class: "gutter-time",
+    datetime: message.created_at,
+    title: fullFormat.format(new Date(message.created_at)),
+    text: shortTime(message.created_at),
+  });
+  item.append(avatar(message.author), gutter, main);
   if (!message.deleted) item.append(messageActions(message, ctx));
   return item;
 }

@@ -81,8 +81,15 @@ export class Sidebar {
     const partner = partnerOf(conversation);
     if (partner) described.push(this.store.presence.get(partner.id) || "offline");
     if (unread) {
-      link.append(el("span", { class: "badge", text: unread > 99 ? "99+" : String(unread) }));
+      // Mentions, and every message of a direct conversation, are for you: a strong badge
+      // with "@" for mentions; other unread messages in channels get a quiet one.
+      const mentions = active ? 0 : conversation.unread_mentions || 0;
+      const forMe = mentions > 0 || !CHANNEL_KINDS.has(conversation.kind);
+      const shown = mentions || unread;
+      const text = `${mentions ? "@" : ""}${shown > 99 ? "99+" : shown}`;
+      link.append(el("span", { class: `badge${forMe ? " badge-strong" : ""}`, text }));
       described.push(`${unread} unread`);
+      if (mentions) described.push(mentions === 1 ? "1 mention" : `${mentions} mentions`);
     }
     if (conversation.archived) described.push("archived");
     if (described.length) {
