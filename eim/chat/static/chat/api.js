@@ -38,7 +38,9 @@ function errorFrom(status, payload) {
     }
   }
   if (payload && typeof payload === "object" && "detail" in payload) {
-    return new ApiError(status, payload.code || "error", plainDetail(payload.detail));
+    const error = new ApiError(status, payload.code || "error", plainDetail(payload.detail));
+    if (typeof payload.position === "number") error.position = payload.position;
+    return error;
   }
   return new ApiError(status, "error", `The server answered ${status}. Please try again.`);
 }
@@ -84,6 +86,8 @@ export const api = {
   archive: (id) => request("POST", `/conversations/${id}/archive/`),
   messages: (id, { before, thread, limit = 50 } = {}) =>
     request("GET", `/conversations/${id}/messages/`, { query: { before, thread, limit } }),
+  message: (id) => request("GET", `/messages/${id}/`),
+  search: (q, cursor) => request("GET", "/search", { query: { q, cursor, limit: 30 } }),
   markRead: (id, seq) => request("POST", `/conversations/${id}/read/`, { body: { seq } }),
 };
 

@@ -7,6 +7,7 @@ import { ChannelDialog } from "./manage.js";
 import { EmojiPicker } from "./picker.js";
 import { el } from "./render.js";
 import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
+import { SearchPanel } from "./search.js";
 import { ChatSocket } from "./socket.js";
 import { Store } from "./store.js";
 import { Timeline } from "./timeline.js";
@@ -456,20 +457,23 @@ function fillScreen(id) {
   if (timeline?.hasMore && scroller.scrollHeight <= scroller.clientHeight) loadOlder();
 }
 
-async function loadOlder() {
+// Returns whether a page was added.
+async function loadOlder({ limit = 50 } = {}) {
   const id = view.activeId;
   const timeline = store.timelines.get(id);
-  if (view.loadingOlder || !view.mainReady || !timeline?.hasMore) return;
+  if (view.loadingOlder || !view.mainReady || !timeline?.hasMore) return false;
   const oldest = store.topLevelMessages(id)[0];
-  if (!oldest) return;
+  if (!oldest) return false;
   view.loadingOlder = true;
   renderHistoryStatus(id);
   try {
-    const page = await store.load(id, () => api.messages(id, { before: oldest.seq, limit: 50 }));
+    const page = await store.load(id, () => api.messages(id, { before: oldest.seq, limit }));
     timeline.hasMore = page.has_more;
     if (view.activeId === id) mainTimeline.prepend(page.results.filter((m) => m.parent === null).map((m) => store.message(id, m.id)));
+    return true;
   } catch (error) {
     composer.showError(`Couldn't load earlier messages: ${error.detail}`);
+    return false;
   } finally {
     view.loadingOlder = false;
     if (view.activeId === id) {
@@ -521,6 +525,53 @@ function showNoConversation() {
   composer.retarget({ label: "Message", placeholder: "Open a conversation to write", enabled: false });
 }
 
+// ----- search, and showing one message in its conversation
+
+const searchPanel = new SearchPanel($("search-panel"), {
+  where: (hit) => {
+    const conversation = store.conversations.get(hit.id);
+    if (!conversation) return hit.name ? `#${hit.name}` : "a conversation you left";
+    return store.isChannel(hit.id) ? conversationLabel(conversation) : `Direct message with ${conversation.name}`;
+  },
+  onOpen: () => {
+    closeThread();
+    $("app").classList.add("search-open");
+    closeSidebarOnPhone();
+  },
+  onClose: () => $("app").classList.remove("search-open"),
+  onPick: (hit) => {
+    if (phone.matches) searchPanel.close();
+    revealMessage(hit.conversation.id, hit.message_id);
+  },
+});
+
+// Open the conversation (or the thread) of a message, load history back to it, highlight it.
+async function revealMessage(conversationId, messageId) {
+  if (!store.conversations.has(conversationId)) {
+    composer.showError("You are no longer in that conversation.");
+    return;
+  }
+  let message;
+  try {
+    message = await api.message(messageId);
+  } catch (error) {
+    composer.showError(`Couldn't show that message: ${error.detail}`);
+    return;
+  }
+  if (view.activeId !== conversationId) await openConversation(conversationId);
+  if (message.parent !== null) {
+    await openThread(conversationId, message.parent, null);
+    threadTimeline.highlight(messageId);
+    return;
+  }
+  for (let page = 0; page < 20 && !store.message(conversationId, messageId); page += 1) {
+    if (!(await loadOlder({ limit: 200 }))) break;
+  }
+  if (!mainTimeline.highlight(messageId)) {
+    composer.showError("That message is too far back to show here; scroll up to read it.");
+  }
+}
+
 // ----- a conversation's details and members
 
 const channelDialog = new ChannelDialog($("channel-dialog"), {
@@ -567,6 +618,7 @@ function markRead({ force = false } = {}) {
 // ----- threads
 
 async function openThread(conversationId, rootId, opener) {
+  searchPanel.close();
   view.thread = { conversation: conversationId, root: rootId, opener };
   view.threadReady = false;
   const panel = $("thread-panel");
@@ -730,6 +782,7 @@ function applyPhoneInert() {
   $("sidebar").inert = phone.matches && !open;
   $("conversation").inert = phone.matches && open;
   $("thread-panel").inert = phone.matches && open;
+  $("search-panel").inert = phone.matches && open;
 }
 
 // ----- keyboard
@@ -746,6 +799,9 @@ function keydown(event) {
   if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
     event.preventDefault();
     switchConversation(event.key === "ArrowUp" ? -1 : 1);
+  } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+    event.preventDefault();
+    searchPanel.open($("search-button"));
   } else if (event.key === "Escape" && !event.defaultPrevented) {
     if (picker.isOpen) picker.close();
     else if (document.querySelector("dialog[open]")) return;
@@ -753,6 +809,7 @@ function keydown(event) {
       setSidebarOpen(false);
       $("menu-button").focus();
     } else if (view.thread) closeThread();
+    else if (searchPanel.isOpen) searchPanel.close();
   }
 }
 
@@ -810,6 +867,7 @@ function bindPage() {
     onOpened: opened,
   });
   $("browse-channels-button").addEventListener("click", openBrowse);
+  $("search-button").addEventListener("click", () => searchPanel.open($("search-button")));
   $("create-channel-button").addEventListener("click", openCreate);
   $("new-dm-button").addEventListener("click", openDirect);
 }
