@@ -1,7 +1,9 @@
 """The safe markdown subset messages are written in.
 
 Raw HTML is never passed through; links are limited to http(s) and mailto; the output is
-sanitised once more with nh3 so that a parser bug cannot become an XSS.
+sanitised once more with nh3 so that a parser bug cannot become an XSS. Plain URLs become
+links (linkify-it, with a scheme only: "example.com" stays text), and every link opens in a
+new tab without telling the target where it came from.
 """
 
 import re
@@ -36,13 +38,17 @@ _TAG = re.compile(r"<(/?)([a-z0-9]+)[^>]*>")
 _NO_MENTIONS_INSIDE = {"a", "code", "pre"}
 
 _markdown = (
-    MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
+    MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True})
     .disable(
         ["image", "heading", "lheading", "hr", "table", "html_block", "html_inline"],
         ignoreInvalid=True,
     )
-    .enable("strikethrough")
+    .enable(["strikethrough", "linkify"])
 )
+# Only what a person would click: http(s) and mailto with their scheme written out.
+_markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+for _schema in ("ftp:", "//"):
+    _markdown.linkify.add(_schema, None)
 
 
 def _mentionable_pieces(html: str) -> Iterator[tuple[str, bool]]:
@@ -97,4 +103,5 @@ def render_body(body: str, *, mentioned: set[str] | frozenset[str] = frozenset()
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes=_SAFE_SCHEMES,
         link_rel="noopener noreferrer nofollow",
+        set_tag_attribute_values={"a": {"target": "_blank"}},
     ).strip()

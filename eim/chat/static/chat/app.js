@@ -4,6 +4,7 @@ import { ApiError, api } from "./api.js";
 import { Composer } from "./composer.js";
 import { confirmDelete, setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
 import { ChannelDialog } from "./manage.js";
+import { Autocomplete } from "./mentions.js";
 import { EmojiPicker } from "./picker.js";
 import { el } from "./render.js";
 import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
@@ -49,7 +50,23 @@ function renderContext(inThread) {
     inThread,
     rootId: inThread ? view.thread?.root : null,
     live: socket.live,
+    channelByName,
   });
+}
+
+function channelByName(name) {
+  for (const conversation of store.conversations.values()) {
+    if (store.isChannel(conversation.id) && conversation.name === name) return conversation;
+  }
+  return null;
+}
+
+// People to offer after "@": the conversation's members as far as we know them.
+function membersOf(conversationId) {
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation) return [];
+  const ids = conversation.memberIds || (conversation.people || []).map((p) => p.id);
+  return ids.map((id) => store.users.get(id)).filter(Boolean);
 }
 
 const mainTimeline = new Timeline({
@@ -100,6 +117,14 @@ const threadComposer = new Composer($("thread-composer"), {
     typing: () => socket.send({ type: "typing", conversation: view.thread.conversation }),
     editLast: () => editLastMessage(threadTimeline, view.thread.conversation, view.thread.root),
   },
+});
+
+const channelsOf = () => [...store.conversations.values()].filter((c) => store.isChannel(c.id));
+new Autocomplete($("composer"), { me: store.me, members: () => membersOf(view.activeId), channels: channelsOf });
+new Autocomplete($("thread-composer"), {
+  me: store.me,
+  members: () => membersOf(view.thread?.conversation),
+  channels: channelsOf,
 });
 
 const socket = new ChatSocket({
@@ -694,6 +719,12 @@ function startEdit(timeline, message) {
 }
 
 async function messageAction(event, timeline) {
+  const channelLink = event.target.closest("a[data-action='open-channel']");
+  if (channelLink) {
+    event.preventDefault();
+    openConversation(Number(channelLink.dataset.conversation), { focus: true });
+    return;
+  }
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   const item = button.closest("li.message");
@@ -868,6 +899,10 @@ function bindPage() {
   });
   $("browse-channels-button").addEventListener("click", openBrowse);
   $("search-button").addEventListener("click", () => searchPanel.open($("search-button")));
+  for (const box of [composer, threadComposer]) {
+    const button = box.form.querySelector('[data-role="emoji"]');
+    button.addEventListener("click", () => picker.open(button, (emoji) => box.insert(emoji), { label: "Insert" }));
+  }
   $("create-channel-button").addEventListener("click", openCreate);
   $("new-dm-button").addEventListener("click", openDirect);
 }

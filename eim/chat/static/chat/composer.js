@@ -195,6 +195,7 @@ export class Composer {
     this.input.value = draft;
     this.input.disabled = !enabled;
     this.form.querySelector('[data-role="attach"]').disabled = !enabled;
+    this.form.querySelector('[data-role="emoji"]').disabled = !enabled;
     this.clearError();
     this.changed(false);
     return left;
@@ -202,5 +203,14 @@ export class Composer {
 
   focus() {
     this.input.focus();
+  }
+
+  // Put text where the caret is (an emoji from the picker).
+  insert(text) {
+    const { selectionStart: start, selectionEnd: end, value } = this.input;
+    this.input.value = value.slice(0, start) + text + value.slice(end);
+    this.input.setSelectionRange(start + text.length, start + text.length);
+    this.input.focus();
+    this.changed(true);
   }
 }

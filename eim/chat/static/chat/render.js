@@ -1,16 +1,6 @@
 // DOM for messages. Every string goes in through textContent, except a message's `html`,
 // which the server rendered from a safe markdown subset and sanitised.
 
-export const REACTION_EMOJI = [
-  ["👍", "thumbs up"],
-  ["❤️", "heart"],
-  ["😂", "laughing"],
-  ["🎉", "party"],
-  ["👀", "looking"],
-  ["✅", "done"],
-  ["🙏", "thanks"],
-];
-
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
@@ -177,7 +167,43 @@ function messageActions(message, ctx) {
   return actions;
 }
 
-// ctx: {me, userName(id), inThread, isRoot}
+// "#name" of a channel the reader is in becomes a link that opens it (text nodes outside
+// links and code only; built as elements, never as HTML).
+const CHANNEL_REFERENCE = /(^|[^\p{L}\p{N}_&/#-])#([\p{L}\p{N}_-]{1,80})/gu;
+
+function linkChannels(body, channelByName) {
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) =>
+      node.parentElement.closest("a, code, pre") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const texts = [];
+  while (walker.nextNode()) if (walker.currentNode.nodeValue.includes("#")) texts.push(walker.currentNode);
+  for (const text of texts) {
+    const value = text.nodeValue;
+    const pieces = [];
+    let last = 0;
+    for (const match of value.matchAll(CHANNEL_REFERENCE)) {
+      const channel = channelByName(match[2].toLowerCase());
+      if (!channel) continue;
+      const start = match.index + match[1].length;
+      pieces.push(value.slice(last, start));
+      pieces.push(
+        el("a", {
+          href: `#/c/${channel.id}`,
+          class: "channel-link",
+          text: `#${match[2]}`,
+          dataset: { action: "open-channel", conversation: channel.id },
+        }),
+      );
+      last = start + match[2].length + 1;
+    }
+    if (!pieces.length) continue;
+    pieces.push(value.slice(last));
+    text.replaceWith(...pieces);
+  }
+}
+
+// ctx: {me, userName(id), inThread, isRoot, channelByName(name)}
 export function messageElement(message, ctx) {
   const own = message.author.id === ctx.me.id;
   const classes = ["message"];
@@ -223,6 +249,7 @@ export function messageElement(message, ctx) {
       link.target = "_blank";
       link.rel = "noopener noreferrer nofollow";
     }
+    if (ctx.channelByName) linkChannels(body, ctx.channelByName);
     main.append(body);
     main.append(attachmentList(message.attachments) || "");
     main.append(reactionBar(message, ctx) || "");
