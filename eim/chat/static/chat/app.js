@@ -5,6 +5,7 @@ import { Composer } from "./composer.js";
 import { confirmDelete, setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
 import { ChannelDialog } from "./manage.js";
 import { Autocomplete } from "./mentions.js";
+import { Notifier } from "./notify.js";
 import { EmojiPicker } from "./picker.js";
 import { el } from "./render.js";
 import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
@@ -34,8 +35,17 @@ const view = {
 
 // ----- the pieces of the page
 
+const notifier = new Notifier({
+  me: store.me,
+  conversation: (id) => store.conversations.get(id),
+  isChannel: (id) => store.isChannel(id),
+  activeId: () => view.activeId,
+  open: (id) => openConversation(id, { focus: true }),
+});
+
 const sidebar = new Sidebar({
   store,
+  isMuted: (id) => notifier.isMuted(id),
   channelList: $("channel-list"),
   dmList: $("dm-list"),
   channelsEmpty: $("channels-empty"),
@@ -160,9 +170,18 @@ function receiveFrame(frame) {
       break;
     default:
       if (typeof frame.seq === "number" && typeof frame.conversation === "number") {
+        const cursor = store.cursors.get(frame.conversation);
         store.applyEvent(frame);
+        if (frame.type === "message.new" && cursor !== undefined && frame.seq > cursor && isRecent(frame.message)) {
+          notifier.message(frame.conversation, frame.message);
+        }
       }
   }
+}
+
+// A replay after a long absence is history, not news: no notification for it.
+function isRecent(message) {
+  return Date.now() - Date.parse(message.created_at) < 2 * 60 * 1000;
 }
 
 function connectionChanged(state) {
@@ -362,6 +381,25 @@ function renderHeader() {
   members.setAttribute("aria-label", `${members.textContent}: see who is in ${conversationLabel(conversation)}`);
   members.classList.toggle("after-text", parts.length > 0);
   $("channel-settings-button").hidden = !store.isChannel(conversation.id);
+  const mute = $("mute-button");
+  const muted = notifier.isMuted(conversation.id);
+  mute.hidden = false;
+  mute.setAttribute("aria-pressed", String(muted));
+  const words = muted ? "Muted: unmute this conversation" : "Mute this conversation";
+  mute.setAttribute("aria-label", words);
+  mute.title = words;
+}
+
+function showNotifyState() {
+  const button = $("notify-button");
+  button.setAttribute("aria-pressed", String(notifier.active));
+  const words = notifier.active
+    ? "Desktop notifications are on (mentions and direct messages): turn off"
+    : notifier.permission === "denied" && notifier.enabled
+      ? "Desktop notifications are blocked by the browser for this site"
+      : "Turn on desktop notifications for mentions and direct messages";
+  button.setAttribute("aria-label", words);
+  button.title = words;
 }
 
 function presenceWords(status) {
@@ -899,6 +937,17 @@ function bindPage() {
   });
   $("browse-channels-button").addEventListener("click", openBrowse);
   $("search-button").addEventListener("click", () => searchPanel.open($("search-button")));
+  $("notify-button").addEventListener("click", async () => {
+    await notifier.toggle();
+    showNotifyState();
+  });
+  showNotifyState();
+  $("mute-button").addEventListener("click", () => {
+    notifier.setMuted(view.activeId, !notifier.isMuted(view.activeId));
+    renderHeader();
+    sidebar.render();
+    updateUnreadTotals();
+  });
   for (const box of [composer, threadComposer]) {
     const button = box.form.querySelector('[data-role="emoji"]');
     button.addEventListener("click", () => picker.open(button, (emoji) => box.insert(emoji), { label: "Insert" }));
