@@ -46,9 +46,11 @@ _markdown = (
     .enable(["strikethrough", "linkify"])
 )
 # Only what a person would click: http(s) and mailto with their scheme written out.
-_markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+_linkify = _markdown.linkify
+assert _linkify is not None  # "linkify": True and linkify-it-py installed
+_linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
 for _schema in ("ftp:", "//"):
-    _markdown.linkify.add(_schema, None)
+    _linkify.add(_schema, None)
 
 
 def _mentionable_pieces(html: str) -> Iterator[tuple[str, bool]]:

@@ -33,14 +33,14 @@ def _unread_subquery(user: User, *, mentioning: bool = False) -> Subquery:
     )
     if mentioning:
         unread = unread.filter(mentions=user)
-    unread = (
+    counted = (
         unread.exclude(author=user)
         .order_by()
         .values("conversation")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Subquery(unread, output_field=IntegerField())
+    return Subquery(counted, output_field=IntegerField())
 
 
 def conversations_for_user(*, user: User) -> list[dict[str, Any]]:
@@ -107,6 +107,24 @@ def public_channels_to_join(*, user: User) -> list[dict[str, Any]]:
         .order_by("name")
     )
     return [conversation_payload(c) | {"member_count": c.member_count} for c in channels]
+
+
+def direct_conversation_people(*, conversation_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The people of these direct and group conversations, to name them where a channel
+    shows its name. Their members are fixed at creation, so today's are the participants.
+    Not scoped to a reader: callers pass only ids the reader may already see (search hits)."""
+    people: dict[int, list[dict[str, Any]]] = {}
+    rows = (
+        Membership.objects.filter(
+            conversation_id__in=conversation_ids,
+            conversation__kind__in=[ConversationKind.DIRECT, ConversationKind.GROUP],
+        )
+        .select_related("user")
+        .order_by("user__username")
+    )
+    for membership in rows:
+        people.setdefault(membership.conversation_id, []).append(user_payload(membership.user))
+    return people
 
 
 def conversation_members(*, user: User, conversation_id: int) -> list[dict[str, Any]]:

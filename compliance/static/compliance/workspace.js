@@ -2,7 +2,15 @@
 // version history and who could see it. Configuration comes from data-* attributes on #workspace.
 
 import { ApiError, getJson, withId } from "./api.js";
-import { contextItem, conversationLabel, el, exposureItem, resultItem, versionItem } from "./render.js";
+import {
+  contextItem,
+  conversationLabel,
+  el,
+  exposureItem,
+  facetList,
+  resultItem,
+  versionItem,
+} from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("workspace");
@@ -60,6 +68,7 @@ async function search({ more = false } = {}) {
       order: state.order,
       cursor: more ? state.next : null,
       limit: config.pageSize,
+      facets: more ? null : "true",
     });
     if (generation !== state.generation) return;
     showPage(page, { more });
@@ -87,6 +96,7 @@ function showMoreError(error) {
 }
 
 function showPage(page, { more }) {
+  if (!more) showFacets(page.facets);
   const list = $("results");
   if (!more) {
     list.replaceChildren();
@@ -107,6 +117,32 @@ function showPage(page, { more }) {
   if (!more && state.results.length) select(0, { focus: false });
 }
 
+const wide = window.matchMedia("(min-width: 761px)");
+
+// Counts over every match (the API's facets); choosing one narrows the query with its
+// operator, as if typed.
+function showFacets(facets) {
+  const panel = $("facets");
+  panel.hidden = !facets;
+  if (!facets) return;
+  const days = [...facets.days].sort((a, b) => b.date.localeCompare(a.date));
+  $("facet-groups").replaceChildren(
+    facetList("People", facets.authors, { label: (a) => `@${a.username}`, operator: (a) => `from:${a.username}` }),
+    facetList("Conversations", facets.conversations, {
+      label: (c) => conversationLabel(c),
+      operator: (c) => `in:${c.id}`,
+    }),
+    facetList("Days (UTC)", days, { label: (d) => d.date, operator: (d) => `on:${d.date}` }),
+  );
+  panel.open = wide.matches;
+}
+
+function refine(operator) {
+  const box = $("q");
+  if (!box.value.split(/\s+/).includes(operator)) box.value = `${box.value.trim()} ${operator}`.trim();
+  search();
+}
+
 function summary() {
   const n = state.count;
   const shown = state.results.length;
@@ -120,6 +156,7 @@ function summary() {
 
 function showIntro() {
   setState("idle");
+  $("facets").hidden = true;
   $("results").replaceChildren();
   state.results = [];
   state.selected = -1;
@@ -150,6 +187,7 @@ function showNoMatches() {
 }
 
 function showError(error) {
+  $("facets").hidden = true;
   $("results").replaceChildren();
   state.results = [];
   state.selected = -1;
@@ -422,6 +460,10 @@ $("q").addEventListener("input", () => {
   if (!$("query-error").hidden) hideQueryError();
 });
 $("more-button").addEventListener("click", () => search({ more: true }));
+$("facet-groups").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-operator]");
+  if (button) refine(button.dataset.operator);
+});
 
 // ----- start: a query in the address bar runs at once
 
