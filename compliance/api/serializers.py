@@ -37,14 +37,14 @@ class AuthorOutput(NamedOutput):
     username = serializers.CharField()
 
 
-class PersonOutput(serializers.Serializer):
+class ParticipantOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     name = serializers.CharField()
 
 
 class HitConversationOutput(NamedOutput):
-    people = PersonOutput(
+    people = ParticipantOutput(
         many=True, required=False, help_text="direct and group messages: who is in it"
     )
 

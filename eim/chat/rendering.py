@@ -37,20 +37,35 @@ _TAG = re.compile(r"<(/?)([a-z0-9]+)[^>]*>")
 # A mention inside a link or code is text the author quoted, not someone to notify.
 _NO_MENTIONS_INSIDE = {"a", "code", "pre"}
 
-_markdown = (
-    MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True})
-    .disable(
-        ["image", "heading", "lheading", "hr", "table", "html_block", "html_inline"],
-        ignoreInvalid=True,
+
+def _parser(*, linkify: bool) -> MarkdownIt:
+    parser = (
+        MarkdownIt("commonmark", {"html": False, "linkify": linkify, "breaks": True})
+        .disable(
+            ["image", "heading", "lheading", "hr", "table", "html_block", "html_inline"],
+            ignoreInvalid=True,
+        )
+        .enable(["strikethrough", "linkify"] if linkify else ["strikethrough"])
     )
-    .enable(["strikethrough", "linkify"])
-)
-# Only what a person would click: http(s) and mailto with their scheme written out.
-_linkify = _markdown.linkify
-assert _linkify is not None  # "linkify": True and linkify-it-py installed
-_linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
-for _schema in ("ftp:", "//"):
-    _linkify.add(_schema, None)
+    if linkify:
+        # Only what a person would click: http(s) and mailto with their scheme written out.
+        links = parser.linkify
+        assert links is not None  # linkify-it-py is installed
+        links.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+        for schema in ("ftp:", "//"):
+            links.add(schema, None)
+    return parser
+
+
+_plain_markdown = _parser(linkify=False)
+_linking_markdown = _parser(linkify=True)
+# Linkify looks at every piece of text (40 -> 70 us a message); most messages hold no URL.
+_MAY_HOLD_A_LINK = re.compile(r"https?://|mailto:", re.IGNORECASE)
+
+
+def _render(body: str) -> str:
+    parser = _linking_markdown if _MAY_HOLD_A_LINK.search(body) else _plain_markdown
+    return parser.render(body)
 
 
 def _mentionable_pieces(html: str) -> Iterator[tuple[str, bool]]:
@@ -73,7 +88,7 @@ def _mentionable_pieces(html: str) -> Iterator[tuple[str, bool]]:
 def mentioned_usernames(body: str) -> set[str]:
     if "@" not in body:
         return set()  # most messages: no need to render them to find out
-    html = _markdown.render(body)
+    html = _render(body)
     return {
         name
         for piece, mentionable in _mentionable_pieces(html)
@@ -96,7 +111,7 @@ def _mark_mentions(html: str, usernames: set[str]) -> str:
 
 
 def render_body(body: str, *, mentioned: set[str] | frozenset[str] = frozenset()) -> str:
-    html = _markdown.render(body)
+    html = _render(body)
     if mentioned:
         html = _mark_mentions(html, set(mentioned))
     return nh3.clean(

@@ -25,7 +25,8 @@ def test_an_owner_manages_members_name_topic_and_archives(sign_in):
     b.open("desk")
 
     a.page.get_by_role("button", name=re.compile("2 members")).click()
-    dialog = a.page.get_by_role("dialog", name="#desk")
+    dialog = a.page.locator("#channel-dialog")
+    expect(dialog).to_have_accessible_name("#desk")
     expect(dialog.get_by_role("tab", name="Members")).to_have_attribute("aria-selected", "true")
     members = dialog.locator("#member-list li")
     expect(members).to_have_count(2)
@@ -62,6 +63,7 @@ def test_an_owner_manages_members_name_topic_and_archives(sign_in):
     dialog.get_by_role("textbox", name="Topic").fill("EUR/USD flow")
     dialog.get_by_role("button", name="Save changes").click()
     expect(dialog.get_by_role("status")).to_have_text("Saved.")
+    expect(dialog).to_have_accessible_name("#fx-desk")
     expect(a.page.locator("#conversation-title")).to_have_text("#fx-desk")
     expect(a.page.locator("#conversation-topic")).to_contain_text("EUR/USD flow")
     a.page.screenshot(path=SCREENSHOTS / "channel-about-laptop.png")

@@ -72,7 +72,7 @@ def _loaded_payload(message: Message) -> dict[str, Any]:
     return message_payload(
         message,
         mentions=message.mentions.all(),
-        attachments=message.attachments.all(),
+        attachments=message.attachments.order_by("pk"),
         reactions=message.reactions.all(),
     )
 

@@ -7,6 +7,13 @@ import { confirmAction, slugAsTyped } from "./dialogs.js";
 import { avatar, el } from "./render.js";
 import { CHANNEL_KINDS } from "./store.js";
 
+// The answer to a change describes the channel, not our membership (no role, no unread):
+// take only the channel's own fields from it.
+function adopt(conversation, answer) {
+  const { name, topic, archived, history_visible: historyVisible } = answer;
+  Object.assign(conversation, { name, topic, archived, history_visible: historyVisible });
+}
+
 export class ChannelDialog {
   // hooks: conversation(id), me, presence(user), confirmDialog, onLeft(id), onMembers(id, members)
   constructor(dialog, hooks) {
@@ -153,8 +160,7 @@ export class ChannelDialog {
       return;
     }
     await this.run(async () => {
-      const updated = await api.updateConversation(this.id, changes);
-      Object.assign(conversation, updated);
+      adopt(conversation, await api.updateConversation(this.id, changes));
       this.hooks.onChanged(this.id);
       this.showTitle();
       this.fillAbout();
@@ -170,8 +176,7 @@ export class ChannelDialog {
     });
     if (!sure) return;
     await this.run(async () => {
-      const updated = await api.archive(this.id);
-      Object.assign(this.conversation, updated);
+      adopt(this.conversation, await api.archive(this.id));
       this.hooks.onChanged(this.id);
       this.fillAbout();
       this.showNote("Archived: the channel is read-only now.");
