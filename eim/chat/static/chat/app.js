@@ -6,6 +6,8 @@ import { confirmDelete, setupBrowseDialog, setupCreateDialog, setupDirectDialog 
 import { ChannelDialog } from "./manage.js";
 import { Autocomplete } from "./mentions.js";
 import { Notifier } from "./notify.js";
+import { Outbox } from "./outbox.js";
+import { PhoneLayout, phone } from "./phone.js";
 import { EmojiPicker } from "./picker.js";
 import { el } from "./render.js";
 import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
@@ -19,7 +21,6 @@ import { TypingIndicator } from "./typing.js";
 
 const config = JSON.parse(document.getElementById("eim-config").textContent);
 const $ = (id) => document.getElementById(id);
-const phone = window.matchMedia("(max-width: 760px)");
 
 const store = new Store(config.me);
 const picker = new EmojiPicker();
@@ -34,6 +35,19 @@ const view = {
 };
 
 // ----- the pieces of the page
+
+const layout = new PhoneLayout({
+  app: $("app"),
+  sidebar: $("sidebar"),
+  backdrop: $("sidebar-backdrop"),
+  menu: $("menu-button"),
+  covered: [$("conversation"), $("thread-panel"), $("search-panel")],
+});
+
+const outbox = new Outbox({
+  store,
+  errorsFor: (pending) => (pending.parent === null ? composer : threadComposer),
+});
 
 const notifier = new Notifier({
   me: store.me,
@@ -111,7 +125,7 @@ const composer = new Composer($("composer"), {
   maxBytes: config.maxAttachmentBytes,
   hooks: {
     conversation: () => view.activeId,
-    send: ({ body, attachments }) => sendMessage(view.activeId, null, body, attachments),
+    send: ({ body, attachments }) => outbox.send(view.activeId, null, body, attachments),
     typing: () => socket.send({ type: "typing", conversation: view.activeId }),
     editLast: () => editLastMessage(mainTimeline, view.activeId, null),
   },
@@ -123,7 +137,7 @@ const threadComposer = new Composer($("thread-composer"), {
   hooks: {
     conversation: () => view.thread?.conversation,
     send: ({ body, attachments }) =>
-      sendMessage(view.thread.conversation, view.thread.root, body, attachments),
+      outbox.send(view.thread.conversation, view.thread.root, body, attachments),
     typing: () => socket.send({ type: "typing", conversation: view.thread.conversation }),
     editLast: () => editLastMessage(threadTimeline, view.thread.conversation, view.thread.root),
   },
@@ -148,6 +162,7 @@ const socket = new ChatSocket({
   onFrame: receiveFrame,
   onState: connectionChanged,
 });
+outbox.socket = socket;
 
 // ----- socket frames
 
@@ -157,7 +172,7 @@ function receiveFrame(frame) {
       store.acknowledged(frame.message);
       break;
     case "error":
-      if (frame.client_id) sendFailed(frame);
+      if (frame.client_id) outbox.failed(frame);
       break;
     case "typing":
       typing.typing(frame.conversation, frame.user, frame.name);
@@ -192,7 +207,7 @@ function connectionChanged(state) {
     banner.hidden = true;
     myDot.dataset.status = document.hidden ? "away" : "online";
     if (document.hidden) socket.send({ type: "presence.set", status: "away" });
-    flushOutbox();
+    outbox.flush();
     scheduleReadMark();
   } else if (state === "waiting") {
     banner.textContent = navigator.onLine
@@ -206,54 +221,6 @@ function connectionChanged(state) {
     setTimeout(() => location.assign(`/login/?next=${encodeURIComponent(location.pathname)}`), 1500);
   }
   refreshPendingNodes();
-}
-
-// ----- sending (optimistic, retried with the same client_id until acknowledged)
-
-function sendMessage(conversationId, parent, body, attachments) {
-  const conversation = store.conversations.get(conversationId);
-  if (!conversation || conversation.archived) return false;
-  store.addPending({
-    client_id: crypto.randomUUID(),
-    conversation: conversationId,
-    parent,
-    body,
-    attachments,
-    created: Date.now(),
-    state: "sending",
-  });
-  return true;
-}
-
-function transmit(pending) {
-  socket.send({
-    type: "message.send",
-    conversation: pending.conversation,
-    body: pending.body,
-    client_id: pending.client_id,
-    parent: pending.parent,
-    attachments: pending.attachments.map((a) => a.id),
-  });
-}
-
-function flushOutbox() {
-  for (const pending of store.pending.values()) {
-    if (pending.state === "sending") transmit(pending);
-  }
-}
-
-function sendFailed(frame) {
-  const pending = store.pending.get(frame.client_id);
-  if (!pending) return;
-  const target = pending.parent === null ? composer : threadComposer;
-  if (frame.code === "rate_limited") {
-    const seconds = Math.max(1, Math.ceil(frame.retry_after || 1));
-    target.showError(`${frame.detail} Sending again in ${seconds} s.`);
-    setTimeout(() => store.pending.has(pending.client_id) && transmit(pending), seconds * 1000);
-    return;
-  }
-  target.showError(frame.detail);
-  store.failPending(frame.client_id, frame);
 }
 
 function refreshPendingNodes() {
@@ -292,7 +259,7 @@ store.subscribe((change) => {
       messageChanged(change);
       break;
     case "pending":
-      if (socket.live && change.pending.state === "sending") transmit(change.pending);
+      if (socket.live && change.pending.state === "sending") outbox.transmit(change.pending);
       showPending(change.pending);
       break;
     case "pending-settled":
@@ -417,7 +384,7 @@ async function openConversation(id, { focus = false } = {}) {
   sidebar.setActive(id);
   updateUnreadTotals();
   renderHeader();
-  closeSidebarOnPhone();
+  layout.closeSidebar();
   if (switching) {
     retargetComposer(conversation, view.drafts.get(id) || "");
     $("typing-line").textContent = typing.line(id);
@@ -599,7 +566,7 @@ const searchPanel = new SearchPanel($("search-panel"), {
   onOpen: () => {
     closeThread();
     $("app").classList.add("search-open");
-    closeSidebarOnPhone();
+    layout.closeSidebar();
   },
   onClose: () => $("app").classList.remove("search-open"),
   onPick: (hit) => {
@@ -828,32 +795,6 @@ async function fetchPresence() {
   if (view.activeId !== null) renderHeader();
 }
 
-// ----- the phone layout: the sidebar slides over the conversation
-
-function setSidebarOpen(open) {
-  const app = $("app");
-  app.classList.toggle("sidebar-open", open);
-  $("menu-button").setAttribute("aria-expanded", String(open));
-  $("sidebar-backdrop").hidden = !open;
-  applyPhoneInert();
-  if (open) $("sidebar").querySelector('[aria-current="page"], a, button')?.focus();
-}
-
-function closeSidebarOnPhone() {
-  if (phone.matches && $("app").classList.contains("sidebar-open")) {
-    setSidebarOpen(false);
-  }
-}
-
-// On a phone the hidden sidebar must not take keyboard focus; the open one owns it.
-function applyPhoneInert() {
-  const open = $("app").classList.contains("sidebar-open");
-  $("sidebar").inert = phone.matches && !open;
-  $("conversation").inert = phone.matches && open;
-  $("thread-panel").inert = phone.matches && open;
-  $("search-panel").inert = phone.matches && open;
-}
-
 // ----- keyboard
 
 function switchConversation(step) {
@@ -875,7 +816,7 @@ function keydown(event) {
     if (picker.isOpen) picker.close();
     else if (document.querySelector("dialog[open]")) return;
     else if ($("app").classList.contains("sidebar-open")) {
-      setSidebarOpen(false);
+      layout.setSidebarOpen(false);
       $("menu-button").focus();
     } else if (view.thread) closeThread();
     else if (searchPanel.isOpen) searchPanel.close();
@@ -902,11 +843,6 @@ function bindPage() {
     $("jump-button").hidden = true;
     composer.focus();
   });
-  $("menu-button").addEventListener("click", () =>
-    setSidebarOpen(!$("app").classList.contains("sidebar-open")),
-  );
-  $("sidebar-backdrop").addEventListener("click", () => setSidebarOpen(false));
-  phone.addEventListener("change", applyPhoneInert);
   document.addEventListener("keydown", keydown);
   document.addEventListener("visibilitychange", () => {
     socket.send({ type: "presence.set", status: document.hidden ? "away" : "online" });
@@ -964,7 +900,6 @@ function initialConversation() {
 
 async function start() {
   bindPage();
-  applyPhoneInert();
   let conversations;
   try {
     conversations = await api.conversations();
