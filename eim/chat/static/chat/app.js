@@ -1,8 +1,9 @@
 // The employee chat: boots from the REST API, then lives on the socket.
 
+import { MessageActions } from "./actions.js";
 import { ApiError, api } from "./api.js";
 import { Composer } from "./composer.js";
-import { confirmDelete, setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
+import { setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
 import { ChannelDialog } from "./manage.js";
 import { Autocomplete } from "./mentions.js";
 import { Notifier } from "./notify.js";
@@ -127,7 +128,7 @@ const composer = new Composer($("composer"), {
     conversation: () => view.activeId,
     send: ({ body, attachments }) => outbox.send(view.activeId, null, body, attachments),
     typing: () => socket.send({ type: "typing", conversation: view.activeId }),
-    editLast: () => editLastMessage(mainTimeline, view.activeId, null),
+    editLast: () => actions.editLast(actions.panes[0], null),
   },
 });
 
@@ -139,7 +140,7 @@ const threadComposer = new Composer($("thread-composer"), {
     send: ({ body, attachments }) =>
       outbox.send(view.thread.conversation, view.thread.root, body, attachments),
     typing: () => socket.send({ type: "typing", conversation: view.thread.conversation }),
-    editLast: () => editLastMessage(threadTimeline, view.thread.conversation, view.thread.root),
+    editLast: () => actions.editLast(actions.panes[1], view.thread.root),
   },
 });
 
@@ -690,88 +691,18 @@ function closeThread() {
 
 // ----- message actions (edit, delete, reactions, thread)
 
-function editLastMessage(timeline, conversationId, thread) {
-  const message = store.lastOwnMessage(conversationId, { thread });
-  if (!message) return false;
-  startEdit(timeline, message);
-  return true;
-}
-
-function startEdit(timeline, message) {
-  const back = timeline === mainTimeline ? composer : threadComposer;
-  mainTimeline.stopEdit();
-  threadTimeline.stopEdit();
-  timeline.startEdit(message, {
-    onCancel: () => {
-      timeline.stopEdit();
-      back.focus();
-    },
-    onSave: async (body) => {
-      if (body === message.body) {
-        timeline.stopEdit();
-        back.focus();
-        return;
-      }
-      try {
-        await socket.request({ type: "message.edit", message: message.id, body });
-        timeline.stopEdit();
-        back.focus();
-      } catch (error) {
-        timeline.editError(error.detail);
-      }
-    },
-  });
-}
-
-async function messageAction(event, timeline) {
-  const channelLink = event.target.closest("a[data-action='open-channel']");
-  if (channelLink) {
-    event.preventDefault();
-    openConversation(Number(channelLink.dataset.conversation), { focus: true });
-    return;
-  }
-  const button = event.target.closest("button[data-action]");
-  if (!button) return;
-  const item = button.closest("li.message");
-  const conversationId = timeline === mainTimeline ? view.activeId : view.thread?.conversation;
-  const errors = timeline === mainTimeline ? composer : threadComposer;
-  const action = button.dataset.action;
-  if (action === "retry-send" || action === "discard-send") {
-    const pending = store.pending.get(item.dataset.clientId);
-    if (!pending) return;
-    if (action === "discard-send") store.settlePending(pending.client_id, null);
-    else {
-      pending.state = "sending";
-      store.addPending(pending);
-    }
-    return;
-  }
-  const message = store.message(conversationId, Number(item.dataset.messageId));
-  if (!message) return;
-  try {
-    if (action === "toggle-reaction") {
-      const mine = message.reactions.find((r) => r.emoji === button.dataset.emoji)?.users.includes(store.me.id);
-      await react(message, button.dataset.emoji, !mine);
-    } else if (action === "pick-reaction") {
-      picker.open(button, (emoji) => {
-        const mine = message.reactions.find((r) => r.emoji === emoji)?.users.includes(store.me.id);
-        if (!mine) react(message, emoji, true).catch((error) => errors.showError(error.detail));
-      });
-    } else if (action === "open-thread") {
-      openThread(conversationId, message.id, button);
-    } else if (action === "edit") {
-      startEdit(timeline, message);
-    } else if (action === "delete" && (await confirmDelete($("confirm-dialog")))) {
-      await socket.request({ type: "message.delete", message: message.id });
-    }
-  } catch (error) {
-    errors.showError(error.detail || String(error));
-  }
-}
-
-function react(message, emoji, add) {
-  return socket.request({ type: add ? "reaction.add" : "reaction.remove", message: message.id, emoji });
-}
+const actions = new MessageActions({
+  store,
+  picker,
+  confirmDialog: $("confirm-dialog"),
+  panes: [
+    { timeline: mainTimeline, composer, conversation: () => view.activeId },
+    { timeline: threadTimeline, composer: threadComposer, conversation: () => view.thread?.conversation },
+  ],
+  openConversation: (id, options) => openConversation(id, options),
+  openThread: (id, root, opener) => openThread(id, root, opener),
+});
+actions.socket = socket;
 
 // ----- presence
 
@@ -826,8 +757,6 @@ function keydown(event) {
 // ----- wiring and start
 
 function bindPage() {
-  $("message-list").addEventListener("click", (event) => messageAction(event, mainTimeline));
-  $("thread-list").addEventListener("click", (event) => messageAction(event, threadTimeline));
   $("thread-close").addEventListener("click", closeThread);
   selectOnTouch($("message-list"));
   selectOnTouch($("thread-list"));
