@@ -37,10 +37,22 @@ class AuthorOutput(NamedOutput):
     username = serializers.CharField()
 
 
+class ParticipantOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+class HitConversationOutput(NamedOutput):
+    people = ParticipantOutput(
+        many=True, required=False, help_text="direct and group messages: who is in it"
+    )
+
+
 class SearchResultOutput(serializers.Serializer):
     archive_seq = serializers.IntegerField()
     message_id = serializers.IntegerField()
-    conversation = NamedOutput()
+    conversation = HitConversationOutput()
     author = AuthorOutput()
     body = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -59,7 +71,7 @@ class AuthorFacetOutput(serializers.Serializer):
     count = serializers.IntegerField()
 
 
-class ConversationFacetOutput(NamedOutput):
+class ConversationFacetOutput(HitConversationOutput):
     count = serializers.IntegerField()
 
 

@@ -180,6 +180,8 @@ class ConversationOutput(serializers.Serializer):
     role = serializers.ChoiceField(choices=["owner", "member"], allow_null=True)
     last_read_seq = serializers.IntegerField(allow_null=True)
     unread = serializers.IntegerField()
+    # Your own conversations: how many of the unread messages mention you.
+    unread_mentions = serializers.IntegerField(required=False)
     # Direct and group conversations: the other people in it.
     people = UserOutput(many=True, required=False)
     # Browsing public channels: how many people are in each.

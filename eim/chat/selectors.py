@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -11,6 +11,7 @@ from accounts.models import User
 from .access import access_member_conversation_by_id, readable_messages
 from .errors import ChatError, ErrorCode
 from .models import (
+    Attachment,
     Conversation,
     ConversationEvent,
     ConversationKind,
@@ -25,21 +26,24 @@ MAX_PAGE = 200
 NOT_ARCHIVED_YET = 2**62
 
 
-def _unread_subquery(user: User) -> Subquery:
-    unread = (
-        Message.objects.filter(
-            conversation=OuterRef("conversation"),
-            seq__gt=OuterRef("last_read_seq"),
-            deleted_at__isnull=True,
-            parent__isnull=True,
-        )
-        .exclude(author=user)
+def _unread_subquery(user: User, *, mentioning: bool = False) -> Subquery:
+    """Unread top-level messages of others; with `mentioning`, those that mention the user."""
+    unread = Message.objects.filter(
+        conversation=OuterRef("conversation"),
+        seq__gt=OuterRef("last_read_seq"),
+        deleted_at__isnull=True,
+        parent__isnull=True,
+    )
+    if mentioning:
+        unread = unread.filter(mentions=user)
+    counted = (
+        unread.exclude(author=user)
         .order_by()
         .values("conversation")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Subquery(unread, output_field=IntegerField())
+    return Subquery(counted, output_field=IntegerField())
 
 
 def conversations_for_user(*, user: User) -> list[dict[str, Any]]:
@@ -47,7 +51,10 @@ def conversations_for_user(*, user: User) -> list[dict[str, Any]]:
     memberships = (
         Membership.objects.filter(user=user)
         .select_related("conversation")
-        .annotate(unread=Coalesce(_unread_subquery(user), 0))
+        .annotate(
+            unread=Coalesce(_unread_subquery(user), 0),
+            unread_mentions=Coalesce(_unread_subquery(user, mentioning=True), 0),
+        )
         .order_by("conversation__kind", "conversation__name", "conversation_id")
     )
     direct_names = _direct_conversation_names(
@@ -58,6 +65,9 @@ def conversations_for_user(*, user: User) -> list[dict[str, Any]]:
         payload = conversation_payload(
             membership.conversation, membership=membership, unread=membership.unread
         )
+        # Only in the member's own listing: event payloads (and so the archive) keep the
+        # conversation's shape without it.
+        payload["unread_mentions"] = membership.unread_mentions
         if membership.conversation_id in direct_names:
             payload.update(direct_names[membership.conversation_id])
         result.append(payload)
@@ -102,6 +112,24 @@ def public_channels_to_join(*, user: User) -> list[dict[str, Any]]:
     return [conversation_payload(c) | {"member_count": c.member_count} for c in channels]
 
 
+def direct_conversation_people(*, conversation_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The people of these direct and group conversations, to name them where a channel
+    shows its name. Their members are fixed at creation, so today's are the participants.
+    Not scoped to a reader: callers pass only ids the reader may already see (search hits)."""
+    people: dict[int, list[dict[str, Any]]] = {}
+    rows = (
+        Membership.objects.filter(
+            conversation_id__in=conversation_ids,
+            conversation__kind__in=[ConversationKind.DIRECT, ConversationKind.GROUP],
+        )
+        .select_related("user")
+        .order_by("user__username")
+    )
+    for membership in rows:
+        people.setdefault(membership.conversation_id, []).append(user_payload(membership.user))
+    return people
+
+
 def conversation_members(*, user: User, conversation_id: int) -> list[dict[str, Any]]:
     conversation = access_member_conversation_by_id(user=user, conversation_id=conversation_id)
     memberships = (
@@ -115,7 +143,11 @@ def conversation_members(*, user: User, conversation_id: int) -> list[dict[str, 
 def _messages_with_relations() -> QuerySet[Message]:
     return (
         Message.objects.select_related("author")
-        .prefetch_related("mentions", "attachments", "reactions")
+        .prefetch_related(
+            "mentions",
+            Prefetch("attachments", queryset=Attachment.objects.order_by("pk")),
+            "reactions",
+        )
         .annotate(reply_count=Count("replies", filter=Q(replies__deleted_at__isnull=True)))
     )
 

@@ -1,10 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from accounts.models import User
-from accounts.selectors import user_is_active_administrator
+from accounts.models import Role, User
+from accounts.selectors import user_has_role, user_is_active_administrator
 from accounts.workspace.selectors import workspace_settings
 
 from .payloads import user_payload
@@ -25,6 +26,12 @@ def chat_home(request: HttpRequest) -> HttpResponse:
             "history_visible_default": limits.history_visible_default,
             # Administrators find their console from the chat (a link in the sidebar's foot).
             "is_administrator": user_is_active_administrator(user=user),
+            # Compliance officers find their workspace from the chat (and back from there).
+            "workspace_url": (
+                reverse("compliance:workspace")
+                if user_has_role(user=user, role=Role.COMPLIANCE_OFFICER)
+                else None
+            ),
             "client_config": {
                 "me": user_payload(user),
                 "maxMessageChars": limits.max_message_chars,

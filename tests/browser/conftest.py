@@ -157,12 +157,17 @@ def _note_policy_violation(person: Person, message: ConsoleMessage) -> None:
 
 @pytest.fixture
 def sign_in(chromium: Chromium, daphne_server: LiveServer) -> Iterator:
-    """sign_in(user, viewport=LAPTOP) → a Person on the chat page with a live socket."""
+    """sign_in(user, viewport=LAPTOP, touch=False) → a Person on the chat page, socket live."""
     people: list[Person] = []
 
-    def _sign_in(user: User, viewport: dict[str, int] = LAPTOP) -> Person:
+    def _sign_in(user: User, viewport: dict[str, int] = LAPTOP, touch: bool = False) -> Person:
+        """touch: a phone's touch screen (no hover, taps), as well as its width."""
         context = chromium.browser.new_context(
-            viewport=viewport, base_url=daphne_server.http_url, reduced_motion="reduce"
+            viewport=viewport,
+            base_url=daphne_server.http_url,
+            reduced_motion="reduce",
+            has_touch=touch,
+            is_mobile=touch,
         )
         page = context.new_page()
         person = Person(user=user, context=context, page=page)

@@ -235,3 +235,84 @@ def test_an_employee_gets_a_plain_403_page(sign_in, desk):
     ).to_be_visible()
     expect(employee.page.get_by_role("searchbox")).to_have_count(0)
     employee.page.screenshot(path=SCREENSHOTS / "compliance-laptop-forbidden.png")
+
+
+def test_a_failed_next_page_keeps_the_results_shown_and_says_what_went_wrong(sign_in, desk):
+    officer = sign_in(desk["olivia"])
+    page = officer.page
+
+    def first_page_with_a_next(route):
+        answer = route.fetch()
+        body = answer.json()
+        body["next"] = "page-two"
+        route.fulfill(response=answer, json=body)
+
+    def next_page_fails(route):
+        route.fulfill(status=503, json={"code": "unavailable", "detail": "The search is busy."})
+
+    page.route(re.compile(r"/api/v1/compliance/search\?(?!.*cursor=)"), first_page_with_a_next)
+    page.route(re.compile(r"/api/v1/compliance/search\?.*cursor=page-two"), next_page_fails)
+    workspace(officer)
+    search(officer, "insider")
+    expect(results(officer)).to_have_count(2)
+
+    page.get_by_role("button", name="Show more results").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Couldn't load more results")
+    expect(page.get_by_role("alert")).to_contain_text("The search is busy.")
+    expect(results(officer)).to_have_count(2)
+    expect(page.locator("#result-summary")).to_contain_text("2 message versions found")
+    expect(page.get_by_role("button", name="Show more results")).to_be_enabled()
+
+
+def test_an_officer_goes_from_the_chat_to_the_workspace_and_back(sign_in, desk):
+    officer = sign_in(desk["olivia"])
+    officer.page.get_by_role("link", name="Compliance workspace").click()
+    expect(
+        officer.page.get_by_role("searchbox", name="Search everything ever said")
+    ).to_be_visible()
+    officer.page.get_by_role("link", name="Back to chat").click()
+    officer.expect_live()
+
+
+def test_an_employee_sees_no_workspace_link(sign_in, desk):
+    employee = sign_in(desk["bob"])
+    expect(employee.page.get_by_role("link", name="Compliance workspace")).to_have_count(0)
+
+
+def test_direct_messages_show_their_people_and_the_facets_refine_the_query(sign_in, desk):
+    officer = sign_in(desk["olivia"])
+    workspace(officer)
+    search(officer, "merger")
+    expect(results(officer)).to_have_count(2)
+    dm = results(officer).filter(has_text="call me about the merger later")
+    expect(dm).to_contain_text("Direct message · Bob Baker, Carol Chen")
+    expect(dm).not_to_contain_text("conversation")
+
+    facets = officer.page.locator("#facets")
+    expect(facets.get_by_role("button", name=re.compile("@bob"))).to_contain_text("1")
+    expect(facets.get_by_role("button", name=re.compile("Bob Baker, Carol Chen"))).to_be_visible()
+    expect(facets.get_by_role("heading", name="Days (UTC)")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    officer.page.screenshot(path=SCREENSHOTS / "compliance-facets-laptop.png")
+    # One line of text is one compact card.
+    box = dm.bounding_box()
+    assert box is not None
+    assert box["height"] < 70
+
+    facets.get_by_role("button", name=re.compile("@carol")).click()
+    expect(officer.page.get_by_role("searchbox")).to_have_value("merger from:carol")
+    expect(results(officer)).to_have_count(1)
+
+
+def test_at_phone_width_the_facets_fold_away(sign_in, desk):
+    officer = sign_in(desk["olivia"], viewport=PHONE, touch=True)
+    workspace(officer)
+    search(officer, "merger")
+    summary = officer.page.locator("#facets summary")
+    expect(summary).to_be_visible()
+    expect(officer.page.locator("#facets").get_by_role("heading", name="People")).to_be_hidden()
+    summary.tap()
+    expect(officer.page.locator("#facets").get_by_role("heading", name="People")).to_be_visible()
+    officer.page.screenshot(path=SCREENSHOTS / "compliance-facets-phone.png")
+    assert officer.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -79,12 +79,13 @@ def _executable(html: str) -> list[str]:
         ("line one\nline two", "<p>line one<br>\nline two</p>"),
         (
             "[docs](https://example.com/a?b=1&c=2)",
-            '<p><a href="https://example.com/a?b=1&amp;c=2" rel="noopener noreferrer nofollow">'
-            "docs</a></p>",
+            '<p><a href="https://example.com/a?b=1&amp;c=2" target="_blank" '
+            'rel="noopener noreferrer nofollow">docs</a></p>',
         ),
         (
             "[mail](mailto:desk@example.com)",
-            '<p><a href="mailto:desk@example.com" rel="noopener noreferrer nofollow">mail</a></p>',
+            '<p><a href="mailto:desk@example.com" target="_blank" '
+            'rel="noopener noreferrer nofollow">mail</a></p>',
         ),
     ],
     ids=[
@@ -118,8 +119,35 @@ def test_markdown_outside_the_subset_renders_as_text(body):
     assert "<h1" not in html
 
 
-def test_a_plain_url_is_not_turned_into_a_link():
-    assert render_body("see https://example.com") == "<p>see https://example.com</p>"
+@pytest.mark.parametrize(
+    ("body", "href"),
+    [
+        ("see https://example.com/a?b=1 ok", "https://example.com/a?b=1"),
+        ("http://intranet.example/x.", "http://intranet.example/x"),
+        ("write to mailto:desk@example.com", "mailto:desk@example.com"),
+    ],
+)
+def test_a_plain_url_with_a_safe_scheme_becomes_a_link(body, href):
+    links = [attrs for tag, attrs in _elements(render_body(body)) if tag == "a"]
+
+    assert links == [{"href": href, "target": "_blank", "rel": "noopener noreferrer nofollow"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "example.com",
+        "www.example.com",
+        "desk@example.com",
+        "ftp://example.com/f",
+        "//example.com/x",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "`https://example.com`",
+    ],
+)
+def test_anything_else_that_looks_like_a_url_stays_text(body):
+    assert "<a" not in render_body(body)
 
 
 # --- XSS -------------------------------------------------------------------------------------
@@ -222,7 +250,8 @@ def test_a_mention_inside_a_link_leaves_the_link_intact():
     html = render_body("[profile](https://example.com/@bob)", mentioned={"bob"})
 
     assert html == (
-        '<p><a href="https://example.com/@bob" rel="noopener noreferrer nofollow">profile</a></p>'
+        '<p><a href="https://example.com/@bob" target="_blank" '
+        'rel="noopener noreferrer nofollow">profile</a></p>'
     )
 
 

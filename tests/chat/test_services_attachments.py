@@ -2,12 +2,15 @@
 
 import hashlib
 import io
+import uuid
 
 import pytest
 from django.test import override_settings
 
 from eim.chat.errors import ChatError, ErrorCode
+from eim.chat.selectors import messages_page
 from eim.chat.services.attachments import attachment_upload
+from eim.chat.services.messages import message_send
 from tests.factories import ChannelFactory, chat_state, staged_attachment, stored_files
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +125,25 @@ def test_a_non_member_cannot_upload(alice, carol, private, code):
     assert refused.value.code == code
     assert chat_state() == before
     assert stored_files() == files
+
+
+def test_a_message_lists_its_files_in_upload_order_live_and_when_read_again(alice):
+    channel = ChannelFactory(creator=alice)
+    first = staged_attachment(alice, channel, b"one\n", "first.txt")
+    second = staged_attachment(alice, channel, b"two\n", "second.txt")
+
+    # The sender names them the other way round; both answers use the upload order.
+    sent = message_send(
+        author=alice,
+        conversation_id=channel.pk,
+        body="",
+        client_id=uuid.uuid4(),
+        attachment_ids=[second.pk, first.pk],
+    )
+    page = messages_page(user=alice, conversation_id=channel.pk)
+
+    assert [a["filename"] for a in sent.payload["attachments"]] == ["first.txt", "second.txt"]
+    assert [a["filename"] for a in page["results"][0]["attachments"]] == [
+        "first.txt",
+        "second.txt",
+    ]

@@ -46,7 +46,10 @@ export function timeEl(iso) {
 
 export function conversationLabel(conversation) {
   if (!conversation) return "";
-  return conversation.name ? `#${conversation.name}` : `Direct message · conversation ${conversation.id}`;
+  if (conversation.name) return `#${conversation.name}`;
+  const people = (conversation.people || []).map((p) => p.name);
+  if (people.length) return `${people.length > 2 ? "Group" : "Direct"} message · ${people.join(", ")}`;
+  return `Direct message · conversation ${conversation.id}`;
 }
 
 function badges(result) {
@@ -78,10 +81,31 @@ export function resultItem(result, index) {
       el("span", { class: "author", title: `@${author.username ?? ""}` }, author.name || author.username || "Unknown"),
       el("span", { class: "where" }, conversationLabel(result.conversation)),
       timeEl(result.occurred_at),
+      badges(result),
+      el("span", { class: "seq" }, `record ${result.archive_seq}`),
     ),
     el("p", { class: "result-body" }, text),
-    el("div", { class: "result-foot" }, badges(result), el("span", { class: "seq" }, `record ${result.archive_seq}`)),
   );
+}
+
+// The filter panel: counts by person, conversation and day; each adds its operator.
+export function facetList(title, items, { label, operator }) {
+  const list = el("ul", { class: "facet-list" });
+  for (const item of items) {
+    list.append(
+      el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "facet", dataset: { operator: operator(item) }, title: `${label(item)}: add ${operator(item)} to the search` },
+          el("span", { class: "facet-label" }, label(item)),
+          el("span", { class: "facet-count" }, item.count.toLocaleString("en")),
+        ),
+      ),
+    );
+  }
+  return el("section", { class: "facet-group" }, el("h3", {}, title), items.length ? list : el("p", { class: "facet-none" }, "None"));
 }
 
 function versionKindLabel(kind) {

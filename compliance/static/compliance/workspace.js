@@ -2,7 +2,15 @@
 // version history and who could see it. Configuration comes from data-* attributes on #workspace.
 
 import { ApiError, getJson, withId } from "./api.js";
-import { contextItem, conversationLabel, el, exposureItem, resultItem, versionItem } from "./render.js";
+import {
+  contextItem,
+  conversationLabel,
+  el,
+  exposureItem,
+  facetList,
+  resultItem,
+  versionItem,
+} from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("workspace");
@@ -45,24 +53,50 @@ async function search({ more = false } = {}) {
     return;
   }
   hideQueryError();
-  setState("loading");
-  $("result-summary").textContent = more ? "Loading more…" : "Searching…";
+  $("more-error").hidden = true;
+  if (more) {
+    // What is shown stays; only the button says it is working.
+    $("more-button").disabled = true;
+    $("more-button").textContent = "Loading more…";
+  } else {
+    setState("loading");
+    $("result-summary").textContent = "Searching…";
+  }
   try {
     const page = await getJson(config.searchUrl, {
       q: state.query,
       order: state.order,
       cursor: more ? state.next : null,
       limit: config.pageSize,
+      facets: more ? null : "true",
     });
     if (generation !== state.generation) return;
     showPage(page, { more });
   } catch (error) {
     if (generation !== state.generation) return;
-    showError(error);
+    if (more) showMoreError(error);
+    else showError(error);
+  } finally {
+    if (more && generation === state.generation) {
+      $("more-button").disabled = false;
+      $("more-button").textContent = "Show more results";
+    }
   }
 }
 
+// A failed next page keeps every result already shown and says what went wrong beside the
+// button, which stays to try again.
+function showMoreError(error) {
+  const detail = error instanceof ApiError && error.status === 403
+    ? "Your account may no longer search the archive."
+    : error.message || "The server did not answer.";
+  $("more-error").textContent = `Couldn't load more results: ${detail} Try again.`;
+  $("more-error").hidden = false;
+  $("more-button").hidden = false;
+}
+
 function showPage(page, { more }) {
+  if (!more) showFacets(page.facets);
   const list = $("results");
   if (!more) {
     list.replaceChildren();
@@ -83,6 +117,32 @@ function showPage(page, { more }) {
   if (!more && state.results.length) select(0, { focus: false });
 }
 
+const wide = window.matchMedia("(min-width: 761px)");
+
+// Counts over every match (the API's facets); choosing one narrows the query with its
+// operator, as if typed.
+function showFacets(facets) {
+  const panel = $("facets");
+  panel.hidden = !facets;
+  if (!facets) return;
+  const days = [...facets.days].sort((a, b) => b.date.localeCompare(a.date));
+  $("facet-groups").replaceChildren(
+    facetList("People", facets.authors, { label: (a) => `@${a.username}`, operator: (a) => `from:${a.username}` }),
+    facetList("Conversations", facets.conversations, {
+      label: (c) => conversationLabel(c),
+      operator: (c) => `in:${c.id}`,
+    }),
+    facetList("Days (UTC)", days, { label: (d) => d.date, operator: (d) => `on:${d.date}` }),
+  );
+  panel.open = wide.matches;
+}
+
+function refine(operator) {
+  const box = $("q");
+  if (!box.value.split(/\s+/).includes(operator)) box.value = `${box.value.trim()} ${operator}`.trim();
+  search();
+}
+
 function summary() {
   const n = state.count;
   const shown = state.results.length;
@@ -96,6 +156,7 @@ function summary() {
 
 function showIntro() {
   setState("idle");
+  $("facets").hidden = true;
   $("results").replaceChildren();
   state.results = [];
   state.selected = -1;
@@ -126,6 +187,7 @@ function showNoMatches() {
 }
 
 function showError(error) {
+  $("facets").hidden = true;
   $("results").replaceChildren();
   state.results = [];
   state.selected = -1;
@@ -398,6 +460,10 @@ $("q").addEventListener("input", () => {
   if (!$("query-error").hidden) hideQueryError();
 });
 $("more-button").addEventListener("click", () => search({ more: true }));
+$("facet-groups").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-operator]");
+  if (button) refine(button.dataset.operator);
+});
 
 // ----- start: a query in the address bar runs at once
 

@@ -76,7 +76,7 @@ def _loaded_payload(message: Message, *, reply_count: int = 0) -> dict[str, Any]
     return message_payload(
         message,
         mentions=message.mentions.all(),
-        attachments=message.attachments.all(),
+        attachments=message.attachments.order_by("pk"),
         reactions=message.reactions.all(),
         reply_count=reply_count,
     )
@@ -96,7 +96,9 @@ def _staged_attachments(*, author: User, conversation_id: int, ids: list[int]) -
     )
     if len(attachments) != len(set(ids)):
         raise ChatError(ErrorCode.INVALID_INPUT, "an attachment is unknown or already sent")
-    return sorted(attachments, key=lambda a: ids.index(a.pk))
+    # Upload order, the order every later read gives them too (selectors.messages_page),
+    # so a message shows its files the same way live and after a reload.
+    return sorted(attachments, key=lambda a: a.pk)
 
 
 def _check_parent(*, author: User, conversation_id: int, parent_id: int | None) -> Message | None:

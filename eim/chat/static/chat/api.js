@@ -38,7 +38,9 @@ function errorFrom(status, payload) {
     }
   }
   if (payload && typeof payload === "object" && "detail" in payload) {
-    return new ApiError(status, payload.code || "error", plainDetail(payload.detail));
+    const error = new ApiError(status, payload.code || "error", plainDetail(payload.detail));
+    if (typeof payload.position === "number") error.position = payload.position;
+    return error;
   }
   return new ApiError(status, "error", `The server answered ${status}. Please try again.`);
 }
@@ -77,8 +79,15 @@ export const api = {
   openDirect: (userIds) => request("POST", "/conversations/direct/", { body: { users: userIds } }),
   join: (id) => request("POST", `/conversations/${id}/join/`),
   members: (id) => request("GET", `/conversations/${id}/members/`),
+  invite: (id, userIds) => request("POST", `/conversations/${id}/members/`, { body: { users: userIds } }),
+  removeMember: (id, userId) => request("DELETE", `/conversations/${id}/members/${userId}/`),
+  leave: (id) => request("POST", `/conversations/${id}/leave/`),
+  updateConversation: (id, changes) => request("PATCH", `/conversations/${id}/`, { body: changes }),
+  archive: (id) => request("POST", `/conversations/${id}/archive/`),
   messages: (id, { before, thread, limit = 50 } = {}) =>
     request("GET", `/conversations/${id}/messages/`, { query: { before, thread, limit } }),
+  message: (id) => request("GET", `/messages/${id}/`),
+  search: (q, cursor) => request("GET", "/search", { query: { q, cursor, limit: 30 } }),
   markRead: (id, seq) => request("POST", `/conversations/${id}/read/`, { body: { seq } }),
 };
 

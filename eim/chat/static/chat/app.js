@@ -1,19 +1,27 @@
 // The employee chat: boots from the REST API, then lives on the socket.
 
+import { MessageActions } from "./actions.js";
 import { ApiError, api } from "./api.js";
 import { Composer } from "./composer.js";
-import { confirmDelete, setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
+import { setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
+import { ChannelDialog } from "./manage.js";
+import { Autocomplete } from "./mentions.js";
+import { Notifier } from "./notify.js";
+import { Outbox } from "./outbox.js";
+import { PhoneLayout, phone } from "./phone.js";
 import { EmojiPicker } from "./picker.js";
 import { el } from "./render.js";
 import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
+import { SearchPanel } from "./search.js";
 import { ChatSocket } from "./socket.js";
 import { Store } from "./store.js";
 import { Timeline } from "./timeline.js";
+import { selectOnTouch } from "./touch.js";
+import { UnreadBar } from "./unread.js";
 import { TypingIndicator } from "./typing.js";
 
 const config = JSON.parse(document.getElementById("eim-config").textContent);
 const $ = (id) => document.getElementById(id);
-const phone = window.matchMedia("(max-width: 760px)");
 
 const store = new Store(config.me);
 const picker = new EmojiPicker();
@@ -29,8 +37,30 @@ const view = {
 
 // ----- the pieces of the page
 
+const layout = new PhoneLayout({
+  app: $("app"),
+  sidebar: $("sidebar"),
+  backdrop: $("sidebar-backdrop"),
+  menu: $("menu-button"),
+  covered: [$("conversation"), $("thread-panel"), $("search-panel")],
+});
+
+const outbox = new Outbox({
+  store,
+  errorsFor: (pending) => (pending.parent === null ? composer : threadComposer),
+});
+
+const notifier = new Notifier({
+  me: store.me,
+  conversation: (id) => store.conversations.get(id),
+  isChannel: (id) => store.isChannel(id),
+  activeId: () => view.activeId,
+  open: (id) => openConversation(id, { focus: true }),
+});
+
 const sidebar = new Sidebar({
   store,
+  isMuted: (id) => notifier.isMuted(id),
   channelList: $("channel-list"),
   dmList: $("dm-list"),
   channelsEmpty: $("channels-empty"),
@@ -45,7 +75,23 @@ function renderContext(inThread) {
     inThread,
     rootId: inThread ? view.thread?.root : null,
     live: socket.live,
+    channelByName,
   });
+}
+
+function channelByName(name) {
+  for (const conversation of store.conversations.values()) {
+    if (store.isChannel(conversation.id) && conversation.name === name) return conversation;
+  }
+  return null;
+}
+
+// People to offer after "@": the conversation's members as far as we know them.
+function membersOf(conversationId) {
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation) return [];
+  const ids = conversation.memberIds || (conversation.people || []).map((p) => p.id);
+  return ids.map((id) => store.users.get(id)).filter(Boolean);
 }
 
 const mainTimeline = new Timeline({
@@ -56,6 +102,12 @@ const mainTimeline = new Timeline({
   onNewBelow: () => {
     $("jump-button").hidden = false;
   },
+});
+
+const unreadBar = new UnreadBar({
+  bar: $("unread-bar"),
+  timeline: mainTimeline,
+  onMarkRead: () => markRead({ force: true }),
 });
 
 const threadTimeline = new Timeline({
@@ -74,9 +126,9 @@ const composer = new Composer($("composer"), {
   maxBytes: config.maxAttachmentBytes,
   hooks: {
     conversation: () => view.activeId,
-    send: ({ body, attachments }) => sendMessage(view.activeId, null, body, attachments),
+    send: ({ body, attachments }) => outbox.send(view.activeId, null, body, attachments),
     typing: () => socket.send({ type: "typing", conversation: view.activeId }),
-    editLast: () => editLastMessage(mainTimeline, view.activeId, null),
+    editLast: () => actions.editLast(actions.panes[0], null),
   },
 });
 
@@ -86,10 +138,18 @@ const threadComposer = new Composer($("thread-composer"), {
   hooks: {
     conversation: () => view.thread?.conversation,
     send: ({ body, attachments }) =>
-      sendMessage(view.thread.conversation, view.thread.root, body, attachments),
+      outbox.send(view.thread.conversation, view.thread.root, body, attachments),
     typing: () => socket.send({ type: "typing", conversation: view.thread.conversation }),
-    editLast: () => editLastMessage(threadTimeline, view.thread.conversation, view.thread.root),
+    editLast: () => actions.editLast(actions.panes[1], view.thread.root),
   },
+});
+
+const channelsOf = () => [...store.conversations.values()].filter((c) => store.isChannel(c.id));
+new Autocomplete($("composer"), { me: store.me, members: () => membersOf(view.activeId), channels: channelsOf });
+new Autocomplete($("thread-composer"), {
+  me: store.me,
+  members: () => membersOf(view.thread?.conversation),
+  channels: channelsOf,
 });
 
 const socket = new ChatSocket({
@@ -103,6 +163,7 @@ const socket = new ChatSocket({
   onFrame: receiveFrame,
   onState: connectionChanged,
 });
+outbox.socket = socket;
 
 // ----- socket frames
 
@@ -112,7 +173,7 @@ function receiveFrame(frame) {
       store.acknowledged(frame.message);
       break;
     case "error":
-      if (frame.client_id) sendFailed(frame);
+      if (frame.client_id) outbox.failed(frame);
       break;
     case "typing":
       typing.typing(frame.conversation, frame.user, frame.name);
@@ -125,9 +186,18 @@ function receiveFrame(frame) {
       break;
     default:
       if (typeof frame.seq === "number" && typeof frame.conversation === "number") {
+        const cursor = store.cursors.get(frame.conversation);
         store.applyEvent(frame);
+        if (frame.type === "message.new" && cursor !== undefined && frame.seq > cursor && isRecent(frame.message)) {
+          notifier.message(frame.conversation, frame.message);
+        }
       }
   }
+}
+
+// A replay after a long absence is history, not news: no notification for it.
+function isRecent(message) {
+  return Date.now() - Date.parse(message.created_at) < 2 * 60 * 1000;
 }
 
 function connectionChanged(state) {
@@ -138,7 +208,7 @@ function connectionChanged(state) {
     banner.hidden = true;
     myDot.dataset.status = document.hidden ? "away" : "online";
     if (document.hidden) socket.send({ type: "presence.set", status: "away" });
-    flushOutbox();
+    outbox.flush();
     scheduleReadMark();
   } else if (state === "waiting") {
     banner.textContent = navigator.onLine
@@ -152,54 +222,6 @@ function connectionChanged(state) {
     setTimeout(() => location.assign(`/login/?next=${encodeURIComponent(location.pathname)}`), 1500);
   }
   refreshPendingNodes();
-}
-
-// ----- sending (optimistic, retried with the same client_id until acknowledged)
-
-function sendMessage(conversationId, parent, body, attachments) {
-  const conversation = store.conversations.get(conversationId);
-  if (!conversation || readOnlyReason(conversation)) return false;
-  store.addPending({
-    client_id: crypto.randomUUID(),
-    conversation: conversationId,
-    parent,
-    body,
-    attachments,
-    created: Date.now(),
-    state: "sending",
-  });
-  return true;
-}
-
-function transmit(pending) {
-  socket.send({
-    type: "message.send",
-    conversation: pending.conversation,
-    body: pending.body,
-    client_id: pending.client_id,
-    parent: pending.parent,
-    attachments: pending.attachments.map((a) => a.id),
-  });
-}
-
-function flushOutbox() {
-  for (const pending of store.pending.values()) {
-    if (pending.state === "sending") transmit(pending);
-  }
-}
-
-function sendFailed(frame) {
-  const pending = store.pending.get(frame.client_id);
-  if (!pending) return;
-  const target = pending.parent === null ? composer : threadComposer;
-  if (frame.code === "rate_limited") {
-    const seconds = Math.max(1, Math.ceil(frame.retry_after || 1));
-    target.showError(`${frame.detail} Sending again in ${seconds} s.`);
-    setTimeout(() => store.pending.has(pending.client_id) && transmit(pending), seconds * 1000);
-    return;
-  }
-  target.showError(frame.detail);
-  store.failPending(frame.client_id, frame);
 }
 
 function refreshPendingNodes() {
@@ -238,7 +260,7 @@ store.subscribe((change) => {
       messageChanged(change);
       break;
     case "pending":
-      if (socket.live && change.pending.state === "sending") transmit(change.pending);
+      if (socket.live && change.pending.state === "sending") outbox.transmit(change.pending);
       showPending(change.pending);
       break;
     case "pending-settled":
@@ -260,6 +282,9 @@ store.subscribe((change) => {
       break;
     case "removed":
       conversationRemoved(change.conversation);
+      break;
+    case "conversation":
+      if (change.conversation === view.activeId) retargetComposer(store.conversations.get(view.activeId));
       break;
     default:
       break;
@@ -316,8 +341,33 @@ function renderHeader() {
   if (readOnlyReason(conversation)) parts.push(readOnlyReason(conversation));
   if (partner) parts.push(presenceWords(store.presence.get(partner.id)));
   if (conversation.topic) parts.push(conversation.topic);
-  if (conversation.memberCount) parts.push(`${conversation.memberCount} members`);
   $("conversation-topic").textContent = parts.join(" · ");
+  const members = $("members-button");
+  const count = conversation.memberCount;
+  members.hidden = !count || conversation.kind === "direct";
+  members.textContent = count === 1 ? "1 member" : `${count} members`;
+  members.setAttribute("aria-label", `${members.textContent}: see who is in ${conversationLabel(conversation)}`);
+  members.classList.toggle("after-text", parts.length > 0);
+  $("channel-settings-button").hidden = !store.isChannel(conversation.id);
+  const mute = $("mute-button");
+  const muted = notifier.isMuted(conversation.id);
+  mute.hidden = false;
+  mute.setAttribute("aria-pressed", String(muted));
+  const words = muted ? "Muted: unmute this conversation" : "Mute this conversation";
+  mute.setAttribute("aria-label", words);
+  mute.title = words;
+}
+
+function showNotifyState() {
+  const button = $("notify-button");
+  button.setAttribute("aria-pressed", String(notifier.active));
+  const words = notifier.active
+    ? "Desktop notifications are on (mentions and direct messages): turn off"
+    : notifier.permission === "denied" && notifier.enabled
+      ? "Desktop notifications are blocked by the browser for this site"
+      : "Turn on desktop notifications for mentions and direct messages";
+  button.setAttribute("aria-label", words);
+  button.title = words;
 }
 
 // Why nobody may write here, or null: an archived channel, or an information barrier
@@ -349,24 +399,29 @@ async function openConversation(id, { focus = false } = {}) {
   sidebar.setActive(id);
   updateUnreadTotals();
   renderHeader();
-  closeSidebarOnPhone();
+  layout.closeSidebar();
   if (switching) {
-    composer.retarget({
-      label: `Message ${conversationLabel(conversation)}`,
-      placeholder: readOnlyPlaceholder(conversation)
-        || `Message ${conversation.kind === "public" ? "#" : ""}${conversation.name}`,
-      draft: view.drafts.get(id) || "",
-      enabled: !readOnlyReason(conversation),
-    });
+    retargetComposer(conversation, view.drafts.get(id) || "");
     $("typing-line").textContent = typing.line(id);
     if (view.thread && view.thread.conversation !== id) closeThread();
-    await showMessages(id);
+    unreadBar.start(conversation.last_read_seq ?? 0, conversation.unread || 0);
+    await showMessages(id, { unread: conversation.unread || 0 });
   }
   if (focus && !phone.matches) composer.focus();
   if (conversation.kind !== "direct" && conversation.kind !== "group") loadMembers(id);
 }
 
-async function showMessages(id) {
+function retargetComposer(conversation, draft = composer.input.value) {
+  composer.retarget({
+    label: `Message ${conversationLabel(conversation)}`,
+    placeholder: readOnlyPlaceholder(conversation)
+      || `Message ${conversation.kind === "public" ? "#" : ""}${conversation.name}`,
+    draft,
+    enabled: !readOnlyReason(conversation),
+  });
+}
+
+async function showMessages(id, { unread = 0 } = {}) {
   view.mainReady = false;
   mainTimeline.clear();
   $("jump-button").hidden = true;
@@ -378,7 +433,9 @@ async function showMessages(id) {
     status.hidden = false;
     $("message-scroll").setAttribute("aria-busy", "true");
     try {
-      await store.load(id, () => api.messages(id, { limit: 50 }), { initial: true });
+      // Enough to reach the first unread message, so the reader lands on it.
+      const limit = Math.min(200, Math.max(50, unread + 10));
+      await store.load(id, () => api.messages(id, { limit }), { initial: true });
     } catch (error) {
       if (view.activeId === id) {
         showLoadError(id, error);
@@ -400,6 +457,7 @@ function renderMessages(id) {
   renderHistoryStatus(id);
   renderEmptyState(id, messages.length + pending.length === 0);
   markRead();
+  unreadBar.update();
   fillScreen(id);
 }
 
@@ -418,7 +476,9 @@ function renderHistoryStatus(id) {
   const conversation = store.conversations.get(id);
   if (view.loadingOlder) status.textContent = "Loading earlier messages…";
   else if (!timeline.hasMore && store.topLevelMessages(id).length) {
-    status.textContent = `This is the very beginning of ${conversationLabel(conversation)}.`;
+    status.textContent = store.isChannel(id)
+      ? `This is the very beginning of ${conversationLabel(conversation)}.`
+      : `This is the very beginning of your conversation with ${conversation.name}.`;
   } else status.textContent = "";
   status.hidden = !status.textContent;
 }
@@ -441,20 +501,23 @@ function fillScreen(id) {
   if (timeline?.hasMore && scroller.scrollHeight <= scroller.clientHeight) loadOlder();
 }
 
-async function loadOlder() {
+// Returns whether a page was added.
+async function loadOlder({ limit = 50 } = {}) {
   const id = view.activeId;
   const timeline = store.timelines.get(id);
-  if (view.loadingOlder || !view.mainReady || !timeline?.hasMore) return;
+  if (view.loadingOlder || !view.mainReady || !timeline?.hasMore) return false;
   const oldest = store.topLevelMessages(id)[0];
-  if (!oldest) return;
+  if (!oldest) return false;
   view.loadingOlder = true;
   renderHistoryStatus(id);
   try {
-    const page = await store.load(id, () => api.messages(id, { before: oldest.seq, limit: 50 }));
+    const page = await store.load(id, () => api.messages(id, { before: oldest.seq, limit }));
     timeline.hasMore = page.has_more;
     if (view.activeId === id) mainTimeline.prepend(page.results.filter((m) => m.parent === null).map((m) => store.message(id, m.id)));
+    return true;
   } catch (error) {
     composer.showError(`Couldn't load earlier messages: ${error.detail}`);
+    return false;
   } finally {
     view.loadingOlder = false;
     if (view.activeId === id) {
@@ -466,25 +529,32 @@ async function loadOlder() {
 
 async function loadMembers(id) {
   try {
-    const members = await api.members(id);
-    for (const member of members) store.rememberUser(member);
-    const conversation = store.conversations.get(id);
-    if (conversation) conversation.memberCount = members.length;
-    if (id === view.activeId) renderHeader();
+    membersLoaded(id, await api.members(id));
   } catch {
     // the header simply shows no count
   }
 }
 
+function membersLoaded(id, members) {
+  for (const member of members) store.rememberUser(member);
+  const conversation = store.conversations.get(id);
+  if (!conversation) return;
+  conversation.memberCount = members.length;
+  conversation.memberIds = members.map((m) => m.id);
+  if (id === view.activeId) renderHeader();
+}
+
 function conversationRemoved(id) {
   if (view.thread?.conversation === id) closeThread();
+  const left = view.leaving === id;
+  if (channelDialog.id === id && $("channel-dialog").open) $("channel-dialog").close();
   if (view.activeId !== id) return;
   view.activeId = null;
   view.mainReady = false;
   const next = sidebar.ordered().all[0];
   if (next) openConversation(next.id);
   else showNoConversation();
-  composer.showError("You are no longer a member of that conversation.");
+  if (!left) composer.showError("You are no longer a member of that conversation.");
 }
 
 function showNoConversation() {
@@ -499,6 +569,73 @@ function showNoConversation() {
   composer.retarget({ label: "Message", placeholder: "Open a conversation to write", enabled: false });
 }
 
+// ----- search, and showing one message in its conversation
+
+const searchPanel = new SearchPanel($("search-panel"), {
+  where: (hit) => {
+    const conversation = store.conversations.get(hit.id);
+    if (!conversation) return hit.name ? `#${hit.name}` : "a conversation you left";
+    return store.isChannel(hit.id) ? conversationLabel(conversation) : `Direct message with ${conversation.name}`;
+  },
+  onOpen: () => {
+    closeThread();
+    $("app").classList.add("search-open");
+    layout.closeSidebar();
+  },
+  onClose: () => $("app").classList.remove("search-open"),
+  onPick: (hit) => {
+    if (phone.matches) searchPanel.close();
+    revealMessage(hit.conversation.id, hit.message_id);
+  },
+});
+
+// Open the conversation (or the thread) of a message, load history back to it, highlight it.
+async function revealMessage(conversationId, messageId) {
+  if (!store.conversations.has(conversationId)) {
+    composer.showError("You are no longer in that conversation.");
+    return;
+  }
+  let message;
+  try {
+    message = await api.message(messageId);
+  } catch (error) {
+    composer.showError(`Couldn't show that message: ${error.detail}`);
+    return;
+  }
+  if (view.activeId !== conversationId) await openConversation(conversationId);
+  if (message.parent !== null) {
+    await openThread(conversationId, message.parent, null);
+    threadTimeline.highlight(messageId);
+    return;
+  }
+  for (let page = 0; page < 20 && !store.message(conversationId, messageId); page += 1) {
+    if (!(await loadOlder({ limit: 200 }))) break;
+  }
+  if (!mainTimeline.highlight(messageId)) {
+    composer.showError("That message is too far back to show here; scroll up to read it.");
+  }
+}
+
+// ----- a conversation's details and members
+
+const channelDialog = new ChannelDialog($("channel-dialog"), {
+  me: store.me,
+  conversation: (id) => store.conversations.get(id),
+  confirmDialog: $("confirm-dialog"),
+  onMembers: membersLoaded,
+  onChanged: (id) => {
+    store.emit({ type: "conversations" });
+    if (id === view.activeId) retargetComposer(store.conversations.get(id));
+  },
+  onLeaving: (id) => {
+    view.leaving = id;
+  },
+  onLeft: (id) => {
+    if ($("channel-dialog").open) $("channel-dialog").close();
+    if (store.conversations.has(id)) store.removeConversation(id);
+  },
+});
+
 // ----- reading
 
 function scheduleReadMark() {
@@ -506,14 +643,17 @@ function scheduleReadMark() {
   view.readTimer = setTimeout(markRead, 150);
 }
 
-function markRead() {
+function markRead({ force = false } = {}) {
   const id = view.activeId;
   const conversation = store.conversations.get(id);
-  if (!conversation || !view.mainReady || document.hidden || !mainTimeline.atBottom) return;
+  if (!conversation || !view.mainReady) return;
+  if (!force && (document.hidden || !mainTimeline.atBottom)) return;
   const seq = store.cursors.get(id) ?? 0;
   if (seq <= (conversation.last_read_seq ?? 0) && !conversation.unread) return;
   conversation.last_read_seq = Math.max(conversation.last_read_seq ?? 0, seq);
   conversation.unread = 0;
+  conversation.unread_mentions = 0;
+  unreadBar.read();
   sidebar.render();
   updateUnreadTotals();
   if (!socket.send({ type: "read.mark", conversation: id, seq })) api.markRead(id, seq).catch(() => {});
@@ -522,6 +662,7 @@ function markRead() {
 // ----- threads
 
 async function openThread(conversationId, rootId, opener) {
+  searchPanel.close();
   view.thread = { conversation: conversationId, root: rootId, opener };
   view.threadReady = false;
   const panel = $("thread-panel");
@@ -563,82 +704,18 @@ function closeThread() {
 
 // ----- message actions (edit, delete, reactions, thread)
 
-function editLastMessage(timeline, conversationId, thread) {
-  const message = store.lastOwnMessage(conversationId, { thread });
-  if (!message) return false;
-  startEdit(timeline, message);
-  return true;
-}
-
-function startEdit(timeline, message) {
-  const back = timeline === mainTimeline ? composer : threadComposer;
-  mainTimeline.stopEdit();
-  threadTimeline.stopEdit();
-  timeline.startEdit(message, {
-    onCancel: () => {
-      timeline.stopEdit();
-      back.focus();
-    },
-    onSave: async (body) => {
-      if (body === message.body) {
-        timeline.stopEdit();
-        back.focus();
-        return;
-      }
-      try {
-        await socket.request({ type: "message.edit", message: message.id, body });
-        timeline.stopEdit();
-        back.focus();
-      } catch (error) {
-        timeline.editError(error.detail);
-      }
-    },
-  });
-}
-
-async function messageAction(event, timeline) {
-  const button = event.target.closest("button[data-action]");
-  if (!button) return;
-  const item = button.closest("li.message");
-  const conversationId = timeline === mainTimeline ? view.activeId : view.thread?.conversation;
-  const errors = timeline === mainTimeline ? composer : threadComposer;
-  const action = button.dataset.action;
-  if (action === "retry-send" || action === "discard-send") {
-    const pending = store.pending.get(item.dataset.clientId);
-    if (!pending) return;
-    if (action === "discard-send") store.settlePending(pending.client_id, null);
-    else {
-      pending.state = "sending";
-      store.addPending(pending);
-    }
-    return;
-  }
-  const message = store.message(conversationId, Number(item.dataset.messageId));
-  if (!message) return;
-  try {
-    if (action === "toggle-reaction") {
-      const mine = message.reactions.find((r) => r.emoji === button.dataset.emoji)?.users.includes(store.me.id);
-      await react(message, button.dataset.emoji, !mine);
-    } else if (action === "pick-reaction") {
-      picker.open(button, (emoji) => {
-        const mine = message.reactions.find((r) => r.emoji === emoji)?.users.includes(store.me.id);
-        if (!mine) react(message, emoji, true).catch((error) => errors.showError(error.detail));
-      });
-    } else if (action === "open-thread") {
-      openThread(conversationId, message.id, button);
-    } else if (action === "edit") {
-      startEdit(timeline, message);
-    } else if (action === "delete" && (await confirmDelete($("confirm-dialog")))) {
-      await socket.request({ type: "message.delete", message: message.id });
-    }
-  } catch (error) {
-    errors.showError(error.detail || String(error));
-  }
-}
-
-function react(message, emoji, add) {
-  return socket.request({ type: add ? "reaction.add" : "reaction.remove", message: message.id, emoji });
-}
+const actions = new MessageActions({
+  store,
+  picker,
+  confirmDialog: $("confirm-dialog"),
+  panes: [
+    { timeline: mainTimeline, composer, conversation: () => view.activeId },
+    { timeline: threadTimeline, composer: threadComposer, conversation: () => view.thread?.conversation },
+  ],
+  openConversation: (id, options) => openConversation(id, options),
+  openThread: (id, root, opener) => openThread(id, root, opener),
+});
+actions.socket = socket;
 
 // ----- presence
 
@@ -662,31 +739,6 @@ async function fetchPresence() {
   if (view.activeId !== null) renderHeader();
 }
 
-// ----- the phone layout: the sidebar slides over the conversation
-
-function setSidebarOpen(open) {
-  const app = $("app");
-  app.classList.toggle("sidebar-open", open);
-  $("menu-button").setAttribute("aria-expanded", String(open));
-  $("sidebar-backdrop").hidden = !open;
-  applyPhoneInert();
-  if (open) $("sidebar").querySelector('[aria-current="page"], a, button')?.focus();
-}
-
-function closeSidebarOnPhone() {
-  if (phone.matches && $("app").classList.contains("sidebar-open")) {
-    setSidebarOpen(false);
-  }
-}
-
-// On a phone the hidden sidebar must not take keyboard focus; the open one owns it.
-function applyPhoneInert() {
-  const open = $("app").classList.contains("sidebar-open");
-  $("sidebar").inert = phone.matches && !open;
-  $("conversation").inert = phone.matches && open;
-  $("thread-panel").inert = phone.matches && open;
-}
-
 // ----- keyboard
 
 function switchConversation(step) {
@@ -701,22 +753,26 @@ function keydown(event) {
   if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
     event.preventDefault();
     switchConversation(event.key === "ArrowUp" ? -1 : 1);
+  } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+    event.preventDefault();
+    searchPanel.open($("search-button"));
   } else if (event.key === "Escape" && !event.defaultPrevented) {
     if (picker.isOpen) picker.close();
     else if (document.querySelector("dialog[open]")) return;
     else if ($("app").classList.contains("sidebar-open")) {
-      setSidebarOpen(false);
+      layout.setSidebarOpen(false);
       $("menu-button").focus();
     } else if (view.thread) closeThread();
+    else if (searchPanel.isOpen) searchPanel.close();
   }
 }
 
 // ----- wiring and start
 
 function bindPage() {
-  $("message-list").addEventListener("click", (event) => messageAction(event, mainTimeline));
-  $("thread-list").addEventListener("click", (event) => messageAction(event, threadTimeline));
   $("thread-close").addEventListener("click", closeThread);
+  selectOnTouch($("message-list"));
+  selectOnTouch($("thread-list"));
   $("message-scroll").addEventListener("scroll", () => {
     if ($("message-scroll").scrollTop < 120) loadOlder();
     if (mainTimeline.atBottom) {
@@ -729,11 +785,6 @@ function bindPage() {
     $("jump-button").hidden = true;
     composer.focus();
   });
-  $("menu-button").addEventListener("click", () =>
-    setSidebarOpen(!$("app").classList.contains("sidebar-open")),
-  );
-  $("sidebar-backdrop").addEventListener("click", () => setSidebarOpen(false));
-  phone.addEventListener("change", applyPhoneInert);
   document.addEventListener("keydown", keydown);
   document.addEventListener("visibilitychange", () => {
     socket.send({ type: "presence.set", status: document.hidden ? "away" : "online" });
@@ -748,13 +799,37 @@ function bindPage() {
     openConversation(conversation.id, { focus: true });
   };
   const openBrowse = setupBrowseDialog($("browse-dialog"), { onJoined: opened });
-  const openCreate = setupCreateDialog($("create-dialog"), { onCreated: opened });
+  // A new private channel starts with its invite step, not an empty room.
+  const openCreate = setupCreateDialog($("create-dialog"), {
+    onCreated: (conversation) => {
+      opened(conversation);
+      if (conversation.kind === "private") channelDialog.open(conversation.id, { tab: "members", invite: true });
+    },
+  });
+  $("members-button").addEventListener("click", () => channelDialog.open(view.activeId, { tab: "members" }));
+  $("channel-settings-button").addEventListener("click", () => channelDialog.open(view.activeId));
   const openDirect = setupDirectDialog($("dm-dialog"), {
     me: store.me,
     presence: (user) => store.presence.get(user.id) || user.presence || "offline",
     onOpened: opened,
   });
   $("browse-channels-button").addEventListener("click", openBrowse);
+  $("search-button").addEventListener("click", () => searchPanel.open($("search-button")));
+  $("notify-button").addEventListener("click", async () => {
+    await notifier.toggle();
+    showNotifyState();
+  });
+  showNotifyState();
+  $("mute-button").addEventListener("click", () => {
+    notifier.setMuted(view.activeId, !notifier.isMuted(view.activeId));
+    renderHeader();
+    sidebar.render();
+    updateUnreadTotals();
+  });
+  for (const box of [composer, threadComposer]) {
+    const button = box.form.querySelector('[data-role="emoji"]');
+    button.addEventListener("click", () => picker.open(button, (emoji) => box.insert(emoji), { label: "Insert" }));
+  }
   $("create-channel-button").addEventListener("click", openCreate);
   $("new-dm-button").addEventListener("click", openDirect);
 }
@@ -767,7 +842,6 @@ function initialConversation() {
 
 async function start() {
   bindPage();
-  applyPhoneInert();
   let conversations;
   try {
     conversations = await api.conversations();

@@ -77,7 +77,9 @@ export class Composer {
     this.counter.hidden = !near;
     this.counter.textContent = `${length.toLocaleString()} / ${this.maxChars.toLocaleString()}`;
     this.counter.classList.toggle("over", length > this.maxChars);
-    this.sendButton.disabled = this.input.disabled || (!this.input.value.trim() && !this.ready().length);
+    this.sendButton.disabled =
+      this.input.disabled || length > this.maxChars || (!this.input.value.trim() && !this.ready().length);
+    this.sendButton.title = length > this.maxChars ? `At most ${this.maxChars.toLocaleString()} characters` : "";
     if (byTyping && this.input.value) {
       this.clearError();
       const now = Date.now();
@@ -193,6 +195,7 @@ export class Composer {
     this.input.value = draft;
     this.input.disabled = !enabled;
     this.form.querySelector('[data-role="attach"]').disabled = !enabled;
+    this.form.querySelector('[data-role="emoji"]').disabled = !enabled;
     this.clearError();
     this.changed(false);
     return left;
@@ -200,5 +203,14 @@ export class Composer {
 
   focus() {
     this.input.focus();
+  }
+
+  // Put text where the caret is (an emoji from the picker).
+  insert(text) {
+    const { selectionStart: start, selectionEnd: end, value } = this.input;
+    this.input.value = value.slice(0, start) + text + value.slice(end);
+    this.input.setSelectionRange(start + text.length, start + text.length);
+    this.input.focus();
+    this.changed(true);
   }
 }

@@ -9,6 +9,29 @@ function showError(dialog, detail) {
   line.hidden = !detail;
 }
 
+// The server's rule (eim/chat/services/conversations.py): 1 to 80 lowercase letters, digits,
+// hyphens or underscores. Applied as the name is typed, so "History Test" becomes
+// "history-test" before anyone is refused.
+export function channelSlug(text) {
+  return text
+    .toLowerCase()
+    .replace(/^#/, "")
+    .replace(/\s+/g, "-")
+    .replace(/[^\p{L}\p{N}_-]/gu, "")
+    .slice(0, 80);
+}
+
+export function slugAsTyped(input) {
+  input.addEventListener("input", () => {
+    const slug = channelSlug(input.value);
+    if (slug === input.value) return;
+    const caret = input.selectionStart ?? input.value.length;
+    const kept = channelSlug(input.value.slice(0, caret)).length;
+    input.value = slug;
+    input.setSelectionRange(kept, kept);
+  });
+}
+
 function closeButtons(dialog) {
   for (const button of dialog.querySelectorAll('[data-role="close"]')) {
     button.addEventListener("click", () => dialog.close());
@@ -74,6 +97,7 @@ export function setupBrowseDialog(dialog, { onJoined }) {
 export function setupCreateDialog(dialog, { onCreated }) {
   const form = dialog.querySelector("form");
   closeButtons(dialog);
+  slugAsTyped(form.elements.name);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -199,7 +223,21 @@ export function setupDirectDialog(dialog, { me, presence, onOpened }) {
   };
 }
 
+const DELETE_WORDS = {
+  title: "Delete this message?",
+  text: "It disappears for everyone in the conversation. The compliance archive keeps it.",
+  confirm: "Delete",
+};
+
 export function confirmDelete(dialog) {
+  return confirmAction(dialog, DELETE_WORDS);
+}
+
+// The one confirmation dialog, with its words for this action.
+export function confirmAction(dialog, { title, text, confirm }) {
+  dialog.querySelector('[data-role="title"]').textContent = title;
+  dialog.querySelector('[data-role="text"]').textContent = text;
+  dialog.querySelector('[data-role="confirm"]').textContent = confirm;
   return new Promise((resolve) => {
     dialog.returnValue = "";
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });

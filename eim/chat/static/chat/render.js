@@ -1,16 +1,6 @@
 // DOM for messages. Every string goes in through textContent, except a message's `html`,
 // which the server rendered from a safe markdown subset and sanitised.
 
-export const REACTION_EMOJI = [
-  ["👍", "thumbs up"],
-  ["❤️", "heart"],
-  ["😂", "laughing"],
-  ["🎉", "party"],
-  ["👀", "looking"],
-  ["✅", "done"],
-  ["🙏", "thanks"],
-];
-
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
@@ -41,14 +31,38 @@ export function icon(name) {
   return svg;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
+const yearDateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
+export const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
 
+// "9:05 AM" or "9:05": the reader's locale, without a leading zero on the hour.
 export function shortTime(iso) {
-  const date = new Date(iso);
-  const today = new Date().toDateString() === date.toDateString();
-  return today ? timeFormat.format(date) : `${dayFormat.format(date)}, ${timeFormat.format(date)}`;
+  return timeFormat
+    .formatToParts(new Date(iso))
+    .map((part) => (part.type === "hour" && part.value.length === 2 ? part.value.replace(/^0/, "") : part.value))
+    .join("");
+}
+
+export function dayKey(time) {
+  const date = new Date(time);
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+// "Today", "Yesterday", "Monday 3 March", or with the year when it is not this year's.
+export function dayLabel(time) {
+  const date = new Date(time);
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (dayKey(date) === dayKey(today)) return "Today";
+  if (dayKey(date) === dayKey(yesterday)) return "Yesterday";
+  return date.getFullYear() === today.getFullYear() ? dateFormat.format(date) : yearDateFormat.format(date);
+}
+
+// A time with its day, for lists that have no day separators (search results).
+export function dayAndTime(iso) {
+  const label = dayLabel(iso);
+  return `${label}, ${shortTime(iso)}`;
 }
 
 export function fileSize(bytes) {
@@ -153,7 +167,43 @@ function messageActions(message, ctx) {
   return actions;
 }
 
-// ctx: {me, userName(id), inThread, isRoot}
+// "#name" of a channel the reader is in becomes a link that opens it (text nodes outside
+// links and code only; built as elements, never as HTML).
+const CHANNEL_REFERENCE = /(^|[^\p{L}\p{N}_&/#-])#([\p{L}\p{N}_-]{1,80})/gu;
+
+function linkChannels(body, channelByName) {
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) =>
+      node.parentElement.closest("a, code, pre") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const texts = [];
+  while (walker.nextNode()) if (walker.currentNode.nodeValue.includes("#")) texts.push(walker.currentNode);
+  for (const text of texts) {
+    const value = text.nodeValue;
+    const pieces = [];
+    let last = 0;
+    for (const match of value.matchAll(CHANNEL_REFERENCE)) {
+      const channel = channelByName(match[2].toLowerCase());
+      if (!channel) continue;
+      const start = match.index + match[1].length;
+      pieces.push(value.slice(last, start));
+      pieces.push(
+        el("a", {
+          href: `#/c/${channel.id}`,
+          class: "channel-link",
+          text: `#${match[2]}`,
+          dataset: { action: "open-channel", conversation: channel.id },
+        }),
+      );
+      last = start + match[2].length + 1;
+    }
+    if (!pieces.length) continue;
+    pieces.push(value.slice(last));
+    text.replaceWith(...pieces);
+  }
+}
+
+// ctx: {me, userName(id), inThread, isRoot, channelByName(name)}
 export function messageElement(message, ctx) {
   const own = message.author.id === ctx.me.id;
   const classes = ["message"];
@@ -199,6 +249,7 @@ export function messageElement(message, ctx) {
       link.target = "_blank";
       link.rel = "noopener noreferrer nofollow";
     }
+    if (ctx.channelByName) linkChannels(body, ctx.channelByName);
     main.append(body);
     main.append(attachmentList(message.attachments) || "");
     main.append(reactionBar(message, ctx) || "");
@@ -214,7 +265,14 @@ export function messageElement(message, ctx) {
       }),
     );
   }
-  item.append(avatar(message.author), main);
+  // Shown beside a continued message (its header is hidden) when the pointer is on it.
+  const gutter = el("time", {
+    class: "gutter-time",
+    datetime: message.created_at,
+    title: fullFormat.format(new Date(message.created_at)),
+    text: shortTime(message.created_at),
+  });
+  item.append(avatar(message.author), gutter, main);
   if (!message.deleted) item.append(messageActions(message, ctx));
   return item;
 }

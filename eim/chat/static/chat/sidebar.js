@@ -32,8 +32,9 @@ export function partnerOf(conversation) {
 const byName = (a, b) => a.name.localeCompare(b.name);
 
 export class Sidebar {
-  constructor({ store, channelList, dmList, channelsEmpty, dmsEmpty, onOpen }) {
+  constructor({ store, channelList, dmList, channelsEmpty, dmsEmpty, onOpen, isMuted = () => false }) {
     this.store = store;
+    this.isMuted = isMuted;
     this.channelList = channelList;
     this.dmList = dmList;
     this.channelsEmpty = channelsEmpty;
@@ -67,10 +68,13 @@ export class Sidebar {
 
   item(conversation) {
     const active = conversation.id === this.activeId;
-    const unread = active ? 0 : conversation.unread || 0;
+    const muted = this.isMuted(conversation.id);
+    const mentions = active ? 0 : conversation.unread_mentions || 0;
+    // A muted conversation counts only what mentions you.
+    const unread = active || (muted && !mentions) ? 0 : conversation.unread || 0;
     const link = el("a", {
       href: `#/c/${conversation.id}`,
-      class: `conversation-link${unread ? " unread" : ""}`,
+      class: `conversation-link${unread ? " unread" : ""}${muted ? " muted" : ""}`,
       "aria-current": active ? "page" : null,
       dataset: { conversation: conversation.id },
     });
@@ -81,10 +85,17 @@ export class Sidebar {
     const partner = partnerOf(conversation);
     if (partner) described.push(this.store.presence.get(partner.id) || "offline");
     if (unread) {
-      link.append(el("span", { class: "badge", text: unread > 99 ? "99+" : String(unread) }));
+      // Mentions, and every message of a direct conversation, are for you: a strong badge
+      // with "@" for mentions; other unread messages in channels get a quiet one.
+      const forMe = mentions > 0 || !CHANNEL_KINDS.has(conversation.kind);
+      const shown = mentions || unread;
+      const text = `${mentions ? "@" : ""}${shown > 99 ? "99+" : shown}`;
+      link.append(el("span", { class: `badge${forMe ? " badge-strong" : ""}`, text }));
       described.push(`${unread} unread`);
+      if (mentions) described.push(mentions === 1 ? "1 mention" : `${mentions} mentions`);
     }
     if (conversation.archived) described.push("archived");
+    if (muted) described.push("muted");
     if (described.length) {
       link.append(el("span", { class: "visually-hidden", text: `, ${described.join(", ")}` }));
     }
@@ -111,7 +122,8 @@ export class Sidebar {
   totalUnread() {
     let total = 0;
     for (const conversation of this.store.conversations.values()) {
-      if (conversation.id !== this.activeId) total += conversation.unread || 0;
+      if (conversation.id === this.activeId) continue;
+      total += this.isMuted(conversation.id) ? conversation.unread_mentions || 0 : conversation.unread || 0;
     }
     return total;
   }

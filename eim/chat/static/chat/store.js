@@ -198,6 +198,9 @@ export class Store {
     if (!conversation || message.parent !== null || message.author.id === this.me.id) return;
     if (message.seq <= (conversation.last_read_seq ?? 0)) return;
     conversation.unread = Math.max(0, (conversation.unread || 0) + delta);
+    if (message.mentions?.includes(this.me.id)) {
+      conversation.unread_mentions = Math.max(0, (conversation.unread_mentions || 0) + delta);
+    }
     this.emit({ type: "unread", conversation: conversationId });
   }
 
@@ -208,11 +211,15 @@ export class Store {
     conversation.last_read_seq = Math.max(conversation.last_read_seq ?? 0, seq);
     const cursor = this.cursors.get(conversationId) ?? 0;
     const timeline = this.timelines.get(conversationId);
-    if (seq >= cursor) conversation.unread = 0;
-    else if (timeline && !timeline.hasMore) {
-      conversation.unread = this.topLevelMessages(conversationId).filter(
+    if (seq >= cursor) {
+      conversation.unread = 0;
+      conversation.unread_mentions = 0;
+    } else if (timeline && !timeline.hasMore) {
+      const unread = this.topLevelMessages(conversationId).filter(
         (m) => m.seq > seq && !m.deleted && m.author.id !== this.me.id,
-      ).length;
+      );
+      conversation.unread = unread.length;
+      conversation.unread_mentions = unread.filter((m) => m.mentions.includes(this.me.id)).length;
     } else {
       this.emit({ type: "unread-stale", conversation: conversationId });
       return;
@@ -251,8 +258,8 @@ export class Store {
   conversationChanged(frame) {
     const conversation = this.conversations.get(frame.conversation);
     if (!conversation || !frame.details) return;
-    const { topic, archived, barrier_read_only } = frame.details;
-    Object.assign(conversation, { topic, archived, barrier_read_only });
+    const { topic, archived, barrier_read_only, history_visible: historyVisible } = frame.details;
+    Object.assign(conversation, { topic, archived, barrier_read_only, history_visible: historyVisible });
     // A direct conversation's name is its people, as the list named it for us.
     if (CHANNEL_KINDS.has(conversation.kind)) conversation.name = frame.details.name;
     this.emit({ type: "conversations" });

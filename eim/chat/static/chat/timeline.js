@@ -2,7 +2,7 @@
 // seq order, pending sends at the end, sticks to the bottom while the reader is there, and keeps
 // the reader's place when older history is put above.
 
-import { el, messageElement, pendingElement } from "./render.js";
+import { dayKey, dayLabel, el, messageElement, pendingElement } from "./render.js";
 
 const STICK_PX = 48;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -15,6 +15,8 @@ export class Timeline {
     this.lookup = lookup; // id => the message as the store has it now
     this.onNewBelow = onNewBelow || (() => {});
     this.editing = null; // {id, editor}
+    // The "New messages" line goes above the first message after this seq (null: no line).
+    this.unreadAfter = null;
     // Whether the reader is at the bottom; an image that loads later must not push them up.
     this.stuck = true;
     scroller.addEventListener("scroll", () => {
@@ -70,7 +72,38 @@ export class Timeline {
     for (const item of pending) fragment.append(pendingElement(item, ctx));
     this.list.append(fragment);
     this.regroup(this.list.firstElementChild, null);
-    this.scrollToBottom();
+    if (!this.scrollToUnread()) this.scrollToBottom();
+  }
+
+  firstUnreadNode() {
+    return this.list.querySelector("li.first-unread");
+  }
+
+  // Put the first unread message near the top of the pane, the line above it in view.
+  scrollToUnread() {
+    const node = this.firstUnreadNode();
+    if (!node) return false;
+    const offset = node.getBoundingClientRect().top - this.scroller.getBoundingClientRect().top;
+    this.scroller.scrollTop = Math.max(0, this.scroller.scrollTop + offset - 24);
+    this.stuck = this.atBottom;
+    return true;
+  }
+
+  setUnreadAfter(seq) {
+    this.unreadAfter = seq;
+    this.regroup(this.list.firstElementChild, null);
+  }
+
+  // Highlight one message for a while (a search hit, a link to it) and bring it into view.
+  highlight(id) {
+    const node = this.nodeFor(id);
+    if (!node) return false;
+    for (const other of this.list.querySelectorAll("li.highlighted")) other.classList.remove("highlighted");
+    node.classList.add("highlighted");
+    node.scrollIntoView({ block: "center" });
+    this.stuck = this.atBottom;
+    setTimeout(() => node.classList.remove("highlighted"), 4000);
+    return true;
   }
 
   // Older messages above what is shown, keeping what the reader looks at in place.
@@ -140,13 +173,22 @@ export class Timeline {
     this.pendingNode(clientId)?.remove();
   }
 
-  // Consecutive messages of one author within a few minutes share one header. Regroups the
-  // nodes from `first` through `last` (to the end when `last` is null).
+  // Consecutive messages of one author within a few minutes share one header; a new day
+  // starts with its date, and the first unread message with the "New messages" line.
+  // Regroups the nodes from `first` through `last` (to the end when `last` is null).
   regroup(first, last) {
     for (let node = first; node; node = node.nextElementSibling) {
       const previous = node.previousElementSibling;
+      const newDay = !previous || dayKey(Number(previous.dataset.time)) !== dayKey(Number(node.dataset.time));
+      const firstUnread = this.isFirstUnread(node, previous);
+      decorate(node, "day-separator", newDay ? dayLabel(Number(node.dataset.time)) : null);
+      decorate(node, "unread-line", firstUnread ? "New messages" : null);
+      node.classList.toggle("new-day", newDay);
+      node.classList.toggle("first-unread", firstUnread);
       const continued =
         previous &&
+        !newDay &&
+        !firstUnread &&
         !node.classList.contains("thread-root") &&
         !previous.classList.contains("thread-root") &&
         previous.dataset.author === node.dataset.author &&
@@ -154,6 +196,19 @@ export class Timeline {
       node.classList.toggle("continued", Boolean(continued));
       if (node === last) break;
     }
+  }
+
+  isFirstUnread(node, previous) {
+    if (this.unreadAfter === null || !node.dataset.seq) return false;
+    const after = (n) => n && n.dataset.seq && Number(n.dataset.seq) > this.unreadAfter;
+    const fromOther = (n) => Number(n.dataset.author) !== this.context().me.id;
+    if (!after(node) || !fromOther(node)) return false;
+    // The first message after the read mark from someone else: nothing such above it.
+    for (let n = previous; n; n = n.previousElementSibling) {
+      if (after(n) && fromOther(n)) return false;
+      if (n.dataset.seq && !after(n)) break;
+    }
+    return true;
   }
 
   // ----- editing a message in place
@@ -205,6 +260,22 @@ export class Timeline {
     this.editing = null;
     if (message) this.upsert(message);
   }
+}
+
+// A line inside a message's item (its day, "New messages"), added, relabelled or removed.
+function decorate(node, className, label) {
+  let line = node.querySelector(`:scope > .${className}`);
+  if (!label) {
+    line?.remove();
+    return;
+  }
+  if (!line) {
+    line = el("div", { class: className }, el("span"));
+    const before = node.querySelector(":scope > .day-separator");
+    if (className === "unread-line" && before) before.after(line);
+    else node.prepend(line);
+  }
+  line.firstChild.textContent = label;
 }
 
 export function autosize(textarea) {
