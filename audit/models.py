@@ -47,6 +47,12 @@ class AuditEventType(models.TextChoices):
     GROUP_MEMBERS_REMOVED = "group.members_removed", "People removed from a group"
     GROUP_ROLE_RULE_ADDED = "group_role_rule.added", "Group to role rule added"
     GROUP_ROLE_RULE_REMOVED = "group_role_rule.removed", "Group to role rule removed"
+    # SCIM provisioning (accounts.scim; people it creates go through accounts.services.users)
+    SCIM_TOKEN_CREATED = "scim_token.created", "SCIM token created"
+    SCIM_TOKEN_REVOKED = "scim_token.revoked", "SCIM token revoked"
+    USER_CREATED = "user.created", "User created"
+    USER_PROFILE_UPDATED = "user.profile_updated", "User's name or e-mail changed"
+    SCIM_USER_UPDATED = "scim.user_updated", "Provisioned person's attributes changed by SCIM"
 
 
 GENESIS_HASH = "0" * 64

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("eim.api.urls")),
     path("api/v1/", include("compliance.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
+    path("scim/v2/", include("accounts.scim.urls")),
     path("django-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
     path("", include("eim.chat.urls")),
