@@ -9,14 +9,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import schemas
-from .errors import ScimError, invalid_value, not_found
+from .errors import ScimError, ScimType, invalid_value, not_found
 from .models import ScimToken
 from .services.tokens import scim_token_authenticate
 from .throttle import scim_rate_check
@@ -82,6 +82,10 @@ class ScimView(View):
             return super().dispatch(request, *args, **kwargs)
         except ScimError as error:
             return error_response(error)
+        except IntegrityError:  # a concurrent request took the name after our check
+            return error_response(
+                ScimError(409, "a unique attribute is taken", ScimType.UNIQUENESS)
+            )
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return error_response(ScimError(405, f"{request.method} is not supported here"))

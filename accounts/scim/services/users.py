@@ -4,7 +4,7 @@ Deprovisioning deactivates, never deletes (the archive refers to people):
 `accounts.services.user_deactivate` ends their sessions, tokens and open sockets.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -75,22 +75,20 @@ def _link(token: ScimToken, user: User, external_id: str) -> None:
 
 @transaction.atomic
 def scim_user_create(*, token: ScimToken, data: UserData) -> User:
+    """A concurrent creation of the same userName, after the check, raises IntegrityError
+    (the view answers 409 and the request's transaction rolls back)."""
     manager = _check(token, data, None)
-    try:
-        with transaction.atomic():
-            user = user_create(
-                username=data.user_name,
-                by=None,
-                via=via(token),
-                display_name=data.display_name,
-                first_name=data.given_name,
-                last_name=data.family_name,
-                email=data.email,
-                is_active=data.active,
-            )
-    except IntegrityError as exc:  # created by a concurrent request since the check
-        raise ScimError(409, "userName is taken", ScimType.UNIQUENESS) from exc
-    ScimUserProfile.objects.create(
+    user = user_create(
+        username=data.user_name,
+        by=None,
+        via=via(token),
+        display_name=data.display_name,
+        first_name=data.given_name,
+        last_name=data.family_name,
+        email=data.email,
+        is_active=data.active,
+    )
+    user.scim = ScimUserProfile.objects.create(
         user=user,
         provider=token.provider,
         external_id=data.external_id,
@@ -100,7 +98,7 @@ def scim_user_create(*, token: ScimToken, data: UserData) -> User:
         last_modified=timezone.now(),
     )
     _link(token, user, data.external_id)
-    return scim_users(token=token).get(pk=user.pk)
+    return user
 
 
 def _profile_changes(profile: ScimUserProfile, data: UserData) -> dict[str, object]:

@@ -136,3 +136,16 @@ def test_responses_are_scim_json(scim: ScimClient):
     response = scim.get("/ServiceProviderConfig")
 
     assert response["Content-Type"] == "application/scim+json"
+
+
+def test_a_token_over_its_rate_is_refused_with_retry_after_and_nothing_changes(scim, settings):
+    settings.EIM_SCIM_RATE = "3/60"
+    for _ in range(3):
+        assert scim.get("/Users").status_code == 200
+
+    response = scim.post("/Users", user_body("late@example.com"))
+
+    assert response.status_code == 429
+    assert response.json()["schemas"] == [ERROR]
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert not User.objects.filter(username="late@example.com").exists()
