@@ -69,6 +69,7 @@ def options_parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000, help="people pushed per run")
     parser.add_argument("--clients", type=int, default=4, help="concurrent connections")
+    parser.add_argument("--servers", type=int, default=1, help="Daphne processes (round-robin)")
     parser.add_argument("--sockets", type=int, default=100, help="deprovisions timed per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", default=DATABASE_URL)
@@ -127,10 +128,10 @@ def okta_user(tag: str, n: int) -> dict[str, Any]:
 
 
 def push(
-    port: int, secret: str, tag: str, count: int, clients: int
+    ports: list[int], secret: str, tag: str, count: int, clients: int
 ) -> tuple[list[str], list[float]]:
     def worker(offset: int) -> list[tuple[str, float]]:
-        conn = Connection(port, secret)
+        conn = Connection(ports[offset % len(ports)], secret)
         done = []
         for n in range(offset, count, clients):
             started = time.perf_counter()
@@ -163,15 +164,17 @@ def group_patch(port: int, secret: str, tag: str, user_ids: list[str]) -> float:
 
 
 async def deprovisions(
-    port: int, secret: str, user_ids: list[str]
+    ports: list[int], secret: str, user_ids: list[str]
 ) -> tuple[list[float], set[int | None]]:
+    """Sockets on the first server; the PATCH through the last (another process when there
+    are several: the close crosses the channel layer)."""
     from accounts.models import User
     from accounts.services import api_token_create
 
     people = await asyncio.to_thread(lambda: list(User.objects.filter(pk__in=user_ids)))
     tokens = await asyncio.to_thread(lambda: [api_token_create(user=u) for u in people])
-    url = f"ws://127.0.0.1:{port}/ws/"
-    conn = Connection(port, secret)
+    url = f"ws://127.0.0.1:{ports[0]}/ws/"
+    conn = Connection(ports[-1], secret)
     body = {
         "schemas": [PATCH],
         "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
@@ -189,16 +192,16 @@ async def deprovisions(
     return latencies, codes
 
 
-def run_once(port: int, daphne_pid: int, options: argparse.Namespace) -> Run:
+def run_once(ports: list[int], pids: list[int], options: argparse.Namespace) -> Run:
     tag = secrets.token_hex(3)
     secret = provider_token(tag)
-    cpu_before = process_cpu_ms(daphne_pid)
+    cpu_before = sum(process_cpu_ms(pid) for pid in pids)
     started = time.perf_counter()
-    user_ids, create_ms = push(port, secret, tag, options.users, options.clients)
+    user_ids, create_ms = push(ports, secret, tag, options.users, options.clients)
     elapsed = time.perf_counter() - started
-    cpu_per_user = (process_cpu_ms(daphne_pid) - cpu_before) / options.users
-    patch_s = group_patch(port, secret, tag, user_ids)
-    close_ms, codes = asyncio.run(deprovisions(port, secret, user_ids[: options.sockets]))
+    cpu_per_user = (sum(process_cpu_ms(pid) for pid in pids) - cpu_before) / options.users
+    patch_s = group_patch(ports[0], secret, tag, user_ids)
+    close_ms, codes = asyncio.run(deprovisions(ports, secret, user_ids[: options.sockets]))
     return Run(
         users_per_s=options.users / elapsed,
         create_ms=percentiles(create_ms),
@@ -214,14 +217,18 @@ def main() -> None:
     database_ensure(options.database_url, options.redis_url)
     django_setup(options.database_url, options.redis_url)
     extra = {"EIM_SCIM_RATE": "1000000/1"}  # the per-token limit must not shape the push
-    server = server_start(server_environment(options.database_url, options.redis_url, extra))
+    env = server_environment(options.database_url, options.redis_url, extra)
+    servers = [server_start(env) for _ in range(options.servers)]
     runs: list[Run] = []
     try:
-        server_wait_healthy(server)
+        for server in servers:
+            server_wait_healthy(server)
+        ports, pids = [s.port for s in servers], [s.process.pid for s in servers]
         for _ in range(options.runs):
-            runs.append(run_once(server.port, server.process.pid, options))
+            runs.append(run_once(ports, pids, options))
     finally:
-        server_stop(server)
+        for server in servers:
+            server_stop(server)
     report(runs, options)
 
 
@@ -247,7 +254,10 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
             )
         )
         return
-    print(f"SCIM: {options.users} users pushed by {options.clients} clients, {len(runs)} runs")
+    print(
+        f"SCIM: {options.users} users pushed by {options.clients} clients to "
+        f"{options.servers} Daphne, {len(runs)} runs"
+    )
     for i, r in enumerate(runs, 1):
         print(
             f"  run {i}: {r.users_per_s:.0f} users/s (POST p50 {r.create_ms['p50']:.1f} ms, "
