@@ -301,3 +301,57 @@ def test_patch_with_a_stale_if_match_is_a_412(scim: ScimClient):
 
     assert response.status_code == 412
     assert User.objects.get(pk=created["id"]).is_active
+
+
+def test_path_less_objects_with_dotted_and_extension_keys(scim: ScimClient):
+    user_id = scim.post("/Users", _entra_user("grace@example.com", "oid")).json()["id"]
+
+    response = scim.patch(
+        f"/Users/{user_id}",
+        patch_op(
+            {
+                "op": "Replace",
+                "value": {
+                    "name.givenName": "G.",
+                    f"{ENTERPRISE}:employeeNumber": "E-7",
+                    ENTERPRISE: {"department": "Legal"},
+                    "active": "False",
+                },
+            }
+        ),
+    )
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["name"]["givenName"] == "G."
+    assert body[ENTERPRISE]["employeeNumber"] == "E-7"
+    assert body[ENTERPRISE]["department"] == "Legal"
+    assert body["active"] is False
+    changed = AuditEvent.objects.get(event_type="scim.user_updated")
+    assert changed.details["changes"] == {"department": "Legal", "employee_number": "E-7"}
+
+
+def test_a_deleted_person_is_reactivated_by_a_later_patch(scim: ScimClient):
+    user_id = scim.post("/Users", _entra_user("grace@example.com", "oid")).json()["id"]
+    scim.delete(f"/Users/{user_id}")
+
+    response = scim.patch(
+        f"/Users/{user_id}", patch_op({"op": "replace", "path": "active", "value": True})
+    )
+
+    assert response.json()["active"] is True
+    assert User.objects.get(pk=user_id).is_active
+
+
+def test_a_concurrent_twin_that_wins_the_race_is_a_409(scim: ScimClient, monkeypatch):
+    from accounts.scim.services import users
+
+    scim.post("/Users", _entra_user("grace@example.com", "oid"))
+    # As if the other request committed between this one's check and its insert.
+    monkeypatch.setattr(users, "scim_username_taken", lambda **kwargs: False)
+
+    response = scim.post("/Users", _entra_user("grace@example.com", "oid-2"))
+
+    assert response.status_code == 409
+    assert response.json()["scimType"] == "uniqueness"
+    assert User.objects.filter(username="grace@example.com").count() == 1
