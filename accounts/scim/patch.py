@@ -17,7 +17,7 @@ from scim2_models import InvalidPathException, Path
 from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, ValuePath
 
 from .errors import ScimError, ScimType, invalid_syntax, invalid_value
-from .payloads import manager_id_of, member_ids
+from .payloads import bounded_text, manager_id_of, member_ids, user_data_checked
 from .schemas import ENTERPRISE_USER, PATCH_OP
 
 OPS = ("add", "replace", "remove")
@@ -169,7 +169,7 @@ def apply_user_operations(data: Any, ops: list[Operation]) -> Any:
         data = _apply_user(data, operation)
     if not data.user_name:
         raise invalid_value("userName cannot be removed")
-    return data
+    return user_data_checked(data)
 
 
 def _apply_user(data: Any, operation: Operation) -> Any:
@@ -246,9 +246,9 @@ def _apply_group(changes: GroupChanges, operation: Operation) -> None:
     if target == "displayname":
         if op == "remove" or not _text(operation):
             raise invalid_value("displayName cannot be removed")
-        changes.display_name = _text(operation)
+        changes.display_name = bounded_text(_text(operation), "displayName")
     elif target == "externalid":
-        changes.external_id = _text(operation)
+        changes.external_id = bounded_text(_text(operation), "externalId")
     elif target in ("members", "members.value"):
         _apply_members(changes, operation)
     elif target == "id":

@@ -78,7 +78,7 @@ def manager_id_of(value: Any) -> str:
     return str(value)
 
 
-def _bounded(value: str | None, name: str, limit: int = TEXT_MAX) -> str:
+def bounded_text(value: str | None, name: str, limit: int = TEXT_MAX) -> str:
     value = (value or "").strip()
     if len(value) > limit:
         raise invalid_value(f"{name}: longer than {limit} characters")
@@ -110,23 +110,46 @@ def user_data(body: dict[str, Any], *, replacing: bool) -> UserData:
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     enterprise = user[EnterpriseUser] if ENTERPRISE_USER in known else None
-    user_name = _bounded(user.user_name, "userName", USERNAME_MAX)
+    user_name = bounded_text(user.user_name, "userName", USERNAME_MAX)
     if not user_name:
         raise invalid_value("userName: required")
     return UserData(
         user_name=user_name,
-        display_name=_bounded(user.display_name, "displayName", USERNAME_MAX),
-        given_name=_bounded(user.name.given_name if user.name else "", "name.givenName", 150),
-        family_name=_bounded(user.name.family_name if user.name else "", "name.familyName", 150),
-        email=_bounded(_primary_email(user), "emails", 254),
+        display_name=bounded_text(user.display_name, "displayName", USERNAME_MAX),
+        given_name=bounded_text(user.name.given_name if user.name else "", "name.givenName", 150),
+        family_name=bounded_text(
+            user.name.family_name if user.name else "", "name.familyName", 150
+        ),
+        email=bounded_text(_primary_email(user), "emails", 254),
         active=True if user.active is None else bool(user.active),
-        external_id=_bounded(user.external_id, "externalId"),
-        department=_bounded(enterprise.department if enterprise else "", "department"),
-        employee_number=_bounded(
+        external_id=bounded_text(user.external_id, "externalId"),
+        department=bounded_text(enterprise.department if enterprise else "", "department"),
+        employee_number=bounded_text(
             enterprise.employee_number if enterprise else "", "employeeNumber"
         ),
         manager_id=manager,
     )
+
+
+# The longest value each kept attribute may have (the columns' lengths).
+LIMITS = {
+    "user_name": ("userName", USERNAME_MAX),
+    "display_name": ("displayName", USERNAME_MAX),
+    "given_name": ("name.givenName", 150),
+    "family_name": ("name.familyName", 150),
+    "email": ("emails", 254),
+    "external_id": ("externalId", TEXT_MAX),
+    "department": ("department", TEXT_MAX),
+    "employee_number": ("employeeNumber", TEXT_MAX),
+}
+
+
+def user_data_checked(data: UserData) -> UserData:
+    """Refuse what a PATCH made too long to keep (a POST or PUT is checked as it is read)."""
+    for attribute, (name, limit) in LIMITS.items():
+        if len(getattr(data, attribute)) > limit:
+            raise invalid_value(f"{name}: longer than {limit} characters")
+    return data
 
 
 def group_data(body: dict[str, Any], *, replacing: bool) -> GroupData:
@@ -139,12 +162,12 @@ def group_data(body: dict[str, Any], *, replacing: bool) -> GroupData:
         group = ScimGroup.model_validate(known, scim_ctx=context)
     except ValidationError as exc:
         raise _validation_error(exc) from exc
-    display_name = _bounded(group.display_name, "displayName")
+    display_name = bounded_text(group.display_name, "displayName")
     if not display_name:
         raise invalid_value("displayName: required")
     return GroupData(
         display_name=display_name,
-        external_id=_bounded(group.external_id, "externalId"),
+        external_id=bounded_text(group.external_id, "externalId"),
         member_ids=member_ids([m.model_dump(by_alias=True) for m in group.members or []]),
     )
 

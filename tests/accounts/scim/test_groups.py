@@ -242,3 +242,15 @@ def test_a_patch_adding_ten_thousand_members_takes_under_five_seconds(scim: Scim
     assert scim.patch(f"/Groups/{group['id']}", removed).status_code == 204
     assert time.monotonic() - started < 5.0
     assert GroupMembership.objects.filter(group_id=group["id"]).count() == 5000
+
+
+@pytest.mark.parametrize("path", ["displayName", "externalId"])
+def test_a_group_value_too_long_is_a_400(scim, path):
+    group = _group(scim)
+
+    response = scim.patch(
+        f"/Groups/{group['id']}", patch_op({"op": "replace", "path": path, "value": "x" * 256})
+    )
+
+    assert response.status_code == 400
+    assert Group.objects.get(pk=group["id"]).display_name == "Traders"

@@ -355,3 +355,23 @@ def test_a_concurrent_twin_that_wins_the_race_is_a_409(scim: ScimClient, monkeyp
     assert response.status_code == 409
     assert response.json()["scimType"] == "uniqueness"
     assert User.objects.filter(username="grace@example.com").count() == 1
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "displayName", "value": "x" * 151},
+        {"op": "replace", "path": "userName", "value": "x" * 151},
+        {"op": "add", "path": "externalId", "value": "x" * 256},
+        {"op": "add", "path": f"{ENTERPRISE}:department", "value": "x" * 256},
+        {"op": "replace", "path": "displayName", "value": {"nested": "object"}},
+    ],
+)
+def test_a_patch_value_too_long_or_of_the_wrong_type_is_a_400(scim, operation):
+    user_id = scim.post("/Users", _entra_user("grace@example.com", "oid")).json()["id"]
+
+    response = scim.patch(f"/Users/{user_id}", patch_op(operation))
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+    assert User.objects.get(pk=user_id).display_name == "Grace Hopper"
