@@ -87,6 +87,12 @@ class AuditEventType(models.TextChoices):
         "Conversation ownership handed over by an administrator",
     )
     WORKSPACE_SETTINGS_CHANGED = "workspace_settings.changed", "Workspace settings changed"
+    # SCIM provisioning (accounts.scim; people it creates go through accounts.services.users)
+    SCIM_TOKEN_CREATED = "scim_token.created", "SCIM token created"
+    SCIM_TOKEN_REVOKED = "scim_token.revoked", "SCIM token revoked"
+    USER_CREATED = "user.created", "User created"
+    USER_PROFILE_UPDATED = "user.profile_updated", "User's name or e-mail changed"
+    SCIM_USER_UPDATED = "scim.user_updated", "Provisioned person's attributes changed by SCIM"
 
 
 GENESIS_HASH = "0" * 64

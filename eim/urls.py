@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     # After every API route: a missing slash is answered with a 308, anything else a JSON 404.
     re_path(r"^api/v1/(?P<rest>[\s\S]*)\Z", api_path_fallback),
+    path("scim/v2/", include("accounts.scim.urls")),
     path("django-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
     path("audit/", include("auditor.urls")),

@@ -2,8 +2,10 @@
 
 from .tokens import api_token_create, api_token_revoke
 from .users import (
+    user_create,
     user_deactivate,
     user_password_set,
+    user_profile_update,
     user_reactivate,
     user_sign_out_everywhere,
 )
@@ -11,8 +13,10 @@ from .users import (
 __all__ = [
     "api_token_create",
     "api_token_revoke",
+    "user_create",
     "user_deactivate",
     "user_password_set",
+    "user_profile_update",
     "user_reactivate",
     "user_sign_out_everywhere",
 ]

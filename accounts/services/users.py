@@ -50,11 +50,19 @@ def user_password_settable_by(*, by: User | None, user: User) -> None:
         )
 
 
+def _details(user: User, via: str) -> dict[str, object]:
+    details: dict[str, object] = {"user": user.pk, "username": user.username}
+    if via:
+        details["via"] = via
+    return details
+
+
 @transaction.atomic
-def user_deactivate(*, user: User, by: User | None) -> bool:
+def user_deactivate(*, user: User, by: User | None, via: str = "") -> bool:
     """Deactivate user: every session, token and open socket of theirs ends.
 
-    False (and nothing recorded) if they were inactive already.
+    False (and nothing recorded) if they were inactive already. `via` says, for the audit
+    trail, what acted when `by` is None (e.g. "scim:<token name>").
     """
     _require_user_administrator(by, user)
     if by is not None and by.pk == user.pk:
@@ -67,13 +75,13 @@ def user_deactivate(*, user: User, by: User | None) -> bool:
     audit_event_record(
         actor=by,
         event_type=AuditEventType.USER_DEACTIVATED,
-        details={"user": user.pk, "username": user.username},
+        details=_details(user, via),
     )
     return True
 
 
 @transaction.atomic
-def user_reactivate(*, user: User, by: User | None) -> bool:
+def user_reactivate(*, user: User, by: User | None, via: str = "") -> bool:
     """Let a deactivated person sign in again. Their old sessions and tokens stay dead (the
     session generation moved on when they were deactivated). False if they were active."""
     _require_user_administrator(by, user)
@@ -85,7 +93,7 @@ def user_reactivate(*, user: User, by: User | None) -> bool:
     audit_event_record(
         actor=by,
         event_type=AuditEventType.USER_REACTIVATED,
-        details={"user": user.pk, "username": user.username},
+        details=_details(user, via),
     )
     return True
 
@@ -137,3 +145,66 @@ def user_access_end(*, user: User, change: AccessChange) -> None:
         User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
         user.refresh_from_db(fields=["session_generation"])
     AuthToken.objects.filter(user_id=user.pk).delete()
+
+
+# What a provisioning path may set on a person: profile data, never identity (the e-mail is
+# contact data; who someone is at an IdP is their ExternalIdentity).
+PROFILE_FIELDS = frozenset({"username", "display_name", "first_name", "last_name", "email"})
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    by: User | None,
+    via: str = "",
+    display_name: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    is_active: bool = True,
+) -> User:
+    """A new person without a password (they sign in through their identity provider).
+
+    The caller checks that the username is free; a clash raises IntegrityError.
+    """
+    user = User(
+        username=username,
+        display_name=display_name,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        is_active=is_active,
+    )
+    _require_user_administrator(by, user)
+    user.set_unusable_password()
+    user.save(force_insert=True)
+    audit_event_record(
+        actor=by,
+        event_type=AuditEventType.USER_CREATED,
+        details={**_details(user, via), "active": is_active},
+    )
+    return user
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, by: User | None, via: str = "", **changes: str) -> list[str]:
+    """Change profile fields (PROFILE_FIELDS) of user; returns the names of those changed.
+
+    The caller checks that a new username is free; a clash raises IntegrityError.
+    """
+    _require_user_administrator(by, user)
+    unknown = set(changes) - PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"not a profile field: {', '.join(sorted(unknown))}")
+    changed = sorted(k for k, v in changes.items() if getattr(user, k) != v)
+    if changed:
+        User.objects.filter(pk=user.pk).update(**{k: changes[k] for k in changed})
+        for name in changed:
+            setattr(user, name, changes[name])
+        audit_event_record(
+            actor=by,
+            event_type=AuditEventType.USER_PROFILE_UPDATED,
+            details={**_details(user, via), "changed": changed},
+        )
+    return changed

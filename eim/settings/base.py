@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "audit",
     "accounts",
+    "accounts.scim",
     "eim.chat",
     "archive",
     "compliance",
@@ -391,6 +392,10 @@ EIM_SERVER_GC_THRESHOLD = tuple(
 # keep EIM_DB_POOL_MAX above it. One on SQLite. On 2 cores 2 did best (docs/performance.md).
 EIM_SERVER_DB_THREADS = env.int("EIM_SERVER_DB_THREADS", default=2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# SCIM provisioning (docs/scim.md): requests per token per window, and the largest body (a
+# PATCH of 10,000 members is about 250 KB). Okta and Entra ID back off on 429 + Retry-After.
+EIM_SCIM_RATE = env.str("EIM_SCIM_RATE", default="2000/10")
+EIM_SCIM_MAX_BODY_BYTES = env.int("EIM_SCIM_MAX_BODY_BYTES", default=1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
