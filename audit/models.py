@@ -47,6 +47,11 @@ class AuditEventType(models.TextChoices):
     GROUP_MEMBERS_REMOVED = "group.members_removed", "People removed from a group"
     GROUP_ROLE_RULE_ADDED = "group_role_rule.added", "Group to role rule added"
     GROUP_ROLE_RULE_REMOVED = "group_role_rule.removed", "Group to role rule removed"
+    # Single sign-on and MFA (accounts/sso/)
+    SSO_USER_PROVISIONED = "sso.user_provisioned", "Person created at their first SSO sign-in"
+    SSO_SIGN_IN_REFUSED = "sso.sign_in_refused", "SSO sign-in refused (SCIM-only, deactivated)"
+    MFA_AUTHENTICATOR_ADDED = "mfa.authenticator_added", "MFA authenticator added"
+    MFA_AUTHENTICATOR_REMOVED = "mfa.authenticator_removed", "MFA authenticator removed"
 
 
 GENESIS_HASH = "0" * 64

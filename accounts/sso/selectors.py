@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.db.models import QuerySet
+
+from accounts.models import IdentityProvider, Role, User
+from accounts.selectors import user_roles
+
+# Holders of these roles keep a local password (break-glass) and must use MFA with it.
+PRIVILEGED_ROLES = frozenset({Role.ADMINISTRATOR, Role.COMPLIANCE_OFFICER, Role.AUDITOR})
+
+
+def identity_providers_enabled() -> QuerySet[IdentityProvider]:
+    return IdentityProvider.objects.filter(enabled=True).order_by("name", "slug")
+
+
+def identity_provider_enabled(*, slug: str) -> IdentityProvider | None:
+    return identity_providers_enabled().filter(slug=slug).first()
+
+
+def user_is_privileged(*, user: User) -> bool:
+    return bool(user_roles(user=user) & PRIVILEGED_ROLES)
+
+
+def local_sign_in_allowed(*, user: User) -> bool:
+    """May this person sign in with a local password (EIM_LOCAL_SIGN_IN)?"""
+    return settings.EIM_LOCAL_SIGN_IN == "everyone" or user_is_privileged(user=user)
