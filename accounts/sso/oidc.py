@@ -63,6 +63,8 @@ class OpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
 
 
 class OpenIDConnectProvider(allauth_provider.OpenIDConnectProvider):
+    package = "allauth.socialaccount.providers.openid_connect"  # its URLs are allauth's
+
     def get_oauth2_adapter(self, request: HttpRequest) -> OpenIDConnectAdapter:
         return OpenIDConnectAdapter(request, self.app.provider_id)
 

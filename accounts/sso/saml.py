@@ -42,6 +42,8 @@ ENFORCED = {
 
 
 class SAMLProvider(allauth_provider.SAMLProvider):
+    package = "allauth.socialaccount.providers.saml"  # its URLs are allauth's
+
     def sociallogin_from_response(
         self, request: HttpRequest, response: OneLogin_Saml2_Auth
     ) -> SocialLogin:

@@ -300,6 +300,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
+    "sso-assertions-forget": {"task": "sso.assertions_forget", "schedule": 3600.0},
 }
 
 # How long a request for a role under four eyes waits for a second administrator's approval.
