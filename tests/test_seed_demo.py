@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.core.management import call_command
 
 from accounts.models import Role, User
@@ -132,3 +133,13 @@ def test_the_seeded_mention_resolves_to_a_member():
     thanks = Conversation.objects.get(name="general").messages.get(author__username="bob")
 
     assert list(thanks.mentions.values_list("username", flat=True)) == ["alice"]
+
+
+def test_the_privileged_demo_people_have_totp_and_its_secret_is_printed():
+    out = _seed("--password", "demo-pass-1")
+    again = _seed("--password", "demo-pass-1")
+
+    secret = out.split("Demo TOTP secret (admin, dana, carol): ")[1].split()[0]
+    with_totp = Authenticator.objects.filter(type=Authenticator.Type.TOTP)
+    assert sorted(with_totp.values_list("user__username", flat=True)) == ["admin", "carol", "dana"]
+    assert f"Demo TOTP secret (admin, dana, carol): {secret}" in again

@@ -7,9 +7,12 @@ allauth's account lookup (SocialAccount rows, e-mail matching) by `services.sso_
 allauth then signs in an existing user, and its signup, e-mail and connect flows never run.
 """
 
+import time
 from typing import Any
 
+from allauth.account import app_settings as allauth_account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
@@ -138,6 +141,20 @@ def _refusal(request: HttpRequest, message: str) -> Any:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_reauthentication_required(self, *, app: str = "") -> bool:
+        """A password (or MFA) sign-in within the reauthentication timeout counts as recent:
+        a privileged account sent to set up MFA right after signing in is not asked for its
+        password again."""
+        request = self.request
+        if request is not None and request.user.is_authenticated:
+            records = get_authentication_records(request, request.user)
+            if records and records[-1]["method"] in {"password", "mfa"}:
+                age = time.time() - records[-1]["at"]
+                if age < allauth_account_settings.REAUTHENTICATION_TIMEOUT:
+                    return False
+        required: bool = super().is_reauthentication_required(app=app)
+        return required
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False  # people come from the IdP (SSO, SCIM) or an administrator
 

@@ -11,7 +11,11 @@ from django.urls import reverse
 
 
 def _session_provider(request: HttpRequest) -> str | None:
-    records = [r for r in get_authentication_records(request) if r["method"] == "socialaccount"]
+    records = [
+        r
+        for r in get_authentication_records(request, request.user)
+        if r["method"] == "socialaccount"
+    ]
     return str(records[-1]["provider"]) if records else None
 
 
@@ -35,6 +39,10 @@ def idp_logout_url(request: HttpRequest) -> str:
         return ""
     from allauth.socialaccount.providers.saml.utils import build_auth
 
-    records = [r for r in get_authentication_records(request) if r["method"] == "socialaccount"]
+    records = [
+        r
+        for r in get_authentication_records(request, request.user)
+        if r["method"] == "socialaccount"
+    ]
     auth = build_auth(request, provider)
     return str(auth.logout(return_to=after, name_id=records[-1].get("uid")))

@@ -20,7 +20,7 @@ OPEN_PREFIXES = ("/accounts/2fa/", "/logout/", "/static/", "/healthz", "/login/m
 def _signed_in_by_password(request: HttpRequest) -> bool:
     """Every password sign-in goes through allauth's flow (the sign-in page; Django's admin
     login redirects there), which records it in the session."""
-    methods = {r["method"] for r in get_authentication_records(request)}
+    methods = {r["method"] for r in get_authentication_records(request, request.user)}
     return "password" in methods and "socialaccount" not in methods
 
 
@@ -28,16 +28,11 @@ def mfa_missing(request: HttpRequest) -> bool:
     user = request.user
     if not user.is_authenticated or not _signed_in_by_password(request):
         return False
-    if request.session.get("eim_mfa_checked") == user.pk:
-        return False
     if not user_is_privileged(user=user):
         return False
-    has_mfa = Authenticator.objects.filter(
+    return not Authenticator.objects.filter(
         user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     ).exists()
-    if has_mfa:
-        request.session["eim_mfa_checked"] = user.pk
-    return not has_mfa
 
 
 def mfa_required(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
