@@ -3,17 +3,20 @@
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import call_command
 from django.test import Client as DjangoClient
 from lxml import etree
+from saml2 import BINDING_HTTP_REDIRECT
 
 from accounts.models import ExternalIdentity, Group, IdentityProvider, User
 from accounts.services.identities import identity_provider_update
 from accounts.sso.models import SamlAssertionSeen
-from tests.idp.saml import SamlIdp, attributes_for, post_form
+from tests.idp.saml import SLO_URL, SamlIdp, attributes_for, post_form
 
 pytestmark = pytest.mark.django_db
 
@@ -341,3 +344,20 @@ def test_the_clock_skew_allowed_is_ours_not_python3_samls_five_minutes(idp, sett
     assert "expired" in _reason(response)
     assert not _signed_in(client)
     assert _nothing_created()
+
+
+def test_sign_out_offers_the_idps_single_logout_with_our_nameid(idp):
+    client = Client()
+    request = idp.read_request(_start(client))
+    _post(client, idp.response(request, subject="emp-42", attributes=attributes_for("s@a", [])))
+
+    response = client.post("/logout/")
+
+    assert "_auth_user_id" not in client.session
+    link = unescape(
+        re.search(r'href="([^"]+SAMLRequest[^"]*)"', response.content.decode()).group(1)
+    )  # type: ignore[union-attr]
+    assert link.startswith(SLO_URL)
+    raw = parse_qs(urlparse(link).query)["SAMLRequest"][0]
+    logout = idp.server.parse_logout_request(raw, BINDING_HTTP_REDIRECT)
+    assert logout.message.name_id.text == "emp-42"
