@@ -1,7 +1,9 @@
+from urllib.parse import urlparse
+
 from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.models import IdentityProvider, Role, User
+from accounts.models import IdentityProvider, IdentityProviderKind, Role, User
 from accounts.selectors import user_roles
 
 # Holders of these roles keep a local password (break-glass) and must use MFA with it.
@@ -23,3 +25,16 @@ def user_is_privileged(*, user: User) -> bool:
 def local_sign_in_allowed(*, user: User) -> bool:
     """May this person sign in with a local password (EIM_LOCAL_SIGN_IN)?"""
     return settings.EIM_LOCAL_SIGN_IN == "everyone" or user_is_privileged(user=user)
+
+
+def provider_origins() -> list[str]:
+    """The origins the enabled providers sign people in at (OIDC issuer, SAML SSO URL)."""
+    origins = set()
+    for provider in identity_providers_enabled():
+        url = provider.issuer
+        if provider.kind == IdentityProviderKind.SAML:
+            url = provider.config.get("idp", {}).get("sso_url", "")
+        parsed = urlparse(url)
+        if parsed.scheme in {"https", "http"} and parsed.netloc:
+            origins.add(f"{parsed.scheme}://{parsed.netloc}")
+    return sorted(origins)

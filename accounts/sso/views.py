@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .logout import idp_logout_url
-from .selectors import identity_providers_enabled
+from .selectors import identity_providers_enabled, provider_origins
 
 
 def safe_next(request: HttpRequest, url: str | None) -> str:
@@ -28,7 +28,7 @@ def safe_next(request: HttpRequest, url: str | None) -> str:
     return ""
 
 
-def _providers(request: HttpRequest, next_url: str) -> list[dict[str, str]]:
+def _providers(request: HttpRequest) -> list[dict[str, str]]:
     adapter = get_adapter(request)
     buttons = []
     for provider in identity_providers_enabled():
@@ -67,13 +67,17 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         form_errors = True
     context: dict[str, Any] = {
         "next": next_url,
-        "providers": _providers(request, next_url),
+        "providers": _providers(request),
         "form_errors": form_errors,
         "username": request.POST.get("username", ""),
         "missing": request.method == "POST"
         and not (request.POST.get("username") and request.POST.get("password")),
     }
-    return render(request, "registration/login.html", context)
+    page = render(request, "registration/login.html", context)
+    # A provider's button posts here, and we redirect to the IdP: the browser holds that
+    # redirect to this page's CSP form-action, which must name the IdPs.
+    page._csp_update = {"form-action": provider_origins()}  # type: ignore[attr-defined]
+    return page
 
 
 @require_POST

@@ -23,6 +23,15 @@ def test_each_enabled_provider_has_a_button_that_carries_next(corp):
     assert page.count('name="next" value="/compliance/"') == 2  # the button's and the form's
 
 
+def test_the_page_lets_its_buttons_redirect_to_the_providers_only(corp, oidc_idp):
+    response = Client().get("/login/")
+
+    form_action = next(
+        d for d in response["Content-Security-Policy"].split(";") if "form-action" in d
+    )
+    assert form_action.split() == ["form-action", "'self'", oidc_idp.issuer]
+
+
 def test_an_offsite_next_is_dropped_from_the_page(corp):
     page = Client().get("/login/?next=https://evil.example/").content.decode()
 
