@@ -66,7 +66,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def list_apps(
         self, request: HttpRequest | None, provider: str | None = None, client_id: str | None = None
     ) -> list[SocialApp]:
-        apps = (social_app(p) for p in identity_providers_enabled())
+        # allauth asks several times per request; the rows are read once per request.
+        apps: list[SocialApp] | None = getattr(request, "_eim_social_apps", None)
+        if apps is None:
+            apps = [social_app(p) for p in identity_providers_enabled()]
+            if request is not None:
+                request._eim_social_apps = apps  # type: ignore[attr-defined]
         return [app for app in apps if _matches(app, provider, client_id)]
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:

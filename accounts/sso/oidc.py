@@ -6,9 +6,11 @@ checked by `id_token.id_token_verify` (signature included) however it arrived.
 `urls.py` mounts the login and callback views below at allauth's own paths, ahead of allauth.
 """
 
+import logging
 import secrets
 from typing import Any
 
+import requests
 from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
@@ -17,10 +19,12 @@ from allauth.socialaccount.providers.openid_connect import provider as allauth_p
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 
 from .id_token import IdTokenRefusedError, id_token_verify
 
 DISCOVERY_CACHE_SECONDS = 3600
+logger = logging.getLogger(__name__)
 
 
 class OpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
@@ -102,7 +106,7 @@ class CallbackView(OAuth2CallbackView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             response: HttpResponse = super().dispatch(request, *args, **kwargs)
-        except OAuth2Error as exc:  # raised while reading discovery, before allauth's own try
+        except (OAuth2Error, requests.RequestException) as exc:  # discovery, before its try
             from allauth.socialaccount.helpers import render_authentication_error
 
             return render_authentication_error(request, self.adapter.get_provider(), exception=exc)
@@ -115,6 +119,14 @@ def login(request: HttpRequest, provider_id: str) -> HttpResponse:
         response: HttpResponse = view(request)
     except SocialApp.DoesNotExist as exc:
         raise Http404 from exc
+    except (OAuth2Error, requests.RequestException, ValueError):
+        logger.exception("the sign-in provider %s could not be reached", provider_id)
+        return render(
+            request,
+            "sso/refused.html",
+            {"message": "Your company's sign-in service cannot be reached. Try again later."},
+            status=502,
+        )
     return response
 
 

@@ -130,3 +130,19 @@ def test_a_replayed_code_is_refused_by_the_provider(corp):
     assert response.status_code in {400, 401, 403}
     assert "_auth_user_id" not in client.session
     assert (User.objects.count(), ExternalIdentity.objects.count()) == before
+
+
+def test_an_unreachable_provider_is_a_clear_page_not_an_error(db):
+    identity_provider_create(
+        actor=None,
+        slug="down",
+        kind=IdentityProviderKind.OIDC,
+        name="Down",
+        issuer="http://127.0.0.1:9",
+        config={"client_id": "c", "client_secret": "s"},
+    )
+
+    response = Client().post("/accounts/oidc/down/login/", {"process": "login"})
+
+    assert response.status_code == 502
+    assert "cannot be reached" in response.content.decode()
