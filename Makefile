@@ -23,7 +23,12 @@ install: $(STAMP)
 run: install
 	@EIM_DEBUG=$${EIM_DEBUG:-true} PORT=$(PORT) $(BIN)/python deploy/run.py
 
-test: install
+# The test OIDC provider (npm oidc-provider), installed from its lock file into an ignored folder.
+OIDC_IDP := tests/idp/oidc
+$(OIDC_IDP)/node_modules/.package-lock.json: $(OIDC_IDP)/package-lock.json
+	cd $(OIDC_IDP) && npm ci --no-audit --no-fund --silent
+
+test: install $(OIDC_IDP)/node_modules/.package-lock.json
 	@DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/python deploy/check_services.py
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/ruff check .
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/ruff format --check .

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.core.management import call_command
 
 from accounts.models import Role, User
@@ -153,3 +154,13 @@ def test_seeding_again_keeps_what_people_did_since():
     assert not general.memberships.filter(user=alice).exists()
     assert desk.archived_at is not None
     assert Role.EMPLOYEE not in user_roles(user=bob)
+
+
+def test_the_privileged_demo_people_have_totp_and_its_secret_is_printed():
+    out = _seed("--password", "demo-pass-1")
+    again = _seed("--password", "demo-pass-1")
+
+    secret = out.split("Demo TOTP secret (admin, dana, carol): ")[1].split()[0]
+    with_totp = Authenticator.objects.filter(type=Authenticator.Type.TOTP)
+    assert sorted(with_totp.values_list("user__username", flat=True)) == ["admin", "carol", "dana"]
+    assert f"Demo TOTP secret (admin, dana, carol): {secret}" in again

@@ -71,6 +71,17 @@ def role_revoke(*, actor: User, user_id: int, role: str, reason: str = "") -> No
     _guarded(actor=actor, attempt=attempt, work=partial(_revoke, actor, user_id, role, reason))
 
 
+def role_request_mapped(*, user_id: int, role: str, source: str) -> RoleRequest:
+    """That an identity provider's group says the user should hold a role (a GroupRoleRule,
+    `source` naming provider and group). Employee takes effect at once; a role under four eyes
+    becomes a pending request with no requester: the IdP's group assignment was the first pair
+    of eyes, and one eim administrator (not the subject) must still approve it."""
+    attempt = {"action": "request_mapped", "user_id": user_id, "role": role, "source": source}
+    return _guarded(
+        actor=None, attempt=attempt, work=partial(_request_mapped, user_id, role, source)
+    )
+
+
 def role_bootstrap(*, user_id: int, operator: str) -> RoleGrant:
     """Make a user an administrator from the command line, while fewer than two active
     administrators exist: how the first two come to be, and the break-glass when one is left.
@@ -122,13 +133,37 @@ def _request(actor: User, user_id: int, role_name: str, reason: str) -> RoleRequ
     return request
 
 
+def _request_mapped(user_id: int, role_name: str, source: str) -> RoleRequest:
+    role = _role(role_name)
+    subject = _subject(None, user_id)
+    _require_grantable(subject, role)
+    reason = f"identity provider group {source}"
+    now = timezone.now()
+    if role not in FOUR_EYES_ROLES:
+        request = _new_request(subject, role, None, reason, now, RoleRequestStatus.APPROVED)
+        _grant(request, granted_by=None)
+        _audit(None, AuditEventType.ROLE_GRANTED, request, via="group_mapping")
+        return request
+    if RoleRequest.objects.filter(
+        user=subject, role=role, status=RoleRequestStatus.PENDING
+    ).exists():
+        raise RoleError(
+            RoleErrorCode.ALREADY_REQUESTED, f"{subject.username} already has a pending {role}"
+        )
+    request = _new_request(subject, role, None, reason, now, RoleRequestStatus.PENDING)
+    _audit(None, AuditEventType.ROLE_REQUESTED, request, via="group_mapping")
+    return request
+
+
 def _approve(actor: User, request_id: int) -> RoleRequest:
     _require_administrator(actor)
     request = _pending(actor, request_id, for_approval=True)
     if request.requested_by_id == actor.pk:
         raise RoleError(RoleErrorCode.FOUR_EYES, "a second administrator must approve")
     requester = request.requested_by
-    if requester is None or not user_is_active_administrator(user=requester):
+    # A pending request without a requester comes from an IdP group mapping (bootstraps are
+    # never pending): the group was the first pair of eyes, this administrator the second.
+    if requester is not None and not user_is_active_administrator(user=requester):
         raise RoleError(
             RoleErrorCode.FOUR_EYES, "the requester is no longer an active administrator"
         )

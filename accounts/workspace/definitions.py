@@ -112,9 +112,9 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         "local_sign_in",
         "Password sign-in for everyone",
-        "Off: only administrators sign in with a password (break-glass); everyone else "
-        "uses single sign-on.",
-        lambda: settings.EIM_LOCAL_SIGN_IN,
+        "Off: only administrators, compliance officers and auditors sign in with a password "
+        "(break-glass, with MFA); everyone else uses single sign-on.",
+        lambda: settings.EIM_LOCAL_SIGN_IN == "everyone",
         _flag,
     ),
 )

@@ -62,9 +62,16 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP)
     "auditlog",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "allauth.mfa",
     "audit",
     "accounts",
     "accounts.scim",
+    "accounts.sso",
     "eim.chat",
     "archive",
     "compliance",
@@ -83,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.sso.middleware.mfa_required",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -99,6 +108,58 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("EIM_LOGIN_COOLOFF_MINUTES", defau
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+
+# Single sign-on and MFA (django-allauth; accounts/sso/, docs/identity.md). Providers are the
+# IdentityProvider rows, bridged into allauth by the adapter (docs/adr/0008-sso-provider-bridge.md).
+# A person is (issuer, subject): allauth's e-mail matching, signup and e-mail flows are all off.
+ACCOUNT_ADAPTER = "accounts.sso.adapter.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.sso.adapter.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGIN_BY_CODE_ENABLED = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Wrong passwords are throttled by django-axes (above), one count for every password path; the
+# MFA codes by allauth's own limits (mfa rate limits stay at their defaults).
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "accounts.sso.oidc.OpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+    },
+    "saml": {"provider_class": "accounts.sso.saml.SAMLProvider"},
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = env.str("EIM_MFA_ISSUER", default="eim")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# Who may still sign in with a local password: "everyone", or "privileged" (only holders of
+# administrator, compliance officer or auditor: break-glass accounts, with MFA).
+EIM_LOCAL_SIGN_IN = env.str("EIM_LOCAL_SIGN_IN", default="everyone")
+if EIM_LOCAL_SIGN_IN not in {"everyone", "privileged"}:
+    raise environ.ImproperlyConfigured("EIM_LOCAL_SIGN_IN must be 'everyone' or 'privileged'")
+# SAML: the clock skew allowed on NotBefore / NotOnOrAfter, in seconds (at most 180).
+EIM_SAML_CLOCK_SKEW_SECONDS = min(env.int("EIM_SAML_CLOCK_SKEW_SECONDS", default=120), 180)
+# OIDC: the leeway on exp / iat, in seconds; an ID token issued longer ago than the max age
+# is refused even if it has not expired.
+EIM_OIDC_LEEWAY_SECONDS = min(env.int("EIM_OIDC_LEEWAY_SECONDS", default=60), 180)
+EIM_OIDC_ID_TOKEN_MAX_AGE_SECONDS = env.int("EIM_OIDC_ID_TOKEN_MAX_AGE_SECONDS", default=600)
+# How long an issuer's JWKS is kept; a token naming a key id not in it fetches it again
+# (key rotation), at most once per EIM_OIDC_JWKS_REFETCH_SECONDS for one unknown key id.
+EIM_OIDC_JWKS_CACHE_SECONDS = env.int("EIM_OIDC_JWKS_CACHE_SECONDS", default=3600)
+EIM_OIDC_JWKS_REFETCH_SECONDS = env.int("EIM_OIDC_JWKS_REFETCH_SECONDS", default=10)
 
 ROOT_URLCONF = "eim.urls"
 ASGI_APPLICATION = "eim.asgi.application"
@@ -250,6 +311,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "review-sample": {"task": "compliance.review_sample", "schedule": crontab(minute=15, hour=0)},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
     "export-sweep": {"task": "compliance.export_sweep", "schedule": 30.0},
+    "sso-assertions-forget": {"task": "sso.assertions_forget", "schedule": 3600.0},
 }
 
 # How long a request for a role under four eyes waits for a second administrator's approval.
@@ -355,8 +417,6 @@ REST_KNOX = {
 }
 
 # Chat limits: every one is enforced in the services, so the REST API and the socket agree.
-# Password sign-in for people without the administrator role (a workspace setting's default).
-EIM_LOCAL_SIGN_IN = env.bool("EIM_LOCAL_SIGN_IN", default=True)
 # How often each process looks for a newer version of the workspace settings (seconds).
 EIM_WORKSPACE_SETTINGS_CHECK_SECONDS = env.float(
     "EIM_WORKSPACE_SETTINGS_CHECK_SECONDS", default=2.0

@@ -68,12 +68,20 @@ def test_one_persons_failures_do_not_pause_another(alice, bob):
     assert _signed_in(client)
 
 
-def test_the_admin_sign_in_is_throttled_too(alice):
+def test_the_admin_sign_in_is_the_one_throttled_sign_in_page(alice):
+    """Django's admin has no password form of its own any more: it sends people to /login/
+    (allauth's flow: throttling and MFA), keeping where they were going."""
     alice.is_staff = True
     alice.save(update_fields=["is_staff"])
-    _fail(alice, settings.AXES_FAILURE_LIMIT, path="/django-admin/login/")
+    _fail(alice, settings.AXES_FAILURE_LIMIT)
 
-    response, client = _sign_in(alice, RIGHT, path="/django-admin/login/")
+    admin_form, admin_client = _sign_in(
+        alice, RIGHT, path="/django-admin/login/?next=/django-admin/"
+    )
+    response, client = _sign_in(alice, RIGHT)
 
+    assert admin_form.status_code == 302
+    assert admin_form["Location"] == "/login/?next=/django-admin/"
+    assert not _signed_in(admin_client)
     assert response.status_code == 429
     assert not _signed_in(client)

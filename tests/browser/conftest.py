@@ -2,6 +2,7 @@
 
 import re
 import struct
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.db import connection
 from playwright.sync_api import (
     Browser,
@@ -21,6 +24,7 @@ from playwright.sync_api import (
 )
 
 from accounts.models import User
+from accounts.sso.selectors import user_is_privileged
 from tests.conftest import ROOT, LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -155,6 +159,22 @@ def _note_policy_violation(person: Person, message: ConsoleMessage) -> None:
         person.errors.append(message.text)
 
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def totp_code() -> str:
+    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // 30))
+
+
+def _totp_if_privileged(user: User) -> bool:
+    """Privileged local accounts must have MFA (accounts/sso/middleware.py): give them TOTP."""
+    if not user_is_privileged(user=user):
+        return False
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, TOTP_SECRET)
+    return True
+
+
 @pytest.fixture
 def sign_in(chromium: Chromium, daphne_server: LiveServer) -> Iterator:
     """sign_in(user, viewport=LAPTOP, touch=False) → a Person on the chat page, socket live."""
@@ -173,10 +193,15 @@ def sign_in(chromium: Chromium, daphne_server: LiveServer) -> Iterator:
         person = Person(user=user, context=context, page=page)
         page.on("pageerror", lambda error: person.errors.append(str(error)))
         page.on("console", lambda message: _note_policy_violation(person, message))
+        privileged = in_db_thread(_totp_if_privileged, user)
         page.goto("/login/")
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
+        if privileged:  # a privileged local account signs in with a TOTP code too
+            page.wait_for_url("**/accounts/2fa/authenticate/")
+            page.locator("input[name=code]").fill(totp_code())
+            page.get_by_role("button", name="Sign In").click()
         person.expect_live()
         people.append(person)
         return person

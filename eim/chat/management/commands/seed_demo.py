@@ -10,6 +10,8 @@ import secrets
 import uuid
 from pathlib import Path
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -34,6 +36,9 @@ PEOPLE = [
 ]
 # Fixed client ids make the seeded messages idempotent through the normal send service.
 PASSWORD_FILE = Path(settings.VAR_DIR) / "demo-password"
+# The privileged demo people (administrators, compliance) sign in with a password and TOTP, as
+# every privileged local account must (accounts/sso/middleware.py): one shared demo secret.
+TOTP_FILE = Path(settings.VAR_DIR) / "demo-totp-secret"
 SEED_NAMESPACE = uuid.UUID("6f1d7f62-7a55-4c43-9d38-3e3c1a0c5e11")
 CONVERSATION_SCRIPT = [
     ("general", "alice", "Morning all! The **Q3 report** is on the shared drive."),
@@ -60,9 +65,14 @@ class Command(BaseCommand):
                     user.set_password(secret)
                     user.save(update_fields=["password"])
         self._roles(users, new={name for name, (_, created) in people.items() if created})
+        totp = self._totp([users["admin"], users["dana"], users["carol"]])
         self._conversations(users)
         self.stdout.write(
             "Demo users: alice, bob (employees), admin, dana (administrators), carol (compliance)."
+        )
+        self.stdout.write(
+            f"Demo TOTP secret (admin, dana, carol): {totp}  [kept in {TOTP_FILE}; "
+            f"add it to an authenticator app, or: oathtool --totp -b {totp}]"
         )
         self.stdout.write(f"Demo password (all users): {secret}  [{source}]")
 
@@ -79,6 +89,21 @@ class Command(BaseCommand):
         PASSWORD_FILE.write_text(secret + "\n")
         PASSWORD_FILE.chmod(0o600)
         return secret, f"generated, kept in {PASSWORD_FILE}"
+
+    def _totp(self, people: list[User]) -> str:
+        """Give each privileged demo person a TOTP authenticator with the demo secret."""
+        if TOTP_FILE.exists():
+            secret = TOTP_FILE.read_text().strip()
+        else:
+            secret = generate_totp_secret()
+            TOTP_FILE.parent.mkdir(parents=True, exist_ok=True)
+            TOTP_FILE.write_text(secret + "\n")
+            TOTP_FILE.chmod(0o600)
+        with transaction.atomic():
+            for user in people:
+                if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP):
+                    TOTP.activate(user, secret)
+        return secret
 
     def _person(self, username: str, full_name: str) -> tuple[User, bool]:
         return User.objects.get_or_create(username=username, defaults={"display_name": full_name})
