@@ -8,6 +8,8 @@ POST /api/v1/compliance/exports/<id>/cancel/     stop a running export
 GET  /api/v1/compliance/exports/<id>/download/   the zip (audited)
 """
 
+from typing import Any
+
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -64,17 +66,34 @@ class ExportOutput(serializers.Serializer):
 
 
 _REFUSED = {400: SearchErrorOutput, 403: SearchErrorOutput, 404: SearchErrorOutput}
+_NOT_READY: dict[int | str, Any] = {
+    409: OpenApiResponse(
+        SearchErrorOutput,
+        description="The export is not in a state for that (still running, or not running any "
+        "more). Code: export_not_ready.",
+    )
+}
 
 
 class ExportListView(ComplianceView):
     @extend_schema(
-        operation_id="compliance_exports_list", responses={200: ExportOutput(many=True), **_REFUSED}
+        operation_id="compliance_exports_list",
+        summary="List your exports",
+        description="Compliance officers only: your own evidence exports, newest first, each "
+        "with its state and progress. Anyone else is refused with `forbidden`.",
+        responses={200: ExportOutput(many=True), **_REFUSED},
     )
     def get(self, request: Request) -> Response:
         return Response(selectors.export_list(user=self.user))
 
     @extend_schema(
         operation_id="compliance_exports_create",
+        summary="Request an export",
+        description="Compliance officers only: copy the messages matching a search `query`, "
+        "chosen messages and conversations out of the archive in the formats asked for; "
+        "answers 202 and the job, which runs in the background. Refused with `invalid_query` "
+        "or `invalid_export` (no scope, unknown format, reversed dates), nothing created. "
+        "Audited.",
         request=ExportInput,
         responses={202: ExportOutput, **_REFUSED},
     )
@@ -85,14 +104,25 @@ class ExportListView(ComplianceView):
 
 
 class ExportDetailView(ComplianceView):
-    @extend_schema(operation_id="compliance_exports_get", responses={200: ExportOutput, **_REFUSED})
+    @extend_schema(
+        operation_id="compliance_exports_get",
+        summary="Follow an export",
+        description="Compliance officers only: one of your exports with its state, progress "
+        "(records done of total, rate, seconds left), counts and manifest hash. Anyone "
+        "else's export answers `not_found`.",
+        responses={200: ExportOutput, **_REFUSED},
+    )
     def get(self, request: Request, export_id: str) -> Response:
         job = selectors.export_for_user(user=self.user, export_id=export_id)
         return Response(selectors.export_payload(job))
 
     @extend_schema(
         operation_id="compliance_exports_delete",
-        responses={200: ExportOutput, 409: SearchErrorOutput, **_REFUSED},
+        summary="Delete an export's files",
+        description="Compliance officers only: remove a finished, failed or cancelled export's "
+        "files; the job stays listed as deleted. Refused with `export_not_ready` (409) for a "
+        "running export (cancel it instead) or one already deleted. Audited.",
+        responses={200: ExportOutput, **_NOT_READY, **_REFUSED},
     )
     def delete(self, request: Request, export_id: str) -> Response:
         job = services.export_delete(user=self.user, export_id=export_id)
@@ -102,8 +132,11 @@ class ExportDetailView(ComplianceView):
 class ExportCancelView(ComplianceView):
     @extend_schema(
         operation_id="compliance_exports_cancel",
+        summary="Cancel an export",
+        description="Compliance officers only: stop one of your running exports; its files are "
+        "removed. Refused with `export_not_ready` (409) if it is no longer running. Audited.",
         request=None,
-        responses={200: ExportOutput, 409: SearchErrorOutput, **_REFUSED},
+        responses={200: ExportOutput, **_NOT_READY, **_REFUSED},
     )
     def post(self, request: Request, export_id: str) -> Response:
         job = services.export_cancel(user=self.user, export_id=export_id)
@@ -113,9 +146,13 @@ class ExportCancelView(ComplianceView):
 class ExportDownloadView(ComplianceView):
     @extend_schema(
         operation_id="compliance_exports_download",
+        summary="Download an export",
+        description="Compliance officers only: the finished export as a zip, with its signed "
+        "manifest and the verifier. Refused with `export_not_ready` (409) until the export is "
+        "done. Audited before a byte is sent.",
         responses={
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
-            409: SearchErrorOutput,
+            **_NOT_READY,
             **_REFUSED,
         },
     )

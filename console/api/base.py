@@ -12,28 +12,38 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.workspace.services import WorkspaceSettingsError
+from eim.api.schema import error_response
+from eim.api.serializers import ApiErrorOutput
 
 from ..access import IsConsoleAdministrator
 from ..changes import change_run, refusal_code, refusal_status, refusal_text
-from .serializers import AdminChangeOutput, AdminErrorOutput
+from .serializers import AdminChangeOutput
 
 T = TypeVar("T")
 
+
+def _refusal(status: int, description: str) -> OpenApiResponse:
+    """The API's one error body (eim.api.schema), described as the console answers it."""
+    return OpenApiResponse(
+        ApiErrorOutput, description=description, examples=error_response(status).examples
+    )
+
+
 DENIALS: dict[int | str, Any] = {
-    401: OpenApiResponse(AdminErrorOutput, description="Not signed in, or a dead token."),
-    403: OpenApiResponse(
-        AdminErrorOutput,
-        description="Not an active administrator (not_administrator): a Django superuser "
-        "without the role, another role, or a deactivated account.",
+    401: _refusal(401, "Not signed in, or a dead token."),
+    403: _refusal(
+        403,
+        "Not an active administrator (not_administrator): a Django superuser without the "
+        "role, another role, or a deactivated account.",
     ),
 }
 REFUSALS: dict[int | str, Any] = DENIALS | {
-    400: OpenApiResponse(AdminErrorOutput, description="Bad input; nothing changed."),
-    404: OpenApiResponse(AdminErrorOutput, description="No such thing."),
-    409: OpenApiResponse(
-        AdminErrorOutput,
-        description="Refused by the rules (e.g. last_owner, archived, four_eyes, "
-        "already_held); nothing changed.",
+    400: _refusal(400, "Bad input; nothing changed."),
+    404: _refusal(404, "No such thing."),
+    409: _refusal(
+        409,
+        "Refused by the rules (e.g. last_owner, archived, four_eyes, already_held); nothing "
+        "changed. `audit_events` names the events that recorded a refused role change.",
     ),
 }
 CHANGED: dict[int | str, Any] = {

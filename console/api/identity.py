@@ -209,6 +209,7 @@ class ProviderRulesView(AdminView):
     @extend_schema(
         operation_id="admin_group_role_rule_add",
         tags=PROVIDER_TAGS,
+        summary="Add a group → role rule",
         description="Members of the provider's group (as its claim or attribute says it) "
         "should hold the role; four-eyes roles still wait for approval.",
         request=shapes.AdminRuleInput,

@@ -151,7 +151,8 @@ class RoleRequestListView(AdminView):
 class RoleRequestApproveView(AdminView):
     @_person_action(
         "admin_role_request_approve",
-        "A second administrator (not the requester, not the subject) approves.",
+        "Approve a role request. A second administrator (not the requester, not the subject) "
+        "approves.",
     )
     def post(self, request: Request, request_id: int) -> Response:
         return self.change(

@@ -5,16 +5,6 @@ from rest_framework import serializers
 from accounts.models import IdentityProviderKind, Role
 
 
-class AdminErrorOutput(serializers.Serializer):
-    code = serializers.CharField(help_text="A stable code, e.g. not_administrator, last_owner.")
-    detail = serializers.JSONField(help_text="What is wrong, for people.")
-    audit_events = serializers.ListField(
-        child=serializers.IntegerField(),
-        required=False,
-        help_text="Audit events that record a refused attempt (the role service records them).",
-    )
-
-
 class AdminChangeOutput(serializers.Serializer):
     audit_events = serializers.ListField(
         child=serializers.IntegerField(),

@@ -12,6 +12,7 @@ from eim.chat.barriers import selectors, services
 from eim.chat.barriers.models import BarrierPolicy, BarrierPolicyVersion, BarrierVersionState
 from eim.chat.barriers.violations import Violations
 
+from .schema import refusals
 from .views import AuthenticatedView, _valid
 
 
@@ -132,12 +133,27 @@ class BarrierView(AuthenticatedView):
 
 
 class BarrierListView(BarrierView):
-    @extend_schema(operation_id="barriers_list", responses=BarrierPolicyOutput(many=True))
+    @extend_schema(
+        operation_id="barriers_list",
+        summary="List barrier policies",
+        description="Administrators only: every information barrier policy, each with its "
+        "version in force and its proposal (either may be null). Anyone else is refused with "
+        "`forbidden`.",
+        responses=BarrierPolicyOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         policies = selectors.barrier_policies_for_administrator(actor=self.user)
         return Response([policy_payload(p) for p in policies])
 
-    @extend_schema(request=BarrierPolicyCreateInput, responses={201: BarrierPolicyOutput})
+    @extend_schema(
+        summary="Create a barrier policy",
+        description="Administrators only: a new policy barring two groups from each other, "
+        "as a proposal (201); nothing is enforced until it is previewed and activated. "
+        "Refused with `invalid_input` (a bad name, the same group twice, a group that does "
+        "not exist) and `already_exists` (the name is in use). Audited.",
+        request=BarrierPolicyCreateInput,
+        responses={201: BarrierPolicyOutput, **refusals(409)},
+    )
     def post(self, request: Request) -> Response:
         data = _valid(BarrierPolicyCreateInput, request.data)
         version = services.barrier_policy_create(actor=self.user, **data)
@@ -145,11 +161,23 @@ class BarrierListView(BarrierView):
 
 
 class BarrierDetailView(BarrierView):
-    @extend_schema(operation_id="barriers_retrieve", responses=BarrierPolicyOutput)
+    @extend_schema(
+        operation_id="barriers_retrieve",
+        summary="Get a barrier policy",
+        description="Administrators only: one policy with its version in force and its "
+        "proposal. `not_found` for a policy that does not exist or was removed.",
+        responses=BarrierPolicyOutput,
+    )
     def get(self, request: Request, policy_id: int) -> Response:
         return self._policy(policy_id)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Remove a barrier policy",
+        description="Administrators only: end the policy (204); nothing it barred is barred any "
+        "more, and the conversations it made read-only become writable again unless another "
+        "policy still restricts them. Audited.",
+        responses={204: None},
+    )
     def delete(self, request: Request, policy_id: int) -> Response:
         services.barrier_policy_remove(actor=self.user, policy_id=policy_id)
         return Response(status=204)
@@ -158,6 +186,10 @@ class BarrierDetailView(BarrierView):
 class BarrierProposalView(BarrierView):
     @extend_schema(
         operation_id="barriers_propose",
+        summary="Propose new segments",
+        description="Administrators only: a new proposed version of the policy with these two "
+        "groups (201), replacing any earlier proposal; the version in force stays enforced "
+        "until the proposal is previewed and activated. Refused with `invalid_input`. Audited.",
         request=BarrierSegmentsInput,
         responses={201: BarrierPolicyOutput},
     )
@@ -168,7 +200,15 @@ class BarrierProposalView(BarrierView):
 
 
 class BarrierPreviewView(BarrierView):
-    @extend_schema(operation_id="barriers_preview", responses=BarrierPreviewOutput)
+    @extend_schema(
+        operation_id="barriers_preview",
+        summary="Preview a proposal",
+        description="Administrators only: every existing conversation the proposed version "
+        "would bar (at most 1,000 listed, `truncated` says so), with exact counts. The "
+        "preview is recorded on the proposal, which can then be activated. `not_found` if "
+        "there is no proposal. Audited.",
+        responses=BarrierPreviewOutput,
+    )
     def get(self, request: Request, policy_id: int) -> Response:
         version, found = services.barrier_policy_preview(actor=self.user, policy_id=policy_id)
         return Response(preview_payload(version, found))
@@ -177,8 +217,13 @@ class BarrierPreviewView(BarrierView):
 class BarrierActivateView(BarrierView):
     @extend_schema(
         operation_id="barriers_activate",
+        summary="Activate a proposal",
+        description="Administrators only: put the previewed proposal in force, making the "
+        "channels that violate it read-only or removing one side's members from them (direct "
+        "and group messages always become read-only). Refused with `conflict` if `version` "
+        "is not the current proposal or was not previewed. Audited.",
         request=BarrierActivateInput,
-        responses=BarrierPolicyOutput,
+        responses={200: BarrierPolicyOutput, **refusals(409)},
     )
     def post(self, request: Request, policy_id: int) -> Response:
         data = _valid(BarrierActivateInput, request.data)
@@ -189,8 +234,12 @@ class BarrierActivateView(BarrierView):
 class BarrierWithdrawView(BarrierView):
     @extend_schema(
         operation_id="barriers_withdraw",
+        summary="Withdraw a proposal",
+        description="Administrators only: drop the policy's proposal; the version in force, if "
+        "any, stays as it is. Refused with `conflict` if `version` is not the current "
+        "proposal. Audited.",
         request=BarrierWithdrawInput,
-        responses=BarrierPolicyOutput,
+        responses={200: BarrierPolicyOutput, **refusals(409)},
     )
     def post(self, request: Request, policy_id: int) -> Response:
         data = _valid(BarrierWithdrawInput, request.data)

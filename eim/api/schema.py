@@ -104,7 +104,20 @@ def refusals(*statuses: int) -> dict[int | str, Any]:
 
 
 class ApiAutoSchema(AutoSchema):
-    """AutoSchema that adds the refusals every operation can answer (see the module doc)."""
+    """AutoSchema that adds the refusals every operation can answer (see the module doc), and
+    takes an operation's summary from the first sentence of its description when a view gives
+    a docstring but no `summary`."""
+
+    def get_summary(self) -> str | None:
+        summary: str | None = super().get_summary()
+        if summary:
+            return summary
+        description = (self.get_description() or "").strip()
+        first = description.split("\n\n")[0].replace("\n", " ")
+        sentence = first.split(". ")[0].rstrip(".")
+        for stop in ("; ", ": ", " ("):
+            sentence = sentence.split(stop)[0]
+        return sentence or None
 
     def _error_statuses(self) -> set[int]:
         statuses = {401, 403}

@@ -207,3 +207,8 @@ class ApiErrorOutput(serializers.Serializer):
     position = serializers.IntegerField(
         required=False, help_text="invalid_query: where in the query text the problem is"
     )
+    audit_events = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="the audit events that recorded a refused attempt (the administrator's API)",
+    )
