@@ -11,6 +11,7 @@ from accounts.selectors import user_roles
 from accounts.services.roles import role_revoke
 from audit.models import AuditEvent, AuditEventType
 from eim.chat.models import Conversation, ConversationKind
+from eim.chat.services.administration import conversation_ownership_transfer
 from eim.chat.services.conversations import conversation_archive, membership_leave
 from tests.factories import chat_state
 
@@ -142,6 +143,8 @@ def test_seeding_again_keeps_what_people_did_since():
     alice, bob, admin = (User.objects.get(username=n) for n in ("alice", "bob", "admin"))
     general = Conversation.objects.get(name="general")
     desk = Conversation.objects.get(name="trading-desk")
+    # The last owner leaves only after handing over (docs/console.md, the membership rules).
+    conversation_ownership_transfer(actor=alice, conversation_id=general.pk, user_id=bob.pk)
     membership_leave(user=alice, conversation_id=general.pk)
     conversation_archive(actor=alice, conversation_id=desk.pk)
     role_revoke(actor=admin, user_id=bob.pk, role=Role.EMPLOYEE, reason="left the desk")
