@@ -8,6 +8,7 @@ server error.
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DataError
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -49,6 +50,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.retry_after is not None:
             denial["Retry-After"] = str(max(1, round(exc.retry_after)))
         return denial
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        # Django refuses these while DRF parses the body; left alone they would be its HTML 400.
+        return Response({"code": "invalid_input", "detail": str(exc)}, status=400)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"code": "too_large", "detail": str(exc)}, status=413)
     if isinstance(exc, DataError):
         logger.warning("input the database cannot hold: %s", exc)
         return Response(

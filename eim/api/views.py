@@ -210,10 +210,12 @@ class ConversationLeaveView(AuthenticatedView):
 class ConversationOwnerView(AuthenticatedView):
     @extend_schema(
         operation_id="conversations_owner_hand_over",
+        summary="Hand ownership over",
         description="An owner hands their ownership to another member and stays a member: how "
-        "a channel's last owner may then leave (leaving otherwise answers 409 last_owner).",
+        "a channel's last owner may then leave (leaving otherwise answers 409 last_owner). "
+        "Refused with 409 archived in an archived channel.",
         request=inputs.OwnerInput,
-        responses={204: None},
+        responses={204: None, **refusals(409)},
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(inputs.OwnerInput, request.data)

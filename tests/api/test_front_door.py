@@ -137,3 +137,28 @@ def test_a_path_that_is_no_route_is_a_json_404(alice, bob):
         response = api_as(alice).get(path)
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_a_body_with_too_many_fields_is_refused_in_the_documented_shape(alice):
+    fields = "&".join(f"user_ids={n}" for n in range(1500))
+
+    response = api_as(alice).post(
+        "/api/v1/conversations/direct/", fields, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "invalid_input"
+    assert not Conversation.objects.exists()
+
+
+def test_a_body_too_large_is_refused_in_the_documented_shape(alice, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = api_as(alice).post(
+        "/api/v1/conversations/", {"name": "x" * 2000}, content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert not Conversation.objects.exists()
