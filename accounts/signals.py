@@ -102,5 +102,12 @@ def signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
 @receiver(user_logged_in, dispatch_uid="accounts.session_length")
 def session_length(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     """A web sign-in lasts the workspace's session length (a console setting)."""
-    if request is not None and hasattr(request, "session"):
+    if request is not None:
+        session_length_apply(request)
+
+
+def session_length_apply(request: HttpRequest) -> None:
+    """Set the session's expiry to the workspace's session length. Also called by the sign-in
+    page after allauth's password form, which sets its own expiry once the user is signed in."""
+    if hasattr(request, "session"):
         request.session.set_expiry(workspace_settings().session_hours * 3600)

@@ -15,10 +15,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.signals import session_length_apply
 from accounts.workspace.selectors import workspace_settings
 
 from .logout import idp_logout_url
-from .selectors import identity_providers_enabled, provider_origins
+from .selectors import identity_providers_enabled, local_sign_in_allowed, provider_origins
 
 
 def safe_next(request: HttpRequest, url: str | None) -> str:
@@ -63,8 +64,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             },
             request=request,
         )
-        if form.is_valid():
+        # Refused by the local sign-in setting: answered as a wrong password, so the page never
+        # tells whether the password was right.
+        if form.is_valid() and local_sign_in_allowed(user=form.user):
             response: HttpResponse = form.login(request, redirect_url=next_url or None)
+            if request.user.is_authenticated:  # not yet when an MFA step follows
+                session_length_apply(request)
             return response
         form_errors = True
     context: dict[str, Any] = {

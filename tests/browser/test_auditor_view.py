@@ -48,7 +48,9 @@ def test_an_auditor_filters_opens_an_event_with_its_model_diffs_and_exports(sign
     _open(auditor)
     page = auditor.page
     expect(page.locator("#verification")).to_contain_text("Verified: no problems")
-    expect(page.locator("#events tbody tr")).to_have_count(6)  # with the two groups created
+    # With the two groups created, and the TOTP authenticator the sign-in gave the auditor.
+    expect(page.locator("#events tbody tr")).to_have_count(7)
+    expect(page.locator("#events tbody")).to_contain_text("mfa.authenticator_added")
     page.screenshot(path=SCREENSHOTS / "auditor-laptop-trail.png", full_page=True)
 
     page.get_by_label("Type").select_option("barrier.")
