@@ -44,6 +44,14 @@ class AdminPeopleQueryInput(serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=200)
 
 
+class AdminMfaOutput(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="A TOTP app or a security key is set up.")
+    required = serializers.BooleanField(help_text="A privileged role requires MFA of them.")
+    totp = serializers.BooleanField()
+    webauthn_keys = serializers.IntegerField()
+    recovery_codes = serializers.BooleanField()
+
+
 class AdminPersonOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
@@ -58,6 +66,7 @@ class AdminPersonOutput(serializers.Serializer):
     sessions = serializers.ListField(child=serializers.JSONField())
     sockets = serializers.ListField(child=serializers.JSONField())
     tokens = serializers.ListField(child=serializers.JSONField())
+    mfa = AdminMfaOutput()
 
 
 class AdminRoleRequestInput(serializers.Serializer):
