@@ -73,7 +73,7 @@ def person_payload(o: PersonOverview) -> dict[str, Any]:
         "tokens": o.tokens,
         "mfa": {
             "enabled": o.mfa.enabled,
-            "required": o.mfa.required,
+            "required_by_role": o.mfa.required,
             "totp": o.mfa.totp,
             "webauthn_keys": o.mfa.webauthn,
             "recovery_codes": o.mfa.recovery_codes,

@@ -46,7 +46,7 @@ class AdminPeopleQueryInput(serializers.Serializer):
 
 class AdminMfaOutput(serializers.Serializer):
     enabled = serializers.BooleanField(help_text="A TOTP app or a security key is set up.")
-    required = serializers.BooleanField(help_text="A privileged role requires MFA of them.")
+    required_by_role = serializers.BooleanField(help_text="A privileged role requires MFA.")
     totp = serializers.BooleanField()
     webauthn_keys = serializers.IntegerField()
     recovery_codes = serializers.BooleanField()

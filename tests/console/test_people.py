@@ -133,14 +133,14 @@ def test_a_persons_mfa_state_shows_kinds_and_requirement_never_secrets(world: Wo
     assert "not required by their roles" in bob_page
     assert shown == {
         "enabled": True,
-        "required": True,
+        "required_by_role": True,
         "totp": True,
         "webauthn_keys": 0,
         "recovery_codes": True,
     }
     assert bob == {
         "enabled": False,
-        "required": False,
+        "required_by_role": False,
         "totp": False,
         "webauthn_keys": 0,
         "recovery_codes": False,
