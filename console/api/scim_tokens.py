@@ -51,7 +51,7 @@ class ScimTokenListView(AdminView):
         "it is in this answer only and can never be read again.",
         request=shapes.AdminScimTokenInput,
         responses={
-            201: OpenApiResponse(
+            200: OpenApiResponse(
                 shapes.AdminScimTokenCreatedOutput,
                 description="Created; `audit_events` records it; `result.secret` shown once.",
             ),
@@ -70,7 +70,6 @@ class ScimTokenListView(AdminView):
         response = self.change(
             lambda: scim_token_create(name=data["name"], provider=provider, actor=self.admin),
             shape=lambda made: scim_token_payload(made[0]) | {"secret": made[1]},
-            status=201,
         )
         response["Cache-Control"] = "no-store"
         return response
