@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import channels, groups, home, people, providers, roles, settings
+from .views import channels, groups, home, people, providers, roles, scim_tokens, settings
 
 app_name = "console"
 urlpatterns = [
@@ -75,6 +75,13 @@ urlpatterns = [
         "providers/<int:provider_id>/rules/<int:rule_id>/remove/",
         providers.provider_rule_remove,
         name="provider-rule-remove",
+    ),
+    path("scim-tokens/", scim_tokens.scim_token_list, name="scim-tokens"),
+    path("scim-tokens/new/", scim_tokens.scim_token_new, name="scim-token-new"),
+    path(
+        "scim-tokens/<int:token_id>/revoke/",
+        scim_tokens.scim_token_revoke_view,
+        name="scim-token-revoke",
     ),
     path("settings/", settings.workspace_settings_page, name="settings"),
 ]

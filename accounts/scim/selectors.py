@@ -15,6 +15,15 @@ def scim_token_by_name(*, name: str) -> ScimToken | None:
     return ScimToken.objects.select_related("provider").filter(name=name).first()
 
 
+def scim_tokens_listed() -> QuerySet[ScimToken]:
+    """Every SCIM token, newest first, for the console; the digest is never shown."""
+    return ScimToken.objects.select_related("provider").order_by("-created_at", "-pk")
+
+
+def scim_token_by_id(*, token_id: int) -> ScimToken | None:
+    return ScimToken.objects.select_related("provider").filter(pk=token_id).first()
+
+
 def _provider_q(prefix: str, token: ScimToken) -> Q:
     if token.provider_id is None:
         return Q(**{f"{prefix}provider__isnull": True})

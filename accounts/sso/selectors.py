@@ -1,8 +1,10 @@
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from allauth.mfa.models import Authenticator
 from django.db.models import QuerySet
 
-from accounts.models import IdentityProvider, IdentityProviderKind, Role, User
+from accounts.models import IdentityProvider, IdentityProviderKind, Role, RoleGrant, User
 from accounts.selectors import user_roles
 from accounts.workspace.selectors import workspace_settings
 
@@ -40,3 +42,28 @@ def provider_origins() -> list[str]:
         if parsed.scheme in {"https", "http"} and parsed.netloc:
             origins.add(f"{parsed.scheme}://{parsed.netloc}")
     return sorted(origins)
+
+
+@dataclass(frozen=True)
+class MfaState:
+    """What an administrator may know of a person's MFA: which kinds of authenticator they
+    have set up and whether their roles require MFA. Never a secret, a seed or a code."""
+
+    totp: bool
+    webauthn: int
+    recovery_codes: bool
+    required: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.totp or self.webauthn > 0
+
+
+def mfa_state(*, user_id: int) -> MfaState:
+    types = list(Authenticator.objects.filter(user_id=user_id).values_list("type", flat=True))
+    return MfaState(
+        totp=Authenticator.Type.TOTP in types,
+        webauthn=types.count(Authenticator.Type.WEBAUTHN),
+        recovery_codes=Authenticator.Type.RECOVERY_CODES in types,
+        required=RoleGrant.objects.filter(user_id=user_id, role__in=PRIVILEGED_ROLES).exists(),
+    )

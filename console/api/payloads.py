@@ -71,6 +71,13 @@ def person_payload(o: PersonOverview) -> dict[str, Any]:
         ],
         "sockets": o.sockets,
         "tokens": o.tokens,
+        "mfa": {
+            "enabled": o.mfa.enabled,
+            "required_by_role": o.mfa.required,
+            "totp": o.mfa.totp,
+            "webauthn_keys": o.mfa.webauthn,
+            "recovery_codes": o.mfa.recovery_codes,
+        },
     }
 
 

@@ -44,6 +44,14 @@ class AdminPeopleQueryInput(serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=200)
 
 
+class AdminMfaOutput(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="A TOTP app or a security key is set up.")
+    required_by_role = serializers.BooleanField(help_text="A privileged role requires MFA.")
+    totp = serializers.BooleanField()
+    webauthn_keys = serializers.IntegerField()
+    recovery_codes = serializers.BooleanField()
+
+
 class AdminPersonOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
@@ -58,6 +66,7 @@ class AdminPersonOutput(serializers.Serializer):
     sessions = serializers.ListField(child=serializers.JSONField())
     sockets = serializers.ListField(child=serializers.JSONField())
     tokens = serializers.ListField(child=serializers.JSONField())
+    mfa = AdminMfaOutput()
 
 
 class AdminRoleRequestInput(serializers.Serializer):
@@ -200,3 +209,29 @@ class AdminSettingsInput(serializers.Serializer):
     session_hours = serializers.JSONField(required=False)
     local_sign_in = serializers.JSONField(required=False)
     reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=500)
+
+
+class AdminScimTokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The secret's first characters, to tell it by.")
+    provider = serializers.CharField(allow_null=True, help_text="The bound provider's slug.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class AdminScimTokenSecretOutput(AdminScimTokenOutput):
+    secret = serializers.CharField(help_text="The bearer token: shown in this answer only.")
+
+
+class AdminScimTokenCreatedOutput(serializers.Serializer):
+    audit_events = serializers.ListField(child=serializers.IntegerField())
+    result = AdminScimTokenSecretOutput()
+
+
+class AdminScimTokenInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    provider = serializers.SlugField(
+        required=False, default="", allow_blank=True, help_text="Bind to this provider (slug)."
+    )

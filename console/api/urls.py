@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import channels, identity, people, settings
+from . import channels, identity, people, scim_tokens, settings
 
 urlpatterns = [
     path("people/", people.PeopleListView.as_view(), name="admin-people"),
@@ -97,6 +97,12 @@ urlpatterns = [
         "identity-providers/<int:provider_id>/rules/<int:rule_id>/",
         identity.ProviderRuleView.as_view(),
         name="admin-identity-provider-rule",
+    ),
+    path("scim-tokens/", scim_tokens.ScimTokenListView.as_view(), name="admin-scim-tokens"),
+    path(
+        "scim-tokens/<int:token_id>/",
+        scim_tokens.ScimTokenView.as_view(),
+        name="admin-scim-token",
     ),
     path("settings/", settings.SettingsView.as_view(), name="admin-settings"),
 ]

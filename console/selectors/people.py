@@ -19,6 +19,7 @@ from accounts.models import (
     User,
 )
 from accounts.selectors import AccessStanding, access_standing, api_tokens_of_user
+from accounts.sso.selectors import MfaState, mfa_state
 from eim.chat.selectors import sockets_of_user
 
 from ..models import WebSession
@@ -164,6 +165,7 @@ class PersonOverview:
     sessions: list[WebSessionShown]
     sockets: list[dict[str, object]]
     tokens: list[dict[str, object]]
+    mfa: MfaState
 
 
 def person_by_id(*, user_id: int) -> User | None:
@@ -190,6 +192,7 @@ def person_overview(*, person: User) -> PersonOverview:
         sessions=_open_web_sessions(person),
         sockets=sockets_of_user(user_id=person.pk),
         tokens=api_tokens_of_user(user_id=person.pk),
+        mfa=mfa_state(user_id=person.pk),
     )
 
 

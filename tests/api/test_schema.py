@@ -41,6 +41,8 @@ ADMIN_ENDPOINTS = {
     "/api/v1/admin/identity-providers/{provider_id}/rules/": {"post"},
     "/api/v1/admin/identity-providers/{provider_id}/rules/{rule_id}/": {"delete"},
     "/api/v1/admin/settings/": {"get", "patch"},
+    "/api/v1/admin/scim-tokens/": {"get", "post"},
+    "/api/v1/admin/scim-tokens/{token_id}/": {"delete"},
 }
 
 ENDPOINTS = {

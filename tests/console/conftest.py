@@ -21,6 +21,8 @@ from accounts.models import (
     User,
     WorkspaceSettings,
 )
+from accounts.scim.models import ScimToken
+from accounts.scim.services.tokens import scim_token_create
 from accounts.services import groups, identities, roles, tokens
 from audit.models import AuditEvent
 from eim.chat.models import Conversation
@@ -39,6 +41,7 @@ class World:
     rule: GroupRoleRule
     pending: RoleRequest  # dana asked that carol be an auditor
     token_key: str  # bob's API token
+    scim_token: ScimToken  # bound to okta, live
 
 
 @pytest.fixture
@@ -64,7 +67,10 @@ def world(db: None) -> World:
     pending = roles.role_request(actor=dana, user_id=carol.pk, role=Role.AUDITOR)
     tokens.api_token_create(user=bob)
     token_key = AuthToken.objects.get(user=bob).token_key
-    return World(ada, dana, bob, carol, channel, group, provider, rule, pending, token_key)
+    scim_token, _ = scim_token_create(name="okta-scim", provider=provider)
+    return World(
+        ada, dana, bob, carol, channel, group, provider, rule, pending, token_key, scim_token
+    )
 
 
 def console_state() -> dict[str, Any]:
@@ -90,6 +96,9 @@ def console_state() -> dict[str, Any]:
         "identities": list(ExternalIdentity.objects.order_by("pk").values_list("pk", "user_id")),
         "rules": list(GroupRoleRule.objects.order_by("pk").values_list("pk", "group_value")),
         "settings": list(WorkspaceSettings.objects.order_by("pk").values_list("version", "values")),
+        "scim_tokens": list(
+            ScimToken.objects.order_by("pk").values_list("pk", "name", "digest", "revoked_at")
+        ),
         "audit": AuditEvent.objects.count(),
         "chat": chat_state(),
     }

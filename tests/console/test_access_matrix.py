@@ -105,6 +105,11 @@ PAGES: dict[str, Endpoint] = {
     "rule remove": Endpoint(
         "post", _c("providers/{w.provider.pk}/rules/{w.rule.pk}/remove/"), lambda w: YES
     ),
+    "scim tokens": Endpoint("get", _c("scim-tokens/")),
+    "scim token create": Endpoint("post", _c("scim-tokens/new/"), lambda w: {"name": "rogue"}),
+    "scim token revoke": Endpoint(
+        "post", _c("scim-tokens/{w.scim_token.pk}/revoke/"), lambda w: YES
+    ),
     "settings": Endpoint("get", _c("settings/")),
     "settings save": Endpoint(
         "post", _c("settings/"), lambda w: {"max_message_chars": "5", "send_rate": "1/60"}
@@ -164,6 +169,9 @@ API: dict[str, Endpoint] = {
         lambda w: {"group_value": "x", "role": "administrator"},
     ),
     "rule remove": Endpoint("delete", _a("identity-providers/{w.provider.pk}/rules/{w.rule.pk}/")),
+    "scim tokens": Endpoint("get", _a("scim-tokens/")),
+    "scim token create": Endpoint("post", _a("scim-tokens/"), lambda w: {"name": "rogue"}),
+    "scim token revoke": Endpoint("delete", _a("scim-tokens/{w.scim_token.pk}/")),
     "settings": Endpoint("get", _a("settings/")),
     "settings save": Endpoint("patch", _a("settings/"), lambda w: {"max_message_chars": 5}),
 }

@@ -4,6 +4,8 @@ administrator makes there, each told with its audit event; nothing of what peopl
 from datetime import timedelta
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
@@ -105,9 +107,44 @@ def test_a_persons_page_shows_identities_groups_tokens_and_connections(world: Wo
     assert "Research" in body
     assert world.token_key in body
     assert "def123" in body  # the open socket
-    assert "MFA state: not shown yet" in body
+    assert 'MFA: <span class="status status-off">Off</span>' in body
+    assert "not required by their roles" in body
     assert "secret merger" not in body
     assert "s3cr3t-value" not in body
+
+
+def test_a_persons_mfa_state_shows_kinds_and_requirement_never_secrets(world: World):
+    seed = "JBSWY3DPEHPK3PXP"
+    TOTP.activate(world.dana, seed)
+    Authenticator.objects.create(
+        user=world.dana, type=Authenticator.Type.RECOVERY_CODES, data={"seed": "rc-s3cr3t"}
+    )
+
+    page = signed_in(world.ada).get(f"/console/people/{world.dana.pk}/").content.decode()
+    bob_page = signed_in(world.ada).get(f"/console/people/{world.bob.pk}/").content.decode()
+    shown = api_as(world.ada).get(f"/api/v1/admin/people/{world.dana.pk}/").json()["mfa"]
+    bob = api_as(world.ada).get(f"/api/v1/admin/people/{world.bob.pk}/").json()["mfa"]
+
+    assert "authenticator app" in page
+    assert "recovery codes" in page
+    assert "required by their role" in page
+    assert seed not in page
+    assert "rc-s3cr3t" not in page
+    assert "not required by their roles" in bob_page
+    assert shown == {
+        "enabled": True,
+        "required_by_role": True,
+        "totp": True,
+        "webauthn_keys": 0,
+        "recovery_codes": True,
+    }
+    assert bob == {
+        "enabled": False,
+        "required_by_role": False,
+        "totp": False,
+        "webauthn_keys": 0,
+        "recovery_codes": False,
+    }
 
 
 def test_open_web_sessions_are_listed_until_signed_out_everywhere(world: World):

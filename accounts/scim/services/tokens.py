@@ -8,7 +8,7 @@ from hmac import compare_digest
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import IdentityProvider
+from accounts.models import IdentityProvider, User
 from audit.models import AuditEventType
 from audit.services import audit_event_record
 
@@ -33,14 +33,19 @@ def _details(token: ScimToken) -> dict[str, object]:
 
 
 @transaction.atomic
-def scim_token_create(*, name: str, provider: IdentityProvider | None) -> tuple[ScimToken, str]:
+def scim_token_create(
+    *, name: str, provider: IdentityProvider | None, actor: User | None = None
+) -> tuple[ScimToken, str]:
     """A new token and its secret, which is shown once and stored only as a digest.
 
-    Raises ValueError if the name is taken or empty.
+    Raises ValueError if the name is taken, empty or too long. `actor` is the administrator
+    who made it in the console (None from the command line).
     """
     name = name.strip()
     if not name:
         raise ValueError("a SCIM token needs a name")
+    if len(name) > ScimToken._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise ValueError("a SCIM token's name is at most 100 characters")
     if ScimToken.objects.filter(name=name).exists():
         raise ValueError(f"a SCIM token named {name!r} exists already")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -48,13 +53,13 @@ def scim_token_create(*, name: str, provider: IdentityProvider | None) -> tuple[
         name=name, provider=provider, digest=_digest(secret), prefix=secret[:12]
     )
     audit_event_record(
-        actor=None, event_type=AuditEventType.SCIM_TOKEN_CREATED, details=_details(token)
+        actor=actor, event_type=AuditEventType.SCIM_TOKEN_CREATED, details=_details(token)
     )
     return token, secret
 
 
 @transaction.atomic
-def scim_token_revoke(*, token: ScimToken) -> bool:
+def scim_token_revoke(*, token: ScimToken, actor: User | None = None) -> bool:
     """Refuse the token from now on; False if it was revoked already."""
     updated = ScimToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
@@ -62,7 +67,7 @@ def scim_token_revoke(*, token: ScimToken) -> bool:
     if updated:
         token.refresh_from_db()
         audit_event_record(
-            actor=None, event_type=AuditEventType.SCIM_TOKEN_REVOKED, details=_details(token)
+            actor=actor, event_type=AuditEventType.SCIM_TOKEN_REVOKED, details=_details(token)
         )
     return bool(updated)
 
