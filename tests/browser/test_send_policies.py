@@ -6,7 +6,15 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from eim.chat.models import ConversationEvent, Message
-from tests.browser.conftest import LAPTOP, PHONE, SCREENSHOTS, Person, browser_db, in_db_thread
+from tests.browser.conftest import (
+    LAPTOP,
+    PENDING,
+    PHONE,
+    SCREENSHOTS,
+    Person,
+    browser_db,
+    in_db_thread,
+)
 from tests.compliance.scanning.conftest import make_policy
 from tests.factories import ChannelFactory, UserFactory
 
@@ -58,7 +66,7 @@ def test_a_warned_sender_sees_the_policy_and_sends_anyway(sign_in, viewport, tou
     expect(b.message("I guarantee")).to_be_visible()
     expect(b.message("I guarantee").locator(".message-body")).to_have_text(text)
     expect(notice).to_be_hidden()
-    expect(a.message("I guarantee")).not_to_have_class("pending")
+    expect(a.message("I guarantee")).not_to_have_class(PENDING)
     assert _bodies() == [text]
 
 
@@ -101,3 +109,30 @@ def test_a_blocked_send_is_refused_and_its_text_comes_back(sign_in, viewport, to
     expect(b.page.locator("#message-list li.message")).to_have_count(1)
     assert _bodies() == ["the rate is 1.08"]
     assert in_db_thread(ConversationEvent.objects.filter(type="message.blocked").count) == 1
+
+
+def test_a_warned_thread_reply_is_confirmed_from_the_keyboard(sign_in):
+    a, b = _people(sign_in, LAPTOP, False)
+    a.send("Ship 4.2 tonight?")
+    root = a.message("Ship 4.2 tonight?")
+    root.hover()
+    root.get_by_role("button", name="Reply in thread").click()
+    reply_box = a.page.get_by_role("textbox", name="Reply in thread")
+
+    reply_box.fill("Yes, I guarantee it")
+    reply_box.press("Enter")
+    notice = a.page.locator("#thread-composer [data-role=notice]")
+    expect(notice.locator("mark")).to_have_text("guarantee")
+    expect(a.page.locator("#composer [data-role=notice]")).to_be_hidden()
+    expect(notice.get_by_role("button", name="Edit message")).to_be_focused()
+    a.page.keyboard.press("Tab")
+    expect(notice.get_by_role("button", name="Send anyway")).to_be_focused()
+    a.page.keyboard.press("Enter")
+
+    expect(notice).to_be_hidden()
+    expect(a.message("Yes, I guarantee it", where="#thread-list")).not_to_have_class(PENDING)
+    expect(b.message("Ship 4.2 tonight?").locator(".reply-count")).to_be_visible()
+    assert (
+        in_db_thread(lambda: Message.objects.get(body="Yes, I guarantee it").parent.body)
+        == "Ship 4.2 tonight?"
+    )

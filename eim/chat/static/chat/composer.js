@@ -209,7 +209,8 @@ export class Composer {
       this.input.focus();
     });
     edit.addEventListener("click", () => this.editHeld());
-    this.fillNotice("warn", "Check before sending", body, findings, [edit, send]);
+    const hint = "Nothing has been sent yet. Send it anyway, or edit it (Esc).";
+    this.fillNotice("warn", "Check before sending", body, findings, [edit, send], hint);
     edit.focus();
   }
 
@@ -217,12 +218,14 @@ export class Composer {
   showRefusal({ body, findings }) {
     this.clearError();
     this.held = null;
-    this.fillNotice("block", "Not sent", body, findings, []);
+    const hint = "Nothing was delivered. The text is back in the box to edit.";
+    this.fillNotice("block", "Not sent", body, findings, [], hint);
     this.restore(body);
   }
 
-  fillNotice(kind, title, body, findings, buttons) {
+  fillNotice(kind, title, body, findings, buttons, hint) {
     const lines = findings.map((finding) => findingLine(kind, finding, body));
+    lines.push(el("p", { class: "notice-hint", text: hint }));
     const actions = buttons.length ? el("div", { class: "notice-actions" }, ...buttons) : "";
     this.notice.replaceChildren(el("p", { class: "notice-title", text: title }), ...lines, actions);
     this.notice.className = `composer-notice ${kind}`;
