@@ -53,7 +53,7 @@ def test_a_refused_upload_says_why_next_to_the_composer(sign_in):
         {"name": "deploy.sh", "mimeType": "text/x-sh", "buffer": b"#!/bin/sh\nrm -rf /\n"}
     )
 
-    error = a.page.locator("#composer [role=alert]")
+    error = a.page.locator("#composer [data-role=error]")
     expect(error).to_have_text("deploy.sh: executable files and scripts are not allowed")
     expect(a.page.locator("#composer .upload.failed")).to_have_count(1)
     assert not in_db_thread(Attachment.objects.exists)

@@ -64,7 +64,7 @@ def test_enter_sends_shift_enter_breaks_the_line_and_up_edits_the_last_message(s
 
     box.fill("x" * 10_001)
     box.press("Enter")
-    expect(a.page.locator("#composer [role=alert]")).to_have_text(
+    expect(a.page.locator("#composer [data-role=error]")).to_have_text(
         "A message is at most 10,000 characters (this one has 10,001)."
     )
     expect(a.page.locator("#composer .counter")).to_have_text("10,001 / 10,000")

@@ -1,5 +1,7 @@
 // A message box: Enter sends, Shift+Enter breaks the line, Up in an empty box edits your last
-// message; typing notices at most every 3 s; attachments upload first, with progress.
+// message; typing notices at most every 3 s; attachments upload first, with progress. A send a
+// content policy warns about is held in a notice (Send anyway / Edit message, Escape edits); a
+// blocked one is refused there and its text put back in the box.
 
 import { uploadAttachment } from "./api.js";
 import { el, fileSize } from "./render.js";
@@ -20,6 +22,8 @@ export class Composer {
     this.fileInput = form.querySelector('[data-role="file"]');
     this.uploadList = form.querySelector('[data-role="uploads"]');
     this.errorLine = form.querySelector('[data-role="error"]');
+    this.notice = form.querySelector('[data-role="notice"]');
+    this.held = null; // the text of a warned send, until it is sent anyway or edited
     this.counter = form.querySelector('[data-role="counter"]');
     this.uploads = [];
     this.lastTypingAt = 0;
@@ -32,6 +36,13 @@ export class Composer {
       this.submit();
     });
     this.input.addEventListener("keydown", (event) => this.keydown(event));
+    this.form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.held !== null) {
+        event.preventDefault();
+        event.stopPropagation();
+        this.editHeld();
+      }
+    });
     this.input.addEventListener("input", () => this.changed(true));
     this.form
       .querySelector('[data-role="attach"]')
@@ -109,6 +120,7 @@ export class Composer {
     const attachments = this.ready().map((u) => u.attachment);
     if (!body.trim() && !attachments.length) return;
     if (!this.hooks.send({ body: body.trim() ? body : "", attachments })) return;
+    if (this.held === null) this.clearNotice();
     this.input.value = "";
     this.uploads = [];
     this.uploadList.replaceChildren();
@@ -184,8 +196,66 @@ export class Composer {
     this.errorLine.textContent = "";
   }
 
+  // A content policy warns: hold the text in a notice until Send anyway or Edit message.
+  showWarning({ body, findings, sendAnyway }) {
+    this.clearError();
+    this.held = body;
+    const send = el("button", { type: "button", class: "button-primary", text: "Send anyway" });
+    const edit = el("button", { type: "button", class: "button-quiet", text: "Edit message" });
+    send.addEventListener("click", () => {
+      this.held = null;
+      this.clearNotice();
+      sendAnyway();
+      this.input.focus();
+    });
+    edit.addEventListener("click", () => this.editHeld());
+    const hint = "Nothing has been sent yet. Send it anyway, or edit it (Esc).";
+    this.fillNotice("warn", "Check before sending", body, findings, [edit, send], hint);
+    edit.focus();
+  }
+
+  // A content policy blocks: nothing was delivered; the text goes back in the box.
+  showRefusal({ body, findings }) {
+    this.clearError();
+    this.held = null;
+    const hint = "Nothing was delivered. The text is back in the box to edit.";
+    this.fillNotice("block", "Not sent", body, findings, [], hint);
+    this.restore(body);
+  }
+
+  fillNotice(kind, title, body, findings, buttons, hint) {
+    const lines = findings.map((finding) => findingLine(kind, finding, body));
+    lines.push(el("p", { class: "notice-hint", text: hint }));
+    const actions = buttons.length ? el("div", { class: "notice-actions" }, ...buttons) : "";
+    this.notice.replaceChildren(el("p", { class: "notice-title", text: title }), ...lines, actions);
+    this.notice.className = `composer-notice ${kind}`;
+    this.notice.hidden = false;
+  }
+
+  editHeld() {
+    const body = this.held;
+    this.held = null;
+    this.clearNotice();
+    if (body !== null) this.restore(body);
+  }
+
+  // Put a returned text back in the box, before anything typed since.
+  restore(body) {
+    this.input.value = this.input.value ? `${body}\n${this.input.value}` : body;
+    this.changed(false);
+    this.input.focus();
+    this.input.setSelectionRange(body.length, body.length);
+  }
+
+  clearNotice() {
+    this.notice.hidden = true;
+    this.notice.replaceChildren();
+  }
+
   // Point the composer at another conversation; returns the draft left behind.
   retarget({ label, placeholder, draft = "", enabled = true }) {
+    if (this.held !== null) this.editHeld(); // a held warning becomes the draft left behind
+    this.clearNotice();
     const left = this.input.value;
     for (const upload of this.uploads) upload.transfer.abort();
     this.uploads = [];
@@ -213,4 +283,26 @@ export class Composer {
     this.input.focus();
     this.changed(true);
   }
+}
+
+// "Policy “No promises” warns about: …I <mark>guarantee</mark> it…", built from text nodes
+// (never HTML). Span offsets count code points, as the server does.
+function findingLine(kind, finding, body) {
+  const chars = Array.from(body);
+  const verb = kind === "block" ? "blocks" : "warns about";
+  const line = el("p", { class: "notice-finding" }, `Policy “${finding.policy}” ${verb}: `);
+  const quote = el("q", { class: "notice-quote" });
+  let at = 0;
+  for (const span of [...(finding.spans || [])].sort((a, b) => a.start - b.start)) {
+    if (span.start < at) continue;
+    const from = Math.max(at, span.start - 30);
+    if (from > at) quote.append(at > 0 ? " … " : "…");
+    quote.append(chars.slice(from, span.start).join(""));
+    quote.append(el("mark", { text: chars.slice(span.start, span.end).join("") }));
+    at = span.end;
+  }
+  const tail = chars.slice(at, at + 30).join("");
+  quote.append(tail + (at + 30 < chars.length ? "…" : ""));
+  line.append(quote);
+  return line;
 }

@@ -1,6 +1,8 @@
 // Sending: a message is shown at once as pending, sent with a fresh client_id, and sent again
 // with the same client_id after every resync until its ack (or its own message.new) settles
-// it; the server answers a repeat with the first message. Refusals go to the right box.
+// it; the server answers a repeat with the first message. Refusals go to the right box: a
+// content policy's warning is held there until the sender sends anyway (the same client_id,
+// with confirm_warnings) or edits; a block puts the text back in the box (docs/ui.md).
 
 export class Outbox {
   // socket: send(frame); errorsFor(pending) → the composer that shows its errors
@@ -35,6 +37,7 @@ export class Outbox {
       client_id: pending.client_id,
       parent: pending.parent,
       attachments: pending.attachments.map((a) => a.id),
+      ...(pending.confirm ? { confirm_warnings: pending.confirm } : {}),
     });
   }
 
@@ -56,7 +59,32 @@ export class Outbox {
       setTimeout(() => this.store.pending.has(pending.client_id) && this.transmit(pending), seconds * 1000);
       return;
     }
+    if (frame.code === "warning_unconfirmed" || frame.code === "message_blocked") {
+      if (this.refused(pending, frame, target)) return;
+    }
     target.showError(frame.detail);
     this.store.failPending(frame.client_id, frame);
+  }
+
+  // A content policy stopped the send: nothing was delivered, so the pending bubble goes and
+  // the composer takes over. False when that composer now shows another conversation.
+  refused(pending, frame, target) {
+    if (target.hooks.conversation() !== pending.conversation) return false;
+    this.store.settlePending(pending.client_id, null);
+    const findings = frame.findings || [];
+    if (frame.code === "message_blocked") {
+      target.showRefusal({ body: pending.body, findings });
+      return true;
+    }
+    target.showWarning({
+      body: pending.body,
+      findings,
+      sendAnyway: () => {
+        const tokens = findings.filter((f) => f.action === "warn").map((f) => f.token);
+        const confirm = [...new Set([...(pending.confirm || []), ...tokens])];
+        this.store.addPending({ ...pending, confirm, state: "sending", created: Date.now() });
+      },
+    });
+    return true;
   }
 }

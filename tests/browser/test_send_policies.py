@@ -1,0 +1,138 @@
+"""Content policies at send time in the web chat: a warned sender confirms or edits; a blocked
+one gets the text back. At laptop width with a mouse and at phone width with touch."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from eim.chat.models import ConversationEvent, Message
+from tests.browser.conftest import (
+    LAPTOP,
+    PENDING,
+    PHONE,
+    SCREENSHOTS,
+    Person,
+    browser_db,
+    in_db_thread,
+)
+from tests.compliance.scanning.conftest import make_policy
+from tests.factories import ChannelFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, browser_db]
+
+WIDTHS = [pytest.param(LAPTOP, False, id="laptop"), pytest.param(PHONE, True, id="phone")]
+
+
+def _people(sign_in, viewport, touch) -> tuple[Person, Person]:
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    officer = UserFactory(username="olivia", roles=[Role.COMPLIANCE_OFFICER])
+    make_policy(officer, "Careful with promises", terms=["guarantee"], actions=["warn"])
+    make_policy(officer, "No leaks", terms=["password"], actions=["block"])
+    channel = ChannelFactory(creator=alice, members=[bob], name="fx-desk")
+    a, b = sign_in(alice, viewport, touch), sign_in(bob)
+    a.page.goto(f"/#/c/{channel.pk}")  # at phone width the sidebar is not shown over it
+    expect(a.page.locator("#conversation-title")).to_contain_text("fx-desk")
+    expect(a.page.locator("#message-scroll")).to_have_attribute("aria-busy", "false")
+    b.open("fx-desk")
+    return a, b
+
+
+def _bodies() -> list[str]:
+    return in_db_thread(lambda: list(Message.objects.values_list("body", flat=True)))
+
+
+@pytest.mark.parametrize(("viewport", "touch"), WIDTHS)
+def test_a_warned_sender_sees_the_policy_and_sends_anyway(sign_in, viewport, touch):
+    a, b = _people(sign_in, viewport, touch)
+    box = a.page.locator("#composer-input")
+    text = "I guarantee <b>this</b> trade settles"
+
+    box.fill(text)
+    box.press("Enter")
+    notice = a.page.locator("#composer [data-role=notice]")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("Careful with promises")
+    expect(notice.locator("mark")).to_have_text("guarantee")
+    expect(notice).to_contain_text("<b>this</b>")  # shown as text, never as HTML
+    expect(notice.locator("b")).to_have_count(0)
+    expect(a.page.locator("#message-list li.message")).to_have_count(0)
+    edit = notice.get_by_role("button", name="Edit message")
+    expect(edit).to_be_focused()
+    a.page.screenshot(path=str(SCREENSHOTS / f"send-warning-{viewport['width']}.png"))
+    assert _bodies() == []
+
+    notice.get_by_role("button", name="Send anyway").click()
+
+    expect(b.message("I guarantee")).to_be_visible()
+    expect(b.message("I guarantee").locator(".message-body")).to_have_text(text)
+    expect(notice).to_be_hidden()
+    expect(a.message("I guarantee")).not_to_have_class(PENDING)
+    assert _bodies() == [text]
+
+
+@pytest.mark.parametrize(("viewport", "touch"), WIDTHS)
+def test_escape_edits_a_warned_message_and_nothing_is_sent(sign_in, viewport, touch):
+    a, _ = _people(sign_in, viewport, touch)
+    box = a.page.locator("#composer-input")
+
+    box.fill("We guarantee it")
+    box.press("Enter")
+    notice = a.page.locator("#composer [data-role=notice]")
+    expect(notice.get_by_role("button", name="Edit message")).to_be_focused()
+    a.page.keyboard.press("Escape")
+
+    expect(notice).to_be_hidden()
+    expect(box).to_have_value("We guarantee it")
+    expect(box).to_be_focused()
+    assert _bodies() == []
+
+
+@pytest.mark.parametrize(("viewport", "touch"), WIDTHS)
+def test_a_blocked_send_is_refused_and_its_text_comes_back(sign_in, viewport, touch):
+    a, b = _people(sign_in, viewport, touch)
+    box = a.page.locator("#composer-input")
+
+    box.fill("the password is hunter2")
+    box.press("Enter")
+
+    notice = a.page.locator("#composer [data-role=notice]")
+    expect(notice).to_contain_text("Not sent")
+    expect(notice).to_contain_text("No leaks")
+    expect(notice.locator("mark")).to_have_text("password")
+    expect(notice.get_by_role("button")).to_have_count(0)
+    expect(box).to_have_value("the password is hunter2")
+    expect(a.page.locator("#message-list li.message")).to_have_count(0)
+    a.page.screenshot(path=str(SCREENSHOTS / f"send-blocked-{viewport['width']}.png"))
+    a.send("the rate is 1.08")  # the next message goes, and the refusal clears
+    expect(notice).to_be_hidden()
+    expect(b.message("the rate is 1.08")).to_be_visible()
+    expect(b.page.locator("#message-list li.message")).to_have_count(1)
+    assert _bodies() == ["the rate is 1.08"]
+    assert in_db_thread(ConversationEvent.objects.filter(type="message.blocked").count) == 1
+
+
+def test_a_warned_thread_reply_is_confirmed_from_the_keyboard(sign_in):
+    a, b = _people(sign_in, LAPTOP, False)
+    a.send("Ship 4.2 tonight?")
+    root = a.message("Ship 4.2 tonight?")
+    root.hover()
+    root.get_by_role("button", name="Reply in thread").click()
+    reply_box = a.page.get_by_role("textbox", name="Reply in thread")
+
+    reply_box.fill("Yes, I guarantee it")
+    reply_box.press("Enter")
+    notice = a.page.locator("#thread-composer [data-role=notice]")
+    expect(notice.locator("mark")).to_have_text("guarantee")
+    expect(a.page.locator("#composer [data-role=notice]")).to_be_hidden()
+    expect(notice.get_by_role("button", name="Edit message")).to_be_focused()
+    a.page.keyboard.press("Tab")
+    expect(notice.get_by_role("button", name="Send anyway")).to_be_focused()
+    a.page.keyboard.press("Enter")
+
+    expect(notice).to_be_hidden()
+    expect(a.message("Yes, I guarantee it", where="#thread-list")).not_to_have_class(PENDING)
+    expect(b.message("Ship 4.2 tonight?").locator(".reply-count")).to_be_visible()
+    assert (
+        in_db_thread(lambda: Message.objects.get(body="Yes, I guarantee it").parent.body)
+        == "Ship 4.2 tonight?"
+    )
