@@ -227,6 +227,8 @@ def group_ids_of_user_and_usernames(
     """{user id: their groups among `among_group_ids`} for one person and the people with these
     usernames, in one query (the information barriers' mention check, on the send path: in SQL
     because building the ORM queries cost more than running them)."""
+    if connection.vendor != "postgresql":  # the embedded default (SQLite) has no ANY(array)
+        return _group_ids_of_user_and_usernames_orm(user_id, usernames, among_group_ids)
     users, memberships = User._meta.db_table, GroupMembership._meta.db_table
     found: dict[int, set[int]] = {}
     with connection.cursor() as cursor:
@@ -268,3 +270,15 @@ def api_tokens_of_user(*, user_id: int) -> list[dict[str, object]]:
 def api_token_of_user(*, user_id: int, token_key: str) -> AuthToken | None:
     """The person's token with this key prefix (the console's handle on it), if any."""
     return AuthToken.objects.filter(user_id=user_id, token_key=token_key).first()
+
+
+def _group_ids_of_user_and_usernames_orm(
+    user_id: int, usernames: Iterable[str], among_group_ids: Iterable[int]
+) -> dict[int, frozenset[int]]:
+    ids = set(
+        User.objects.filter(Q(pk=user_id) | Q(username__in=set(usernames))).values_list(
+            "pk", flat=True
+        )
+    )
+    among = set(among_group_ids)
+    return {person: groups & among for person, groups in group_ids_of_users(user_ids=ids).items()}

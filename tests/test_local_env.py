@@ -17,6 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 def _run_py() -> Any:
+    # deploy/run.py imports its neighbour release.py, as it can when run as a script.
+    if str(ROOT / "deploy") not in sys.path:
+        sys.path.insert(0, str(ROOT / "deploy"))
     spec = importlib.util.spec_from_file_location("deploy_run", ROOT / "deploy" / "run.py")
     assert spec is not None
     assert spec.loader is not None

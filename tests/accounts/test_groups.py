@@ -134,3 +134,34 @@ def test_a_provider_change_is_audited_without_its_secret(admin, provider):
     assert "n3w" not in str(AuditEvent.objects.values_list("details", flat=True))
     with pytest.raises(ValueError, match="not a provider setting"):
         identity_provider_update(actor=admin, provider=provider, slug="other")
+
+
+@pytest.mark.django_db
+def test_the_mention_check_s_group_lookup_gives_the_same_answer_without_postgresql(admin):
+    from accounts.selectors import (
+        _group_ids_of_user_and_usernames_orm,
+        group_ids_of_user_and_usernames,
+    )
+
+    alice, bob, carol = (UserFactory(username=n) for n in ("alice", "bob", "carol"))
+    research = group_create(actor=admin, display_name="Research")
+    trading = group_create(actor=admin, display_name="Trading")
+    other = group_create(actor=admin, display_name="Other")
+    group_members_add(actor=admin, group=research, user_ids=[alice.pk, carol.pk])
+    group_members_add(actor=admin, group=trading, user_ids=[bob.pk])
+    group_members_add(actor=admin, group=other, user_ids=[bob.pk, carol.pk])
+    asked = {"user_id": alice.pk, "usernames": ["bob", "carol", "nobody"]}
+    among = [research.pk, trading.pk]
+
+    in_sql = group_ids_of_user_and_usernames(**asked, among_group_ids=among)
+    in_orm = _group_ids_of_user_and_usernames_orm(asked["user_id"], asked["usernames"], among)
+
+    assert (
+        in_sql
+        == in_orm
+        == {
+            alice.pk: {research.pk},
+            bob.pk: {trading.pk},
+            carol.pk: {research.pk},
+        }
+    )

@@ -70,8 +70,9 @@ def refusal(barrier: Barrier) -> ChatError:
 def _hold_policies() -> None:
     """Share-lock every live policy until the caller's transaction ends, so an activation (which
     locks its policy for update before it looks for violations) waits for a direct message
-    being opened right now and then finds it, instead of missing it."""
-    if connection.in_atomic_block:
+    being opened right now and then finds it, instead of missing it. SQLite (the embedded
+    default) has no row locks and serialises every writer anyway."""
+    if connection.in_atomic_block and connection.features.has_select_for_update:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT id FROM {BarrierPolicy._meta.db_table} "  # noqa: S608
