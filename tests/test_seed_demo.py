@@ -4,6 +4,7 @@ import io
 
 import pytest
 from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.core.management import call_command
 
 from accounts.models import Role, User
@@ -167,3 +168,16 @@ def test_the_privileged_demo_people_have_totp_and_its_secret_is_printed():
     with_totp = Authenticator.objects.filter(type=Authenticator.Type.TOTP)
     assert sorted(with_totp.values_list("user__username", flat=True)) == ["admin", "carol", "dana"]
     assert f"Demo TOTP secret (admin, dana, carol): {secret}" in again
+
+
+def test_demo_totp_prints_the_code_the_privileged_demo_people_sign_in_with():
+    _seed("--password", "demo-pass-1")
+    out = io.StringIO()
+
+    call_command("demo_totp", stdout=out)
+
+    code = out.getvalue().strip()
+    admin = User.objects.get(username="admin")
+    totp = TOTP(Authenticator.objects.get(user=admin, type=Authenticator.Type.TOTP))
+    assert len(code) == 6
+    assert totp.validate_code(code)

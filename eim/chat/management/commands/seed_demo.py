@@ -72,7 +72,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Demo TOTP secret (admin, dana, carol): {totp}  [kept in {TOTP_FILE}; "
-            f"add it to an authenticator app, or: oathtool --totp -b {totp}]"
+            f"add it to an authenticator app, or: python manage.py demo_totp]"
         )
         self.stdout.write(f"Demo password (all users): {secret}  [{source}]")
 
