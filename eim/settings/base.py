@@ -171,7 +171,8 @@ LOGOUT_REDIRECT_URL = "login"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # allauth's layout, overridden (its app comes before ours in INSTALLED_APPS).
+        "DIRS": [BASE_DIR / "accounts" / "sso" / "allauth_templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
