@@ -94,7 +94,6 @@ class AuditEventType(models.TextChoices):
     USER_PROFILE_UPDATED = "user.profile_updated", "User's name or e-mail changed"
     SCIM_USER_UPDATED = "scim.user_updated", "Provisioned person's attributes changed by SCIM"
     # Single sign-on and MFA (accounts/sso/)
-    SSO_USER_PROVISIONED = "sso.user_provisioned", "Person created at their first SSO sign-in"
     SSO_SIGN_IN_REFUSED = "sso.sign_in_refused", "SSO sign-in refused (SCIM-only, deactivated)"
     MFA_AUTHENTICATOR_ADDED = "mfa.authenticator_added", "MFA authenticator added"
     MFA_AUTHENTICATOR_REMOVED = "mfa.authenticator_removed", "MFA authenticator removed"

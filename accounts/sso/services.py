@@ -29,6 +29,7 @@ from accounts.selectors import role_request_pending_id, user_by_identity, user_r
 from accounts.services.groups import group_create, group_members_add, group_members_remove
 from accounts.services.identities import identity_link
 from accounts.services.roles import role_request_mapped
+from accounts.services.users import user_create, user_profile_update
 from audit.models import AuditEventType
 from audit.services import audit_event_record
 
@@ -92,7 +93,7 @@ def _sign_in(provider: IdentityProvider, claims: SignInClaims) -> tuple[User, tu
     elif not user.is_active:
         raise SignInRefusedError("deactivated", "Your eim account is deactivated.")
     else:
-        _profile_update(user, claims)
+        _profile_update(user, claims, provider)
     ExternalIdentity.objects.filter(issuer=provider.issuer, subject=claims.subject).update(
         last_sign_in_at=timezone.now()
     )
@@ -103,27 +104,18 @@ def _sign_in(provider: IdentityProvider, claims: SignInClaims) -> tuple[User, tu
 
 
 def _provision(provider: IdentityProvider, claims: SignInClaims) -> User:
-    user = User(
+    """The person at their first sign-in, through the one user-creation service (audited as
+    user.created, via the provider); identity_link records the (issuer, subject)."""
+    user = user_create(
         username=_free_username(claims),
+        by=None,
+        via=f"sso:{provider.slug}",
         email=claims.email[:254],
         first_name=claims.first_name[:150],
         last_name=claims.last_name[:150],
         display_name=claims.display_name[:150],
     )
-    user.set_unusable_password()  # an SSO person has no eim password
-    user.save()
     identity_link(provider=provider, user=user, subject=claims.subject, via="sso")
-    audit_event_record(
-        actor=None,
-        event_type=AuditEventType.SSO_USER_PROVISIONED,
-        details={
-            "provider_id": provider.pk,
-            "slug": provider.slug,
-            "user_id": user.pk,
-            "username": user.username,
-            "subject": claims.subject,
-        },
-    )
     return user
 
 
@@ -140,18 +132,18 @@ def _free_username(claims: SignInClaims) -> str:
     return candidate
 
 
-def _profile_update(user: User, claims: SignInClaims) -> None:
+def _profile_update(user: User, claims: SignInClaims, provider: IdentityProvider) -> None:
+    """What the IdP says of the person now (a changed e-mail among it): the profile, through
+    the profile service (audited), never the identity."""
     wanted = {
         "email": claims.email[:254],
         "first_name": claims.first_name[:150],
         "last_name": claims.last_name[:150],
         "display_name": claims.display_name[:150],
     }
-    changed = {k: v for k, v in wanted.items() if v and getattr(user, k) != v}
-    if changed:
-        User.objects.filter(pk=user.pk).update(**changed)
-        for name, value in changed.items():
-            setattr(user, name, value)
+    user_profile_update(
+        user=user, by=None, via=f"sso:{provider.slug}", **{k: v for k, v in wanted.items() if v}
+    )
 
 
 def _groups_sync(provider: IdentityProvider, user: User, values: tuple[str, ...]) -> None:
