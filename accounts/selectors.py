@@ -282,3 +282,10 @@ def _group_ids_of_user_and_usernames_orm(
     )
     among = set(among_group_ids)
     return {person: groups & among for person, groups in group_ids_of_users(user_ids=ids).items()}
+
+
+def active_users_with_role(*, user_ids: Iterable[int], role: Role) -> list[User]:
+    """The active users among `user_ids` who hold `role`, by id."""
+    grants = RoleGrant.objects.filter(role=role).values("user_id")
+    users = User.objects.filter(pk__in=set(user_ids), is_active=True).filter(pk__in=grants)
+    return list(users.order_by("pk"))

@@ -61,6 +61,16 @@ urlpatterns = [
     ),
     path("compliance/review/decide", scanning.ReviewBulkDecideView.as_view(), name="review-bulk"),
     path("compliance/review/report", scanning.ReviewReportView.as_view(), name="review-report"),
+    path(
+        "compliance/notifications",
+        scanning.NotificationListView.as_view(),
+        name="compliance-notifications",
+    ),
+    path(
+        "compliance/notifications/read",
+        scanning.NotificationReadView.as_view(),
+        name="compliance-notifications-read",
+    ),
     path("compliance/exports/", exports.ExportListView.as_view(), name="compliance-exports"),
     path(
         "compliance/exports/<uuid:export_id>/",

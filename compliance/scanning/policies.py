@@ -194,6 +194,29 @@ def sampling_check(sampling: object) -> dict[str, Any]:
     return {k: v for k, v in (("percent", percent), ("per_person", per_person)) if v}
 
 
+def notify_check(notify: object, actions: list[str]) -> dict[str, Any]:
+    """{"sender": bool, "reviewers": group id}: whom the notify action tells. Given only
+    with the notify action, which needs at least one of the two."""
+    if not isinstance(notify, dict) or set(notify) - {"sender", "reviewers"}:
+        raise PolicyInvalidError("notify: an object with sender and reviewers")
+    sender = notify.get("sender", False)
+    reviewers = notify.get("reviewers")
+    if not isinstance(sender, bool):
+        raise PolicyInvalidError("notify: sender is true or false")
+    if reviewers is not None and (
+        not isinstance(reviewers, int) or isinstance(reviewers, bool) or reviewers < 1
+    ):
+        raise PolicyInvalidError("notify: reviewers is the id of a group")
+    checked: dict[str, Any] = {"sender": True} if sender else {}
+    if reviewers is not None:
+        checked["reviewers"] = reviewers
+    if "notify" in actions and not checked:
+        raise PolicyInvalidError("notify: tell the sender, a reviewer group, or both")
+    if "notify" not in actions and checked:
+        raise PolicyInvalidError("notify: whom to tell is given only with the notify action")
+    return checked
+
+
 def scope_check(scope: object) -> dict[str, list[Any]]:
     if not isinstance(scope, dict) or set(scope) - set(SCOPE_KEYS):
         raise PolicyInvalidError(f"scope: an object with {', '.join(SCOPE_KEYS)}")

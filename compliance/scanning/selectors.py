@@ -56,6 +56,7 @@ def version_json(version: PolicyVersion) -> dict[str, Any]:
         "scope": version.scope,
         "actions": version.actions,
         "sampling": version.sampling,
+        "notify": version.notify,
         "note": version.note,
         "changed_by": version.created_by.get_username(),
         "changed_at": version.created_at.isoformat(),

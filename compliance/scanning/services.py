@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from accounts.selectors import groups_by_id
 from audit.models import AuditEventType
 from audit.services import audit_event_record
 
@@ -22,6 +23,7 @@ from .policies import (
     PolicyInvalidError,
     actions_check,
     conditions_check,
+    notify_check,
     sampling_check,
     scope_check,
 )
@@ -41,6 +43,18 @@ def _sampling(sampling: object) -> dict[str, Any]:
         return sampling_check(sampling or {})
     except PolicyInvalidError as exc:
         raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, str(exc)) from exc
+
+
+def _notify(notify: object, actions: list[str]) -> dict[str, Any]:
+    try:
+        checked = notify_check(notify or {}, actions)
+    except PolicyInvalidError as exc:
+        raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, str(exc)) from exc
+    if "reviewers" in checked and not groups_by_id(group_ids=[checked["reviewers"]]):
+        raise ComplianceError(
+            ComplianceErrorCode.INVALID_POLICY, "notify: there is no such reviewer group"
+        )
+    return checked
 
 
 def _require_not_supervised(*, user: User, scopes: list[dict[str, Any]]) -> None:
@@ -71,6 +85,7 @@ def _audit_details(version: PolicyVersion) -> dict[str, Any]:
         "actions": version.actions,
         "scope": version.scope,
         "sampling": version.sampling,
+        "notify": version.notify,
         "conditions": version.conditions,
         "note": version.note,
     }
@@ -85,6 +100,7 @@ def policy_create(
     actions: object,
     scope: object = None,
     sampling: object = None,
+    notify: object = None,
     enabled: bool = True,
     note: str = "",
 ) -> PolicyVersion:
@@ -108,6 +124,7 @@ def policy_create(
         conditions=checked_conditions,
         scope=checked_scope,
         sampling=_sampling(sampling),
+        notify=_notify(notify, checked_actions),
         actions=checked_actions,
         note=note[:500],
         created_by=user,
@@ -128,6 +145,7 @@ def policy_change(
     actions: object,
     scope: object = None,
     sampling: object = None,
+    notify: object = None,
     enabled: bool = True,
     note: str = "",
 ) -> PolicyVersion:
@@ -147,6 +165,7 @@ def policy_change(
         conditions=checked_conditions,
         scope=checked_scope,
         sampling=_sampling(sampling),
+        notify=_notify(notify, checked_actions),
         actions=checked_actions,
         note=note[:500],
         created_by=user,
