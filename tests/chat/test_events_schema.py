@@ -22,13 +22,13 @@ from eim.chat.services.conversations import (
     membership_leave,
 )
 from eim.chat.services.events import event_frame
-from eim.chat.services.notices import notice_frame, user_notice_create
 from eim.chat.services.messages import (
     message_delete,
     message_edit,
     reaction_add,
     reaction_remove,
 )
+from eim.chat.services.notices import notice_frame, user_notice_create
 from eim.chat.services.send_checks import SendAttempt, SendFinding
 from tests.factories import ChannelFactory, send, staged_attachment
 
