@@ -104,6 +104,21 @@ def _policy_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in fields}
 
 
+class PolicyGroupsView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_policy_groups",
+        summary="List the groups a policy can name",
+        description="Compliance officers only: eim's groups (made in the console, or "
+        "provisioned by SCIM or single sign-on) with their member counts, by name: what a "
+        "policy's scope (`scope.groups`) and reviewer group (`notify.reviewers`) name by id. "
+        "A scope follows membership changes as they happen. Anyone else is refused with "
+        "`forbidden`.",
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"groups": policy_selectors.groups_for_officer(user=self.user)})
+
+
 class PolicyDetailView(ComplianceView):
     @extend_schema(
         summary="A content policy's versions",

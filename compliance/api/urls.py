@@ -27,6 +27,7 @@ urlpatterns = [
         scanning.PolicyDetailView.as_view(),
         name="compliance-policy",
     ),
+    path("compliance/policies/groups", scanning.PolicyGroupsView.as_view(), name="policy-groups"),
     path("compliance/policies/test", scanning.PolicyTestView.as_view(), name="policy-test"),
     path(
         "compliance/policies/backtest",

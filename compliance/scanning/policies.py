@@ -47,7 +47,7 @@ class PolicySpec:
     scope: dict[str, list[Any]] = field(default_factory=dict)
 
     def applies(
-        self, *, author_id: int | None, groups: Iterable[str], conversation_id: int, kind: str
+        self, *, author_id: int | None, groups: Iterable[int], conversation_id: int, kind: str
     ) -> bool:
         """Whether the scope takes in this message (every part given must hold; none: all)."""
         scope = self.scope
@@ -220,15 +220,12 @@ def notify_check(notify: object, actions: list[str]) -> dict[str, Any]:
 def scope_check(scope: object) -> dict[str, list[Any]]:
     if not isinstance(scope, dict) or set(scope) - set(SCOPE_KEYS):
         raise PolicyInvalidError(f"scope: an object with {', '.join(SCOPE_KEYS)}")
-    for key in ("users", "conversations"):
+    for key in ("users", "groups", "conversations"):
         values = scope.get(key, [])
         if not isinstance(values, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in values
         ):
             raise PolicyInvalidError(f"scope: {key} is a list of ids")
-    groups = scope.get("groups", [])
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-        raise PolicyInvalidError("scope: groups is a list of group names")
     kinds = scope.get("kinds", [])
     if not isinstance(kinds, list) or any(k not in CONVERSATION_KINDS for k in kinds):
         raise PolicyInvalidError(f"scope: kinds is a list of {', '.join(CONVERSATION_KINDS)}")

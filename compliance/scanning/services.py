@@ -11,7 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from accounts.selectors import groups_by_id
+from accounts.selectors import groups_by_id, user_group_ids
 from audit.models import AuditEventType
 from audit.services import audit_event_record
 
@@ -45,6 +45,12 @@ def _sampling(sampling: object) -> dict[str, Any]:
         raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, str(exc)) from exc
 
 
+def _require_groups_exist(scope: dict[str, list[Any]]) -> None:
+    wanted = set(scope.get("groups", []))
+    if wanted - set(groups_by_id(group_ids=wanted)):
+        raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, "scope: there is no such group")
+
+
 def _notify(notify: object, actions: list[str]) -> dict[str, Any]:
     try:
         checked = notify_check(notify or {}, actions)
@@ -58,7 +64,7 @@ def _notify(notify: object, actions: list[str]) -> dict[str, Any]:
 
 
 def _require_not_supervised(*, user: User, scopes: list[dict[str, Any]]) -> None:
-    groups = set(user.groups.values_list("name", flat=True))
+    groups = user_group_ids(user_id=user.pk)
     for scope in scopes:
         if user.pk in scope.get("users", []) or groups & set(scope.get("groups", [])):
             raise ComplianceError(
@@ -106,6 +112,7 @@ def policy_create(
 ) -> PolicyVersion:
     require_compliance_officer(user=user)
     checked_conditions, checked_scope, checked_actions = _checked(conditions, scope, actions)
+    _require_groups_exist(checked_scope)
     name = name.strip()
     if not name or len(name) > 80:
         raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, "a policy needs a short name")
@@ -155,6 +162,7 @@ def policy_change(
     if policy is None:
         raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no such policy")
     checked_conditions, checked_scope, checked_actions = _checked(conditions, scope, actions)
+    _require_groups_exist(checked_scope)
     current = policy.versions.order_by("-number").first()
     assert current is not None  # a policy is created with its first version
     _require_not_supervised(user=user, scopes=[current.scope, checked_scope])
