@@ -91,6 +91,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         request,
         "compliance/notifications.html",
         {
+            "current": "notifications",
             "list_url": reverse("compliance-notifications"),
             "read_url": reverse("compliance-notifications-read"),
         },

@@ -138,20 +138,7 @@ export class Composer {
     }
     const progress = el("progress", { max: "100", value: "0", "aria-label": `Uploading ${file.name}` });
     const status = el("span", { class: "upload-status", text: "0%" });
-    const remove = el("button", {
-      type: "button",
-      class: "icon-button upload-remove",
-      "aria-label": `Remove ${file.name}`,
-      text: "×",
-    });
-    const item = el(
-      "li",
-      { class: "upload" },
-      el("span", { class: "upload-name", text: file.name }),
-      progress,
-      status,
-      remove,
-    );
+    const { item, remove } = uploadItem(file.name, progress, status);
     const transfer = uploadAttachment(this.hooks.conversation(), file, (fraction) => {
       progress.value = Math.round(fraction * 100);
       status.textContent = `${Math.round(fraction * 100)}%`;
@@ -256,19 +243,9 @@ export class Composer {
 
   // An attachment already on the server, shown as a finished upload that can be removed.
   uploaded(attachment) {
-    const remove = el("button", {
-      type: "button",
-      class: "icon-button upload-remove",
-      "aria-label": `Remove ${attachment.filename}`,
-      text: "×",
-    });
-    const item = el(
-      "li",
-      { class: "upload done" },
-      el("span", { class: "upload-name", text: attachment.filename }),
-      el("span", { class: "upload-status", text: fileSize(attachment.size) }),
-      remove,
-    );
+    const status = el("span", { class: "upload-status", text: fileSize(attachment.size) });
+    const { item, remove } = uploadItem(attachment.filename, status);
+    item.classList.add("done");
     const upload = { file: null, item, transfer: { abort() {} }, attachment, failed: false };
     remove.addEventListener("click", () => {
       this.uploads = this.uploads.filter((u) => u !== upload);
@@ -315,4 +292,16 @@ export class Composer {
     this.input.focus();
     this.changed(true);
   }
+}
+
+// One file in the list under the box: its name, what is known of it, and a remove button.
+function uploadItem(name, ...parts) {
+  const remove = el("button", {
+    type: "button",
+    class: "icon-button upload-remove",
+    "aria-label": `Remove ${name}`,
+    text: "×",
+  });
+  const item = el("li", { class: "upload" }, el("span", { class: "upload-name", text: name }), ...parts, remove);
+  return { item, remove };
 }
