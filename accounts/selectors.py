@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from knox.crypto import hash_token
@@ -282,3 +282,19 @@ def _group_ids_of_user_and_usernames_orm(
     )
     among = set(among_group_ids)
     return {person: groups & among for person, groups in group_ids_of_users(user_ids=ids).items()}
+
+
+def active_users_with_role(*, user_ids: Iterable[int], role: Role) -> list[User]:
+    """The active users among `user_ids` who hold `role`, by id."""
+    grants = RoleGrant.objects.filter(role=role).values("user_id")
+    users = User.objects.filter(pk__in=set(user_ids), is_active=True).filter(pk__in=grants)
+    return list(users.order_by("pk"))
+
+
+def groups_with_member_counts() -> list[dict[str, Any]]:
+    """Every group with its member count, by name (pickers: policy scopes, reviewer groups)."""
+    rows = Group.objects.annotate(member_count=Count("memberships")).order_by("display_name", "pk")
+    return [
+        {"id": g.pk, "name": g.display_name, "source": g.source, "members": g.member_count}
+        for g in rows
+    ]

@@ -67,6 +67,7 @@ class AuditEventType(models.TextChoices):
     REVIEW_REOPENED = "review.reopened", "Review item reopened"
     REVIEW_SAMPLED = "review.sampled", "Messages sampled for review"
     REVIEW_REPORT_MADE = "review.report_made", "Review report made"
+    POLICY_NOTIFIED = "policy.notified", "Content policy notified the sender or reviewers"
     # Evidence export (compliance.export); EXPORT_MADE above records an export's completion.
     EXPORT_CREATED = "export.created", "Export requested"
     EXPORT_CANCELLED = "export.cancelled", "Export cancelled"

@@ -10,6 +10,7 @@ class ComplianceConfig(AppConfig):
         from eim.chat.services.send_checks import send_check_register
         from eim.health import health_section
 
+        from .review.notifications import notifications_raise
         from .review.services import after_review_change, review_items_raise
         from .scanning.send_check import send_time_findings
         from .scanning.stage import after_flags, scan_status
@@ -20,6 +21,7 @@ class ComplianceConfig(AppConfig):
         after_archive(index_kick)
         after_archive(scan_kick)
         after_flags(review_items_raise)
+        after_flags(notifications_raise)  # after the items: a notification names its item
         after_review_change(index_messages_after_commit)
         send_check_register(send_time_findings)
         health_section("index", index_status)

@@ -21,7 +21,12 @@ class SearchIndexState(models.Model):
 
 
 # The models of the capability packages, registered under this app.
-from .review.models import ReviewItem, ReviewStep, SamplingRun  # noqa: E402
+from .review.models import (  # noqa: E402
+    ReviewerNotification,
+    ReviewItem,
+    ReviewStep,
+    SamplingRun,
+)
 from .scanning.models import Flag, Policy, PolicySetState, PolicyVersion, ScanState  # noqa: E402
 
 __all__ = [
@@ -31,6 +36,7 @@ __all__ = [
     "PolicyVersion",
     "ReviewItem",
     "ReviewStep",
+    "ReviewerNotification",
     "SamplingRun",
     "ScanState",
     "SearchIndexState",

@@ -7,4 +7,6 @@ urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("review/", views.review, name="review"),
     path("policies/", views.policies, name="policies"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("report/", views.report, name="report"),
 ]

@@ -78,7 +78,32 @@ def policies(request: HttpRequest) -> HttpResponse:
             "policies_url": reverse("compliance-policies"),
             "test_url": reverse("policy-test"),
             "backtest_url": reverse("policy-backtest"),
+            "groups_url": reverse("policy-groups"),
         },
+    )
+
+
+@login_required
+@never_cache
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The officer's review notifications (a policy's notify action); data from the API."""
+    return _officer_page(
+        request,
+        "compliance/notifications.html",
+        {
+            "current": "notifications",
+            "list_url": reverse("compliance-notifications"),
+            "read_url": reverse("compliance-notifications-read"),
+        },
+    )
+
+
+@login_required
+@never_cache
+def report(request: HttpRequest) -> HttpResponse:
+    """The supervision report for a period, and its CSV export; data from the API."""
+    return _officer_page(
+        request, "compliance/report.html", {"report_url": reverse("review-report")}
     )
 
 

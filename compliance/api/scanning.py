@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from compliance.review import reports
+from compliance.review import notifications, reports
 from compliance.review import selectors as review_selectors
 from compliance.review import services as review
 from compliance.review.selectors import item_summary
@@ -35,6 +35,7 @@ class PolicyInput(serializers.Serializer):
     conditions = serializers.JSONField()
     scope = serializers.JSONField(required=False, default=dict)
     sampling = serializers.JSONField(required=False, default=dict)
+    notify = serializers.JSONField(required=False, default=dict)
     actions = serializers.ListField(child=serializers.CharField(max_length=16))
     enabled = serializers.BooleanField(required=False, default=True)
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
@@ -99,8 +100,23 @@ class PolicyListView(ComplianceView):
 
 
 def _policy_fields(data: dict[str, Any]) -> dict[str, Any]:
-    fields = ("conditions", "scope", "sampling", "actions", "enabled", "note")
+    fields = ("conditions", "scope", "sampling", "notify", "actions", "enabled", "note")
     return {k: data[k] for k in fields}
+
+
+class PolicyGroupsView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_policy_groups",
+        summary="List the groups a policy can name",
+        description="Compliance officers only: eim's groups (made in the console, or "
+        "provisioned by SCIM or single sign-on) with their member counts, by name: what a "
+        "policy's scope (`scope.groups`) and reviewer group (`notify.reviewers`) name by id. "
+        "A scope follows membership changes as they happen. Anyone else is refused with "
+        "`forbidden`.",
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"groups": policy_selectors.groups_for_officer(user=self.user)})
 
 
 class PolicyDetailView(ComplianceView):
@@ -298,3 +314,53 @@ class ReviewReportView(ComplianceView):
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         return Response(report)
+
+
+class NotificationQueryInput(serializers.Serializer):
+    unread = serializers.BooleanField(default=False)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+class NotificationReadInput(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=500
+    )
+    all = serializers.BooleanField(default=False)
+
+
+class NotificationListView(ComplianceView):
+    @extend_schema(
+        operation_id="compliance_notifications",
+        summary="List my review notifications",
+        description="Compliance officers only: the notifications a policy's notify action "
+        "wrote for you (you are in its reviewer group), newest first, with `unread`, how many "
+        "are unread. Each names the policy, its version and the review item; never the "
+        "message's text (opening the item shows it, and is audited). `unread=true` lists the "
+        "unread only. Anyone else is refused with `forbidden`.",
+        parameters=[NotificationQueryInput],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        data = _valid(NotificationQueryInput, request.query_params)
+        return Response(
+            notifications.notifications_for_officer(
+                user=self.user, unread_only=data["unread"], limit=data["limit"]
+            )
+        )
+
+
+class NotificationReadView(ComplianceView):
+    @extend_schema(
+        summary="Mark review notifications read",
+        description="Compliance officers only: mark your own notifications among `ids` (1 to "
+        "500) read, or all of them with `all: true`; others' ids are ignored. Says how many "
+        "changed. `invalid_input` when neither is given; anyone else is refused with "
+        "`forbidden`.",
+        request=NotificationReadInput,
+        responses={200: dict},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(NotificationReadInput, request.data)
+        ids = None if data["all"] else data.get("ids", [])
+        count = notifications.notifications_mark_read(user=self.user, ids=ids)
+        return Response({"marked": count})

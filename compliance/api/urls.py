@@ -27,6 +27,7 @@ urlpatterns = [
         scanning.PolicyDetailView.as_view(),
         name="compliance-policy",
     ),
+    path("compliance/policies/groups", scanning.PolicyGroupsView.as_view(), name="policy-groups"),
     path("compliance/policies/test", scanning.PolicyTestView.as_view(), name="policy-test"),
     path(
         "compliance/policies/backtest",
@@ -61,6 +62,16 @@ urlpatterns = [
     ),
     path("compliance/review/decide", scanning.ReviewBulkDecideView.as_view(), name="review-bulk"),
     path("compliance/review/report", scanning.ReviewReportView.as_view(), name="review-report"),
+    path(
+        "compliance/notifications",
+        scanning.NotificationListView.as_view(),
+        name="compliance-notifications",
+    ),
+    path(
+        "compliance/notifications/read",
+        scanning.NotificationReadView.as_view(),
+        name="compliance-notifications-read",
+    ),
     path("compliance/exports/", exports.ExportListView.as_view(), name="compliance-exports"),
     path(
         "compliance/exports/<uuid:export_id>/",

@@ -100,3 +100,44 @@ class ReviewStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.item_id}"
+
+
+class EmailState(models.TextChoices):
+    NONE = "", "Not e-mailed"
+    PENDING = "pending", "To be e-mailed"
+    SENT = "sent", "E-mailed"
+    FAILED = "failed", "E-mail failed"
+
+
+class ReviewerNotification(models.Model):
+    """A policy's notify action told one reviewer of one flag (compliance.review.notifications):
+    listed in their workspace until read, and e-mailed when mail is set up. One per flag and
+    reviewer, so a redelivered scan never notifies twice."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    flag = models.ForeignKey("compliance.Flag", on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="notifications")
+    policy_version = models.ForeignKey(
+        "compliance.PolicyVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_state = models.CharField(max_length=8, choices=EmailState.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["flag", "recipient"], name="unique_notification")
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "created_at"]),
+            models.Index(
+                fields=["email_state"],
+                condition=models.Q(email_state="pending"),
+                name="notification_email_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notification {self.flag_id} for {self.recipient_id}"

@@ -21,3 +21,11 @@ def review_sample_task() -> dict[str, int | None]:
     from .sampling import review_sample
 
     return review_sample(day=timezone.now().date() - timedelta(days=1))
+
+
+@shared_task(name="compliance.notify_email", soft_time_limit=120, time_limit=180)
+def notify_email_task() -> int:
+    """After a scan that notified reviewers, and beat every minute: send pending e-mails."""
+    from .notifications import notifications_email_pending
+
+    return notifications_email_pending()

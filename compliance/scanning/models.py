@@ -30,6 +30,9 @@ class PolicyVersion(models.Model):
     # Daily random sample of messages that raised nothing: {"percent": 2.5, "per_person": 1}
     # (compliance.review.sampling); empty: no sampling.
     sampling = models.JSONField(default=dict)
+    # Whom the notify action tells: {"sender": true, "reviewers": <accounts.Group id>}
+    # (compliance.review.notifications); empty unless the actions include notify.
+    notify = models.JSONField(default=dict)
     note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -47,7 +47,7 @@ class PolicySpec:
     scope: dict[str, list[Any]] = field(default_factory=dict)
 
     def applies(
-        self, *, author_id: int | None, groups: Iterable[str], conversation_id: int, kind: str
+        self, *, author_id: int | None, groups: Iterable[int], conversation_id: int, kind: str
     ) -> bool:
         """Whether the scope takes in this message (every part given must hold; none: all)."""
         scope = self.scope
@@ -194,18 +194,38 @@ def sampling_check(sampling: object) -> dict[str, Any]:
     return {k: v for k, v in (("percent", percent), ("per_person", per_person)) if v}
 
 
+def notify_check(notify: object, actions: list[str]) -> dict[str, Any]:
+    """{"sender": bool, "reviewers": group id}: whom the notify action tells. Given only
+    with the notify action, which needs at least one of the two."""
+    if not isinstance(notify, dict) or set(notify) - {"sender", "reviewers"}:
+        raise PolicyInvalidError("notify: an object with sender and reviewers")
+    sender = notify.get("sender", False)
+    reviewers = notify.get("reviewers")
+    if not isinstance(sender, bool):
+        raise PolicyInvalidError("notify: sender is true or false")
+    if reviewers is not None and (
+        not isinstance(reviewers, int) or isinstance(reviewers, bool) or reviewers < 1
+    ):
+        raise PolicyInvalidError("notify: reviewers is the id of a group")
+    checked: dict[str, Any] = {"sender": True} if sender else {}
+    if reviewers is not None:
+        checked["reviewers"] = reviewers
+    if "notify" in actions and not checked:
+        raise PolicyInvalidError("notify: tell the sender, a reviewer group, or both")
+    if "notify" not in actions and checked:
+        raise PolicyInvalidError("notify: whom to tell is given only with the notify action")
+    return checked
+
+
 def scope_check(scope: object) -> dict[str, list[Any]]:
     if not isinstance(scope, dict) or set(scope) - set(SCOPE_KEYS):
         raise PolicyInvalidError(f"scope: an object with {', '.join(SCOPE_KEYS)}")
-    for key in ("users", "conversations"):
+    for key in ("users", "groups", "conversations"):
         values = scope.get(key, [])
         if not isinstance(values, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in values
         ):
             raise PolicyInvalidError(f"scope: {key} is a list of ids")
-    groups = scope.get("groups", [])
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-        raise PolicyInvalidError("scope: groups is a list of group names")
     kinds = scope.get("kinds", [])
     if not isinstance(kinds, list) or any(k not in CONVERSATION_KINDS for k in kinds):
         raise PolicyInvalidError(f"scope: kinds is a list of {', '.join(CONVERSATION_KINDS)}")

@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import Max
 
 from accounts.models import User
+from accounts.selectors import groups_with_member_counts
 
 from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
@@ -56,6 +57,7 @@ def version_json(version: PolicyVersion) -> dict[str, Any]:
         "scope": version.scope,
         "actions": version.actions,
         "sampling": version.sampling,
+        "notify": version.notify,
         "note": version.note,
         "changed_by": version.created_by.get_username(),
         "changed_at": version.created_at.isoformat(),
@@ -97,3 +99,9 @@ def flag_json(flag: Flag) -> dict[str, Any]:
         "hits": flag.hits,
         "unscannable": flag.unscannable,
     }
+
+
+def groups_for_officer(*, user: User) -> list[dict[str, Any]]:
+    """The groups a policy's scope or reviewer group can name (accounts.Group)."""
+    require_compliance_officer(user=user)
+    return groups_with_member_counts()

@@ -6,6 +6,7 @@ a text that hits nothing costs one scan (a few microseconds) and no query.
 
 from functools import lru_cache
 
+from accounts.selectors import user_group_ids
 from eim.chat import selectors as chat_selectors
 from eim.chat.services.send_checks import SendAttempt, SendFinding
 
@@ -24,12 +25,12 @@ def send_time_findings(attempt: SendAttempt) -> list[SendFinding]:
     hits = policies.scan(attempt.text, only=policies.send_gate)
     if not hits:
         return []
-    groups: list[str] | None = None
+    groups: frozenset[int] | None = None
     findings = []
     for index, policy_hits in hits.items():
         spec = policies.specs[index]
         if spec.scope_needs_author_groups and groups is None:
-            groups = list(attempt.author.groups.values_list("name", flat=True))
+            groups = user_group_ids(user_id=attempt.author.pk)
         applies = spec.applies(
             author_id=attempt.author.pk,
             groups=groups or (),

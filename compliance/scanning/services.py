@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from accounts.selectors import groups_by_id, user_group_ids
 from audit.models import AuditEventType
 from audit.services import audit_event_record
 
@@ -22,6 +23,7 @@ from .policies import (
     PolicyInvalidError,
     actions_check,
     conditions_check,
+    notify_check,
     sampling_check,
     scope_check,
 )
@@ -43,8 +45,26 @@ def _sampling(sampling: object) -> dict[str, Any]:
         raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, str(exc)) from exc
 
 
+def _require_groups_exist(scope: dict[str, list[Any]]) -> None:
+    wanted = set(scope.get("groups", []))
+    if wanted - set(groups_by_id(group_ids=wanted)):
+        raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, "scope: there is no such group")
+
+
+def _notify(notify: object, actions: list[str]) -> dict[str, Any]:
+    try:
+        checked = notify_check(notify or {}, actions)
+    except PolicyInvalidError as exc:
+        raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, str(exc)) from exc
+    if "reviewers" in checked and not groups_by_id(group_ids=[checked["reviewers"]]):
+        raise ComplianceError(
+            ComplianceErrorCode.INVALID_POLICY, "notify: there is no such reviewer group"
+        )
+    return checked
+
+
 def _require_not_supervised(*, user: User, scopes: list[dict[str, Any]]) -> None:
-    groups = set(user.groups.values_list("name", flat=True))
+    groups = user_group_ids(user_id=user.pk)
     for scope in scopes:
         if user.pk in scope.get("users", []) or groups & set(scope.get("groups", [])):
             raise ComplianceError(
@@ -71,6 +91,7 @@ def _audit_details(version: PolicyVersion) -> dict[str, Any]:
         "actions": version.actions,
         "scope": version.scope,
         "sampling": version.sampling,
+        "notify": version.notify,
         "conditions": version.conditions,
         "note": version.note,
     }
@@ -85,11 +106,13 @@ def policy_create(
     actions: object,
     scope: object = None,
     sampling: object = None,
+    notify: object = None,
     enabled: bool = True,
     note: str = "",
 ) -> PolicyVersion:
     require_compliance_officer(user=user)
     checked_conditions, checked_scope, checked_actions = _checked(conditions, scope, actions)
+    _require_groups_exist(checked_scope)
     name = name.strip()
     if not name or len(name) > 80:
         raise ComplianceError(ComplianceErrorCode.INVALID_POLICY, "a policy needs a short name")
@@ -108,6 +131,7 @@ def policy_create(
         conditions=checked_conditions,
         scope=checked_scope,
         sampling=_sampling(sampling),
+        notify=_notify(notify, checked_actions),
         actions=checked_actions,
         note=note[:500],
         created_by=user,
@@ -128,6 +152,7 @@ def policy_change(
     actions: object,
     scope: object = None,
     sampling: object = None,
+    notify: object = None,
     enabled: bool = True,
     note: str = "",
 ) -> PolicyVersion:
@@ -137,6 +162,7 @@ def policy_change(
     if policy is None:
         raise ComplianceError(ComplianceErrorCode.NOT_FOUND, "no such policy")
     checked_conditions, checked_scope, checked_actions = _checked(conditions, scope, actions)
+    _require_groups_exist(checked_scope)
     current = policy.versions.order_by("-number").first()
     assert current is not None  # a policy is created with its first version
     _require_not_supervised(user=user, scopes=[current.scope, checked_scope])
@@ -147,6 +173,7 @@ def policy_change(
         conditions=checked_conditions,
         scope=checked_scope,
         sampling=_sampling(sampling),
+        notify=_notify(notify, checked_actions),
         actions=checked_actions,
         note=note[:500],
         created_by=user,

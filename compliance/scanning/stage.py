@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.selectors import group_ids_of_users
 from archive.selectors import (
     ArchivedEvent,
     archive_head_seq,
@@ -64,16 +64,14 @@ class ScopeContext:
 
     def __init__(self, events: list[ArchivedEvent]) -> None:
         self.kinds = conversation_kinds(conversation_ids={e.conversation_id for e in events})
-        self._groups: dict[int, list[str]] | None = None
+        self._groups: dict[int, frozenset[int]] | None = None
         self._authors = {e.actor_id for e in events if e.actor_id is not None}
 
-    def groups(self, user_id: int | None) -> list[str]:
+    def groups(self, user_id: int | None) -> frozenset[int]:
+        """The ids of the author's groups (accounts.Group), read once per batch."""
         if self._groups is None:
-            self._groups = {}
-            rows = Group.objects.filter(user__in=self._authors).values_list("user", "name")
-            for uid, name in rows:
-                self._groups.setdefault(int(uid), []).append(name)
-        return self._groups.get(user_id or 0, [])
+            self._groups = group_ids_of_users(user_ids=self._authors)
+        return self._groups.get(user_id or 0, frozenset())
 
 
 def _flag(event: ArchivedEvent, source: FlagSource, **fields: Any) -> Flag:

@@ -108,6 +108,31 @@ class AttachmentUploadInput(serializers.Serializer):
 # tests/api/test_schema.py checks that the two agree.
 
 
+class NoticeDismissInput(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=200
+    )
+
+
+class NoticeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="`policy`: a content policy notified the sender")
+    created_at = serializers.DateTimeField()
+    policy = serializers.CharField(help_text="the policy's name")
+    source = serializers.CharField(  # type: ignore[assignment]  # the field, not Field.source
+        help_text="`message`, `attachment` or `blocked` (an attempt)"
+    )
+    conversation = serializers.IntegerField()
+    message = serializers.IntegerField(allow_null=True)
+    spans = serializers.ListField(
+        child=serializers.CharField(), help_text="the text the policy matched, as written"
+    )
+
+
+class NoticeListOutput(serializers.Serializer):
+    notices = NoticeOutput(many=True)
+
+
 class UserOutput(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()

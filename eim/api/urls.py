@@ -9,6 +9,8 @@ urlpatterns = [
     path("docs/", ApiDocsView.as_view(), name="api-docs"),
     path("me/", views.MeView.as_view(), name="me"),
     path("users/", views.UserListView.as_view(), name="users"),
+    path("notices/", views.NoticeListView.as_view(), name="notices"),
+    path("notices/dismiss/", views.NoticeDismissView.as_view(), name="notices-dismiss"),
     path("conversations/", views.ConversationListView.as_view(), name="conversations"),
     path("conversations/direct/", views.DirectOpenView.as_view(), name="direct-open"),
     path(

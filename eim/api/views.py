@@ -16,7 +16,7 @@ from accounts.selectors import user_directory, user_roles
 from eim.chat import selectors
 from eim.chat.barriers.rules import barred_group_ids, barred_user_ids_among
 from eim.chat.payloads import attachment_payload, conversation_payload, user_payload
-from eim.chat.services import administration, attachments, conversations, messages
+from eim.chat.services import administration, attachments, conversations, messages, notices
 from eim.chat.services.presence import presence_of_users
 
 from . import serializers as inputs
@@ -436,3 +436,32 @@ class AttachmentDownloadView(AuthenticatedView):
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+class NoticeListView(AuthenticatedView):
+    @extend_schema(
+        operation_id="notices_list",
+        summary="List my notices",
+        description="The notices written for the signed-in user and not yet dismissed, newest "
+        "first (at most 50): today, a content policy's notify action telling the sender that "
+        "a message matched it (the policy's name and the matched text only). Open sockets "
+        "receive each one live as a `notice.new` frame; a client reads this list when it "
+        "starts or reconnects.",
+        responses=inputs.NoticeListOutput,
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"notices": selectors.notices_for_user(user=self.user)})
+
+
+class NoticeDismissView(AuthenticatedView):
+    @extend_schema(
+        summary="Dismiss notices",
+        description="Dismiss the user's own notices among `ids` (1 to 200); ids of notices "
+        "that are not theirs, or already dismissed, are ignored. Says how many were dismissed.",
+        request=inputs.NoticeDismissInput,
+        responses={200: dict},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(inputs.NoticeDismissInput, request.data)
+        count = notices.user_notices_dismiss(user=self.user, notice_ids=data["ids"])
+        return Response({"dismissed": count})

@@ -595,6 +595,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def read_changed(self, message: dict[str, Any]) -> None:
         await self.send_json(message["frame"])
 
+    async def notice_created(self, message: dict[str, Any]) -> None:
+        """A notice for this user (services/notices.py): shown by every open client."""
+        await self.send_json(message["frame"])
+
     async def conversation_left(self, message: dict[str, Any]) -> None:
         """The user left or was removed: the conversation's presence and typing stop at once.
 

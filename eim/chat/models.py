@@ -227,6 +227,26 @@ class PresenceSession(models.Model):
         return f"{self.user_id} {self.status}"
 
 
+class UserNotice(models.Model):
+    """A notice for one person outside the conversation stream (a content policy's notify
+    action, docs/scanning.md "Notify"). Kept until the person dismisses it, so a client that
+    was offline when it was written sees it at its next start. `key` says who wrote it about
+    what (one notice per key: a redelivered writer changes nothing)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "dismissed_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"notice {self.kind} for {self.user_id}"
+
+
 # The information barriers' models live in their capability's package, in this app.
 from .barriers.models import (  # noqa: E402,F401
     BarrierPolicy,

@@ -18,8 +18,10 @@ from .models import (
     Membership,
     Message,
     PresenceSession,
+    UserNotice,
 )
 from .payloads import conversation_payload, message_payload_loaded, user_payload
+from .services.notices import notice_frame
 from .services.presence import PRESENCE_TTL
 
 MAX_PAGE = 200
@@ -314,3 +316,9 @@ def sockets_of_user(*, user_id: int) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def notices_for_user(*, user: User, limit: int = 50) -> list[dict[str, Any]]:
+    """The user's notices not yet dismissed, newest first (docs/chat.md, "Notices")."""
+    notices = UserNotice.objects.filter(user=user, dismissed_at__isnull=True)
+    return [notice_frame(n) for n in notices.order_by("-created_at", "-pk")[:limit]]

@@ -309,6 +309,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
     "scan-sweep": {"task": "compliance.scan_sweep", "schedule": 5.0},
     "review-claims-expire": {"task": "compliance.review_claims_expire", "schedule": 60.0},
+    "notify-email-sweep": {"task": "compliance.notify_email", "schedule": 60.0},
     "review-sample": {"task": "compliance.review_sample", "schedule": crontab(minute=15, hour=0)},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
     "export-sweep": {"task": "compliance.export_sweep", "schedule": 30.0},
@@ -549,6 +550,18 @@ EIM_SCAN_POLICY_CHECK_SECONDS = env.float("EIM_SCAN_POLICY_CHECK_SECONDS", defau
 EIM_SCAN_ENGINE = env.str("EIM_SCAN_ENGINE", default="auto")
 EIM_SCAN_BATCH = env.int("EIM_SCAN_BATCH", default=500)  # archive records per transaction
 EIM_REVIEW_CLAIM_MINUTES = env.int("EIM_REVIEW_CLAIM_MINUTES", default=30)
+# A policy's notify action also e-mails the reviewers when this sender address is set, through
+# Django's mail backend (EMAIL_BACKEND, EMAIL_HOST...); the link in the mail starts with
+# EIM_PUBLIC_URL. The e-mail names the policy and links the item, never the message's text.
+EIM_NOTIFY_EMAIL_FROM = env.str("EIM_NOTIFY_EMAIL_FROM", default="")
+EIM_PUBLIC_URL = env.str("EIM_PUBLIC_URL", default="http://localhost:8000")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # Attachments' text: limits of the extraction (a file past one gets a "could not scan" flag).
 EIM_SCAN_ATTACHMENT_MAX_BYTES = env.int("EIM_SCAN_ATTACHMENT_MAX_BYTES", default=20 * 2**20)
 EIM_SCAN_ATTACHMENT_MAX_PAGES = env.int("EIM_SCAN_ATTACHMENT_MAX_PAGES", default=200)

@@ -136,3 +136,99 @@ def test_a_warned_thread_reply_is_confirmed_from_the_keyboard(sign_in):
         in_db_thread(lambda: Message.objects.get(body="Yes, I guarantee it").parent.body)
         == "Ship 4.2 tonight?"
     )
+
+
+def _attach(person: Person, name: str) -> None:
+    person.page.locator("#composer input[type=file]").set_input_files(
+        [{"name": name, "mimeType": "text/plain", "buffer": b"quarterly figures\n"}]
+    )
+    expect(person.page.locator("#composer .upload.done")).to_have_count(1)
+
+
+@pytest.mark.parametrize(("viewport", "touch"), WIDTHS)
+def test_a_warned_edit_offers_send_anyway_and_saves_when_confirmed(sign_in, viewport, touch):
+    a, b = _people(sign_in, viewport, touch)
+    a.send("The fund should do well")
+    box = a.page.locator("#composer-input")
+
+    box.press("ArrowUp")  # edit the last message
+    editor = a.page.get_by_role("textbox", name="Edit message")
+    editor.fill("I guarantee the fund does well")
+    editor.press("Enter")
+    notice = a.page.locator("#message-list .editor .composer-notice")
+    expect(notice).to_contain_text("Careful with promises")
+    expect(notice.locator("mark")).to_have_text("guarantee")
+    expect(notice.get_by_role("button", name="Keep editing")).to_be_focused()
+    a.page.screenshot(path=str(SCREENSHOTS / f"edit-warning-{viewport['width']}.png"))
+    assert _bodies() == ["The fund should do well"]
+
+    notice.get_by_role("button", name="Send anyway").click()
+
+    expect(b.message("I guarantee the fund does well")).to_be_visible()
+    expect(editor).to_have_count(0)
+    assert _bodies() == ["I guarantee the fund does well"]
+
+
+def test_keep_editing_a_warned_edit_returns_to_the_text_and_a_blocked_edit_stays_open(sign_in):
+    a, _ = _people(sign_in, LAPTOP, False)
+    a.send("Call me later")
+    a.page.locator("#composer-input").press("ArrowUp")
+    editor = a.page.get_by_role("textbox", name="Edit message")
+    notice = a.page.locator("#message-list .editor .composer-notice")
+
+    editor.fill("I guarantee I will call")
+    editor.press("Enter")
+    expect(notice.get_by_role("button", name="Keep editing")).to_be_focused()
+    a.page.keyboard.press("Escape")
+    expect(notice).to_be_hidden()
+    expect(editor).to_be_focused()
+    editor.fill("my password is hunter2")
+    editor.press("Enter")
+
+    expect(notice).to_contain_text("Not saved")
+    expect(notice).to_contain_text("No leaks")
+    expect(editor).to_have_value("my password is hunter2")
+    a.page.screenshot(path=str(SCREENSHOTS / "edit-blocked-1280.png"))
+    assert _bodies() == ["Call me later"]
+
+
+@pytest.mark.parametrize(("viewport", "touch"), WIDTHS)
+def test_edit_message_after_a_warning_brings_back_the_files(sign_in, viewport, touch):
+    a, b = _people(sign_in, viewport, touch)
+    _attach(a, "figures.txt")
+    box = a.page.locator("#composer-input")
+    box.fill("Returns guarantee, see the figures")
+    box.press("Enter")
+    notice = a.page.locator("#composer [data-role=notice]")
+    expect(notice.get_by_role("button", name="Edit message")).to_be_focused()
+    expect(a.page.locator("#composer .upload")).to_have_count(0)
+
+    notice.get_by_role("button", name="Edit message").click()
+
+    expect(box).to_have_value("Returns guarantee, see the figures")
+    expect(a.page.locator("#composer .upload.done")).to_contain_text("figures.txt")
+    a.page.screenshot(path=str(SCREENSHOTS / f"edit-after-warning-files-{viewport['width']}.png"))
+    box.fill("See the figures")
+    box.press("Enter")
+    on_bob = b.message("See the figures")
+    expect(on_bob.locator("a.attachment", has_text="figures.txt")).to_be_visible()
+
+
+def test_a_blocked_send_brings_back_its_files(sign_in):
+    a, b = _people(sign_in, LAPTOP, False)
+    _attach(a, "keys.txt")
+    box = a.page.locator("#composer-input")
+
+    box.fill("password attached")
+    box.press("Enter")
+
+    notice = a.page.locator("#composer [data-role=notice]")
+    expect(notice).to_contain_text("Not sent")
+    expect(notice).to_contain_text("the files are back")
+    expect(box).to_have_value("password attached")
+    uploads = a.page.locator("#composer .upload.done")
+    expect(uploads).to_have_count(1)
+    expect(uploads).to_contain_text("keys.txt")
+    uploads.get_by_role("button", name="Remove keys.txt").click()
+    a.send("sent without the file")
+    expect(b.message("sent without the file").locator("a.attachment")).to_have_count(0)

@@ -28,6 +28,7 @@ from eim.chat.services.messages import (
     reaction_add,
     reaction_remove,
 )
+from eim.chat.services.notices import notice_frame, user_notice_create
 from eim.chat.services.send_checks import SendAttempt, SendFinding
 from tests.factories import ChannelFactory, send, staged_attachment
 
@@ -322,3 +323,34 @@ def test_an_edited_or_deleted_thread_root_carries_its_reply_count(alice, bob, ch
     frame = event_frame(ConversationEvent.objects.filter(conversation=channel).latest("seq"))
     assert frame["message"]["id"] == root.pk
     assert frame["message"]["reply_count"] == 2
+
+
+NOTICE = {
+    "type": OneOf("notice.new"),
+    "id": int,
+    "kind": OneOf("policy"),
+    "created_at": IsoTime(),
+    "policy": str,
+    "source": OneOf("message", "attachment", "blocked"),
+    "conversation": int,
+    "message": Nullable(int),
+    "spans": ListOf(str),
+}
+
+
+def test_a_policy_notice_frame_matches_its_schema(alice):
+    notice = user_notice_create(
+        user_id=alice.pk,
+        key="policy-flag:1",
+        kind="policy",
+        payload={
+            "policy": "Promises",
+            "source": "message",
+            "conversation": 1,
+            "message": 2,
+            "spans": ["guarantee"],
+        },
+    )
+
+    assert notice is not None
+    assert problems(NOTICE, notice_frame(notice)) == []

@@ -5,8 +5,13 @@ import { el } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("policies");
-const config = { url: root.dataset.policiesUrl, testUrl: root.dataset.testUrl, backtestUrl: root.dataset.backtestUrl };
-const state = { policies: [], editing: null };
+const config = {
+  url: root.dataset.policiesUrl,
+  testUrl: root.dataset.testUrl,
+  backtestUrl: root.dataset.backtestUrl,
+  groupsUrl: root.dataset.groupsUrl,
+};
+const state = { policies: [], editing: null, groups: [] };
 
 const lines = (id) => $(id).value.split("\n").map((l) => l.trim()).filter(Boolean);
 const ticked = (name) => [...document.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
@@ -34,9 +39,61 @@ function scope() {
   const result = {};
   const kinds = ticked("kind");
   if (kinds.length) result.kinds = kinds;
+  const groups = ticked("group").map(Number);
+  if (groups.length) result.groups = groups;
   const users = $("p-users").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   if (users.length) result.users = users;
   return result;
+}
+
+function notify() {
+  if (!ticked("action").includes("notify")) return {};
+  const result = {};
+  if ($("p-notify-sender").checked) result.sender = true;
+  if ($("p-notify-group").value) result.reviewers = Number($("p-notify-group").value);
+  return result;
+}
+
+// Checked here so the officer hears at once; the server checks the same again.
+function sampling() {
+  const result = {};
+  const percent = $("p-sample-percent").value.trim();
+  const perPerson = $("p-sample-person").value.trim();
+  if (percent !== "") {
+    const value = Number(percent);
+    if (!(value >= 0 && value <= 100)) throw new Error("Sample percent is a number from 0 to 100.");
+    if (value) result.percent = value;
+  }
+  if (perPerson !== "") {
+    const value = Number(perPerson);
+    if (!(Number.isInteger(value) && value >= 0 && value <= 100)) {
+      throw new Error("The sample per person is a whole number from 0 to 100.");
+    }
+    if (value) result.per_person = value;
+  }
+  return result;
+}
+
+function showNotify() {
+  $("p-notify").hidden = !ticked("action").includes("notify");
+}
+
+function renderGroups() {
+  const fieldset = $("p-groups");
+  fieldset.querySelectorAll("label").forEach((label) => label.remove());
+  $("p-groups-empty").hidden = state.groups.length > 0;
+  const wanted = state.editing?.scope?.groups || [];
+  for (const group of state.groups) {
+    const box = el("input", { type: "checkbox", name: "group", value: String(group.id) });
+    box.checked = wanted.includes(group.id);
+    fieldset.append(el("label", {}, box, ` ${group.name} (${group.members})`));
+  }
+  const select = $("p-notify-group");
+  select.replaceChildren(
+    el("option", { value: "" }, "No reviewer group"),
+    ...state.groups.map((g) => el("option", { value: String(g.id) }, `${g.name} (${g.members})`)),
+  );
+  select.value = String(state.editing?.notify?.reviewers || "");
 }
 
 function fill(policy) {
@@ -54,6 +111,11 @@ function fill(policy) {
   for (const box of document.querySelectorAll("input[name=action]")) box.checked = (policy?.actions || ["flag"]).includes(box.value);
   for (const box of document.querySelectorAll("input[name=kind]")) box.checked = (policy?.scope?.kinds || []).includes(box.value);
   $("p-users").value = (policy?.scope?.users || []).join(", ");
+  $("p-notify-sender").checked = Boolean(policy?.notify?.sender);
+  $("p-sample-percent").value = policy?.sampling?.percent ?? "";
+  $("p-sample-person").value = policy?.sampling?.per_person ?? "";
+  renderGroups();
+  showNotify();
   $("p-enabled").checked = policy ? policy.enabled : true;
   $("p-note").value = "";
   $("policy-error").hidden = true;
@@ -69,16 +131,27 @@ function renderList() {
 }
 
 async function load() {
-  const page = await getJson(config.url);
+  const [page, groups] = await Promise.all([getJson(config.url), getJson(config.groupsUrl)]);
   state.policies = page.policies;
+  state.groups = groups.groups;
+  if (!state.editing) renderGroups();
   renderList();
   root.dataset.state = "ready";
 }
 
 async function save(event) {
   event.preventDefault();
-  const body = { conditions: conditions(), scope: scope(), actions: ticked("action"), enabled: $("p-enabled").checked, note: $("p-note").value };
+  $("policy-error").hidden = true;
   try {
+    const body = {
+      conditions: conditions(),
+      scope: scope(),
+      actions: ticked("action"),
+      notify: notify(),
+      sampling: sampling(),
+      enabled: $("p-enabled").checked,
+      note: $("p-note").value,
+    };
     const saved = state.editing
       ? await sendJson(`${config.url}/${state.editing.id}`, body, "PUT")
       : await sendJson(config.url, { ...body, name: $("p-name").value });
@@ -86,7 +159,7 @@ async function save(event) {
     fill(state.policies.find((p) => p.id === saved.id));
     $("policy-saved").textContent = `Saved as version ${saved.version}.`;
   } catch (error) {
-    $("policy-error").textContent = error.detail;
+    $("policy-error").textContent = error.detail || error.message;
     $("policy-error").hidden = false;
   }
 }
@@ -118,6 +191,7 @@ $("policy-list").addEventListener("click", (event) => {
   if (button) fill(state.policies.find((p) => p.id === Number(button.dataset.id)));
 });
 $("new-policy").addEventListener("click", () => fill(null));
+for (const box of document.querySelectorAll("input[name=action]")) box.addEventListener("change", showNotify);
 $("policy-form").addEventListener("submit", save);
 $("run-test").addEventListener("click", runTest);
 $("run-backtest").addEventListener("click", runBacktest);

@@ -258,4 +258,16 @@ $("reopen-form").addEventListener("submit", (event) => {
 $("bulk-bar").addEventListener("submit", bulkDecide);
 $("item-close").addEventListener("click", () => { $("item-panel").hidden = true; state.opened = null; });
 document.addEventListener("keydown", onKey);
-loadQueue().then(() => select(0));
+// A link from a notification names its item (#item-12): open it, wherever its queue.
+async function openFromLink() {
+  const match = location.hash.match(/^#item-(\d+)$/);
+  if (!match) return;
+  try {
+    showItem(await getJson(itemUrl(Number(match[1]))));
+  } catch (error) {
+    $("item-panel").hidden = false;
+    $("item-status").textContent = error.detail;
+  }
+}
+
+loadQueue().then(() => select(0)).then(openFromLink);

@@ -10,7 +10,7 @@ from archive.services.archiving import archive_pending
 from audit.models import AuditEvent, AuditEventType
 from compliance.models import Flag, ReviewItem, SamplingRun
 from compliance.review.sampling import review_sample
-from compliance.review.services import review_item_decide
+from compliance.review.services import review_item_claim, review_item_decide
 from compliance.scanning.services import policy_create
 from compliance.scanning.stage import scan_pending
 from tests.conftest import api_as
@@ -86,8 +86,9 @@ def test_the_report_counts_raised_reviewed_open_and_hits_per_term(alice, officer
         send(alice, channel, body)
     archive_pending()
     scan_pending()
-    first = ReviewItem.objects.order_by("pk").first()
+    first, second = ReviewItem.objects.order_by("pk")[:2]
     review_item_decide(user=reviewer, item_id=first.pk, decision="violation", comment="no")
+    review_item_claim(user=reviewer, item_id=second.pk)
     today = timezone.now().date()
 
     report = (
@@ -102,8 +103,22 @@ def test_the_report_counts_raised_reviewed_open_and_hits_per_term(alice, officer
     assert report["queues"]["first"]["raised"] == 3
     assert report["queues"]["first"]["reviewed"] == 1
     assert report["queues"]["first"]["open"] == 2
-    assert report["reviewers"] == {reviewer.username: {"violation": 1, "reviewed": 1}}
-    assert report["policies"] == {"Promises": {"flags": 3}}
+    assert report["reviewers"] == {
+        reviewer.username: {
+            "violation": 1,
+            "reviewed": 1,
+            "claimed_open": 1,
+            "oldest_claimed_age_hours": 0.0,
+        }
+    }
+    promises = report["policies"]["Promises"]
+    assert {k: promises[k] for k in ("flags", "raised", "reviewed", "open")} == {
+        "flags": 3,
+        "raised": 3,
+        "reviewed": 1,
+        "open": 2,
+    }
+    assert promises["oldest_age_hours"] == 0.0
     assert report["terms"] == {"Promises: guarantee": 2, "Promises: promise": 1}
 
 

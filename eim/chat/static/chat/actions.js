@@ -29,19 +29,30 @@ export class MessageActions {
       timeline.stopEdit();
       composer.focus();
     };
-    timeline.startEdit(message, {
-      onCancel: done,
-      onSave: async (body) => {
-        if (body === message.body) return done();
-        try {
-          await this.socket.request({ type: "message.edit", message: message.id, body });
-          done();
-        } catch (error) {
+    // A content policy may warn (Send anyway resends the edit with the warnings' tokens, as a
+    // new message does) or block (the editor stays open with the text).
+    const save = async (body, confirm = []) => {
+      if (body === message.body) return done();
+      const frame = { type: "message.edit", message: message.id, body };
+      if (confirm.length) frame.confirm_warnings = confirm;
+      try {
+        await this.socket.request(frame);
+        done();
+      } catch (error) {
+        const findings = error.findings || [];
+        if (error.code === "warning_unconfirmed") {
+          const tokens = findings.filter((f) => f.action === "warn").map((f) => f.token);
+          const confirmed = [...new Set([...confirm, ...tokens])];
+          timeline.editWarning({ body, findings, sendAnyway: () => save(body, confirmed) });
+        } else if (error.code === "message_blocked") {
+          timeline.editRefusal({ body, findings });
+        } else {
           timeline.editError(error.detail);
         }
-        return undefined;
-      },
-    });
+      }
+      return undefined;
+    };
+    timeline.startEdit(message, { onCancel: done, onSave: (body) => save(body) });
   }
 
   async click(event, pane) {

@@ -70,6 +70,8 @@ async function request(method, path, { body, query } = {}) {
 }
 
 export const api = {
+  notices: () => request("GET", "/notices/"),
+  dismissNotices: (ids) => request("POST", "/notices/dismiss/", { body: { ids } }),
   users: (q) => request("GET", "/users/", { query: { q } }),
   usersById: (ids) => request("GET", "/users/", { query: { ids: ids.join(",") } }),
   conversations: () => request("GET", "/conversations/"),

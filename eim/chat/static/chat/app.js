@@ -6,6 +6,7 @@ import { Composer } from "./composer.js";
 import { setupBrowseDialog, setupCreateDialog, setupDirectDialog } from "./dialogs.js";
 import { ChannelDialog } from "./manage.js";
 import { Autocomplete } from "./mentions.js";
+import { PolicyNotices } from "./notices.js";
 import { Notifier } from "./notify.js";
 import { Outbox } from "./outbox.js";
 import { PhoneLayout, phone } from "./phone.js";
@@ -164,6 +165,7 @@ const socket = new ChatSocket({
   onState: connectionChanged,
 });
 outbox.socket = socket;
+const policyNotices = new PolicyNotices($("policy-notices"));
 
 // ----- socket frames
 
@@ -183,6 +185,9 @@ function receiveFrame(frame) {
       break;
     case "read.updated":
       store.markedRead(frame.conversation, frame.seq);
+      break;
+    case "notice.new":
+      policyNotices.show(frame);
       break;
     default:
       if (typeof frame.seq === "number" && typeof frame.conversation === "number") {
@@ -210,6 +215,7 @@ function connectionChanged(state) {
     if (document.hidden) socket.send({ type: "presence.set", status: "away" });
     outbox.flush();
     scheduleReadMark();
+    policyNotices.refresh();
   } else if (state === "waiting") {
     banner.textContent = navigator.onLine
       ? "Reconnecting…"

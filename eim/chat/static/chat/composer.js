@@ -4,7 +4,7 @@
 // blocked one is refused there and its text put back in the box.
 
 import { uploadAttachment } from "./api.js";
-import { el, fileSize } from "./render.js";
+import { el, fileSize, findingLine } from "./render.js";
 import { autosize } from "./timeline.js";
 
 const TYPING_EVERY_MS = 3000;
@@ -23,7 +23,7 @@ export class Composer {
     this.uploadList = form.querySelector('[data-role="uploads"]');
     this.errorLine = form.querySelector('[data-role="error"]');
     this.notice = form.querySelector('[data-role="notice"]');
-    this.held = null; // the text of a warned send, until it is sent anyway or edited
+    this.held = null; // {body, attachments} of a warned send, until it is sent anyway or edited
     this.counter = form.querySelector('[data-role="counter"]');
     this.uploads = [];
     this.lastTypingAt = 0;
@@ -138,20 +138,7 @@ export class Composer {
     }
     const progress = el("progress", { max: "100", value: "0", "aria-label": `Uploading ${file.name}` });
     const status = el("span", { class: "upload-status", text: "0%" });
-    const remove = el("button", {
-      type: "button",
-      class: "icon-button upload-remove",
-      "aria-label": `Remove ${file.name}`,
-      text: "×",
-    });
-    const item = el(
-      "li",
-      { class: "upload" },
-      el("span", { class: "upload-name", text: file.name }),
-      progress,
-      status,
-      remove,
-    );
+    const { item, remove } = uploadItem(file.name, progress, status);
     const transfer = uploadAttachment(this.hooks.conversation(), file, (fraction) => {
       progress.value = Math.round(fraction * 100);
       status.textContent = `${Math.round(fraction * 100)}%`;
@@ -196,10 +183,10 @@ export class Composer {
     this.errorLine.textContent = "";
   }
 
-  // A content policy warns: hold the text in a notice until Send anyway or Edit message.
-  showWarning({ body, findings, sendAnyway }) {
+  // A content policy warns: hold the message in a notice until Send anyway or Edit message.
+  showWarning({ body, attachments = [], findings, sendAnyway }) {
     this.clearError();
-    this.held = body;
+    this.held = { body, attachments };
     const send = el("button", { type: "button", class: "button-primary", text: "Send anyway" });
     const edit = el("button", { type: "button", class: "button-quiet", text: "Edit message" });
     send.addEventListener("click", () => {
@@ -214,13 +201,15 @@ export class Composer {
     edit.focus();
   }
 
-  // A content policy blocks: nothing was delivered; the text goes back in the box.
-  showRefusal({ body, findings }) {
+  // A content policy blocks: nothing was delivered; the text and files go back in the box.
+  showRefusal({ body, attachments = [], findings }) {
     this.clearError();
     this.held = null;
-    const hint = "Nothing was delivered. The text is back in the box to edit.";
+    const hint = attachments.length
+      ? "Nothing was delivered. The text and the files are back in the box to edit."
+      : "Nothing was delivered. The text is back in the box to edit.";
     this.fillNotice("block", "Not sent", body, findings, [], hint);
-    this.restore(body);
+    this.restore(body, attachments);
   }
 
   fillNotice(kind, title, body, findings, buttons, hint) {
@@ -233,18 +222,38 @@ export class Composer {
   }
 
   editHeld() {
-    const body = this.held;
+    const held = this.held;
     this.held = null;
     this.clearNotice();
-    if (body !== null) this.restore(body);
+    if (held !== null) this.restore(held.body, held.attachments);
   }
 
-  // Put a returned text back in the box, before anything typed since.
-  restore(body) {
+  // Put a returned message back in the box: its text before anything typed since, and its
+  // files (already uploaded: they are not sent again) before any added since.
+  restore(body, attachments = []) {
     this.input.value = this.input.value ? `${body}\n${this.input.value}` : body;
+    const have = new Set(this.uploads.map((u) => u.attachment?.id));
+    const returned = attachments.filter((a) => !have.has(a.id)).map((a) => this.uploaded(a));
+    this.uploads = [...returned, ...this.uploads];
+    this.uploadList.prepend(...returned.map((u) => u.item));
     this.changed(false);
     this.input.focus();
     this.input.setSelectionRange(body.length, body.length);
+  }
+
+  // An attachment already on the server, shown as a finished upload that can be removed.
+  uploaded(attachment) {
+    const status = el("span", { class: "upload-status", text: fileSize(attachment.size) });
+    const { item, remove } = uploadItem(attachment.filename, status);
+    item.classList.add("done");
+    const upload = { file: null, item, transfer: { abort() {} }, attachment, failed: false };
+    remove.addEventListener("click", () => {
+      this.uploads = this.uploads.filter((u) => u !== upload);
+      item.remove();
+      this.changed(false);
+      this.input.focus();
+    });
+    return upload;
   }
 
   clearNotice() {
@@ -285,24 +294,14 @@ export class Composer {
   }
 }
 
-// "Policy “No promises” warns about: …I <mark>guarantee</mark> it…", built from text nodes
-// (never HTML). Span offsets count code points, as the server does.
-function findingLine(kind, finding, body) {
-  const chars = Array.from(body);
-  const verb = kind === "block" ? "blocks" : "warns about";
-  const line = el("p", { class: "notice-finding" }, `Policy “${finding.policy}” ${verb}: `);
-  const quote = el("q", { class: "notice-quote" });
-  let at = 0;
-  for (const span of [...(finding.spans || [])].sort((a, b) => a.start - b.start)) {
-    if (span.start < at) continue;
-    const from = Math.max(at, span.start - 30);
-    if (from > at) quote.append(at > 0 ? " … " : "…");
-    quote.append(chars.slice(from, span.start).join(""));
-    quote.append(el("mark", { text: chars.slice(span.start, span.end).join("") }));
-    at = span.end;
-  }
-  const tail = chars.slice(at, at + 30).join("");
-  quote.append(tail + (at + 30 < chars.length ? "…" : ""));
-  line.append(quote);
-  return line;
+// One file in the list under the box: its name, what is known of it, and a remove button.
+function uploadItem(name, ...parts) {
+  const remove = el("button", {
+    type: "button",
+    class: "icon-button upload-remove",
+    "aria-label": `Remove ${name}`,
+    text: "×",
+  });
+  const item = el("li", { class: "upload" }, el("span", { class: "upload-name", text: name }), ...parts, remove);
+  return { item, remove };
 }

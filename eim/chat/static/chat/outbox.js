@@ -73,11 +73,12 @@ export class Outbox {
     this.store.settlePending(pending.client_id, null);
     const findings = frame.findings || [];
     if (frame.code === "message_blocked") {
-      target.showRefusal({ body: pending.body, findings });
+      target.showRefusal({ body: pending.body, attachments: pending.attachments, findings });
       return true;
     }
     target.showWarning({
       body: pending.body,
+      attachments: pending.attachments,
       findings,
       sendAnyway: () => {
         const tokens = findings.filter((f) => f.action === "warn").map((f) => f.token);

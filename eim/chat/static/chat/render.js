@@ -309,3 +309,25 @@ export function pendingElement(pending, ctx) {
   item.append(avatar(ctx.me), main);
   return item;
 }
+
+// "Policy “No promises” warns about: …I <mark>guarantee</mark> it…", built from text nodes
+// (never HTML). Span offsets count code points, as the server does.
+export function findingLine(kind, finding, body) {
+  const chars = Array.from(body);
+  const verb = kind === "block" ? "blocks" : "warns about";
+  const line = el("p", { class: "notice-finding" }, `Policy “${finding.policy}” ${verb}: `);
+  const quote = el("q", { class: "notice-quote" });
+  let at = 0;
+  for (const span of [...(finding.spans || [])].sort((a, b) => a.start - b.start)) {
+    if (span.start < at) continue;
+    const from = Math.max(at, span.start - 30);
+    if (from > at) quote.append(at > 0 ? " … " : "…");
+    quote.append(chars.slice(from, span.start).join(""));
+    quote.append(el("mark", { text: chars.slice(span.start, span.end).join("") }));
+    at = span.end;
+  }
+  const tail = chars.slice(at, at + 30).join("");
+  quote.append(tail + (at + 30 < chars.length ? "…" : ""));
+  line.append(quote);
+  return line;
+}

@@ -2,7 +2,7 @@
 // seq order, pending sends at the end, sticks to the bottom while the reader is there, and keeps
 // the reader's place when older history is put above.
 
-import { dayKey, dayLabel, el, messageElement, pendingElement } from "./render.js";
+import { dayKey, dayLabel, el, findingLine, messageElement, pendingElement } from "./render.js";
 
 const STICK_PX = 48;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -222,8 +222,9 @@ export class Timeline {
     });
     input.value = message.body;
     const error = el("p", { class: "edit-error", role: "alert", hidden: true });
+    const notice = el("div", { class: "composer-notice", role: "alert", hidden: true });
     const hint = el("p", { class: "edit-hint", text: "Escape to cancel · Enter to save" });
-    const editor = el("div", { class: "message-body editor" }, input, error, hint);
+    const editor = el("div", { class: "message-body editor" }, input, error, notice, hint);
     input.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
@@ -234,8 +235,18 @@ export class Timeline {
         onSave(input.value);
       }
     });
-    input.addEventListener("input", () => autosize(input));
-    this.editing = { id: message.id, editor, input, error };
+    input.addEventListener("input", () => {
+      autosize(input);
+      this.clearEditNotice(); // the warning was about the text as it was
+    });
+    notice.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        this.keepEditing();
+      }
+    });
+    this.editing = { id: message.id, editor, input, error, notice };
     const node = this.nodeFor(message.id);
     if (node) {
       node.querySelector(".message-body")?.replaceWith(editor);
@@ -249,8 +260,60 @@ export class Timeline {
 
   editError(detail) {
     if (!this.editing) return;
+    this.clearEditNotice();
     this.editing.error.textContent = detail;
     this.editing.error.hidden = false;
+  }
+
+  // A content policy warns about the edited text: Keep editing (focused first; Esc) or Send
+  // anyway (the same edit, confirmed). Nothing is saved until then.
+  editWarning({ body, findings, sendAnyway }) {
+    if (!this.editing) return;
+    const keep = el("button", { type: "button", class: "button-quiet", text: "Keep editing" });
+    const send = el("button", { type: "button", class: "button-primary", text: "Send anyway" });
+    keep.addEventListener("click", () => this.keepEditing());
+    send.addEventListener("click", () => {
+      this.clearEditNotice();
+      sendAnyway();
+    });
+    const hint = "The edit is not saved yet. Send it anyway, or keep editing (Esc).";
+    this.fillEditNotice("warn", "Check before sending", body, findings, hint, [keep, send]);
+    keep.focus();
+  }
+
+  // A content policy blocks the edited text: nothing changed; the editor stays open.
+  editRefusal({ body, findings }) {
+    if (!this.editing) return;
+    const hint = "The message keeps its earlier text. Change the edit, or press Escape to cancel.";
+    this.fillEditNotice("block", "Not saved", body, findings, hint, []);
+    this.editing.input.focus();
+  }
+
+  fillEditNotice(kind, title, body, findings, hint, buttons) {
+    const { notice, error } = this.editing;
+    error.hidden = true;
+    const lines = findings.map((finding) => findingLine(kind, finding, body));
+    const actions = buttons.length ? el("div", { class: "notice-actions" }, ...buttons) : "";
+    notice.replaceChildren(
+      el("p", { class: "notice-title", text: title }),
+      ...lines,
+      el("p", { class: "notice-hint", text: hint }),
+      actions,
+    );
+    notice.className = `composer-notice ${kind}`;
+    notice.hidden = false;
+  }
+
+  keepEditing() {
+    if (!this.editing) return;
+    this.clearEditNotice();
+    this.editing.input.focus();
+  }
+
+  clearEditNotice() {
+    if (!this.editing || this.editing.notice.hidden) return;
+    this.editing.notice.hidden = true;
+    this.editing.notice.replaceChildren();
   }
 
   // Close the editor and redraw the message as the store has it.
