@@ -75,9 +75,8 @@ def _removed_members(version: BarrierPolicyVersion, channels: set[int]) -> dict[
 
 @transaction.atomic
 def _policy_sweep(policy_id: int) -> dict[str, Any]:
-    if not BarrierPolicy.objects.select_for_update().filter(
-        pk=policy_id, removed_at__isnull=True
-    ).exists():
+    locked = BarrierPolicy.objects.select_for_update().filter(pk=policy_id, removed_at__isnull=True)
+    if not list(locked.values_list("pk", flat=True)):  # removed meanwhile
         return {}
     version = BarrierPolicyVersion.objects.filter(
         policy_id=policy_id, state=BarrierVersionState.IN_FORCE
