@@ -107,3 +107,19 @@ def test_people_filter_on_last_seen(world: World):
     assert usernames("90d+") == {"carol"}
     assert "bob" not in usernames("never")
     assert "carol" not in usernames("never")
+
+
+@pytest.mark.parametrize(
+    "query", [{"after": "abc"}, {"after": 0}, {"limit": 1000}, {"q": "x" * 101}]
+)
+def test_a_bad_groups_query_is_a_documented_400(world: World, query):
+    response = api_as(world.ada).get("/api/v1/admin/groups/", query)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_input"
+
+
+def test_paging_after_a_group_that_no_longer_exists_starts_over(world: World):
+    page = api_as(world.ada).get("/api/v1/admin/groups/", {"after": 999_999}).json()
+
+    assert [g["display_name"] for g in page["results"]] == ["Research", "Sales"]
