@@ -24,6 +24,9 @@ class User(AbstractUser):
         editable=False,
         help_text="Raised to end every session of the user at once (deactivation).",
     )
+    # "Last seen": the latest of a sign-in, a chat socket's connection and an API token's use,
+    # to SEEN_PRECISION (accounts.services.users.user_seen). The console filters on it.
+    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["username"]

@@ -19,7 +19,7 @@ from knox.models import AuthToken
 
 from .models import User, UserDeletionRefused
 from .services.access import AccessChange, access_reduced
-from .services.users import user_access_end
+from .services.users import user_access_end, user_seen
 from .workspace.selectors import workspace_settings
 
 # A save that writes one of these may take access away.
@@ -97,6 +97,15 @@ def token_deleted(sender: type[AuthToken], instance: AuthToken, **kwargs: Any) -
 def signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None and user.pk is not None:
         access_reduced(user_id=user.pk, change=AccessChange.SIGNED_OUT)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.last_seen")
+def last_seen_on_sign_in(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    """A sign-in (password or SSO) is being seen."""
+    if isinstance(user, User):
+        user_seen(user=user)
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.session_length")

@@ -54,6 +54,7 @@ class AuditEventType(models.TextChoices):
     BARRIER_WITHDRAWN = "barrier.withdrawn", "Barrier policy proposal withdrawn"
     BARRIER_REMOVED = "barrier.removed", "Barrier policy removed"
     BARRIER_REEVALUATED = "barrier.reevaluated", "Barrier re-evaluated after a group change"
+    BARRIER_SWEPT = "barrier.swept", "Barrier violations that slipped through mended by the sweep"
     AUDIT_TRAIL_VIEWED = "audit.viewed", "Audit trail viewed by an auditor"
     AUDIT_TRAIL_EXPORTED = "audit.exported", "Audit trail exported by an auditor"
     # Content scanning and supervision (compliance/scanning, compliance/review; issue 12)

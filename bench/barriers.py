@@ -87,6 +87,11 @@ def main() -> None:
     parser.add_argument("--sends", type=int, default=2000)
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument(
+        "--checks-only",
+        action="store_true",
+        help="the added costs only: no whole sends, no preview",
+    )
     options = parser.parse_args()
     env = {
         **os.environ,
@@ -105,8 +110,9 @@ def main() -> None:
 
     settings.EIM_SEND_RATE = "100000000/1"
     events._after_commit_hooks.clear()  # no Celery task is published
-    sends(options.sends)
-    preview()
+    sends(options.sends, skip_sends=options.checks_only)
+    if not options.checks_only:
+        preview()
 
 
 def _world(tag: str):  # type: ignore[no-untyped-def]
@@ -208,7 +214,25 @@ def _mention_checks(author, members, n: int) -> tuple[list[float], float]:  # ty
     return timings(lambda i: barrier_mentioning(user_id=author.pk, usernames=names), n)
 
 
-def sends(n: int) -> None:
+def _mention_checks_two_step(author, members, n: int) -> tuple[list[float], float]:  # type: ignore[no-untyped-def]
+    """The check as it was before it became one query (still SQLite's path), for comparison
+    under the same load."""
+    from accounts.selectors import group_ids_of_user_and_usernames
+    from eim.chat.barriers.rules import barriers_in_force
+
+    names = [members[0].username]
+
+    def check(i: int) -> None:
+        barriers = barriers_in_force()
+        segments = {g for b in barriers for g in (b.segment_a, b.segment_b)}
+        group_ids_of_user_and_usernames(
+            user_id=author.pk, usernames=names, among_group_ids=segments
+        )
+
+    return timings(check, n)
+
+
+def sends(n: int, *, skip_sends: bool = False) -> None:
     from eim.chat.barriers.services import barrier_policy_remove
 
     print(f"Send path with 50 policies in force, {n:,} of each per run, {RUNS} runs")
@@ -228,10 +252,19 @@ def sends(n: int) -> None:
             "ADDED p99: the barrier column (send without a mention)",
             quantiles(with_column)[1] - quantiles(without)[1],
         )
+        before, before_cpu = _mention_checks_two_step(author, members, n)
         checks, cpu = _mention_checks(author, members, n)
         keep("ADDED p50: the mention check (send with a mention)", quantiles(checks)[0])
         keep("ADDED p99: the mention check (send with a mention)", quantiles(checks)[1])
         keep("mention check CPU ms per send", cpu * 1000 / n)
+        keep("two-step mention check (before) p50", quantiles(before)[0])
+        keep("two-step mention check (before) p99", quantiles(before)[1])
+        keep("two-step mention check (before) CPU ms per send", before_cpu * 1000 / n)
+        keep("load average (1 min) during the run", os.getloadavg()[0])
+        if skip_sends:
+            for policy_id in policies:
+                barrier_policy_remove(actor=admin, policy_id=policy_id)
+            continue
         for label, body in (
             ("plain", "line for the desk"),
             ("mention", f"cc @{members[0].username}"),
@@ -243,7 +276,7 @@ def sends(n: int) -> None:
         for policy_id in policies:
             barrier_policy_remove(actor=admin, policy_id=policy_id)
     for key in sorted(results):
-        spread(key, results[key], "ms")
+        spread(key, results[key], "" if key.startswith("load") else "ms")
 
 
 def preview() -> None:

@@ -72,6 +72,20 @@ def seed(user_count: int) -> None:
     password = make_password("bench-password-1")
     first = ["Ada", "Bob", "Carol", "Dan", "Eve", "Femi", "Gus", "Hana", "Ivo", "Jun"]
     last = ["Smith", "Okafor", "Chen", "Garcia", "Novak", "Ito", "Khan", "Larsen", "Moreau"]
+
+    def seen(last_login):  # type: ignore[no-untyped-def]
+        """A socket or an API token since the sign-in, for half the people; some never sign
+        in through the web but use a token."""
+        if last_login is None:
+            return None if rng.random() < 0.8 else now - timedelta(days=rng.randint(0, 200))
+        if rng.random() < 0.5:
+            return last_login
+        return last_login + (now - last_login) * rng.random()
+
+    sign_ins = [
+        None if rng.random() < 0.3 else now - timedelta(days=rng.randint(0, 200))
+        for _ in range(user_count)
+    ]
     users = [
         User(
             username=f"user{n:06d}",
@@ -81,7 +95,8 @@ def seed(user_count: int) -> None:
             email=f"user{n:06d}@bank.example",
             password=password,
             is_active=rng.random() > 0.05,
-            last_login=None if rng.random() < 0.3 else now - timedelta(days=rng.randint(0, 200)),
+            last_login=sign_ins[n],
+            last_seen_at=seen(sign_ins[n]),
         )
         for n in range(user_count)
     ]
@@ -171,6 +186,7 @@ def bench_search() -> None:
         f"spread {min(overall):.2f}-{max(overall):.2f} ms"
     )
     print(f"  application CPU per search: {cpu_total / calls * 1000:.2f} ms")
+    print(f"  load average after: {os.getloadavg()}")
 
 
 def bench_settings() -> None:
@@ -228,6 +244,7 @@ def main() -> None:
     started = time.perf_counter()
     seed(options.users)
     print(f"{options.users} users ready in {time.perf_counter() - started:.1f} s")
+    print(f"load average before: {os.getloadavg()}")
     bench_search()
     bench_settings()
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import channels, groups, home, people, providers, roles, scim_tokens, settings
+from .views import barriers, channels, groups, home, people, providers, roles, scim_tokens, settings
 
 app_name = "console"
 urlpatterns = [
@@ -84,4 +84,16 @@ urlpatterns = [
         name="scim-token-revoke",
     ),
     path("settings/", settings.workspace_settings_page, name="settings"),
+    path("barriers/", barriers.barrier_list, name="barriers"),
+    path("barriers/new/", barriers.barrier_create, name="barrier-create"),
+    path("barriers/<int:policy_id>/", barriers.barrier_detail, name="barrier"),
+    path("barriers/<int:policy_id>/propose/", barriers.barrier_propose, name="barrier-propose"),
+    path("barriers/<int:policy_id>/preview/", barriers.barrier_preview, name="barrier-preview"),
+    path("barriers/<int:policy_id>/activate/", barriers.barrier_activate, name="barrier-activate"),
+    path("barriers/<int:policy_id>/withdraw/", barriers.barrier_withdraw, name="barrier-withdraw"),
+    path(
+        "barriers/<int:policy_id>/deactivate/",
+        barriers.barrier_deactivate,
+        name="barrier-deactivate",
+    ),
 ]

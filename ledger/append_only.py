@@ -16,6 +16,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     # the compliance audit trail (audit/)
     "audit_auditevent",
     "audit_auditcheckpoint",
+    "audit_auditverificationrun",
 )
 
 # Counter rows that move forward as the append-only tables grow: the application keeps UPDATE

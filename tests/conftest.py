@@ -34,6 +34,10 @@ AUDIT_TRIGGERS = {
         "audit_auditcheckpoint_append_only",
         "audit_auditcheckpoint_no_truncate",
     ),
+    "audit_auditverificationrun": (
+        "audit_auditverificationrun_append_only",
+        "audit_auditverificationrun_no_truncate",
+    ),
     "audit_audithead": (
         "audit_audithead_forward_only",
         "audit_audithead_no_delete",

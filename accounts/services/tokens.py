@@ -18,6 +18,7 @@ from audit.models import AuditEventType
 from audit.services import audit_event_record
 
 from ..models import ApiTokenActivity, User
+from .users import user_seen
 
 # How stale a token's recorded last use may get: one write per token per this, at most.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -65,6 +66,7 @@ def api_token_authenticate(*, secret: bytes) -> AuthToken | None:
         token.delete()
         return None
     _record_use(token, now)
+    user_seen(user=token.user, at=now)
     return token
 
 

@@ -8,10 +8,13 @@ compare each save with the stored row and call `user_access_end` for them too, s
 deactivation or a new password ends the same things whichever way it was made.
 """
 
+from datetime import datetime, timedelta
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 from knox.models import AuthToken
 
 from audit.models import AuditEventType
@@ -20,6 +23,9 @@ from audit.services import audit_event_record
 from ..models import Role, User
 from ..selectors import user_has_role, user_roles
 from .access import AccessChange, access_reduced
+
+# "Last seen" is kept to this precision: within it, being seen again writes nothing.
+SEEN_PRECISION = timedelta(minutes=5)
 
 
 def _require_user_administrator(by: User | None, user: User) -> None:
@@ -208,3 +214,17 @@ def user_profile_update(*, user: User, by: User | None, via: str = "", **changes
             details={**_details(user, via), "changed": changed},
         )
     return changed
+
+
+def user_seen(*, user: User, at: datetime | None = None) -> None:
+    """Record that this person was seen now: a sign-in, a chat socket connecting, an API token
+    used. Free when they were seen within SEEN_PRECISION (the loaded row says so); otherwise one
+    UPDATE by primary key that never moves the time back. Not audited: it is activity, like
+    `last_login`, not a change anyone made."""
+    at = at or timezone.now()
+    if user.last_seen_at is not None and user.last_seen_at > at - SEEN_PRECISION:
+        return
+    User.objects.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=at), pk=user.pk).update(
+        last_seen_at=at
+    )
+    user.last_seen_at = at

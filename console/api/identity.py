@@ -12,7 +12,7 @@ from accounts.services import groups, identities
 from ..selectors.groups import (
     group_by_id,
     group_overview,
-    groups_listed,
+    groups_search,
     provider_by_id,
     provider_rule_by_id,
     provider_rules,
@@ -38,11 +38,21 @@ class GroupListView(AdminView):
     @extend_schema(
         operation_id="admin_groups_list",
         tags=GROUP_TAGS,
-        description="Every group: local, SCIM-provisioned and from sign-in claims.",
-        responses={200: shapes.AdminGroupOutput(many=True), **DENIALS},
+        description="Groups (local, SCIM-provisioned and from sign-in claims) by name, "
+        "optionally those whose name contains `q`; keyset paging: pass `next_after` back as "
+        "`after`.",
+        parameters=[shapes.AdminGroupsQueryInput],
+        responses={200: shapes.AdminGroupsPageOutput, 400: REFUSALS[400], **DENIALS},
     )
     def get(self, request: Request) -> Response:
-        return Response([group_payload(g, g.member_count) for g in groups_listed()])  # type: ignore[attr-defined]
+        data = valid(shapes.AdminGroupsQueryInput, request.query_params)
+        result = groups_search(q=data["q"].strip(), after=data.get("after"), limit=data["limit"])
+        return Response(
+            {
+                "results": [group_payload(g, g.member_count) for g in result.groups],  # type: ignore[attr-defined]
+                "next_after": result.next_after,
+            }
+        )
 
     @extend_schema(
         operation_id="admin_group_create",

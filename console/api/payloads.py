@@ -19,6 +19,7 @@ def people_page_payload(page: PeoplePage) -> dict[str, Any]:
                 "name": p.shown_name,
                 "active": p.is_active,
                 "last_login": p.last_login,
+                "last_seen_at": p.last_seen_at,
                 "roles": sorted(page.roles.get(p.pk, [])),
                 "providers": page.providers.get(p.pk, []),
             }
@@ -51,6 +52,7 @@ def person_payload(o: PersonOverview) -> dict[str, Any]:
         "email": p.email,
         "active": p.is_active,
         "last_login": p.last_login,
+        "last_seen_at": p.last_seen_at,
         "roles": o.roles,
         "pending_role_requests": [role_request_payload(r) for r in o.pending],
         "identities": [

@@ -22,7 +22,8 @@ class PeopleListView(AdminView):
         operation_id="admin_people_list",
         tags=TAGS,
         description="People by username, filtered; keyset paging: pass `next_after` back as "
-        "`after`. `seen` filters on the last sign-in.",
+        "`after`. `seen` filters on when they were last seen: the latest sign-in, chat socket "
+        "connection or API token use.",
         parameters=[shapes.AdminPeopleQueryInput],
         responses={200: shapes.AdminPeoplePageOutput, 400: REFUSALS[400], **DENIALS},
     )

@@ -20,6 +20,10 @@ class AdminPersonRowOutput(serializers.Serializer):
     name = serializers.CharField()
     active = serializers.BooleanField()
     last_login = serializers.DateTimeField(allow_null=True)
+    last_seen_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="the latest sign-in, chat socket connection or API token use (to 5 minutes)",
+    )
     roles = serializers.ListField(child=serializers.CharField())
     providers = serializers.ListField(child=serializers.CharField())
 
@@ -59,6 +63,10 @@ class AdminPersonOutput(serializers.Serializer):
     email = serializers.CharField()
     active = serializers.BooleanField()
     last_login = serializers.DateTimeField(allow_null=True)
+    last_seen_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="the latest sign-in, chat socket connection or API token use (to 5 minutes)",
+    )
     roles = serializers.ListField(child=serializers.CharField())
     pending_role_requests = serializers.ListField(child=serializers.JSONField())
     identities = serializers.ListField(child=serializers.JSONField())
@@ -148,6 +156,23 @@ class AdminGroupOutput(serializers.Serializer):
     provider = serializers.CharField(allow_null=True)
     external_id = serializers.CharField()
     member_count = serializers.IntegerField()
+
+
+class AdminGroupsPageOutput(serializers.Serializer):
+    results = AdminGroupOutput(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="Pass as `after` for the next page; null on the last page."
+    )
+
+
+class AdminGroupsQueryInput(serializers.Serializer):
+    q = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=100, help_text="name contains"
+    )
+    after = serializers.IntegerField(
+        required=False, min_value=1, help_text="the last group id of the previous page"
+    )
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=200)
 
 
 class AdminGroupDetailOutput(AdminGroupOutput):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Group, GroupRoleRule, IdentityProvider, User
 
@@ -18,6 +18,37 @@ def groups_listed() -> QuerySet[Group]:
         .annotate(member_count=Count("memberships"))
         .order_by("source", "display_name", "pk")
     )
+
+
+GROUPS_PAGE = 50
+
+
+@dataclass
+class GroupsPage:
+    groups: list[Group]
+    next_after: int | None  # the last group's id, when there is a next page
+
+
+def groups_search(*, q: str = "", after: int | None = None, limit: int = GROUPS_PAGE) -> GroupsPage:
+    """One page of groups by name (then id), after the group `after` (keyset: constant cost
+    per page, however deep). Member counts for that page only, in one query."""
+    groups = Group.objects.select_related("provider")
+    if q:
+        groups = groups.filter(display_name__icontains=q)
+    if after is not None:
+        last = Group.objects.filter(pk=after).values_list("display_name", flat=True).first()
+        if last is not None:
+            groups = groups.filter(Q(display_name__gt=last) | Q(display_name=last, pk__gt=after))
+    rows = list(groups.order_by("display_name", "pk")[: limit + 1])
+    shown = rows[:limit]
+    counts = dict(
+        Group.objects.filter(pk__in=[g.pk for g in shown])
+        .annotate(n=Count("memberships"))
+        .values_list("pk", "n")
+    )
+    for group in shown:
+        group.member_count = counts.get(group.pk, 0)  # type: ignore[attr-defined]
+    return GroupsPage(shown, shown[-1].pk if len(rows) > limit else None)
 
 
 def group_by_id(*, group_id: int) -> Group | None:

@@ -25,12 +25,13 @@ from eim.chat.selectors import sockets_of_user
 from ..models import WebSession
 
 PAGE_SIZE = 50
-# "Last seen": the last sign-in (Django's last_login; SSO sign-ins set it too).
+# "Last seen" (User.last_seen_at): the latest of a sign-in, a chat socket connecting and an
+# API token used, to five minutes (accounts.services.users.user_seen; docs/console.md).
 SEEN_CHOICES = {
-    "7d": "Signed in within 7 days",
-    "30d": "Signed in within 30 days",
-    "90d+": "Not signed in for 90 days",
-    "never": "Never signed in",
+    "7d": "Seen within 7 days",
+    "30d": "Seen within 30 days",
+    "90d+": "Not seen for 90 days",
+    "never": "Never seen",
 }
 ACTIVE_CHOICES = {"yes": "Active", "no": "Deactivated"}
 
@@ -115,13 +116,13 @@ def _in_group(group_id: int) -> Q:
 
 def _seen(users: QuerySet[User], seen: str, now: datetime) -> QuerySet[User]:
     if seen == "7d":
-        return users.filter(last_login__gte=now - timedelta(days=7))
+        return users.filter(last_seen_at__gte=now - timedelta(days=7))
     if seen == "30d":
-        return users.filter(last_login__gte=now - timedelta(days=30))
+        return users.filter(last_seen_at__gte=now - timedelta(days=30))
     if seen == "90d+":
-        return users.filter(last_login__lt=now - timedelta(days=90))
+        return users.filter(last_seen_at__lt=now - timedelta(days=90))
     if seen == "never":
-        return users.filter(last_login__isnull=True)
+        return users.filter(last_seen_at__isnull=True)
     return users
 
 
@@ -133,7 +134,14 @@ def people_search(*, filters: PeopleFilter, limit: int = PAGE_SIZE) -> PeoplePag
         users = users.filter(username__gt=filters.after)
     rows = list(
         users.order_by("username").only(
-            "pk", "username", "display_name", "first_name", "last_name", "is_active", "last_login"
+            "pk",
+            "username",
+            "display_name",
+            "first_name",
+            "last_name",
+            "is_active",
+            "last_login",
+            "last_seen_at",
         )[: limit + 1]
     )
     people, more = rows[:limit], len(rows) > limit

@@ -14,14 +14,26 @@ from accounts.services import groups
 
 from ..access import administrator_required
 from ..selectors.channels import users_by_usernames
-from ..selectors.groups import group_by_id, group_overview, groups_listed
-from .base import act, confirmation, confirmed, page
+from ..selectors.groups import group_by_id, group_overview, groups_search
+from .base import act, confirmation, confirmed, int_or_none, page
 
 
 @require_GET
 @administrator_required
 def group_list(request: HttpRequest, admin: User) -> HttpResponse:
-    return page(request, admin, "groups.html", "groups", groups=list(groups_listed()))
+    q = request.GET.get("q", "").strip()[:100]
+    after = int_or_none(request.GET.get("after"))
+    result = groups_search(q=q, after=after)
+    return page(
+        request,
+        admin,
+        "groups.html",
+        "groups",
+        groups=result.groups,
+        result=result,
+        q=q,
+        after=after,
+    )
 
 
 def _local_group(group_id: int) -> Group:

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .barriers.sweep import barrier_sweep
 from .services.housekeeping import presence_sessions_expire, staged_attachments_discard
 
 
@@ -11,3 +12,9 @@ def presence_sessions_expire_task() -> int:
 @shared_task(name="chat.staged_attachments_discard")
 def staged_attachments_discard_task() -> int:
     return staged_attachments_discard()
+
+
+@shared_task(name="chat.barrier_sweep")
+def barrier_sweep_task() -> int:
+    """Mend violations of the barriers in force that slipped past the checks (idempotent)."""
+    return len(barrier_sweep())

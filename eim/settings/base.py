@@ -314,6 +314,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
     "export-sweep": {"task": "compliance.export_sweep", "schedule": 30.0},
     "sso-assertions-forget": {"task": "sso.assertions_forget", "schedule": 3600.0},
+    # Barrier violations that slipped past the checks (a join racing an activation, a lost
+    # group hook): one aggregate query per policy in force (docs/barriers.md).
+    "barrier-sweep": {"task": "chat.barrier_sweep", "schedule": 600.0},
 }
 
 # How long a request for a role under four eyes waits for a second administrator's approval.

@@ -21,6 +21,7 @@ from archive.verification import verify_archive_in_steps
 from audit.checkpoints import audit_checkpoint_create
 from audit.models import AuditEvent, AuditEventType
 from audit.services import audit_event_record
+from audit.tasks import audit_verify_task
 from ledger.append_only import APPEND_ONLY_TABLES, COUNTER_TABLES
 from tests.archive.helpers import archive_verify, content, public_key_of, records
 from tests.archive.roles import attempt, connect_as, database_role, database_url, protected_state
@@ -36,7 +37,7 @@ pytestmark = [
 @pytest.fixture
 def archive(alice, bob, officer) -> None:  # type: ignore[no-untyped-def]
     """A row in every append-only table: records, a blob, a checkpoint, a verification run, a
-    verification step, an audit event and an audit checkpoint."""
+    verification step, an audit event, an audit checkpoint and an audit verification run."""
     channel = ChannelFactory(creator=alice, members=[bob])
     upload = staged_attachment(alice, channel, b"signed contract\n", "contract.txt")
     send(alice, channel, "the contract", attachment_ids=[upload.pk])
@@ -48,6 +49,7 @@ def archive(alice, bob, officer) -> None:  # type: ignore[no-untyped-def]
     with transaction.atomic():
         audit_event_record(actor=officer, event_type=AuditEventType.SEARCH_RUN, details={"q": "x"})
     audit_checkpoint_create()
+    audit_verify_task()
 
 
 @pytest.fixture
@@ -82,6 +84,7 @@ FIRST_COLUMN = {
     "archive_verificationstep": "problems",
     "audit_auditevent": "details",
     "audit_auditcheckpoint": "signature",
+    "audit_auditverificationrun": "problem_count",
 }
 
 
@@ -207,6 +210,7 @@ from accounts.models import User
 from archive.tasks import archive_pending_task, checkpoint_task, verify_task
 from audit.models import AuditEventType
 from audit.services import audit_event_record
+from audit.tasks import audit_verify_task
 from eim.chat.models import Conversation
 from tests.factories import send, staged_attachment
 

@@ -127,4 +127,6 @@ def test_every_audit_trigger_fires_always():
         ("audit_audithead", "audit_audithead_forward_only", "A"),
         ("audit_audithead", "audit_audithead_no_delete", "A"),
         ("audit_audithead", "audit_audithead_no_truncate", "A"),
+        ("audit_auditverificationrun", "audit_auditverificationrun_append_only", "A"),
+        ("audit_auditverificationrun", "audit_auditverificationrun_no_truncate", "A"),
     ]

@@ -25,6 +25,8 @@ from accounts.scim.models import ScimToken
 from accounts.scim.services.tokens import scim_token_create
 from accounts.services import groups, identities, roles, tokens
 from audit.models import AuditEvent
+from eim.chat.barriers.models import BarrierPolicyVersion, BarrierRestriction
+from eim.chat.barriers.services import barrier_policy_create, barrier_policy_preview
 from eim.chat.models import Conversation
 from tests.factories import ChannelFactory, UserFactory, chat_state
 
@@ -42,6 +44,7 @@ class World:
     pending: RoleRequest  # dana asked that carol be an auditor
     token_key: str  # bob's API token
     scim_token: ScimToken  # bound to okta, live
+    policy_id: int  # barrier "Wall", Research / Sales (carol), proposed and previewed
 
 
 @pytest.fixture
@@ -68,8 +71,25 @@ def world(db: None) -> World:
     tokens.api_token_create(user=bob)
     token_key = AuthToken.objects.get(user=bob).token_key
     scim_token, _ = scim_token_create(name="okta-scim", provider=provider)
+    sales = groups.group_create(actor=ada, display_name="Sales")
+    groups.group_members_add(actor=ada, group=sales, user_ids=[carol.pk])
+    policy_id = barrier_policy_create(
+        actor=ada, name="Wall", segment_a=group.pk, segment_b=sales.pk
+    ).policy_id
+    barrier_policy_preview(actor=ada, policy_id=policy_id)
     return World(
-        ada, dana, bob, carol, channel, group, provider, rule, pending, token_key, scim_token
+        ada,
+        dana,
+        bob,
+        carol,
+        channel,
+        group,
+        provider,
+        rule,
+        pending,
+        token_key,
+        scim_token,
+        policy_id,
     )
 
 
@@ -98,6 +118,14 @@ def console_state() -> dict[str, Any]:
         "settings": list(WorkspaceSettings.objects.order_by("pk").values_list("version", "values")),
         "scim_tokens": list(
             ScimToken.objects.order_by("pk").values_list("pk", "name", "digest", "revoked_at")
+        ),
+        "barriers": list(
+            BarrierPolicyVersion.objects.order_by("pk").values_list(
+                "pk", "policy__removed_at", "segment_a_id", "segment_b_id", "state", "decision"
+            )
+        ),
+        "barrier_restrictions": list(
+            BarrierRestriction.objects.order_by("pk").values_list("conversation_id", "policy_id")
         ),
         "audit": AuditEvent.objects.count(),
         "chat": chat_state(),

@@ -114,6 +114,29 @@ PAGES: dict[str, Endpoint] = {
     "settings save": Endpoint(
         "post", _c("settings/"), lambda w: {"max_message_chars": "5", "send_rate": "1/60"}
     ),
+    "barriers": Endpoint("get", _c("barriers/")),
+    "barrier create": Endpoint(
+        "post",
+        _c("barriers/new/"),
+        lambda w: {"name": "Rogue", "segment_a": w.group.pk, "segment_b": w.group.pk + 1},
+    ),
+    "barrier": Endpoint("get", _c("barriers/{w.policy_id}/")),
+    "barrier propose": Endpoint(
+        "post",
+        _c("barriers/{w.policy_id}/propose/"),
+        lambda w: {"segment_a": w.group.pk + 1, "segment_b": w.group.pk},
+    ),
+    "barrier preview run": Endpoint("post", _c("barriers/{w.policy_id}/preview/")),
+    "barrier preview": Endpoint("get", _c("barriers/{w.policy_id}/preview/")),
+    "barrier activate": Endpoint(
+        "post",
+        _c("barriers/{w.policy_id}/activate/"),
+        lambda w: {"version": 1, "channels": "remove_segment_a", **YES},
+    ),
+    "barrier withdraw": Endpoint(
+        "post", _c("barriers/{w.policy_id}/withdraw/"), lambda w: {"version": 1, **YES}
+    ),
+    "barrier deactivate": Endpoint("post", _c("barriers/{w.policy_id}/deactivate/"), lambda w: YES),
 }
 
 API: dict[str, Endpoint] = {

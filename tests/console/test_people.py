@@ -11,6 +11,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts.models import Role, RoleGrant, RoleRequest, User
+from accounts.services.users import user_seen
 from audit.models import AuditEvent, AuditEventType
 from console.selectors.people import PeopleFilter, people_search
 from eim.chat.models import PresenceSession
@@ -31,8 +32,7 @@ def _flashes(response) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_filters_narrow_the_list(world: World):
-    world.bob.last_login = timezone.now() - timedelta(days=2)
-    world.bob.save(update_fields=["last_login"])
+    user_seen(user=world.bob, at=timezone.now() - timedelta(days=2))  # e.g. an API token
     UserFactory(username="zed", is_active=False)
 
     assert _usernames(q="bo") == ["bob"]

@@ -79,3 +79,30 @@ if (kind) {
   kind.addEventListener("change", show);
   show();
 }
+
+// A segment picker: typing in its search box narrows the group list below it; ArrowDown or
+// Enter moves to the list (Enter never submits the form from the search box).
+document.querySelectorAll("input[data-filters]").forEach((box) => {
+  const list = document.getElementById(box.dataset.filters);
+  const none = document.getElementById(`${box.dataset.filters}-none`);
+  if (!list) return;
+  box.addEventListener("input", () => {
+    const wanted = box.value.trim().toLowerCase();
+    let shown = 0;
+    for (const option of list.options) {
+      option.hidden = wanted !== "" && !option.text.toLowerCase().includes(wanted);
+      if (!option.hidden) shown += 1;
+    }
+    if (none) none.hidden = shown > 0;
+    const selected = list.selectedOptions[0];
+    if (shown && (!selected || selected.hidden)) {
+      list.value = [...list.options].find((option) => !option.hidden).value;
+    }
+  });
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "Enter") {
+      event.preventDefault();
+      list.focus();
+    }
+  });
+});

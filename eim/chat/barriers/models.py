@@ -92,7 +92,8 @@ class BarrierRestriction(models.Model):
     )
     policy = models.ForeignKey(BarrierPolicy, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    # "activation" (the administrator's decision) or "group_change" (a segment grew later).
+    # "activation" (the administrator's decision), "group_change" (a segment grew later) or
+    # "sweep" (a violation that slipped past the checks, mended by barrier_sweep).
     cause = models.CharField(max_length=16)
 
     class Meta:

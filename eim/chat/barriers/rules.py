@@ -7,9 +7,11 @@ versions in force (at most one row per policy); the send path reads no table at 
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import connection
 
+from accounts.models import GroupMembership, User
 from accounts.selectors import (
     group_ids_of_user_and_usernames,
     group_ids_of_users,
@@ -152,20 +154,64 @@ def read_only_refusal(*, conversation_id: int) -> ChatError:
 
 def barrier_mentioning(*, user_id: int, usernames: Iterable[str]) -> Barrier | None:
     """A barrier between an author and anyone they @mention (member of the conversation or
-    not). Two queries when a policy is in force, one when none is."""
-    barriers = barriers_in_force()
-    if not barriers:
-        return None
-    segments = {g for b in barriers for g in (b.segment_a, b.segment_b)}
-    groups = group_ids_of_user_and_usernames(
-        user_id=user_id, usernames=usernames, among_group_ids=segments
-    )
+    not). On the send path: one query on PostgreSQL (the versions in force and, if there are
+    any, the author's and the mentioned people's groups among their segments), two on SQLite."""
+    if connection.vendor == "postgresql":
+        barriers, groups = _mention_facts(user_id, sorted(set(usernames)))
+    else:
+        barriers = barriers_in_force()
+        if not barriers:
+            return None
+        segments = {g for b in barriers for g in (b.segment_a, b.segment_b)}
+        groups = group_ids_of_user_and_usernames(
+            user_id=user_id, usernames=usernames, among_group_ids=segments
+        )
     mine = groups.get(user_id, frozenset())
     for other in sorted(set(groups) - {user_id}):
         for barrier in barriers:
             if barrier.bars(mine, groups[other]):
                 return barrier
     return None
+
+
+@cache
+def _mention_sql() -> str:
+    versions, policies = BarrierPolicyVersion._meta.db_table, BarrierPolicy._meta.db_table
+    users, memberships = User._meta.db_table, GroupMembership._meta.db_table
+    return (
+        f"WITH b AS (SELECT v.policy_id, p.name, v.segment_a_id, v.segment_b_id "  # noqa: S608
+        f"FROM {versions} v JOIN {policies} p ON p.id = v.policy_id WHERE v.state = %s "
+        "AND p.removed_at IS NULL AND v.segment_a_id IS NOT NULL "
+        "AND v.segment_b_id IS NOT NULL), "
+        "s AS (SELECT segment_a_id AS g FROM b UNION SELECT segment_b_id FROM b) "
+        "SELECT 0, policy_id, name, segment_a_id, segment_b_id FROM b UNION ALL "
+        f"SELECT 1, u.id, NULL, m.group_id, NULL FROM {users} u LEFT JOIN {memberships} m "
+        "ON m.user_id = u.id AND m.group_id IN (SELECT g FROM s) "
+        "WHERE EXISTS (SELECT 1 FROM b) AND (u.id = %s OR u.username = ANY(%s))"
+    )
+
+
+def _mention_facts(
+    user_id: int, usernames: list[str]
+) -> tuple[list[Barrier], dict[int, frozenset[int]]]:
+    """The mention check's one round trip: building two ORM queries and waiting for two
+    answers was most of its cost (docs/performance.md)."""
+    barriers: list[Barrier] = []
+    found: dict[int, set[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _mention_sql(),
+            [BarrierVersionState.IN_FORCE.value, user_id, usernames],
+        )
+        for kind, key, name, group_id, other in cursor.fetchall():
+            if kind == 0:
+                barriers.append(Barrier(int(key), name, int(group_id), int(other)))
+            else:
+                groups = found.setdefault(int(key), set())
+                if group_id is not None:
+                    groups.add(int(group_id))
+    barriers.sort(key=lambda b: b.policy_id)
+    return barriers, {user: frozenset(groups) for user, groups in found.items()}
 
 
 def barred_user_ids_among(*, user_id: int, user_ids: Iterable[int]) -> set[int]:

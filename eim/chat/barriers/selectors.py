@@ -3,14 +3,15 @@ other apps that must obey them (search's scope)."""
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from accounts.selectors import user_is_active_administrator
 
 from ..errors import ChatError, ErrorCode
 from ..models import Conversation
-from .models import BarrierPolicy
+from .models import BarrierPolicy, BarrierPolicyVersion, BarrierRestriction, BarrierVersionState
+from .violations import Violations, violations
 
 
 def conversations_searchable(*, conversation_ids: Iterable[int]) -> set[int]:
@@ -42,3 +43,26 @@ def barrier_policy_for_administrator(*, actor: User, policy_id: int) -> BarrierP
     if policy is None:
         raise ChatError(ErrorCode.NOT_FOUND, "no such barrier policy")
     return policy
+
+
+def barrier_restriction_counts(*, actor: User) -> dict[int, int]:
+    """{policy id: how many conversations it holds read-only}."""
+    _require_administrator(actor)
+    rows = BarrierRestriction.objects.values("policy_id").annotate(n=Count("pk"))
+    return {row["policy_id"]: row["n"] for row in rows}
+
+
+def barrier_proposal_violations(
+    *, actor: User, policy_id: int, offset: int, limit: int
+) -> tuple[BarrierPolicyVersion, Violations]:
+    """What the policy's proposal would bar today, one page of it, with exact counts. A read:
+    the preview that activation requires is `services.barrier_policy_preview`, which records
+    and audits; the console runs it first and then pages through this."""
+    policy = barrier_policy_for_administrator(actor=actor, policy_id=policy_id)
+    version = policy.versions.filter(state=BarrierVersionState.PROPOSED).first()
+    if version is None:
+        raise ChatError(ErrorCode.NOT_FOUND, "this policy has no proposed version to preview")
+    found = violations(
+        segment_a=version.segment_a_id, segment_b=version.segment_b_id, offset=offset, limit=limit
+    )
+    return version, found

@@ -50,9 +50,12 @@ def violating_conversation_ids(*, segment_a: int | None, segment_b: int | None) 
     return set(rows)
 
 
-def violations(*, segment_a: int | None, segment_b: int | None) -> Violations:
-    """The preview: every violating conversation (up to PREVIEW_LIMIT listed), its segments'
-    members in it, and exact counts by kind and of the memberships involved."""
+def violations(
+    *, segment_a: int | None, segment_b: int | None, offset: int = 0, limit: int = PREVIEW_LIMIT
+) -> Violations:
+    """The preview: the violating conversations (by id, `limit` of them from `offset`: the
+    console pages through them all), their segments' members in them, and exact counts by
+    kind and of the memberships involved."""
     ids = sorted(violating_conversation_ids(segment_a=segment_a, segment_b=segment_b))
     counts = {"conversations": len(ids), "public": 0, "private": 0, "direct": 0, "group": 0}
     if not ids:
@@ -60,7 +63,7 @@ def violations(*, segment_a: int | None, segment_b: int | None) -> Violations:
     assert segment_a is not None
     assert segment_b is not None
     in_a, in_b = group_member_ids(group_id=segment_a), group_member_ids(group_id=segment_b)
-    listed = ids[:PREVIEW_LIMIT]
+    listed = ids[offset : offset + limit]
     conversations = {
         c.pk: ViolatingConversation(c.pk, c.kind, c.name, c.member_count)
         for c in Conversation.objects.filter(pk__in=listed).annotate(
@@ -84,7 +87,7 @@ def violations(*, segment_a: int | None, segment_b: int | None) -> Violations:
                 counts[f"memberships_{side}"] += 1
                 if shown is not None:
                     getattr(shown, f"segment_{side}_members").append(person)
-    return Violations([conversations[i] for i in listed], counts, len(ids) > len(listed))
+    return Violations([conversations[i] for i in listed], counts, len(ids) > offset + len(listed))
 
 
 def channel_ids(*, conversation_ids: set[int]) -> set[int]:

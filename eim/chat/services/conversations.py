@@ -234,7 +234,7 @@ def membership_invite(
 
 
 def _remove_member(
-    conversation: Conversation, *, membership: Membership, actor: User, reason: str
+    conversation: Conversation, *, membership: Membership, actor: User | None, reason: str
 ) -> None:
     user = membership.user
     # The departing member is in the audience of their own departure, so their socket hears it.
@@ -373,10 +373,11 @@ def _save_and_announce(conversation: Conversation, *, actor: User, changes: list
 
 @transaction.atomic
 def membership_remove_by_barrier(
-    *, actor: User, conversation_id: int, user_ids: Collection[int]
+    *, actor: User | None, conversation_id: int, user_ids: Collection[int]
 ) -> list[int]:
-    """An information barrier's decision (eim.chat.barriers.services, by an administrator):
-    these people leave the channel. Returns who left."""
+    """An information barrier's decision (eim.chat.barriers.services, by an administrator; or
+    the sweep carrying out that recorded decision later, actor None): these people leave the
+    channel. Returns who left."""
     conversation = conversation_lock(conversation_id=conversation_id)
     _require_channel(conversation)
     leaving = list(

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.users import user_seen
 
 from ..access import access_member_conversation_by_id
 from ..barriers.rules import read_only_refusal
@@ -94,6 +95,7 @@ def presence_session_set(*, user: User, channel_name: str, status: object) -> Pr
             unique_fields=["channel_name"],
             update_fields=["user", "status", "last_seen"],
         )
+        user_seen(user=user)  # a socket connecting (or coming back) is being seen
         # An online socket makes the user online; an away one needs the others' statuses.
         online = status == PresenceStatus.ONLINE
         after = PresenceStatus.ONLINE if online else user_presence(user_id=user.pk)

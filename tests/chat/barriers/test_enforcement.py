@@ -218,3 +218,30 @@ def test_an_administrators_add_through_the_common_path_is_refused_across_the_bar
     _refused(console_add, walled.tom)
     console_add(walled.nina)
     assert Membership.objects.filter(conversation=channel, user=walled.nina).exists()
+
+
+@pytest.mark.parametrize(
+    "mentioned",
+    [[], ["tom"], ["ruth"], ["nina", "tom"], ["nobody"], ["rita"], ["tom", "nobody", "ruth"]],
+)
+def test_the_one_query_mention_check_answers_as_the_two_step_one(walled, mentioned):
+    from accounts.selectors import group_ids_of_user_and_usernames
+    from eim.chat.barriers.rules import _mention_facts, barriers_in_force
+
+    barriers = barriers_in_force()
+    segments = {g for b in barriers for g in (b.segment_a, b.segment_b)}
+
+    one_query = _mention_facts(walled.rita.pk, mentioned)
+
+    assert one_query == (
+        barriers,
+        group_ids_of_user_and_usernames(
+            user_id=walled.rita.pk, usernames=mentioned, among_group_ids=segments
+        ),
+    )
+
+
+def test_the_one_query_mention_check_with_no_policy_in_force_reads_no_one(people):
+    from eim.chat.barriers.rules import _mention_facts
+
+    assert _mention_facts(people.rita.pk, ["tom"]) == ([], {})
