@@ -33,6 +33,7 @@ from .attachments import attachment_flags
 from .cache import policy_set
 from .compiled import PolicySet
 from .models import Flag, FlagSource, ScanState
+from .policies import PolicyHit
 
 _after_flags_hooks: list[Callable[[list[Flag]], object]] = []
 
@@ -90,11 +91,16 @@ def _flag(event: ArchivedEvent, source: FlagSource, **fields: Any) -> Flag:
     )
 
 
-def flags_for_text(
-    event: ArchivedEvent, text: str, source: FlagSource, policies: PolicySet, context: ScopeContext
+def flags_for_hits(
+    event: ArchivedEvent,
+    found: dict[int, list[PolicyHit]],
+    source: FlagSource,
+    policies: PolicySet,
+    context: ScopeContext,
 ) -> list[Flag]:
+    """One flag per policy that found something and whose scope takes the record in."""
     flags = []
-    for index, hits in policies.scan(text).items():
+    for index, hits in found.items():
         spec = policies.specs[index]
         if spec.applies(
             author_id=event.actor_id,
@@ -108,20 +114,31 @@ def flags_for_text(
 
 
 def scan_events(events: Iterable[ArchivedEvent], policies: PolicySet) -> list[Flag]:
-    """The flags these records raise (nothing written)."""
+    """The flags these records raise (nothing written). Their texts are scanned together
+    (`PolicySet.scan_many`: one Hyperscan call for the lot), each as if alone."""
     events = list(events)
     context = ScopeContext(events)
-    flags: list[Flag] = []
+    # In record order: a text to scan (event, text, source), or a flag already decided.
+    parts: list[tuple[ArchivedEvent, str, FlagSource] | Flag] = []
     for event in events:
         found = record_text(event)
         if found is not None:
-            flags += flags_for_text(event, found[0], found[1], policies, context)
+            parts.append((event, *found))
         elif event.type == "attachment.added":
             for text, unscannable in attachment_flags(event):
                 if unscannable:
-                    flags.append(_flag(event, FlagSource.ATTACHMENT, unscannable=unscannable))
+                    parts.append(_flag(event, FlagSource.ATTACHMENT, unscannable=unscannable))
                 else:
-                    flags += flags_for_text(event, text, FlagSource.ATTACHMENT, policies, context)
+                    parts.append((event, text, FlagSource.ATTACHMENT))
+    to_scan = [part for part in parts if not isinstance(part, Flag)]
+    results = iter(policies.scan_many([text for _, text, _ in to_scan]))
+    flags: list[Flag] = []
+    for part in parts:
+        if isinstance(part, Flag):
+            flags.append(part)
+        else:
+            event, _, source = part
+            flags += flags_for_hits(event, next(results), source, policies, context)
     return flags
 
 
