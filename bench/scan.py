@@ -209,7 +209,9 @@ def main() -> None:
         policies.scan_many(texts[:2])  # the batch database compiles at the first batch
         report[engine] = {
             "compile_ms": round(compile_ms, 1),
-            "batched": figures([run_batched(policies, texts, options.batch) for _ in range(options.runs)]),
+            "batched": figures(
+                [run_batched(policies, texts, options.batch) for _ in range(options.runs)]
+            ),
             "per_message": figures([run(policies, texts) for _ in range(options.runs)]),
             "send_path": send_path(policies, texts[: min(len(texts), 20_000)]),
         }

@@ -84,8 +84,9 @@ def test_a_term_split_across_two_texts_of_a_batch_is_no_hit():
     batch = ["we promise risk", "free returns", "ok 4111 1111", "1111 1111 ok"]
     found = HYPERSCAN.scan_many(batch)
     assert found == [FALLBACK.scan(text) for text in batch]
-    names = {hit.term for hits in found for hit in hits[0]}
-    assert "risk free" not in names and "Payment card number (Luhn)" not in names
+    names = {hit.term for hits in found for hit in hits.get(0, [])}
+    assert "risk free" not in names
+    assert "Payment card number (Luhn)" not in names
     assert "risk free" in {hit.term for hit in HYPERSCAN.scan("\n".join(batch))[0]}
 
 
