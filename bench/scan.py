@@ -12,9 +12,11 @@ CPU cost per message. The send-time figure times the block/warn check of each me
 
     .venv/bin/python bench/scan.py                 # 100,000 messages, both engines
     .venv/bin/python bench/scan.py --messages 20000 --json
+    .venv/bin/python bench/scan.py --extraction    # attachment text: pages/s, CPU per page
 """
 
 import argparse
+import io
 import json
 import os
 import random
@@ -186,6 +188,82 @@ def send_path(policies: PolicySet, texts: list[str]) -> dict[str, float]:
     }
 
 
+def pdf_document(pages: list[list[str]]) -> bytes:
+    """A PDF with these lines of text on its pages (Helvetica), built by hand."""
+    n = len(pages)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n)).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, lines in enumerate(pages):
+        drawn = b"".join(b"0 -14 Td (" + line.encode() + b") Tj " for line in lines)
+        content = b"BT /F1 11 Tf 40 800 Td " + drawn + b"ET"
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
+            b" /Resources << /Font << /F1 3 0 R >> >> >>" % (5 + 2 * i)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    trailer = b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+    return out + trailer % (len(objects) + 1, xref)
+
+
+def docx_document(pages: list[list[str]]) -> bytes:
+    import docx
+    from docx.enum.text import WD_BREAK
+
+    document = docx.Document()
+    for lines in pages:
+        for line in lines:
+            document.add_paragraph(line)
+        document.paragraphs[-1].add_run().add_break(WD_BREAK.PAGE)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def extraction(rng: random.Random, runs: int, files: int, pages: int) -> dict[str, object]:
+    """Pages/s through the reused extracting process, as the scanning stage calls it:
+    `files` generated files of `pages` pages (50 lines of chat words) per format."""
+    from compliance.scanning.extraction import extract_text, extractor
+
+    def page() -> list[str]:
+        return [" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(50)]
+
+    limits = {"max_pages": 200, "max_chars": 2_000_000, "seconds": 60, "memory_mb": 512}
+    found: dict[str, object] = {"files": files, "pages_per_file": pages}
+    for kind, make in (("pdf", pdf_document), ("docx", docx_document)):
+        documents = [make([page() for _ in range(pages)]) for _ in range(files)]
+        extract_text(documents[0], filename=f"warm.{kind}", content_type="", **limits)
+        measured = []
+        for _ in range(runs):
+            wall, cpu = time.perf_counter(), 0.0
+            for data in documents:
+                done = extract_text(data, filename=f"f.{kind}", content_type="", **limits)
+                assert done is not None
+                assert not done.problem, done.problem
+                cpu += done.cpu_seconds
+            measured.append((files * pages / (time.perf_counter() - wall), cpu))
+        cpu_s = statistics.median(c for _, c in measured)
+        found[kind] = {
+            "pages_per_s_median": round(statistics.median(r for r, _ in measured), 1),
+            "spread_pct": spread([r for r, _ in measured]),
+            "cpu_ms_per_page": round(cpu_s * 1000 / (files * pages), 2),
+            "pages_per_cpu_s": round(files * pages / cpu_s, 1),
+            "kib_per_file": round(statistics.median(len(d) for d in documents) / 1024, 1),
+        }
+    extractor(memory_mb=512).stop()
+    return found
+
+
 def spread(values: list[float]) -> float:
     return round((max(values) - min(values)) / statistics.median(values) * 100, 1)
 
@@ -197,8 +275,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=500, help="the stage's EIM_SCAN_BATCH")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--extraction", action="store_true", help="attachment extraction pages/s only"
+    )
+    parser.add_argument("--files", type=int, default=20, help="files per format (extraction)")
+    parser.add_argument("--pages", type=int, default=10, help="pages per file (extraction)")
     options = parser.parse_args()
     rng = random.Random(12)
+    if options.extraction:
+        found = extraction(rng, options.runs, options.files, options.pages)
+        found["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps(found, indent=2))
+        return
     terms = vocabulary(rng, options.terms)
     texts = messages(rng, terms, options.messages)
     report: dict[str, object] = {"messages": len(texts), "terms": len(terms)}
