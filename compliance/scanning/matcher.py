@@ -182,6 +182,7 @@ class HyperscanEngine:
         self.batch_database: Any = None
         self.batch_always: set[int] = set()
         self.batch_compiled = False
+        self.batch_lock = threading.Lock()
         self.local = threading.local()
 
     def _regex_flags(self, *, batch: bool) -> int:
@@ -253,9 +254,11 @@ class HyperscanEngine:
         return ends, regexes
 
     def candidates_many(self, folded: Sequence[str]) -> dict[int, Candidates]:
-        if self.batch_database is None and not self.batch_compiled:
-            self.batch_database = self._database(batch=True)
-            self.batch_compiled = True
+        if not self.batch_compiled:
+            with self.batch_lock:  # once: a scratch is made for the database it scans
+                if not self.batch_compiled:
+                    self.batch_database = self._database(batch=True)
+                    self.batch_compiled = True
         always = self.always | self.batch_always
         joined = SEPARATOR.join(folded)
         data = joined.encode()

@@ -71,8 +71,8 @@ def test_both_engines_find_the_same_hits(text):
 texts = st.lists(pieces, max_size=14).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(texts, max_size=12))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(texts, max_size=6))
 def test_a_batch_finds_what_each_text_finds_alone_in_both_engines(batch):
     # the scanning stage scans a batch in one Hyperscan call over the joined texts
     alone = [FALLBACK.scan(text) for text in batch]
