@@ -6,8 +6,9 @@ producer processes on an open-loop schedule, the production worker layout: archi
 plus one default-queue worker, which runs the scanning stage, and beat). The policy set is
 bench/scan.py's (1,000 terms, 10 patterns, every detector) plus phrases that hit about 2 %
 of the sent messages, made through `policy_create` as an officer makes it. Two watchers
-poll every 10 ms: the archive head (when each record's archive commit became visible) and
-the scan state (when its scan commit, flags and review items with it, became visible).
+(bench/archive.py's HeadWatcher) poll every 10 ms: the archive head (when each record's
+archive commit became visible) and the scan state (when its scan commit, flags and review
+items with it, became visible).
 Lag = scanned - archived, per `message.new` record. Three runs; median and spread of p50
 and p99, the CPU of each component, and the load average.
 
@@ -18,17 +19,16 @@ and p99, the CPU of each component, and the load average.
 from __future__ import annotations
 
 import argparse
-import bisect
 import importlib.util
 import os
 import random
 import signal
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,39 +94,6 @@ def scanned_seq() -> int:
     return ScanState.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
 
 
-class ScanWatcher:
-    """Polls the scan state every 10 ms: when each record's scan commit became visible."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.seqs: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        while not self._stop.is_set():
-            seq = scanned_seq()
-            if not self.seqs or seq > self.seqs[-1]:
-                self.times.append(time.time())
-                self.seqs.append(seq)
-            time.sleep(0.01)
-        connection.close()
-
-    def __enter__(self) -> ScanWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def visible_at(self, seq: int) -> float | None:
-        index = bisect.bisect_left(self.seqs, seq)
-        return self.times[index] if index < len(self.times) else None
-
-
 def wait_scanned(bench: ModuleType, timeout: float) -> float:
     started = time.monotonic()
     while scanned_seq() < bench.head_seq() or bench.pending_count():
@@ -165,7 +132,7 @@ def lag_run(
         wait_scanned(bench, timeout=300)
         warm_up_s = time.monotonic() - started
         before, flags_before = bench.head_seq(), Flag.objects.count()
-        with bench.HeadWatcher() as archived, ScanWatcher() as scanned:
+        with bench.HeadWatcher() as archived, bench.HeadWatcher(scanned_seq) as scanned:
             cpu_before = bench.cpu_snapshot()
             result, wall = bench.producers_run(plan, env, senders)
             bench.wait_drained(timeout=300)
@@ -193,7 +160,7 @@ def lag_run(
     }
 
 
-def lags_of(before: int, archived: object, scanned: ScanWatcher) -> list[float]:
+def lags_of(before: int, archived: Any, scanned: Any) -> list[float]:
     """Per message.new record archived after `before`: scan commit - archive commit."""
     from archive.models import ArchiveRecord
 
@@ -202,7 +169,7 @@ def lags_of(before: int, archived: object, scanned: ScanWatcher) -> list[float]:
     )
     lags = []
     for seq in seqs:
-        archived_at, scanned_at = archived.visible_at(seq), scanned.visible_at(seq)  # type: ignore[attr-defined]
+        archived_at, scanned_at = archived.visible_at(seq), scanned.visible_at(seq)
         if archived_at is not None and scanned_at is not None:
             lags.append(max(scanned_at - archived_at, 0.0))
     return lags
