@@ -6,7 +6,7 @@ and shown is what the archive proves.
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,8 +112,12 @@ def archived_at_of(*, seq: int) -> datetime | None:
     return ArchiveRecord.objects.filter(seq=seq).values_list("archived_at", flat=True).first()
 
 
-def archived_events(*, first_seq: int, last_seq: int) -> list[ArchivedEvent]:
+def archived_events(
+    *, first_seq: int, last_seq: int, types: Sequence[str] | None = None
+) -> list[ArchivedEvent]:
     records = ArchiveRecord.objects.filter(seq__gte=first_seq, seq__lte=last_seq)
+    if types is not None:
+        records = records.filter(event_type__in=types)
     return [_event(r) for r in records.order_by("seq")]
 
 

@@ -524,9 +524,11 @@ def producer_process(plan: ProducerPlan, conn: Connection) -> None:
 
 
 class HeadWatcher:
-    """Polls the archive head every 10 ms: when each record's commit became visible."""
+    """Polls the archive head every 10 ms: when each record's commit became visible.
+    (`read` polls another position instead: bench/scan_lag.py watches the scan state.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[[], int] | None = None) -> None:
+        self.read = read or head_seq
         self.times: list[float] = []
         self.seqs: list[int] = []
         self._stop = threading.Event()
@@ -536,7 +538,7 @@ class HeadWatcher:
         from django.db import connection
 
         while not self._stop.is_set():
-            seq = head_seq()
+            seq = self.read()
             if not self.seqs or seq > self.seqs[-1]:
                 self.times.append(time.time())
                 self.seqs.append(seq)

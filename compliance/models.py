@@ -20,6 +20,22 @@ class SearchIndexState(models.Model):
         return f"search index at {self.last_seq}"
 
 
+class SearchRewrite(models.Model):
+    """A message whose search documents must be rewritten because its flags or review
+    changed: written in the change's transaction, deleted once rewritten. One left behind
+    (the process died after the commit, or the backend was down) is rewritten by the sweeper
+    (`compliance.search_rewrite_sweep`)."""
+
+    message_id = models.BigIntegerField()
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["requested_at"])]
+
+    def __str__(self) -> str:
+        return f"rewrite message {self.message_id}"
+
+
 # The models of the capability packages, registered under this app.
 from .review.models import (  # noqa: E402
     ReviewerNotification,
@@ -40,4 +56,5 @@ __all__ = [
     "SamplingRun",
     "ScanState",
     "SearchIndexState",
+    "SearchRewrite",
 ]

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from .search.indexing import index_pending
+from .search.indexing import index_pending, search_rewrites_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,15 @@ def index_sweep_task() -> int:
     if indexed:
         logger.info("search index sweep indexed %s archive records", indexed)
     return indexed
+
+
+@shared_task(name="compliance.search_rewrite_sweep", soft_time_limit=120, time_limit=240)
+def search_rewrite_sweep_task() -> int:
+    """Beat: rewrite the search documents whose rewrite after a review change was lost."""
+    rewritten = search_rewrites_sweep()
+    if rewritten:
+        logger.info("search rewrite sweep rewrote %s messages' documents", rewritten)
+    return rewritten
 
 
 def index_kick(first_seq: int, last_seq: int) -> None:

@@ -83,7 +83,21 @@ class PolicySet:
         folded, hits = self.matcher.scan(text)
         if folded is None or not hits:
             return {}
-        wanted = set(range(len(self.specs)) if only is None else only)
+        return self._policy_hits(
+            folded, hits, set(range(len(self.specs)) if only is None else only)
+        )
+
+    def scan_many(self, texts: Sequence[str]) -> list[dict[int, list[PolicyHit]]]:
+        """`scan` of each text (every policy), with one engine call for the lot."""
+        everyone = set(range(len(self.specs)))
+        return [
+            self._policy_hits(folded, hits, everyone) if folded is not None and hits else {}
+            for folded, hits in self.matcher.scan_many(texts)
+        ]
+
+    def _policy_hits(
+        self, folded: FoldedText, hits: list[Hit], wanted: set[int]
+    ) -> dict[int, list[PolicyHit]]:
         by_rule: dict[int, list[Hit]] = defaultdict(list)
         for hit in hits:
             by_rule[hit.rule].append(hit)

@@ -15,11 +15,13 @@ word character needs a non-word character or the text's edge there; `guarantee*`
 at its end). Detectors' validators run on candidate spans only.
 """
 
+import bisect
 import logging
 import re
 import threading
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Literal, Protocol
 
 from .detectors import DETECTORS
@@ -28,6 +30,14 @@ from .folding import FoldedText, fold, fold_simple, is_word_char
 logger = logging.getLogger(__name__)
 
 RuleKind = Literal["term", "pattern", "detector"]
+Candidates = tuple[list[tuple[int, int]], Set[int]]
+
+# A batch is one buffer of folded texts joined by this character, which no folded text holds
+# (folding makes every white space a space).
+SEPARATOR = "\n"
+# Longer texts (attachments) are scanned alone: their many candidate reports would cost more
+# than the call they save.
+BATCH_TEXT_CHARS = 16_384
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,10 @@ class Engine(Protocol):
 
     def candidates(self, folded: str) -> tuple[list[tuple[int, int]], Set[int]]:
         """(literal index, folded end) of every literal occurrence; regex rules to run."""
+        ...
+
+    def candidates_many(self, folded: Sequence[str]) -> dict[int, Candidates]:
+        """`candidates` of each text, by position; texts with none are left out."""
         ...
 
 
@@ -113,6 +127,14 @@ class FallbackEngine:
         )
         return found, self.regex_rules
 
+    def candidates_many(self, folded: Sequence[str]) -> dict[int, Candidates]:
+        found = {}
+        for position, text in enumerate(folded):
+            ends, regexes = self.candidates(text)
+            if ends or regexes:
+                found[position] = (ends, regexes)
+        return found
+
 
 _NONE: frozenset[int] = frozenset()
 
@@ -121,8 +143,23 @@ def _hs_literal(literal: str) -> bytes:
     return b"".join(b"\\x%02x" % byte for byte in literal.encode())
 
 
+# Patterns whose meaning depends on where the buffer starts or ends (\A, \Z, \z) or that
+# switch a flag off inside (`(?-m:...)`): a batch buffer would hide their matches, so in
+# a batch `re` runs them on every text.
+_BUFFER_BOUND = re.compile(r"\\[AZz]|\(\?[a-zA-Z]*-")
+
+
 class HyperscanEngine:
-    """One Hyperscan database of every literal and every regex rule's prefilter."""
+    """One Hyperscan database of every literal and every regex rule's prefilter.
+
+    A second database, compiled at the first batch, scans many texts in one call: the
+    folded texts joined by SEPARATOR into one buffer. Literals never hold the separator, so
+    an occurrence that starts before its text's start spans two texts and is dropped.
+    Prefilters there are MULTILINE (`^`/`$` hold at each text's edges, which the separator
+    marks as the buffer's edges would) and report every end (SINGLEMATCH would report once
+    per batch): each report names the text holding its last character. A prefilter may
+    still match across two texts; that only runs `re` on a text for nothing, never misses.
+    """
 
     name = "hyperscan"
 
@@ -132,30 +169,50 @@ class HyperscanEngine:
         self.hs = hs
         self.literal_bytes = [len(literal.encode()) for literal in rules.literals]
         self.always: set[int] = set()  # regex rules Hyperscan cannot take: always run by re
-        expressions: list[bytes] = [_hs_literal(literal) for literal in rules.literals]
-        flags: list[int] = [0] * len(expressions)
+        self.expressions: list[bytes] = [_hs_literal(literal) for literal in rules.literals]
         self.regex_of_id: dict[int, int] = {}
-        regex_flags = (
-            hs.HS_FLAG_PREFILTER | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP
-        )
         for rule_id in rules.regex_rules:
             expression = rules.prefilter(rule_id).encode()
-            if not self._compiles(expression, regex_flags):
+            if not self._compiles(expression, self._regex_flags(batch=False)):
                 self.always.add(rule_id)
                 continue
-            self.regex_of_id[len(expressions)] = rule_id
-            expressions.append(expression)
-            flags.append(regex_flags)
-        self.database: Any = None
-        if expressions:
-            self.database = hs.Database(mode=hs.HS_MODE_BLOCK)
-            self.database.compile(
-                expressions=expressions,
-                ids=list(range(len(expressions))),
-                elements=len(expressions),
-                flags=flags,
-            )
+            self.regex_of_id[len(self.expressions)] = rule_id
+            self.expressions.append(expression)
+        self.database = self._database(batch=False)
+        self.batch_database: Any = None
+        self.batch_always: set[int] = set()
+        self.batch_compiled = False
+        self.batch_lock = threading.Lock()
         self.local = threading.local()
+
+    def _regex_flags(self, *, batch: bool) -> int:
+        hs = self.hs
+        flags = hs.HS_FLAG_PREFILTER | hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP
+        return flags | (hs.HS_FLAG_MULTILINE if batch else hs.HS_FLAG_SINGLEMATCH)
+
+    def _database(self, *, batch: bool) -> Any:
+        n_literals = len(self.literal_bytes)
+        regex_flags = self._regex_flags(batch=batch)
+        ids = list(range(n_literals))
+        for expression_id, rule_id in self.regex_of_id.items():
+            expression = self.expressions[expression_id]
+            if batch and (
+                _BUFFER_BOUND.search(expression.decode())
+                or not self._compiles(expression, regex_flags)
+            ):
+                self.batch_always.add(rule_id)  # left out: re runs it on every text
+                continue
+            ids.append(expression_id)
+        if not ids:
+            return None
+        database = self.hs.Database(mode=self.hs.HS_MODE_BLOCK)
+        database.compile(
+            expressions=[self.expressions[i] for i in ids],
+            ids=ids,
+            elements=len(ids),
+            flags=[0 if i < n_literals else regex_flags for i in ids],
+        )
+        return database
 
     def _compiles(self, expression: bytes, flags: int) -> bool:
         try:
@@ -167,20 +224,24 @@ class HyperscanEngine:
             return False
         return True
 
-    def _scratch(self) -> Any:
-        scratch = getattr(self.local, "scratch", None)
+    def _scratch(self, database: Any, slot: str) -> Any:
+        scratch = getattr(self.local, slot, None)
         if scratch is None:
-            scratch = self.local.scratch = self.hs.Scratch(self.database)
+            scratch = self.hs.Scratch(database)
+            setattr(self.local, slot, scratch)
         return scratch
 
-    def candidates(self, folded: str) -> tuple[list[tuple[int, int]], Set[int]]:
+    def candidates(self, folded: str) -> Candidates:
         regexes = set(self.always) if self.always else _NONE
         if self.database is None:
             return [], regexes
         data = folded.encode()
         found: list[tuple[int, int]] = []
         self.database.scan(
-            data, match_event_handler=self._on_match, context=found, scratch=self._scratch()
+            data,
+            match_event_handler=self._on_match,
+            context=found,
+            scratch=self._scratch(self.database, "scratch"),
         )
         if not found:
             return found, regexes
@@ -191,6 +252,46 @@ class HyperscanEngine:
         if ends and len(data) != len(folded):  # byte offsets to character offsets
             ends = [(lid, len(data[:end].decode())) for lid, end in ends]
         return ends, regexes
+
+    def candidates_many(self, folded: Sequence[str]) -> dict[int, Candidates]:
+        if not self.batch_compiled:
+            with self.batch_lock:  # once: a scratch is made for the database it scans
+                if not self.batch_compiled:
+                    self.batch_database = self._database(batch=True)
+                    self.batch_compiled = True
+        always = self.always | self.batch_always
+        joined = SEPARATOR.join(folded)
+        data = joined.encode()
+        ascii_only = len(data) == len(joined)
+        sizes = map(len, folded) if ascii_only else (len(t.encode()) for t in folded)
+        starts = [0, *accumulate(size + 1 for size in sizes)]  # byte offset of each text
+        reports: list[tuple[int, int]] = []
+        if self.batch_database is not None:
+            self.batch_database.scan(
+                data,
+                match_event_handler=self._on_match,
+                context=reports,
+                scratch=self._scratch(self.batch_database, "batch_scratch"),
+            )
+        found: dict[int, Candidates] = (
+            {position: ([], set(always)) for position in range(len(folded))} if always else {}
+        )
+        n_literals = len(self.literal_bytes)
+        for expression_id, to in reports:
+            position = bisect.bisect_right(starts, to - 1) - 1
+            ends, regexes = found.setdefault(position, ([], set()))
+            if expression_id >= n_literals:
+                assert isinstance(regexes, set)
+                regexes.add(self.regex_of_id[expression_id])
+            elif to - self.literal_bytes[expression_id] >= starts[position]:
+                ends.append((expression_id, to - starts[position]))
+        if not ascii_only:
+            for position, (ends, _) in found.items():
+                text = folded[position]
+                if ends and not text.isascii():
+                    data = text.encode()
+                    ends[:] = [(lid, len(data[:end].decode())) for lid, end in ends]
+        return {p: c for p, c in found.items() if c[0] or c[1]}
 
     @staticmethod
     def _on_match(expression_id: int, _from: int, to: int, _flags: int, found: Any) -> None:
@@ -222,13 +323,38 @@ class Matcher:
     def scan(self, text: str) -> tuple[FoldedText | None, list[Hit]]:
         """The text's folded form and its hits, in order; (None, []) when nothing can hit
         (the common case, kept to one fold and one engine call)."""
-        simple = fold_simple(text)
-        literal_ends, regex_rules = self.engine.candidates(
-            simple if simple is not None else fold(text).folded
-        )
+        folded = fold(text)
+        literal_ends, regex_rules = self.engine.candidates(folded.folded)
+        return self._decide(folded, literal_ends, regex_rules)
+
+    def scan_many(self, texts: Sequence[str]) -> list[tuple[FoldedText | None, list[Hit]]]:
+        """`scan` of each text, with one engine call for the lot: what the scanning stage
+        uses, since most texts hit nothing and then the call is most of the cost."""
+        simple = [fold_simple(text) for text in texts]  # the common case, no map built
+        mapped = {i: fold(texts[i]) for i, f in enumerate(simple) if f is None}
+        folded = [f if f is not None else mapped[i].folded for i, f in enumerate(simple)]
+        alone = {i for i, f in enumerate(folded) if len(f) > BATCH_TEXT_CHARS or SEPARATOR in f}
+        if alone:  # long texts (attachments), or a fold's oddity: scanned one by one
+            batched = [i for i in range(len(folded)) if i not in alone]
+            found = {i: self.engine.candidates(folded[i]) for i in alone}
+            for position, candidates in self.engine.candidates_many(
+                [folded[i] for i in batched]
+            ).items():
+                found[batched[position]] = candidates
+        else:
+            found = self.engine.candidates_many(folded)
+        answers: list[tuple[FoldedText | None, list[Hit]]] = [(None, [])] * len(texts)
+        for i, (literal_ends, regex_rules) in found.items():
+            text = mapped.get(i) or FoldedText(texts[i], folded[i], None)
+            answers[i] = self._decide(text, literal_ends, regex_rules)
+        return answers
+
+    def _decide(
+        self, folded: FoldedText, literal_ends: list[tuple[int, int]], regex_rules: Set[int]
+    ) -> tuple[FoldedText | None, list[Hit]]:
+        """The hits among the candidates (the step both engines share)."""
         if not literal_ends and not regex_rules:
             return None, []
-        folded = FoldedText(text, simple, None) if simple is not None else fold(text)
         hits: set[Hit] = set()
         for literal_id, end in literal_ends:
             start = end - len(self.rules.literals[literal_id])

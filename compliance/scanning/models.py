@@ -72,6 +72,22 @@ class ScanState(models.Model):
         return f"scanned to {self.last_seq}"
 
 
+class AttachmentText(models.Model):
+    """An archived attachment's extracted text, or why it could not be read: written (by
+    `attachment_texts_prepare`, outside the scanning transaction, since extraction takes
+    seconds) before the scanning batch that reads it, and deleted by that batch."""
+
+    archive_seq = models.BigIntegerField(primary_key=True)
+    text = models.TextField(blank=True)
+    problem = models.CharField(max_length=200, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    cpu_seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"attachment text {self.archive_seq}"
+
+
 class FlagSource(models.TextChoices):
     MESSAGE = "message", "Message text"
     ATTACHMENT = "attachment", "Attachment text"

@@ -4,7 +4,9 @@
                                                      └▶ scan_pending(): (state, head] in batches
     beat compliance.scan_sweep ─▶ scan_pending()  (whatever a lost task left behind)
 
-`ScanState.last_seq` says how far scanning has got. `scan_pending` locks that row, so
+`ScanState.last_seq` says how far scanning has got. Before each batch, the attachments it
+holds are extracted with no transaction open (`attachment_texts_prepare`: seconds each, in a
+reused limited child process) and their texts stored. Then `scan_pending` locks that row, so
 concurrent workers serialise; a batch's flags, its review items (the `after_flags` hooks)
 and the moved state commit together, so a killed worker leaves either all of a batch or
 none of it, and a redelivered task finds nothing left to do: every record is scanned once.
@@ -13,7 +15,7 @@ Every version of a message is scanned (an edit is a new record), and so is a blo
 attempt. Each policy version that finds something in a record writes one flag naming it.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +24,7 @@ from django.utils import timezone
 
 from accounts.selectors import group_ids_of_users
 from archive.selectors import (
+    ATTACHMENT_ADDED,
     ArchivedEvent,
     archive_head_seq,
     archived_at_of,
@@ -29,10 +32,11 @@ from archive.selectors import (
     conversation_kinds,
 )
 
-from .attachments import attachment_flags
+from .attachments import attachment_flags, attachment_texts, attachment_texts_prepare
 from .cache import policy_set
 from .compiled import PolicySet
-from .models import Flag, FlagSource, ScanState
+from .models import AttachmentText, Flag, FlagSource, ScanState
+from .policies import PolicyHit
 
 _after_flags_hooks: list[Callable[[list[Flag]], object]] = []
 
@@ -88,11 +92,16 @@ def _flag(event: ArchivedEvent, source: FlagSource, **fields: Any) -> Flag:
     )
 
 
-def flags_for_text(
-    event: ArchivedEvent, text: str, source: FlagSource, policies: PolicySet, context: ScopeContext
+def flags_for_hits(
+    event: ArchivedEvent,
+    found: dict[int, list[PolicyHit]],
+    source: FlagSource,
+    policies: PolicySet,
+    context: ScopeContext,
 ) -> list[Flag]:
+    """One flag per policy that found something and whose scope takes the record in."""
     flags = []
-    for index, hits in policies.scan(text).items():
+    for index, hits in found.items():
         spec = policies.specs[index]
         if spec.applies(
             author_id=event.actor_id,
@@ -105,28 +114,46 @@ def flags_for_text(
     return flags
 
 
-def scan_events(events: Iterable[ArchivedEvent], policies: PolicySet) -> list[Flag]:
-    """The flags these records raise (nothing written)."""
+def scan_events(
+    events: Iterable[ArchivedEvent],
+    policies: PolicySet,
+    texts: Mapping[int, AttachmentText] | None = None,
+) -> list[Flag]:
+    """The flags these records raise (nothing written). Their texts are scanned together
+    (`PolicySet.scan_many`: one Hyperscan call for the lot), each as if alone; attachments'
+    texts come from `texts` (archive seq -> stored extraction)."""
     events = list(events)
+    texts = texts or {}
     context = ScopeContext(events)
-    flags: list[Flag] = []
+    # In record order: a text to scan (event, text, source), or a flag already decided.
+    parts: list[tuple[ArchivedEvent, str, FlagSource] | Flag] = []
     for event in events:
         found = record_text(event)
         if found is not None:
-            flags += flags_for_text(event, found[0], found[1], policies, context)
+            parts.append((event, *found))
         elif event.type == "attachment.added":
-            for text, unscannable in attachment_flags(event):
+            for text, unscannable in attachment_flags(event, texts):
                 if unscannable:
-                    flags.append(_flag(event, FlagSource.ATTACHMENT, unscannable=unscannable))
+                    parts.append(_flag(event, FlagSource.ATTACHMENT, unscannable=unscannable))
                 else:
-                    flags += flags_for_text(event, text, FlagSource.ATTACHMENT, policies, context)
+                    parts.append((event, text, FlagSource.ATTACHMENT))
+    to_scan = [part for part in parts if not isinstance(part, Flag)]
+    results = iter(policies.scan_many([text for _, text, _ in to_scan]))
+    flags: list[Flag] = []
+    for part in parts:
+        if isinstance(part, Flag):
+            flags.append(part)
+        else:
+            event, _, source = part
+            flags += flags_for_hits(event, next(results), source, policies, context)
     return flags
 
 
-def scan_range(*, first_seq: int, last_seq: int, policies: PolicySet) -> int:
-    """Scan archive records first_seq..last_seq, write their flags; how many records."""
-    events = archived_events(first_seq=first_seq, last_seq=last_seq)
-    flags = Flag.objects.bulk_create(scan_events(events, policies))
+def scan_range(
+    *, events: list[ArchivedEvent], policies: PolicySet, texts: Mapping[int, AttachmentText]
+) -> int:
+    """Write the flags of these records (and their review items); how many records."""
+    flags = Flag.objects.bulk_create(scan_events(events, policies, texts))
     for hook in _after_flags_hooks:
         hook(flags)
     return len(events)
@@ -137,21 +164,52 @@ def _locked_state() -> ScanState:
     return ScanState.objects.select_for_update().get(pk=1)
 
 
+def _scanned_seq() -> int:
+    return int(ScanState.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0)
+
+
 def scan_pending(*, max_batches: int = 20, batch: int | None = None) -> int:
     """Scan archived records above the scan state, a batch per transaction; how many."""
+    size = batch or settings.EIM_SCAN_BATCH
     total = 0
     for _ in range(max_batches):
-        with transaction.atomic():
-            state = _locked_state()
-            head = archive_head_seq()
-            if state.last_seq >= head:
-                break
-            policies = policy_set(fresh=True)
-            last = min(head, state.last_seq + (batch or settings.EIM_SCAN_BATCH))
-            total += scan_range(first_seq=state.last_seq + 1, last_seq=last, policies=policies)
-            state.last_seq = last
-            state.save(update_fields=["last_seq", "updated_at"])
+        scanned = _scan_next(size)
+        if scanned is None:
+            break
+        total += scanned
     return total
+
+
+def _scan_next(size: int) -> int | None:
+    """Scan the next batch; None when there is nothing left. Attachments are extracted
+    first, with no transaction open; the batch stops before one whose text is not stored
+    yet (archived meanwhile), which the next call extracts."""
+    first = _scanned_seq() + 1
+    last = min(archive_head_seq(), first - 1 + size)
+    if last < first:
+        return None
+    attachment_texts_prepare(first_seq=first, last_seq=last)
+    with transaction.atomic():
+        state = _locked_state()
+        head = archive_head_seq()
+        if state.last_seq >= head:
+            return None
+        last = min(head, state.last_seq + size)
+        events = archived_events(first_seq=state.last_seq + 1, last_seq=last)
+        attached = [e.seq for e in events if e.type == ATTACHMENT_ADDED]
+        texts = attachment_texts(seqs=attached)
+        missing = [seq for seq in attached if seq not in texts]
+        if missing:
+            last = missing[0] - 1
+            events = [e for e in events if e.seq <= last]
+            if not events:
+                return 0
+        policies = policy_set(fresh=True)
+        scanned = scan_range(events=events, policies=policies, texts=texts)
+        AttachmentText.objects.filter(archive_seq__lte=last).delete()  # read: not needed
+        state.last_seq = last
+        state.save(update_fields=["last_seq", "updated_at"])
+        return scanned
 
 
 def scan_status() -> dict[str, Any]:

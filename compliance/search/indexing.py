@@ -4,6 +4,9 @@
                                                      └▶ index_pending(): (state, head] in batches
     beat compliance.index_sweep ─▶ index_pending()  (whatever a lost task left behind)
 
+    a review change commits (SearchRewrite rows) ─▶ on commit: search_rewrites_run()
+    beat compliance.search_rewrite_sweep ─▶ search_rewrites_sweep()  (rewrites a lost one left)
+
 `SearchIndexState.last_seq` says how far the index has got. `index_pending` locks that row,
 so concurrent workers serialise; each batch rebuilds the documents of every message it
 touches from the message's whole archived history and upserts them by archive_seq, so
@@ -13,6 +16,7 @@ before it in that channel, in chunks, with the joiner in their audience.
 """
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,7 +36,7 @@ from archive.selectors import (
     message_histories,
 )
 
-from ..models import SearchIndexState
+from ..models import SearchIndexState, SearchRewrite
 from ..review.selectors import review_facts
 from .backends import SearchBackend, search_backend
 from .documents import (
@@ -152,10 +156,50 @@ def index_messages(*, message_ids: list[int], backend: SearchBackend | None = No
 
 
 def index_messages_after_commit(message_ids: list[int]) -> None:
-    """The review hook: rewrite these messages' documents once the change has committed
-    (a failure is logged; `search_reindex` rebuilds everything)."""
-    ids = list(message_ids)
-    transaction.on_commit(lambda: index_messages(message_ids=ids), robust=True)
+    """The review hook, in the change's transaction: note that these messages' documents
+    must be rewritten (a SearchRewrite row each, committed with the change) and rewrite them
+    once it commits. If that rewrite is lost (the process dies, the backend is down), the
+    rows stay and `search_rewrites_sweep` rewrites them."""
+    rows = SearchRewrite.objects.bulk_create([SearchRewrite(message_id=i) for i in message_ids])
+    pks = [row.pk for row in rows]
+    transaction.on_commit(lambda: search_rewrites_run(pks=pks), robust=True)
+
+
+def search_rewrites_run(
+    *, pks: list[int] | None = None, before: datetime | None = None, limit: int = 2000
+) -> int:
+    """Rewrite the documents the SearchRewrite rows `pks` (or those requested before
+    `before`) ask for, then delete those rows; how many messages. Idempotent: a document is
+    rebuilt from the archive and the review facts as they are now.
+
+    Under the index-state lock, like a batch of the indexing stage. The rows are read before
+    the review facts, so every row deleted here was committed before the facts were read: a
+    change committed meanwhile keeps its own row for the next run."""
+    backend = search_backend()
+    with transaction.atomic():
+        _locked_state()
+        rows = SearchRewrite.objects.order_by("pk")
+        if pks is not None:
+            rows = rows.filter(pk__in=pks)
+        if before is not None:
+            rows = rows.filter(requested_at__lt=before)
+        found = list(rows.values_list("pk", "message_id")[:limit])
+        if not found:
+            return 0
+        message_ids = sorted({message_id for _, message_id in found})
+        backend.index_records(_batch(message_histories(message_ids=message_ids)))
+        SearchRewrite.objects.filter(pk__in=[pk for pk, _ in found]).delete()
+    return len(message_ids)
+
+
+def search_rewrites_sweep() -> int:
+    """Beat: rewrite what a lost rewrite left behind (rows older than
+    EIM_SEARCH_REWRITE_GRACE_SECONDS, so a rewrite on its way is not done twice)."""
+    before = timezone.now() - timedelta(seconds=settings.EIM_SEARCH_REWRITE_GRACE_SECONDS)
+    total = 0
+    while done := search_rewrites_run(before=before):
+        total += done
+    return total
 
 
 def index_rebuild(

@@ -308,6 +308,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "search-index-sweep": {"task": "compliance.index_sweep", "schedule": 5.0},
     "scan-sweep": {"task": "compliance.scan_sweep", "schedule": 5.0},
+    "search-rewrite-sweep": {"task": "compliance.search_rewrite_sweep", "schedule": 30.0},
     "review-claims-expire": {"task": "compliance.review_claims_expire", "schedule": 60.0},
     "notify-email-sweep": {"task": "compliance.notify_email", "schedule": 60.0},
     "review-sample": {"task": "compliance.review_sample", "schedule": crontab(minute=15, hour=0)},
@@ -552,6 +553,8 @@ EIM_SEARCH_TIMEOUT_MS = env.int("EIM_SEARCH_TIMEOUT_MS", default=10_000)  # one 
 EIM_SCAN_POLICY_CHECK_SECONDS = env.float("EIM_SCAN_POLICY_CHECK_SECONDS", default=1.0)
 EIM_SCAN_ENGINE = env.str("EIM_SCAN_ENGINE", default="auto")
 EIM_SCAN_BATCH = env.int("EIM_SCAN_BATCH", default=500)  # archive records per transaction
+# A search rewrite after a review change not done after this long is the sweeper's to do.
+EIM_SEARCH_REWRITE_GRACE_SECONDS = env.int("EIM_SEARCH_REWRITE_GRACE_SECONDS", default=30)
 EIM_REVIEW_CLAIM_MINUTES = env.int("EIM_REVIEW_CLAIM_MINUTES", default=30)
 # A policy's notify action also e-mails the reviewers when this sender address is set, through
 # Django's mail backend (EMAIL_BACKEND, EMAIL_HOST...); the link in the mail starts with

@@ -3,11 +3,12 @@ documents, compiled for both backends, found through the compliance search."""
 
 import pytest
 
-from compliance.models import ReviewItem
+from compliance.models import ReviewItem, SearchRewrite
 from compliance.review.services import review_item_decide
 from compliance.scanning.stage import scan_pending
 from compliance.search.query import QuerySyntaxError, compile_elasticsearch, parse_query
 from compliance.search.services import compliance_search
+from compliance.tasks import search_rewrite_sweep_task
 from tests.factories import ChannelFactory, send
 
 from ..search_world import archive_and_index
@@ -70,3 +71,43 @@ def test_an_unknown_review_state_says_which_exist():
     with pytest.raises(QuerySyntaxError) as caught:
         parse_query("review:pending")
     assert str(caught.value).startswith('unknown value "review:pending" at 7 — use review:new,')
+
+
+def test_a_lost_rewrite_after_a_decision_is_caught_by_the_sweeper(
+    world, officer, django_capture_on_commit_callbacks, settings
+):
+    settings.EIM_SEARCH_REWRITE_GRACE_SECONDS = 0
+    item = ReviewItem.objects.order_by("message_id").first()
+    # the decision commits, then its rewrite is lost (the process dies before it runs)
+    with django_capture_on_commit_callbacks(execute=False):
+        review_item_decide(user=officer, item_id=item.pk, decision="violation", comment="x")
+    assert bodies(officer, "review:closed") == set()  # the document still says new
+
+    assert search_rewrite_sweep_task() == 1
+
+    assert bodies(officer, "review:closed") == {"I guarantee it"}
+    assert not SearchRewrite.objects.exists()
+    assert search_rewrite_sweep_task() == 0  # nothing left: the sweep does nothing twice
+
+
+def test_a_rewrite_that_ran_leaves_nothing_for_the_sweeper(
+    world, officer, django_capture_on_commit_callbacks, settings
+):
+    settings.EIM_SEARCH_REWRITE_GRACE_SECONDS = 0
+    item = ReviewItem.objects.order_by("message_id").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        review_item_decide(user=officer, item_id=item.pk, decision="no_issue", comment="fine")
+
+    assert bodies(officer, "review:no_issue") == {"I guarantee it"}
+    assert not SearchRewrite.objects.exists()
+
+
+def test_the_sweeper_leaves_a_rewrite_still_on_its_way(
+    world, officer, django_capture_on_commit_callbacks
+):
+    item = ReviewItem.objects.order_by("message_id").first()
+    with django_capture_on_commit_callbacks(execute=False):
+        review_item_decide(user=officer, item_id=item.pk, decision="violation", comment="x")
+
+    assert search_rewrite_sweep_task() == 0  # younger than the grace period: not yet its turn
+    assert SearchRewrite.objects.exists()
