@@ -72,7 +72,14 @@ def _record_use(token: AuthToken, now: datetime) -> None:
     activity: ApiTokenActivity | None = getattr(token, "activity", None)
     if activity is not None and activity.last_used_at > now - LAST_USED_PRECISION:
         return
-    ApiTokenActivity.objects.update_or_create(token=token, defaults={"last_used_at": now})
+    # One statement (an upsert), not a read and a write in a transaction: after a restart
+    # every socket's handshake records its token's use.
+    ApiTokenActivity.objects.bulk_create(
+        [ApiTokenActivity(token=token, last_used_at=now)],
+        update_conflicts=True,
+        unique_fields=["token"],
+        update_fields=["last_used_at"],
+    )
 
 
 def _token_details(token: AuthToken) -> dict[str, object]:

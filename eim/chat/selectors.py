@@ -209,6 +209,22 @@ def events_after(*, conversation_id: int, after_seq: int, limit: int) -> list[Co
     )
 
 
+def events_in_ranges(*, ranges: dict[int, tuple[int, int]]) -> dict[int, list[ConversationEvent]]:
+    """Outbox events of several conversations, each in its (after, up to] seq range, in seq
+    order: one query for a resuming socket's every conversation. Callers filter each event by
+    its audience, as for events_after."""
+    if not ranges:
+        return {}
+    wanted = Q(
+        *[Q(conversation_id=c, seq__gt=a, seq__lte=b) for c, (a, b) in ranges.items()],
+        _connector=Q.OR,
+    )
+    found: dict[int, list[ConversationEvent]] = {}
+    for event in ConversationEvent.objects.filter(wanted).order_by("conversation_id", "seq"):
+        found.setdefault(event.conversation_id, []).append(event)
+    return found
+
+
 def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]:
     """{conversation id: (seq the user joined at, last seq)} of the user's conversations."""
     rows = Membership.objects.filter(user_id=user_id).values_list(
