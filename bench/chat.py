@@ -1353,7 +1353,7 @@ def reconnect_run(options: Options, fleet: Fleet, target: Target, prefix: str) -
     fleet.broadcast([("drop", None)] * len(fleet.pipes))
     print(f"dropped every socket in {time.perf_counter() - dropped:.1f} s", flush=True)
     time.sleep(options.settle)  # the server finishes the disconnects (presence, groups)
-    storm_presence_prepare(fleet, options.storm_presence)
+    presence_prepare([c.user_id for c in fleet.clients.values()], options.storm_presence)
     sender = MeanwhileSender(fleet, options.meanwhile_rate, prefix)
     sender.start()
     time.sleep(1.0 if options.meanwhile_rate else 0.0)  # some are sent while all are away
@@ -1381,14 +1381,15 @@ def reconnect_run(options: Options, fleet: Fleet, target: Target, prefix: str) -
         meanwhile_print(fleet, sender, merged.synced_ns, deliveries)
 
 
-def storm_presence_prepare(fleet: Fleet, mode: str) -> None:
-    """`restart`: every person is still online by a socket of the process that went (its
-    rows stay fresh for 90 s), so an arrival announces nothing; `cold`: nobody is."""
+def presence_prepare(user_ids: list[int], mode: str) -> None:
+    """What the server finds when the sockets come: `restart`, every person still online by
+    a socket of the process that went (its rows stay fresh for 90 s), so an arrival changes
+    no one's presence and nothing is announced; `cold`, nobody online (every arrival
+    announces an online presence to each of the person's conversations)."""
     from django.utils import timezone
 
     from eim.chat.models import PresenceSession
 
-    user_ids = [c.user_id for c in fleet.clients.values()]
     PresenceSession.objects.filter(user_id__in=user_ids).delete()
     if mode == "restart":
         now = timezone.now()

@@ -50,24 +50,6 @@ class Credential:
     session_key: str
 
 
-def presence_prepare(user_ids: list[int], mode: str) -> None:
-    """What the server finds when the sockets come: `restart`, every person still online by
-    a socket of the process that just went (as within 90 s of a restart: the arrival
-    changes no one's presence, nothing is announced); `cold`, nobody online (every arrival
-    announces an online presence to each of the person's conversations)."""
-    from django.utils import timezone
-
-    from eim.chat.models import PresenceSession
-
-    PresenceSession.objects.filter(user_id__in=user_ids).delete()
-    if mode == "restart":
-        now = timezone.now()
-        PresenceSession.objects.bulk_create(
-            PresenceSession(user_id=u, channel_name=f"gone.{u}", status="online", last_seen=now)
-            for u in user_ids
-        )
-
-
 @dataclass
 class Run:
     cpu_ms: float
@@ -191,7 +173,7 @@ def run_once(
     env = chat.server_environment(
         options.database_url, options.redis_url, {}, prefix=options.prefix
     )
-    presence_prepare(user_ids, options.presence)
+    chat.presence_prepare(user_ids, options.presence)
     from django.db import connections
 
     connections.close_all()

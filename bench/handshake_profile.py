@@ -112,7 +112,7 @@ def main() -> None:
     )
     chat.django_setup(options.database_url, options.redis_url)
     credentials = handshake.credentials_prepare(options.handshakes, options.conversations)
-    handshake.presence_prepare(handshake.user_ids, "restart")
+    chat.presence_prepare(handshake.user_ids, "restart")
     from django.db import connections
 
     connections.close_all()
