@@ -75,6 +75,8 @@ class Options:
     dump: Path | None
     reconnect: bool
     rss_every: float
+    meanwhile_rate: float = 10.0
+    storm_presence: str = "restart"
 
 
 def options_parse(argv: Sequence[str] | None = None) -> Options:
@@ -128,6 +130,21 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
         help="before the steps, drop every socket and connect them all again (a restart storm)",
     )
     add(
+        "--meanwhile-rate",
+        type=float,
+        default=10.0,
+        metavar="MSG_PER_S",
+        help="with --reconnect: messages sent through the service from the drop until every "
+        "socket is back (0: none)",
+    )
+    add(
+        "--storm-presence",
+        choices=["restart", "cold"],
+        default="restart",
+        help="with --reconnect: what the returning sockets find: everyone still online by the "
+        "old process's sockets (a restart within 90 s), or nobody",
+    )
+    add(
         "--rss-every",
         type=float,
         default=60.0,
@@ -162,6 +179,8 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
         dump=args.dump,
         reconnect=args.reconnect,
         rss_every=args.rss_every,
+        meanwhile_rate=args.meanwhile_rate,
+        storm_presence=args.storm_presence,
     )
 
 
@@ -455,6 +474,7 @@ class ConnectReport:
     connected: list[int]
     failed: dict[int, str]
     seconds: list[float]
+    synced_ns: dict[int, int] = field(default_factory=dict)  # client -> when sync.done came
 
 
 class ClientSocket:
@@ -485,11 +505,21 @@ class Generator:
         self.tag = tag
         self.records = StepRecords()
         self.pending: dict[str, int] = {}  # client_id -> message key
+        # Each client's cursors (conversation -> last seq seen), kept across reconnects as a
+        # real client keeps them, so that a `sync` after a drop replays what was missed.
+        self.cursors: dict[int, dict[str, int]] = {}
 
     def on_frame(self, sock: ClientSocket, raw: str | bytes, now: int) -> None:
         frame = json.loads(raw)
         kind = frame.get("type")
         records = self.records
+        if "seq" in frame and "conversation" in frame:
+            mine = self.cursors.setdefault(sock.client.index, {})
+            key = str(frame["conversation"])
+            mine[key] = max(mine.get(key, 0), frame["seq"])
+        elif kind == "hello":
+            for key, seq in frame["cursors"].items():
+                self.cursors.setdefault(sock.client.index, {}).setdefault(key, seq)
         if kind == "message.new":
             self._on_message(sock, frame["message"]["body"], now)
         elif kind == "message.ack":
@@ -529,7 +559,8 @@ async def socket_open(client: Client, generator: Generator) -> ClientSocket:
     sock = ClientSocket(client, ws, generator)
     try:
         await sock.expect("hello", timeout=30)
-        await ws.send(json.dumps({"type": "sync", "cursors": {}}))
+        cursors = generator.cursors.get(client.index, {})
+        await ws.send(json.dumps({"type": "sync", "cursors": cursors}))
         await sock.expect("sync.done", timeout=30)
     except BaseException:
         await ws.close()  # a retry must not leave a second consumer of this user behind
@@ -555,6 +586,7 @@ async def sockets_open(
                     await asyncio.sleep(0.5 * (attempt + 1))
                     continue
                 report.seconds.append(time.perf_counter() - started)
+                report.synced_ns[client.index] = time.time_ns()
                 report.failed.pop(client.index, None)
                 report.connected.append(client.index)
                 return
@@ -686,8 +718,13 @@ async def generator_main(plan: GeneratorPlan, conn: Connection) -> None:
             await sockets_close(sockets, len(sockets) or 1)
             conn.send(("dropped", None))
         elif command == "restore":
+            generator.records = StepRecords()  # what arrives while the sockets come back
             sockets, report = await sockets_open(plan.clients, generator, plan.connect_concurrency)
             conn.send(("restored", report))
+        elif command == "collect":  # the frames of what was sent meanwhile, until quiet
+            await quiet_wait(generator, set(), time.monotonic() + step.grace, quiet=2.0)
+            conn.send(("collected", generator.records))
+            generator.records = StepRecords()
         else:
             conn.send(("step", await step_run(sockets, generator, step)))
     await sockets_close(sockets, plan.connect_concurrency)
@@ -1307,28 +1344,147 @@ def handshake_cpu_print(before: CpuSample, after: CpuSample, handshakes: int) ->
     )
 
 
-def reconnect_run(options: Options, fleet: Fleet, target: Target) -> None:
+def reconnect_run(options: Options, fleet: Fleet, target: Target, prefix: str) -> None:
     """A restart storm: every socket drops, then all of them connect again at once (with
-    `--connect-concurrency` handshakes in flight)."""
+    `--connect-concurrency` handshakes in flight). Meanwhile, from the drop until every
+    socket is back, messages are sent through the service (as by people on other servers
+    or the API): each must reach every member's socket once, live or by its catch-up."""
     dropped = time.perf_counter()
     fleet.broadcast([("drop", None)] * len(fleet.pipes))
     print(f"dropped every socket in {time.perf_counter() - dropped:.1f} s", flush=True)
     time.sleep(options.settle)  # the server finishes the disconnects (presence, groups)
+    presence_prepare([c.user_id for c in fleet.clients.values()], options.storm_presence)
+    sender = MeanwhileSender(fleet, options.meanwhile_rate, prefix)
+    sender.start()
+    time.sleep(1.0 if options.meanwhile_rate else 0.0)  # some are sent while all are away
     before = cpu_sample(target.pids, options)
     started = time.perf_counter()
-    reports: list[ConnectReport] = fleet.broadcast([("restore", None)] * len(fleet.pipes))
+    replies: list[ConnectReport] = fleet.broadcast([("restore", None)] * len(fleet.pipes))
     wall = time.perf_counter() - started
+    sender.stop()
     after = cpu_sample(target.pids, options)
+    wait = StepPlan(-1, 0, [], options.grace)
+    collected = fleet.broadcast([("collect", wait)] * len(fleet.pipes))
+    deliveries = [d for records in collected for d in records.deliveries]
     merged = ConnectReport(connected=[], failed={}, seconds=[])
-    for report in reports:
+    for report in replies:
         merged.connected += report.connected
         merged.failed |= report.failed
         merged.seconds += report.seconds
+        merged.synced_ns |= report.synced_ns
     merged.seconds.append(wall)
     fleet.connected = sorted(merged.connected)
-    print("reconnect storm: ", end="")
+    print(f"reconnect storm (presence {options.storm_presence}): ", end="")
     connect_print(merged, len(fleet.clients))
     handshake_cpu_print(before, after, len(merged.connected))
+    if options.meanwhile_rate:
+        meanwhile_print(fleet, sender, merged.synced_ns, deliveries)
+
+
+def presence_prepare(user_ids: list[int], mode: str) -> None:
+    """What the server finds when the sockets come: `restart`, every person still online by
+    a socket of the process that went (its rows stay fresh for 90 s), so an arrival changes
+    no one's presence and nothing is announced; `cold`, nobody online (every arrival
+    announces an online presence to each of the person's conversations)."""
+    from django.utils import timezone
+
+    from eim.chat.models import PresenceSession
+
+    PresenceSession.objects.filter(user_id__in=user_ids).delete()
+    if mode == "restart":
+        now = timezone.now()
+        PresenceSession.objects.bulk_create(
+            PresenceSession(user_id=u, channel_name=f"gone.{u}", status="online", last_seen=now)
+            for u in user_ids
+        )
+
+
+class MeanwhileSender:
+    """Sends messages through `message_send` at a fixed rate in a thread of the driver."""
+
+    KEYS = 900 * STEP_KEYS
+
+    def __init__(self, fleet: Fleet, rate: float, prefix: str) -> None:
+        import threading
+
+        self.fleet, self.rate, self.prefix = fleet, rate, prefix
+        self.sent: dict[int, tuple[int, int]] = {}  # key -> (conversation, sent ns)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        if self.rate:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        from django.conf import settings
+        from django.db import connections
+
+        from accounts.models import User
+        from eim.chat.services.messages import message_send
+
+        # The servers' layer prefix, so that the live broadcasts reach their sockets.
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = self.prefix
+        clients = list(self.fleet.clients.values())
+        users = User.objects.in_bulk([c.user_id for c in clients])
+        rng, n = random.Random(7), 0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            client = rng.choice(clients)
+            key, sent_ns = self.KEYS + n, time.time_ns()
+            message_send(
+                author=users[client.user_id],
+                conversation_id=client.conversation,
+                body=f"{self.prefix}:{key}:{sent_ns} {BODY_TEXT}",
+                client_id=str(uuid.uuid4()),
+            )
+            self.sent[key] = (client.conversation, sent_ns)
+            n += 1
+            next_at += 1.0 / self.rate
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+        connections.close_all()
+
+
+def meanwhile_print(
+    fleet: Fleet,
+    sender: MeanwhileSender,
+    synced_ns: dict[int, int],
+    deliveries: list[tuple[int, int, int, int, bool]],
+) -> None:
+    """Each message sent meanwhile at each member's socket: once, and how late. Live: the
+    socket had synced before it was sent (the usual path); caught up: it came with `sync`."""
+    members: dict[int, list[int]] = defaultdict(list)
+    for client in fleet.clients.values():
+        members[client.conversation].append(client.index)
+    got = Counter((key, index) for key, index, *_ in deliveries if key in sender.sent)
+    live, caught_up = [], []
+    for key, index, latency, _received, _recovering in deliveries:
+        if key not in sender.sent:
+            continue
+        synced = synced_ns.get(index)
+        (live if synced is not None and synced < sender.sent[key][1] else caught_up).append(
+            latency / 1e6
+        )
+    expected = {(k, i) for k, (conv, _) in sender.sent.items() for i in members[conv]}
+    lost = len(expected - set(got))
+    duplicates = sum(c - 1 for c in got.values() if c > 1)
+    live_p, caught_p = percentiles(live), percentiles(caught_up)
+    print(
+        f"  sent meanwhile          {len(sender.sent)} messages ({sender.rate:g}/s); "
+        f"deliveries {len(got)}/{len(expected)}, lost {lost}, duplicates {duplicates}",
+        flush=True,
+    )
+    print(
+        f"  latency (ms)            live to synced sockets ({len(live)}) p50 {live_p['p50']:.0f} "
+        f"p99 {live_p['p99']:.0f}; by catch-up ({len(caught_up)}) p50 {caught_p['p50']:.0f} "
+        f"p99 {caught_p['p99']:.0f}",
+        flush=True,
+    )
 
 
 # ----- main
@@ -1404,7 +1560,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if not fleet.connected:
                 raise SystemExit("no client could connect; see the server log")
             if options.reconnect:
-                reconnect_run(options, fleet, target)
+                reconnect_run(options, fleet, target, prefix)
             reports = steps_run(options, fleet, target, prefix)
     if len(reports) > 1:
         summary_print(reports)

@@ -16,7 +16,6 @@ from typing import Any
 
 from auditlog.context import set_actor
 from channels.consumer import get_handler_name
-from channels.db import aclose_old_connections
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -66,6 +65,33 @@ def _announce_later(broadcasts: list[GroupMessage]) -> Callable[[asyncio.Future[
         task.add_done_callback(_background.discard)
 
     return announce
+
+
+def _arrival(*, user: User, channel_name: str) -> dict[int, tuple[int, int]]:
+    """A new socket's one database call: its user's conversations (joined seq, last seq),
+    and its presence recorded online."""
+    joined = selectors.conversation_cursors_for_user(user_id=user.pk)
+    presence.presence_session_set(
+        user=user, channel_name=channel_name, status=PresenceStatus.ONLINE
+    )
+    return joined
+
+
+def _catch_up_read(
+    *, sign_in: SignIn | None, user_id: int, cursors: dict[int, int], page: int
+) -> tuple[dict[int, tuple[int, int]], dict[int, list[Any]]]:
+    """A catch-up's one database call: the sign-in checked (if given), the user's
+    conversations (joined seq, last seq), and the first page of every one behind `cursors`
+    (a conversation not in them yet from its join)."""
+    if sign_in is not None:
+        sign_in.require()
+    joined = selectors.conversation_cursors_for_user(user_id=user_id)
+    ranges = {}
+    for conversation_id, (joined_seq, last_seq) in joined.items():
+        cursor = cursors.get(conversation_id, joined_seq - 1)
+        if last_seq > cursor:
+            ranges[conversation_id] = (cursor, min(last_seq, cursor + page))
+    return joined, selectors.events_in_ranges(ranges=ranges)
 
 
 # Tasks nobody awaits, kept referenced until they end (asyncio holds only weak references).
@@ -150,25 +176,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         self.presence_seen = {}
         self.told_not_synced = False
-        joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=user.pk)
-        for conversation_id in joined:
-            await self.channel_layer.group_add(
-                conversation_group(conversation_id), self.channel_name
-            )
-        # An event committed between that read and the joins is not lost: nothing live goes
-        # out before `sync`, whose catch-up (_reconcile) reads the outbox past these cursors.
-        self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
-        await self.accept()
+
+        async def join(joined: dict[int, tuple[int, int]]) -> None:
+            # Before the presence goes out, so that this socket hears its own.
+            for conversation_id in joined:
+                await self.channel_layer.group_add(
+                    conversation_group(conversation_id), self.channel_name
+                )
+            # An event committed between the read and the joins is not lost: nothing live
+            # goes out before `sync`, whose catch-up (_reconcile) reads the outbox past these.
+            self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
+            await self.accept()
+
+        # One thread hop: the cursors and the presence write (docs/performance.md).
+        await self._call(
+            _arrival, check_sign_in=False, then=join, user=user, channel_name=self.channel_name
+        )
         if self.sign_in.token_digest is not None:
             token_sign_in_watch.add(self.sign_in.token_digest, self)
         self.access_watch = asyncio.create_task(self._watch_access())
-        await self._call(
-            presence.presence_session_set,
-            check_sign_in=False,
-            user=user,
-            channel_name=self.channel_name,
-            status=PresenceStatus.ONLINE,
-        )
         await self.send_json({"type": "hello", "user": user_payload(user), "cursors": self.cursors})
 
     async def disconnect(self, code: int) -> None:
@@ -200,18 +226,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         message it dispatches: at fan-out ten, eleven thread hops per chat message, each
         queued behind the services' queries (docs/performance.md). This consumer uses the
         database only through `in_db_thread`, which gives the connection back inside each
-        call. Only the handshake's middleware (session, user, token) used channels' thread,
-        so the clean-up runs once, when the socket connects.
+        call. The handshake's middleware (session, user, token) runs in channels' thread
+        through `database_sync_to_async`, which gives its connection back itself.
         """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
-        if message["type"] == "websocket.connect":
-            await aclose_old_connections()
         await handler(message)
 
     async def _call(
-        self, service: Callable[..., Any], *, check_sign_in: bool = True, **kwargs: Any
+        self,
+        service: Callable[..., Any],
+        *,
+        check_sign_in: bool = True,
+        then: Callable[[Any], Awaitable[None]] | None = None,
+        **kwargs: Any,
     ) -> Any:
         """Run a service in a database thread, with this user as the audit actor.
 
@@ -220,7 +249,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         found it (sign_in_watch.py: within EIM_SOCKET_TOKEN_CHECK_SECONDS). What the service
         broadcasts is sent from here once it returns (or fails after committing). If the
         socket's task is cancelled meanwhile, the call still ends in its thread, and what it
-        committed is still announced when it does.
+        committed is still announced when it does. `then` runs with the result before the
+        broadcasts go out.
         """
         broadcasts: list[GroupMessage] = []
         if check_sign_in and self.sign_in_lost is not None:
@@ -232,7 +262,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts, sign_in)
         )
         try:
-            return await asyncio.shield(call)
+            result = await asyncio.shield(call)
+            if then is not None:
+                await then(result)
+            return result
         except asyncio.CancelledError:
             if not call.done():
                 call.add_done_callback(_announce_later(broadcasts))
@@ -291,9 +324,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await asyncio.sleep(random.uniform(0, period))
         while True:
             try:
-                await in_db_thread(self.sign_in.require)()
                 if self.synced:
-                    await self._reconcile()
+                    await self._reconcile(check_sign_in=True)
+                else:
+                    await in_db_thread(self.sign_in.require)()
             except AccessLostError as lost:
                 await self.close(code=int(lost.code))
                 return
@@ -455,7 +489,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
         """Replay what the client missed since its cursors, then start live delivery."""
-        await in_db_thread(self.sign_in.require)()
         cursors = frame.get("cursors") or {}
         if not isinstance(cursors, dict):
             raise ChatError(ErrorCode.INVALID_FRAME, "'cursors' maps conversation ids to seqs")
@@ -466,21 +499,34 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             if conversation_id in self.cursors:
                 self.cursors[conversation_id] = min(value, self.cursors[conversation_id])
         self.synced = True
-        await self._reconcile()
+        await self._reconcile(check_sign_in=True)
         await self.send_json({"type": "sync.done", "cursors": self.cursors})
 
     # ----- delivery
 
-    async def _reconcile(self) -> None:
-        """Catch up with the outbox: new conversations, lost frames at the tail."""
-        joined = await in_db_thread(selectors.conversation_cursors_for_user)(user_id=self.user.pk)
+    async def _reconcile(self, *, check_sign_in: bool = False) -> None:
+        """Catch up with the outbox: new conversations, lost frames at the tail.
+
+        One thread hop in the usual case: the sign-in check (with `check_sign_in`), the
+        conversations and the first page of each one behind come in one call; only a
+        conversation more than a page behind, or one the user left, reads more.
+        """
+        joined, pages = await in_db_thread(_catch_up_read)(
+            sign_in=self.sign_in if check_sign_in else None,
+            user_id=self.user.pk,
+            cursors=dict(self.cursors),
+            page=settings.EIM_SYNC_PAGE,
+        )
         for conversation_id in set(self.cursors) - set(joined):
             # Removed while the member.left frame was lost: deliver it from the outbox.
             await self._deliver_from_outbox(conversation_id, up_to=None)
         for conversation_id, (joined_seq, last_seq) in joined.items():
             if conversation_id not in self.cursors:
                 await self._subscribe(conversation_id, joined_seq - 1)
-            if last_seq > self.cursors[conversation_id]:
+            for event in pages.get(conversation_id, ()):
+                await self._deliver(event_frame(event), event.audience)
+            if conversation_id in pages or last_seq > self.cursors.get(conversation_id, last_seq):
+                # The rest, if more than a page was missing; then the frames held meanwhile.
                 await self._deliver_from_outbox(conversation_id, up_to=last_seq)
 
     async def _subscribe(self, conversation_id: int, cursor: int) -> None:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -211,12 +212,35 @@ def events_after(*, conversation_id: int, after_seq: int, limit: int) -> list[Co
     )
 
 
-def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]:
-    """{conversation id: (seq the user joined at, last seq)} of the user's conversations."""
-    rows = Membership.objects.filter(user_id=user_id).values_list(
-        "conversation_id", "joined_seq", "conversation__last_seq"
+def events_in_ranges(*, ranges: dict[int, tuple[int, int]]) -> dict[int, list[ConversationEvent]]:
+    """Outbox events of several conversations, each in its (after, up to] seq range, in seq
+    order: one query for a resuming socket's every conversation. Callers filter each event by
+    its audience, as for events_after."""
+    if not ranges:
+        return {}
+    wanted = Q(
+        *[Q(conversation_id=c, seq__gt=a, seq__lte=b) for c, (a, b) in ranges.items()],
+        _connector=Q.OR,
     )
-    return {cid: (joined, last) for cid, joined, last in rows}
+    found: dict[int, list[ConversationEvent]] = {}
+    for event in ConversationEvent.objects.filter(wanted).order_by("conversation_id", "seq"):
+        found.setdefault(event.conversation_id, []).append(event)
+    return found
+
+
+def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]:
+    """{conversation id: (seq the user joined at, last seq)} of the user's conversations.
+
+    Every handshake reads it twice, and every socket again at each catch-up: in SQL, because
+    building the equivalent ORM query cost more than running it (docs/performance.md)."""
+    memberships, conversations = Membership._meta.db_table, Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.conversation_id, m.joined_seq, c.last_seq FROM {memberships} m "  # noqa: S608
+            f"JOIN {conversations} c ON c.id = m.conversation_id WHERE m.user_id = %s",
+            [user_id],
+        )
+        return {int(cid): (int(joined), int(last)) for cid, joined, last in cursor.fetchall()}
 
 
 def history_archive_starts_for_user(*, user_id: int) -> dict[int, int]:

@@ -83,13 +83,15 @@ async def test_an_anonymous_socket_is_closed_with_4401():
     assert code == 4401
 
 
-async def test_a_wrong_bearer_token_is_refused_even_with_a_valid_session(alice):
+@pytest.mark.parametrize("authorization", [b"Bearer not-a-real-token", b"Basic YWxpY2U6eA=="])
+async def test_a_wrong_authorization_is_refused_even_with_a_valid_session(alice, authorization):
+    """A handshake with an Authorization header is decided by it alone, never the cookie."""
     cookie = await database_sync_to_async(_session_cookie)(alice)
     connected, code = await _handshake(
         [
             (b"origin", b"http://127.0.0.1"),
             (b"cookie", cookie),
-            (b"authorization", b"Bearer not-a-real-token"),
+            (b"authorization", authorization),
         ]
     )
     assert not connected
@@ -303,3 +305,16 @@ async def test_an_edit_over_the_rate_shared_with_rest_is_refused_on_the_socket(a
     body = await database_sync_to_async(lambda: Message.objects.get(pk=message.pk).body)()
     assert body == "by REST"
     await communicator.disconnect()
+
+
+async def test_a_valid_token_signs_in_its_own_user_not_the_cookies(alice, bob, token_for):
+    cookie = await database_sync_to_async(_session_cookie)(alice)
+    token = await database_sync_to_async(token_for)(bob)
+    communicator, connected, _ = await _connect(
+        [(b"cookie", cookie), (b"authorization", f"Bearer {token}".encode())]
+    )
+    hello = await communicator.receive_json_from()
+    await communicator.disconnect()
+
+    assert connected
+    assert hello["user"]["id"] == bob.pk

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,7 +21,11 @@ def user_presence(*, user_id: int) -> PresenceStatus:
     fresh = PresenceSession.objects.filter(
         user_id=user_id, last_seen__gte=timezone.now() - PRESENCE_TTL
     ).values_list("status", flat=True)
-    statuses = set(fresh)
+    return _presence_of_statuses(set(fresh))
+
+
+def _presence_of_statuses(statuses: set[str]) -> PresenceStatus:
+    """A user's presence from their fresh sockets' statuses."""
     if PresenceStatus.ONLINE in statuses:
         return PresenceStatus.ONLINE
     if statuses:
@@ -67,7 +71,52 @@ def _lock_presence_of(user: User) -> None:
     Two at once (a tab closing while another goes idle, on two database threads) could each
     read the other's old row and announce a status that is no longer true.
     """
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+    if not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time anyway
+    with connection.cursor() as cursor:  # in SQL: every handshake takes it (docs/performance.md)
+        cursor.execute(
+            f"SELECT 1 FROM {User._meta.db_table} WHERE id = %s FOR UPDATE",  # noqa: S608
+            [user.pk],
+        )
+
+
+def _session_record(*, user: User, channel_name: str, status: PresenceStatus) -> dict[str, str]:
+    """Upsert one socket's row; return the user's fresh sockets' statuses as they were just
+    before ({channel name: status}). One statement on PostgreSQL: its query part sees the
+    rows as they were when the statement began, without the insert."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        before = dict(
+            PresenceSession.objects.filter(
+                user_id=user.pk, last_seen__gte=now - PRESENCE_TTL
+            ).values_list("channel_name", "status")
+        )
+        PresenceSession.objects.bulk_create(
+            [PresenceSession(user=user, channel_name=channel_name, status=status, last_seen=now)],
+            update_conflicts=True,
+            unique_fields=["channel_name"],
+            update_fields=["user", "status", "last_seen"],
+        )
+        return before
+    table = PresenceSession._meta.db_table
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH up AS (INSERT INTO {table} (user_id, channel_name, status, last_seen) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (channel_name) DO UPDATE SET "
+            "user_id = EXCLUDED.user_id, status = EXCLUDED.status, "
+            "last_seen = EXCLUDED.last_seen RETURNING 1) "
+            f"SELECT channel_name, status FROM {table} WHERE user_id = %s AND last_seen >= %s",
+            [
+                user.pk,
+                channel_name,
+                status.value,
+                stamp,
+                user.pk,
+                connection.ops.adapt_datetimefield_value(now - PRESENCE_TTL),
+            ],
+        )
+        return dict(cursor.fetchall())
 
 
 @transaction.atomic
@@ -76,29 +125,19 @@ def presence_session_set(*, user: User, channel_name: str, status: object) -> Pr
     if status not in (PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE):
         raise ChatError(ErrorCode.INVALID_INPUT, "status is online, away or offline")
     _lock_presence_of(user)
-    before = user_presence(user_id=user.pk)
     if status == PresenceStatus.OFFLINE:
+        before = user_presence(user_id=user.pk)
         PresenceSession.objects.filter(channel_name=channel_name).delete()
         after = user_presence(user_id=user.pk)
     else:
-        # One statement (an upsert): every handshake makes one, and a restart makes them all.
-        PresenceSession.objects.bulk_create(
-            [
-                PresenceSession(
-                    user=user,
-                    channel_name=channel_name,
-                    status=PresenceStatus(str(status)),
-                    last_seen=timezone.now(),
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["channel_name"],
-            update_fields=["user", "status", "last_seen"],
+        # One statement: every handshake makes one, and a restart makes them all.
+        fresh = _session_record(
+            user=user, channel_name=channel_name, status=PresenceStatus(str(status))
         )
         user_seen(user=user)  # a socket connecting (or coming back) is being seen
-        # An online socket makes the user online; an away one needs the others' statuses.
-        online = status == PresenceStatus.ONLINE
-        after = PresenceStatus.ONLINE if online else user_presence(user_id=user.pk)
+        before = _presence_of_statuses(set(fresh.values()))
+        fresh[channel_name] = str(status)
+        after = _presence_of_statuses(set(fresh.values()))
     if after != before:
         _announce(user, after)
     return after
