@@ -8,6 +8,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(), name="api-docs"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/preferences/", views.PreferencesView.as_view(), name="me-preferences"),
     path("users/", views.UserListView.as_view(), name="users"),
     path("conversations/", views.ConversationListView.as_view(), name="conversations"),
     path("conversations/direct/", views.DirectOpenView.as_view(), name="direct-open"),
@@ -35,6 +36,11 @@ urlpatterns = [
         "conversations/<int:conversation_id>/owner/",
         views.ConversationOwnerView.as_view(),
         name="conversation-owner",
+    ),
+    path(
+        "conversations/<int:conversation_id>/visibility/",
+        views.ConversationVisibilityView.as_view(),
+        name="conversation-visibility",
     ),
     path(
         "conversations/<int:conversation_id>/members/",

@@ -50,13 +50,21 @@ const outbox = new Outbox({
   errorsFor: (pending) => (pending.parent === null ? composer : threadComposer),
 });
 
-const notifier = new Notifier({
-  me: store.me,
-  conversation: (id) => store.conversations.get(id),
-  isChannel: (id) => store.isChannel(id),
-  activeId: () => view.activeId,
-  open: (id) => openConversation(id, { focus: true }),
-});
+const notifier = new Notifier(
+  {
+    me: store.me,
+    conversation: (id) => store.conversations.get(id),
+    isChannel: (id) => store.isChannel(id),
+    activeId: () => view.activeId,
+    open: (id) => openConversation(id, { focus: true }),
+    changed: () => showChoices(),
+    failed: (detail) => {
+      composer.showError(`Couldn't save that choice: ${detail}`);
+      showChoices();
+    },
+  },
+  config.preferences,
+);
 
 const sidebar = new Sidebar({
   store,
@@ -183,6 +191,10 @@ function receiveFrame(frame) {
       break;
     case "read.updated":
       store.markedRead(frame.conversation, frame.seq);
+      break;
+    case "preferences": // changed on another device or tab
+      notifier.adopt(frame);
+      showChoices();
       break;
     default:
       if (typeof frame.seq === "number" && typeof frame.conversation === "number") {
@@ -358,14 +370,27 @@ function renderHeader() {
   mute.title = words;
 }
 
+// The account's notification and mute choices, wherever they were made.
+function showChoices() {
+  showNotifyState();
+  if (view.activeId !== null) renderHeader();
+  sidebar.render();
+  updateUnreadTotals();
+}
+
+// Notifications are the account's choice; showing them is each browser's permission.
 function showNotifyState() {
   const button = $("notify-button");
   button.setAttribute("aria-pressed", String(notifier.active));
+  // A dot on the bell: on for the account, not yet allowed in this browser.
+  button.classList.toggle("needs-permission", notifier.waitingForPermission);
   const words = notifier.active
-    ? "Desktop notifications are on (mentions and direct messages): turn off"
+    ? "Desktop notifications are on for your account (mentions and direct messages): turn off"
     : notifier.permission === "denied" && notifier.enabled
-      ? "Desktop notifications are blocked by the browser for this site"
-      : "Turn on desktop notifications for mentions and direct messages";
+      ? "Desktop notifications are on for your account but blocked by this browser for this site"
+      : notifier.waitingForPermission
+        ? "Desktop notifications are on for your account: allow them in this browser"
+        : "Turn on desktop notifications for mentions and direct messages (this browser will ask to allow them)";
   button.setAttribute("aria-label", words);
   button.title = words;
 }
@@ -491,7 +516,9 @@ function renderEmptyState(id, empty) {
   $("empty-hint").textContent =
     conversation.kind === "direct" || conversation.kind === "group"
       ? `This is the start of your conversation with ${conversation.name}.`
-      : `This is the start of ${conversationLabel(conversation)}.`;
+      : `This is the start of ${conversationLabel(conversation)}.${
+          conversation.purpose ? ` Its purpose: ${conversation.purpose}` : ""
+        }`;
 }
 
 // Load older pages until the pane can scroll, so scrolling up can ask for more.
@@ -622,6 +649,7 @@ const channelDialog = new ChannelDialog($("channel-dialog"), {
   me: store.me,
   conversation: (id) => store.conversations.get(id),
   confirmDialog: $("confirm-dialog"),
+  ownersChangeVisibility: config.ownersChangeVisibility,
   onMembers: membersLoaded,
   onChanged: (id) => {
     store.emit({ type: "conversations" });
@@ -822,9 +850,7 @@ function bindPage() {
   showNotifyState();
   $("mute-button").addEventListener("click", () => {
     notifier.setMuted(view.activeId, !notifier.isMuted(view.activeId));
-    renderHeader();
-    sidebar.render();
-    updateUnreadTotals();
+    showChoices();
   });
   for (const box of [composer, threadComposer]) {
     const button = box.form.querySelector('[data-role="emoji"]');
