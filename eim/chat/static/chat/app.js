@@ -10,11 +10,12 @@ import { Notifier } from "./notify.js";
 import { Outbox } from "./outbox.js";
 import { PhoneLayout, phone } from "./phone.js";
 import { EmojiPicker } from "./picker.js";
-import { el } from "./render.js";
-import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
+import { Sidebar, conversationLabel } from "./sidebar.js";
 import { SearchPanel } from "./search.js";
 import { ChatSocket } from "./socket.js";
 import { Store } from "./store.js";
+import { conversationHeader } from "./header.js";
+import { historyPane } from "./history.js";
 import { Timeline } from "./timeline.js";
 import { selectOnTouch } from "./touch.js";
 import { UnreadBar } from "./unread.js";
@@ -75,6 +76,10 @@ const sidebar = new Sidebar({
   dmsEmpty: $("dms-empty"),
   onOpen: (id) => openConversation(id, { focus: true }),
 });
+
+// The header, the bell, read-only reasons and the unread totals (header.js).
+const { updateUnreadTotals, renderHeader, showChoices, showNotifyState, readOnlyReason, readOnlyPlaceholder } =
+  conversationHeader({ store, view, sidebar, notifier });
 
 function renderContext(inThread) {
   return () => ({
@@ -172,6 +177,27 @@ const socket = new ChatSocket({
   onState: connectionChanged,
 });
 outbox.socket = socket;
+
+// The history, reading and the thread panel (history.js).
+const {
+  showMessages,
+  loadOlder,
+  showNoConversation,
+  revealMessage,
+  scheduleReadMark,
+  markRead,
+  openThread,
+  closeThread,
+} = historyPane(
+  { store, view, mainTimeline, threadTimeline, unreadBar, composer, threadComposer, sidebar },
+  {
+    socket: () => socket,
+    openConversation: (id) => openConversation(id),
+    closeSearch: () => searchPanel.close(),
+    readOnlyReason: (conversation) => readOnlyReason(conversation),
+    updateUnreadTotals: () => updateUnreadTotals(),
+  },
+);
 
 // ----- socket frames
 
@@ -319,14 +345,6 @@ function messageChanged({ conversation, message, known }) {
   }
 }
 
-function updateUnreadTotals() {
-  const total = sidebar.totalUnread();
-  document.title = total ? `(${total}) eim` : "eim";
-  const badge = $("menu-badge");
-  badge.hidden = total === 0;
-  badge.textContent = total > 99 ? "99+" : String(total);
-}
-
 // ----- conversations
 
 async function fetchConversation(id) {
@@ -336,81 +354,6 @@ async function fetchConversation(id) {
   } catch {
     // not visible to us (any more): nothing to show
   }
-}
-
-function renderHeader() {
-  const conversation = store.conversations.get(view.activeId);
-  if (!conversation) return;
-  const title = $("conversation-title");
-  const partner = partnerOf(conversation);
-  title.replaceChildren();
-  if (conversation.kind === "private") title.append(lockIcon());
-  if (partner) {
-    title.append(el("span", { class: "presence-dot", dataset: { status: store.presence.get(partner.id) || "offline" }, "aria-hidden": "true" }));
-  }
-  title.append(conversation.kind === "public" ? `#${conversation.name}` : conversation.name);
-  const parts = [];
-  if (readOnlyReason(conversation)) parts.push(readOnlyReason(conversation));
-  if (partner) parts.push(presenceWords(store.presence.get(partner.id)));
-  if (conversation.topic) parts.push(conversation.topic);
-  $("conversation-topic").textContent = parts.join(" · ");
-  const members = $("members-button");
-  const count = conversation.memberCount;
-  members.hidden = !count || conversation.kind === "direct";
-  members.textContent = count === 1 ? "1 member" : `${count} members`;
-  members.setAttribute("aria-label", `${members.textContent}: see who is in ${conversationLabel(conversation)}`);
-  members.classList.toggle("after-text", parts.length > 0);
-  $("channel-settings-button").hidden = !store.isChannel(conversation.id);
-  const mute = $("mute-button");
-  const muted = notifier.isMuted(conversation.id);
-  mute.hidden = false;
-  mute.setAttribute("aria-pressed", String(muted));
-  const words = muted ? "Muted: unmute this conversation" : "Mute this conversation";
-  mute.setAttribute("aria-label", words);
-  mute.title = words;
-}
-
-// The account's notification and mute choices, wherever they were made.
-function showChoices() {
-  showNotifyState();
-  if (view.activeId !== null) renderHeader();
-  sidebar.render();
-  updateUnreadTotals();
-}
-
-// Notifications are the account's choice; showing them is each browser's permission.
-function showNotifyState() {
-  const button = $("notify-button");
-  button.setAttribute("aria-pressed", String(notifier.active));
-  // A dot on the bell: on for the account, not yet allowed in this browser.
-  button.classList.toggle("needs-permission", notifier.waitingForPermission);
-  const words = notifier.active
-    ? "Desktop notifications are on for your account (mentions and direct messages): turn off"
-    : notifier.permission === "denied" && notifier.enabled
-      ? "Desktop notifications are on for your account but blocked by this browser for this site"
-      : notifier.waitingForPermission
-        ? "Desktop notifications are on for your account: allow them in this browser"
-        : "Turn on desktop notifications for mentions and direct messages (this browser will ask to allow them)";
-  button.setAttribute("aria-label", words);
-  button.title = words;
-}
-
-// Why nobody may write here, or null: an archived channel, or an information barrier
-// between people in it (docs/barriers.md).
-function readOnlyReason(conversation) {
-  if (conversation.archived) return "Archived: read-only";
-  if (conversation.barrier_read_only) return "Read-only: an information barrier applies";
-  return null;
-}
-
-function readOnlyPlaceholder(conversation) {
-  if (conversation.archived) return "This channel is archived and read-only";
-  if (conversation.barrier_read_only) return "This conversation is read-only: an information barrier applies";
-  return null;
-}
-
-function presenceWords(status) {
-  return { online: "Active", away: "Away" }[status] || "Offline";
 }
 
 async function openConversation(id, { focus = false } = {}) {
@@ -446,114 +389,6 @@ function retargetComposer(conversation, draft = composer.input.value) {
   });
 }
 
-async function showMessages(id, { unread = 0 } = {}) {
-  view.mainReady = false;
-  mainTimeline.clear();
-  $("jump-button").hidden = true;
-  $("empty-state").hidden = true;
-  const status = $("history-status");
-  const timeline = store.timelines.get(id);
-  if (!timeline || timeline.loadedSeq === null) {
-    status.textContent = "Loading messages…";
-    status.hidden = false;
-    $("message-scroll").setAttribute("aria-busy", "true");
-    try {
-      // Enough to reach the first unread message, so the reader lands on it.
-      const limit = Math.min(200, Math.max(50, unread + 10));
-      await store.load(id, () => api.messages(id, { limit }), { initial: true });
-    } catch (error) {
-      if (view.activeId === id) {
-        showLoadError(id, error);
-        $("message-scroll").setAttribute("aria-busy", "false");
-      }
-      return;
-    }
-    if (view.activeId !== id) return;
-  }
-  renderMessages(id);
-  $("message-scroll").setAttribute("aria-busy", "false");
-}
-
-function renderMessages(id) {
-  const messages = store.topLevelMessages(id);
-  const pending = [...store.pending.values()].filter((p) => p.conversation === id && p.parent === null);
-  mainTimeline.setMessages(messages, pending);
-  view.mainReady = true;
-  renderHistoryStatus(id);
-  renderEmptyState(id, messages.length + pending.length === 0);
-  markRead();
-  unreadBar.update();
-  fillScreen(id);
-}
-
-function showLoadError(id, error) {
-  const status = $("history-status");
-  status.replaceChildren(`Couldn't load the messages: ${error.detail} `);
-  const retry = el("button", { type: "button", class: "link-button", text: "Try again" });
-  retry.addEventListener("click", () => showMessages(id));
-  status.append(retry);
-  status.hidden = false;
-}
-
-function renderHistoryStatus(id) {
-  const status = $("history-status");
-  const timeline = store.timelines.get(id);
-  const conversation = store.conversations.get(id);
-  if (view.loadingOlder) status.textContent = "Loading earlier messages…";
-  else if (!timeline.hasMore && store.topLevelMessages(id).length) {
-    status.textContent = store.isChannel(id)
-      ? `This is the very beginning of ${conversationLabel(conversation)}.`
-      : `This is the very beginning of your conversation with ${conversation.name}.`;
-  } else status.textContent = "";
-  status.hidden = !status.textContent;
-}
-
-function renderEmptyState(id, empty) {
-  $("empty-state").hidden = !empty;
-  if (!empty) return;
-  const conversation = store.conversations.get(id);
-  $("empty-title").textContent = "No messages yet — say hello";
-  $("empty-hint").textContent =
-    conversation.kind === "direct" || conversation.kind === "group"
-      ? `This is the start of your conversation with ${conversation.name}.`
-      : `This is the start of ${conversationLabel(conversation)}.${
-          conversation.purpose ? ` Its purpose: ${conversation.purpose}` : ""
-        }`;
-}
-
-// Load older pages until the pane can scroll, so scrolling up can ask for more.
-function fillScreen(id) {
-  const scroller = $("message-scroll");
-  const timeline = store.timelines.get(id);
-  if (timeline?.hasMore && scroller.scrollHeight <= scroller.clientHeight) loadOlder();
-}
-
-// Returns whether a page was added.
-async function loadOlder({ limit = 50 } = {}) {
-  const id = view.activeId;
-  const timeline = store.timelines.get(id);
-  if (view.loadingOlder || !view.mainReady || !timeline?.hasMore) return false;
-  const oldest = store.topLevelMessages(id)[0];
-  if (!oldest) return false;
-  view.loadingOlder = true;
-  renderHistoryStatus(id);
-  try {
-    const page = await store.load(id, () => api.messages(id, { before: oldest.seq, limit }));
-    timeline.hasMore = page.has_more;
-    if (view.activeId === id) mainTimeline.prepend(page.results.filter((m) => m.parent === null).map((m) => store.message(id, m.id)));
-    return true;
-  } catch (error) {
-    composer.showError(`Couldn't load earlier messages: ${error.detail}`);
-    return false;
-  } finally {
-    view.loadingOlder = false;
-    if (view.activeId === id) {
-      renderHistoryStatus(id);
-      fillScreen(id);
-    }
-  }
-}
-
 async function loadMembers(id) {
   try {
     membersLoaded(id, await api.members(id));
@@ -584,18 +419,6 @@ function conversationRemoved(id) {
   if (!left) composer.showError("You are no longer a member of that conversation.");
 }
 
-function showNoConversation() {
-  $("app").dataset.state = "empty";
-  $("conversation-title").textContent = "Welcome to eim";
-  $("conversation-topic").textContent = "";
-  mainTimeline.clear();
-  $("history-status").hidden = true;
-  $("empty-state").hidden = false;
-  $("empty-title").textContent = "No channels yet";
-  $("empty-hint").textContent = "Browse the channels of your organisation or create one for your team.";
-  composer.retarget({ label: "Message", placeholder: "Open a conversation to write", enabled: false });
-}
-
 // ----- search, and showing one message in its conversation
 
 const searchPanel = new SearchPanel($("search-panel"), {
@@ -615,33 +438,6 @@ const searchPanel = new SearchPanel($("search-panel"), {
     revealMessage(hit.conversation.id, hit.message_id);
   },
 });
-
-// Open the conversation (or the thread) of a message, load history back to it, highlight it.
-async function revealMessage(conversationId, messageId) {
-  if (!store.conversations.has(conversationId)) {
-    composer.showError("You are no longer in that conversation.");
-    return;
-  }
-  let message;
-  try {
-    message = await api.message(messageId);
-  } catch (error) {
-    composer.showError(`Couldn't show that message: ${error.detail}`);
-    return;
-  }
-  if (view.activeId !== conversationId) await openConversation(conversationId);
-  if (message.parent !== null) {
-    await openThread(conversationId, message.parent, null);
-    threadTimeline.highlight(messageId);
-    return;
-  }
-  for (let page = 0; page < 20 && !store.message(conversationId, messageId); page += 1) {
-    if (!(await loadOlder({ limit: 200 }))) break;
-  }
-  if (!mainTimeline.highlight(messageId)) {
-    composer.showError("That message is too far back to show here; scroll up to read it.");
-  }
-}
 
 // ----- a conversation's details and members
 
@@ -663,72 +459,6 @@ const channelDialog = new ChannelDialog($("channel-dialog"), {
     if (store.conversations.has(id)) store.removeConversation(id);
   },
 });
-
-// ----- reading
-
-function scheduleReadMark() {
-  clearTimeout(view.readTimer);
-  view.readTimer = setTimeout(markRead, 150);
-}
-
-function markRead({ force = false } = {}) {
-  const id = view.activeId;
-  const conversation = store.conversations.get(id);
-  if (!conversation || !view.mainReady) return;
-  if (!force && (document.hidden || !mainTimeline.atBottom)) return;
-  const seq = store.cursors.get(id) ?? 0;
-  if (seq <= (conversation.last_read_seq ?? 0) && !conversation.unread) return;
-  conversation.last_read_seq = Math.max(conversation.last_read_seq ?? 0, seq);
-  conversation.unread = 0;
-  conversation.unread_mentions = 0;
-  unreadBar.read();
-  sidebar.render();
-  updateUnreadTotals();
-  if (!socket.send({ type: "read.mark", conversation: id, seq })) api.markRead(id, seq).catch(() => {});
-}
-
-// ----- threads
-
-async function openThread(conversationId, rootId, opener) {
-  searchPanel.close();
-  view.thread = { conversation: conversationId, root: rootId, opener };
-  view.threadReady = false;
-  const panel = $("thread-panel");
-  panel.hidden = false;
-  $("app").classList.add("thread-open");
-  const conversation = store.conversations.get(conversationId);
-  $("thread-where").textContent = conversationLabel(conversation);
-  threadComposer.retarget({
-    label: `Reply in thread in ${conversationLabel(conversation)}`,
-    placeholder: "Reply…",
-    enabled: !readOnlyReason(conversation),
-  });
-  threadTimeline.clear();
-  $("thread-scroll").setAttribute("aria-busy", "true");
-  try {
-    await store.load(conversationId, () => api.messages(conversationId, { thread: rootId, limit: 200 }));
-  } catch (error) {
-    threadComposer.showError(`Couldn't load the thread: ${error.detail}`);
-    return;
-  }
-  if (view.thread?.root !== rootId) return;
-  const pending = [...store.pending.values()].filter((p) => p.parent === rootId);
-  threadTimeline.setMessages(store.threadMessages(conversationId, rootId), pending);
-  view.threadReady = true;
-  $("thread-scroll").setAttribute("aria-busy", "false");
-  threadComposer.focus();
-}
-
-function closeThread() {
-  if (!view.thread) return;
-  const { opener } = view.thread;
-  view.thread = null;
-  view.threadReady = false;
-  threadTimeline.clear();
-  $("thread-panel").hidden = true;
-  $("app").classList.remove("thread-open");
-  if (opener?.isConnected) opener.focus();
-}
 
 // ----- message actions (edit, delete, reactions, thread)
 
