@@ -15,6 +15,7 @@ import { SearchPanel } from "./search.js";
 import { ChatSocket } from "./socket.js";
 import { Store } from "./store.js";
 import { conversationHeader } from "./header.js";
+import { socketFrames } from "./frames.js";
 import { historyPane } from "./history.js";
 import { Timeline } from "./timeline.js";
 import { selectOnTouch } from "./touch.js";
@@ -165,6 +166,16 @@ new Autocomplete($("thread-composer"), {
   channels: channelsOf,
 });
 
+// Socket frames and the connection's state (frames.js).
+const { receiveFrame, connectionChanged, showPending, messageChanged } = socketFrames(
+  { store, view, outbox, typing, notifier, mainTimeline, threadTimeline },
+  {
+    socket: () => socket,
+    scheduleReadMark: () => scheduleReadMark(),
+    showChoices: () => showChoices(),
+  },
+);
+
 const socket = new ChatSocket({
   url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/`,
   onHello: (hello) => {
@@ -198,84 +209,6 @@ const {
     updateUnreadTotals: () => updateUnreadTotals(),
   },
 );
-
-// ----- socket frames
-
-function receiveFrame(frame) {
-  switch (frame.type) {
-    case "message.ack":
-      store.acknowledged(frame.message);
-      break;
-    case "error":
-      if (frame.client_id) outbox.failed(frame);
-      break;
-    case "typing":
-      typing.typing(frame.conversation, frame.user, frame.name);
-      break;
-    case "presence":
-      store.setPresence(frame.user, frame.status);
-      break;
-    case "read.updated":
-      store.markedRead(frame.conversation, frame.seq);
-      break;
-    case "preferences": // changed on another device or tab
-      notifier.adopt(frame);
-      showChoices();
-      break;
-    default:
-      if (typeof frame.seq === "number" && typeof frame.conversation === "number") {
-        const cursor = store.cursors.get(frame.conversation);
-        store.applyEvent(frame);
-        if (frame.type === "message.new" && cursor !== undefined && frame.seq > cursor && isRecent(frame.message)) {
-          notifier.message(frame.conversation, frame.message);
-        }
-      }
-  }
-}
-
-// A replay after a long absence is history, not news: no notification for it.
-function isRecent(message) {
-  return Date.now() - Date.parse(message.created_at) < 2 * 60 * 1000;
-}
-
-function connectionChanged(state) {
-  $("app").dataset.connection = state;
-  const banner = $("connection-banner");
-  const myDot = $("my-presence");
-  if (state === "live") {
-    banner.hidden = true;
-    myDot.dataset.status = document.hidden ? "away" : "online";
-    if (document.hidden) socket.send({ type: "presence.set", status: "away" });
-    outbox.flush();
-    scheduleReadMark();
-  } else if (state === "waiting") {
-    banner.textContent = navigator.onLine
-      ? "Reconnecting…"
-      : "You are offline. Reconnecting… (messages you send now go out when you are back)";
-    banner.hidden = false;
-    myDot.dataset.status = "offline";
-  } else if (state === "ended") {
-    banner.textContent = "You have been signed out. Taking you to the sign-in page…";
-    banner.hidden = false;
-    setTimeout(() => location.assign(`/login/?next=${encodeURIComponent(location.pathname)}`), 1500);
-  }
-  refreshPendingNodes();
-}
-
-function refreshPendingNodes() {
-  for (const pending of store.pending.values()) showPending(pending);
-}
-
-function showPending(pending) {
-  if (pending.conversation !== view.activeId && pending.conversation !== view.thread?.conversation) return;
-  if (pending.parent === null && pending.conversation === view.activeId && view.mainReady) {
-    mainTimeline.upsertPending(pending);
-    $("empty-state").hidden = true;
-  }
-  if (pending.parent !== null && pending.parent === view.thread?.root && view.threadReady) {
-    threadTimeline.upsertPending(pending);
-  }
-}
 
 // ----- store changes → the page
 
@@ -328,22 +261,6 @@ store.subscribe((change) => {
       break;
   }
 });
-
-function messageChanged({ conversation, message, known }) {
-  if (conversation === view.activeId && view.mainReady && message.parent === null) {
-    mainTimeline.upsert(message);
-    $("empty-state").hidden = true;
-    scheduleReadMark();
-  }
-  const thread = view.thread;
-  if (thread?.conversation === conversation && view.threadReady) {
-    if (message.id === thread.root || message.parent === thread.root) threadTimeline.upsert(message);
-  }
-  if (!known && conversation === view.activeId && message.author.id !== store.me.id) {
-    const where = message.parent === null ? "" : " in a thread";
-    $("announcer").textContent = `${message.author.name}${where}: ${message.body}`;
-  }
-}
 
 // ----- conversations
 
