@@ -68,9 +68,10 @@ class PreferencesView(AuthenticatedView):
         summary="Change my chat choices",
         description="Turn desktop notifications on or off, and/or mute or unmute one "
         "conversation (`conversation` with `muted`). The person's other open clients hear a "
-        "`preferences` frame. Muting a conversation the user is not in is refused.",
+        "`preferences` frame. Muting a conversation the user cannot see is refused with "
+        "404 not_found, one they may see but are not in with 403 not_a_member.",
         request=inputs.PreferencesInput,
-        responses=inputs.PreferencesOutput,
+        responses={200: inputs.PreferencesOutput, **refusals(404)},
         examples=[
             OpenApiExample("mute one", value={"conversation": 3, "muted": True}, request_only=True)
         ],
