@@ -84,6 +84,10 @@ class AuditEventType(models.TextChoices):
     )
     CONVERSATION_ARCHIVED = "conversation.archived", "Conversation archived by an administrator"
     CONVERSATION_UNARCHIVED = "conversation.unarchived", "Conversation unarchived"
+    CONVERSATION_VISIBILITY_CHANGED = (
+        "conversation.visibility_changed",
+        "Channel made private or public by an administrator",
+    )
     CONVERSATION_OWNERSHIP_TRANSFERRED = (
         "conversation.ownership_transferred",
         "Conversation ownership handed over by an administrator",

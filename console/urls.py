@@ -47,6 +47,11 @@ urlpatterns = [
         name="channel-unarchive",
     ),
     path(
+        "channels/<int:conversation_id>/visibility/",
+        channels.channel_visibility,
+        name="channel-visibility",
+    ),
+    path(
         "channels/<int:conversation_id>/owner/",
         channels.channel_owner_transfer,
         name="channel-owner",

@@ -152,7 +152,14 @@ def chat_state() -> dict[str, list[tuple[Any, ...]]]:
     return {
         "conversations": list(
             Conversation.objects.order_by("pk").values_list(
-                "pk", "name", "topic", "archived_at", "history_visible", "last_seq"
+                "pk",
+                "name",
+                "topic",
+                "purpose",
+                "kind",
+                "archived_at",
+                "history_visible",
+                "last_seq",
             )
         ),
         "memberships": list(

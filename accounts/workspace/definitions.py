@@ -96,6 +96,15 @@ DEFINITIONS: tuple[Definition, ...] = (
         _choice,
     ),
     Definition(
+        "channel_visibility_change",
+        "Who may make a channel private or public",
+        "Everyone: each channel's owners. Administrators only: from the console. A channel "
+        "made private keeps its members; one made public can be joined by anyone the "
+        "information barriers allow.",
+        lambda: Who.EVERYONE,
+        _choice,
+    ),
+    Definition(
         "history_visible_default",
         "New channel members see what was said before they joined",
         "The default for new channels; each channel's owners may change theirs.",

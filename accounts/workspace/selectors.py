@@ -25,6 +25,7 @@ class WorkspaceValues:
     send_rate: str
     channel_creation: str
     direct_messages: str
+    channel_visibility_change: str
     history_visible_default: bool
     session_hours: int
     local_sign_in: bool

@@ -185,3 +185,18 @@ def channel_owner_transfer(request: HttpRequest, admin: User, conversation_id: i
         ),
     )
     return redirect(_back(conversation_id))
+
+
+@require_POST
+@administrator_required
+def channel_visibility(request: HttpRequest, admin: User, conversation_id: int) -> HttpResponse:
+    conversation = _channel(conversation_id)
+    private = request.POST.get("private") == "true"
+    act(
+        request,
+        f"{conversation} is {'private' if private else 'public'}",
+        lambda: administration.conversation_visibility_set(
+            actor=admin, conversation_id=conversation_id, private=private
+        ),
+    )
+    return redirect(_back(conversation_id))

@@ -65,7 +65,7 @@ def workspace_settings_page(request: HttpRequest, admin: User) -> HttpResponse:
             "default": workspace_setting_default(d.key),
             "problem": problems.get(d.key, ""),
             "flag": d.key in FLAGS,
-            "choice": d.key in ("channel_creation", "direct_messages"),
+            "choice": d.key in ("channel_creation", "direct_messages", "channel_visibility_change"),
         }
         for d in DEFINITIONS
     ]

@@ -36,6 +36,13 @@ class ChannelCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     private = serializers.BooleanField(default=False)
     topic = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+    purpose = serializers.CharField(
+        max_length=250,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the channel is for; the topic says what it is about now.",
+    )
     # Whether people who join later may read what was said before they joined.
     history_visible = serializers.BooleanField(
         required=False,
@@ -52,7 +59,32 @@ class DirectOpenInput(serializers.Serializer):
 class ConversationUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=80, required=False)
     topic = serializers.CharField(max_length=250, required=False, allow_blank=True)
+    purpose = serializers.CharField(max_length=250, required=False, allow_blank=True)
     history_visible = serializers.BooleanField(required=False)
+
+
+class VisibilityInput(serializers.Serializer):
+    private = serializers.BooleanField(
+        help_text="true: only members see it and join by invitation; false: anyone may join."
+    )
+
+
+class PreferencesInput(serializers.Serializer):
+    notifications = serializers.BooleanField(
+        required=False, help_text="Desktop notifications for mentions and direct messages."
+    )
+    conversation = id_field(required=False, help_text="With `muted`: the conversation.")
+    muted = serializers.BooleanField(required=False, help_text="Mute or unmute `conversation`.")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if ("conversation" in data) != ("muted" in data):
+            raise serializers.ValidationError("conversation and muted go together")
+        return data
+
+
+class PreferencesOutput(serializers.Serializer):
+    notifications = serializers.BooleanField()
+    muted = serializers.ListField(child=serializers.IntegerField())
 
 
 class InviteInput(serializers.Serializer):
@@ -195,6 +227,7 @@ class ConversationOutput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["public", "private", "direct", "group"])
     name = serializers.CharField()
     topic = serializers.CharField()
+    purpose = serializers.CharField()
     created_at = serializers.DateTimeField()
     archived = serializers.BooleanField()
     history_visible = serializers.BooleanField()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(), name="api-docs"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/preferences/", views.PreferencesView.as_view(), name="me-preferences"),
     path("users/", views.UserListView.as_view(), name="users"),
     path("notices/", views.NoticeListView.as_view(), name="notices"),
     path("notices/dismiss/", views.NoticeDismissView.as_view(), name="notices-dismiss"),
@@ -37,6 +38,11 @@ urlpatterns = [
         "conversations/<int:conversation_id>/owner/",
         views.ConversationOwnerView.as_view(),
         name="conversation-owner",
+    ),
+    path(
+        "conversations/<int:conversation_id>/visibility/",
+        views.ConversationVisibilityView.as_view(),
+        name="conversation-visibility",
     ),
     path(
         "conversations/<int:conversation_id>/members/",

@@ -16,7 +16,14 @@ from accounts.selectors import user_directory, user_roles
 from eim.chat import selectors
 from eim.chat.barriers.rules import barred_group_ids, barred_user_ids_among
 from eim.chat.payloads import attachment_payload, conversation_payload, user_payload
-from eim.chat.services import administration, attachments, conversations, messages, notices
+from eim.chat.services import (
+    administration,
+    attachments,
+    conversations,
+    messages,
+    notices,
+    preferences,
+)
 from eim.chat.services.presence import presence_of_users
 
 from . import serializers as inputs
@@ -50,6 +57,42 @@ class MeView(AuthenticatedView):
     def get(self, request: Request) -> Response:
         roles = sorted(user_roles(user=self.user))
         return Response(user_payload(self.user) | {"roles": roles})
+
+
+class PreferencesView(AuthenticatedView):
+    @extend_schema(
+        operation_id="me_preferences_read",
+        summary="My chat choices",
+        description="Whether desktop notifications are on for this account, and the muted "
+        "conversations. Each browser still needs its own permission to show notifications.",
+        responses=inputs.PreferencesOutput,
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.chat_preferences_of(user=self.user))
+
+    @extend_schema(
+        operation_id="me_preferences_update",
+        summary="Change my chat choices",
+        description="Turn desktop notifications on or off, and/or mute or unmute one "
+        "conversation (`conversation` with `muted`). The person's other open clients hear a "
+        "`preferences` frame. Muting a conversation the user cannot see is refused with "
+        "404 not_found, one they may see but are not in with 403 not_a_member.",
+        request=inputs.PreferencesInput,
+        responses={200: inputs.PreferencesOutput, **refusals(404)},
+        examples=[
+            OpenApiExample("mute one", value={"conversation": 3, "muted": True}, request_only=True)
+        ],
+    )
+    def patch(self, request: Request) -> Response:
+        data = _valid(inputs.PreferencesInput, request.data)
+        return Response(
+            preferences.chat_preferences_update(
+                user=self.user,
+                notifications=data.get("notifications"),
+                conversation_id=data.get("conversation"),
+                muted=data.get("muted"),
+            )
+        )
 
 
 class UserListView(AuthenticatedView):
@@ -154,8 +197,9 @@ class ConversationDetailView(AuthenticatedView):
         )
 
     @extend_schema(
-        summary="Rename a channel or set its topic",
-        description="Owners only. `history_visible` decides what people who join later read.",
+        summary="Rename a channel or set its topic or purpose",
+        description="Owners only. `history_visible` decides what people who join later read. "
+        "Private or public: `POST …/visibility/`.",
         request=inputs.ConversationUpdateInput,
         responses={200: inputs.ConversationOutput, **refusals(409)},
     )
@@ -177,6 +221,26 @@ class ConversationArchiveView(AuthenticatedView):
     def post(self, request: Request, conversation_id: int) -> Response:
         conversation = conversations.conversation_archive(
             actor=self.user, conversation_id=conversation_id
+        )
+        return Response(conversation_payload(conversation))
+
+
+class ConversationVisibilityView(AuthenticatedView):
+    @extend_schema(
+        operation_id="conversations_visibility_set",
+        summary="Make a channel private or public",
+        description="A channel's owners may, unless the workspace leaves it to administrators "
+        "(then 403 forbidden); an administrator may for any channel, audited. The members stay: "
+        "a channel made private keeps everyone in it; one made public is joined by anyone the "
+        "information barriers allow. Refused with 409 archived in an archived channel.",
+        request=inputs.VisibilityInput,
+        responses={200: inputs.ConversationOutput, **refusals(409)},
+        examples=[OpenApiExample("make it private", value={"private": True}, request_only=True)],
+    )
+    def post(self, request: Request, conversation_id: int) -> Response:
+        data = _valid(inputs.VisibilityInput, request.data)
+        conversation = administration.conversation_visibility_set(
+            actor=self.user, conversation_id=conversation_id, private=data["private"]
         )
         return Response(conversation_payload(conversation))
 

@@ -645,6 +645,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """A notice for this user (services/notices.py): shown by every open client."""
         await self.send_json(message["frame"])
 
+    async def preferences_changed(self, message: dict[str, Any]) -> None:
+        """The user changed a chat choice (services/preferences.py) on some client."""
+        await self.send_json(message["frame"])
+
     async def conversation_left(self, message: dict[str, Any]) -> None:
         """The user left or was removed: the conversation's presence and typing stop at once.
 

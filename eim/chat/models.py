@@ -44,6 +44,8 @@ class Conversation(models.Model):
     kind = models.CharField(max_length=16, choices=ConversationKind.choices)
     name = models.CharField(max_length=80, blank=True)
     topic = models.CharField(max_length=250, blank=True)
+    # What the channel is for; the topic says what it is about now (docs/chat.md).
+    purpose = models.CharField(max_length=250, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -245,6 +247,27 @@ class UserNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice {self.kind} for {self.user_id}"
+
+
+class ChatPreferences(models.Model):
+    """One person's chat choices, kept with their account so every browser and device they
+    use follows them (docs/chat.md, "Notifications and mute"). Whether a browser may show
+    desktop notifications at all stays that browser's own permission."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="chat_preferences",
+    )
+    # Desktop notifications for mentions and direct messages.
+    notifications = models.BooleanField(default=False)
+    # Ids of the conversations the person muted: no plain unread count, no notification.
+    muted = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"chat preferences of {self.user_id}"
 
 
 # The information barriers' models live in their capability's package, in this app.

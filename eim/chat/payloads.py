@@ -6,7 +6,7 @@ from typing import Any
 
 from accounts.models import User
 
-from .models import Attachment, Conversation, Membership, Message, Reaction
+from .models import Attachment, ChatPreferences, Conversation, Membership, Message, Reaction
 from .rendering import render_body
 
 
@@ -81,6 +81,7 @@ def conversation_payload(
         "kind": conversation.kind,
         "name": conversation.name,
         "topic": conversation.topic,
+        "purpose": conversation.purpose,
         "created_at": conversation.created_at.isoformat(),
         "archived": conversation.archived_at is not None,
         "history_visible": conversation.history_visible,
@@ -91,3 +92,10 @@ def conversation_payload(
         "last_read_seq": membership.last_read_seq if membership else None,
         "unread": unread,
     }
+
+
+def preferences_payload(preferences: ChatPreferences | None) -> dict[str, Any]:
+    """A person's chat choices; no row yet: the defaults."""
+    if preferences is None:
+        return {"notifications": False, "muted": []}
+    return {"notifications": preferences.notifications, "muted": sorted(preferences.muted)}

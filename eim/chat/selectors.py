@@ -13,6 +13,7 @@ from .access import access_member_conversation_by_id, readable_messages
 from .errors import ChatError, ErrorCode
 from .models import (
     Attachment,
+    ChatPreferences,
     Conversation,
     ConversationEvent,
     ConversationKind,
@@ -21,7 +22,12 @@ from .models import (
     PresenceSession,
     UserNotice,
 )
-from .payloads import conversation_payload, message_payload_loaded, user_payload
+from .payloads import (
+    conversation_payload,
+    message_payload_loaded,
+    preferences_payload,
+    user_payload,
+)
 from .services.notices import notice_frame
 from .services.presence import PRESENCE_TTL
 
@@ -30,15 +36,14 @@ NOT_ARCHIVED_YET = 2**62
 
 
 def _unread_subquery(user: User, *, mentioning: bool = False) -> Subquery:
-    """Unread top-level messages of others; with `mentioning`, those that mention the user."""
+    """Unread top-level messages of others; with `mentioning`, the unread messages of others
+    that mention the user, thread replies included (a mention in a thread is for them too)."""
     unread = Message.objects.filter(
         conversation=OuterRef("conversation"),
         seq__gt=OuterRef("last_read_seq"),
         deleted_at__isnull=True,
-        parent__isnull=True,
     )
-    if mentioning:
-        unread = unread.filter(mentions=user)
+    unread = unread.filter(mentions=user) if mentioning else unread.filter(parent__isnull=True)
     counted = (
         unread.exclude(author=user)
         .order_by()
@@ -346,3 +351,8 @@ def notices_for_user(*, user: User, limit: int = 50) -> list[dict[str, Any]]:
     """The user's notices not yet dismissed, newest first (docs/chat.md, "Notices")."""
     notices = UserNotice.objects.filter(user=user, dismissed_at__isnull=True)
     return [notice_frame(n) for n in notices.order_by("-created_at", "-pk")[:limit]]
+
+
+def chat_preferences_of(*, user: User) -> dict[str, Any]:
+    """The user's own chat choices (services/preferences.py keeps them)."""
+    return preferences_payload(ChatPreferences.objects.filter(user=user).first())

@@ -212,3 +212,31 @@ def test_a_malformed_id_list_is_refused_plainly(alice):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_input"
+
+
+def test_an_owner_sets_the_purpose_and_makes_the_channel_private(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    client = api_as(alice)
+
+    purpose = client.patch(
+        f"/api/v1/conversations/{channel.pk}/", {"purpose": "Quotes only"}, format="json"
+    )
+    private = client.post(
+        f"/api/v1/conversations/{channel.pk}/visibility/", {"private": True}, format="json"
+    )
+
+    assert (purpose.status_code, purpose.json()["purpose"]) == (200, "Quotes only")
+    assert (private.status_code, private.json()["kind"]) == (200, "private")
+    assert api_as(bob).get(f"/api/v1/conversations/{channel.pk}/").json()["kind"] == "private"
+
+
+def test_making_a_channel_private_without_the_flag_is_400(alice):
+    channel = ChannelFactory(creator=alice)
+    before = chat_state()
+
+    response = api_as(alice).post(
+        f"/api/v1/conversations/{channel.pk}/visibility/", {}, format="json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_input")
+    assert chat_state() == before

@@ -85,6 +85,8 @@ ENDPOINTS = {
     "conversation detail": Endpoint("get", _conversation()),
     "update conversation": Endpoint("patch", _conversation(), lambda w: {"topic": "hijacked"}),
     "archive": Endpoint("post", _conversation("archive/")),
+    "make private": Endpoint("post", _conversation("visibility/"), lambda w: {"private": True}),
+    "make public": Endpoint("post", _conversation("visibility/"), lambda w: {"private": False}),
     "leave": Endpoint("post", _conversation("leave/")),
     "list messages": Endpoint("get", _conversation("messages/")),
     "send message": Endpoint(
@@ -120,6 +122,8 @@ MEMBER = {
     "conversation detail": 200,
     "update conversation": 200,
     "archive": 200,
+    "make private": 200,
+    "make public": 200,
     "leave": 409,  # the sole owner: last_owner, hand ownership over first
     "list messages": 200,
     "send message": 201,
@@ -141,6 +145,8 @@ PUBLIC_OUTSIDER = {
     "conversation detail": 200,
     "update conversation": 403,
     "archive": 403,
+    "make private": 403,
+    "make public": 403,
     "leave": 403,
     "list messages": 403,
     "send message": 403,
@@ -208,7 +214,14 @@ def test_refused_and_nothing_changed(world, endpoint, kind, actor, status):
 
 OWNER_OR_AUTHOR_ONLY = [
     (name, kind)
-    for name in ("update conversation", "archive", "edit message", "delete message")
+    for name in (
+        "update conversation",
+        "archive",
+        "make private",
+        "make public",
+        "edit message",
+        "delete message",
+    )
     for kind in ("private", "public")
 ] + [("remove member", "private"), ("remove member", "public"), ("invite", "private")]
 

@@ -56,6 +56,8 @@ ENDPOINTS = {
     "/api/v1/conversations/{conversation_id}/join/": {"post"},
     "/api/v1/conversations/{conversation_id}/leave/": {"post"},
     "/api/v1/conversations/{conversation_id}/owner/": {"post"},
+    "/api/v1/conversations/{conversation_id}/visibility/": {"post"},
+    "/api/v1/me/preferences/": {"get", "patch"},
     "/api/v1/conversations/{conversation_id}/archive/": {"post"},
     "/api/v1/conversations/{conversation_id}/members/": {"get", "post"},
     "/api/v1/conversations/{conversation_id}/members/{user_id}/": {"delete"},

@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from eim.chat.selectors import chat_preferences_of
 from tests.browser.conftest import PHONE, SCREENSHOTS, browser_db, in_db_thread
 from tests.factories import ChannelFactory, UserFactory, direct_conversation, send
 
@@ -77,18 +78,64 @@ def test_notifications_are_opt_in_for_mentions_and_direct_messages_not_muted_one
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     a.page.screenshot(path=SCREENSHOTS / "notifications-laptop.png")
 
-    # Choices survive a reload (this browser's).
+    # Choices survive a reload: the account's, kept by the server.
     a.page.reload()
     a.expect_live()
     expect(bell).to_have_attribute("aria-pressed", "true")
     expect(noisy_link).to_have_class(re.compile("muted"))
+    assert in_db_thread(lambda: chat_preferences_of(user=alice)) == {
+        "notifications": True,
+        "muted": [noisy.pk],
+    }
 
 
-def test_mute_on_a_phone(sign_in):
+def test_mute_on_a_phone_follows_the_account_to_its_other_browser(sign_in):
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
-    ChannelFactory(creator=alice, members=[bob], name="desk")
-    a = sign_in(alice, viewport=PHONE, touch=True)
-    a.page.get_by_role("button", name="Mute this conversation").tap()
-    expect(a.page.get_by_role("button", name=re.compile("Muted"))).to_be_visible()
-    a.page.screenshot(path=SCREENSHOTS / "mute-phone.png")
-    assert a.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    desk = ChannelFactory(creator=alice, members=[bob], name="desk")
+    ChannelFactory(creator=alice, members=[bob], name="aaa-first")
+    phone = sign_in(alice, viewport=PHONE, touch=True)
+    laptop = sign_in(alice)
+    laptop.open("desk")
+    phone.page.get_by_role("button", name="Open the conversation list").tap()
+    phone.open("desk")
+
+    phone.page.get_by_role("button", name="Mute this conversation").tap()
+    expect(phone.page.get_by_role("button", name=re.compile("Muted"))).to_be_visible()
+    phone.page.screenshot(path=SCREENSHOTS / "mute-phone.png")
+    assert phone.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # The laptop hears it live, with no reload.
+    expect(laptop.page.get_by_role("button", name=re.compile("Muted"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(laptop.page.locator("#sidebar a.conversation-link", has_text="desk")).to_have_class(
+        re.compile("muted")
+    )
+    assert in_db_thread(lambda: chat_preferences_of(user=alice))["muted"] == [desk.pk]
+
+    laptop.page.get_by_role("button", name=re.compile("Muted")).click()
+    expect(phone.page.get_by_role("button", name="Mute this conversation")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+
+
+def test_notifications_turned_on_elsewhere_ask_this_browser_to_allow_them(sign_in):
+    alice = UserFactory(username="alice")
+    ChannelFactory(creator=alice, name="desk")
+    first, second = sign_in(alice), sign_in(alice, viewport=PHONE, touch=True)
+    for person in (first, second):
+        person.context.add_init_script(RECORD_NOTIFICATIONS)
+        person.page.reload()
+        person.expect_live()
+
+    first.page.get_by_role("button", name=re.compile("desktop notifications", re.I)).click()
+
+    bell = second.page.locator("#notify-button")
+    expect(bell).to_have_attribute(
+        "aria-label", "Desktop notifications are on for your account: allow them in this browser"
+    )
+    expect(bell).to_have_attribute("aria-pressed", "false")
+    second.page.get_by_role("button", name="Open the conversation list").tap()
+    second.page.screenshot(path=SCREENSHOTS / "notifications-allow-here-phone.png")
+    bell.tap()
+    expect(bell).to_have_attribute("aria-pressed", "true")

@@ -184,3 +184,34 @@ def test_rough_edges_of_the_header_composer_and_channel_name(sign_in):
     expect(a.page.locator("#create-dialog")).to_contain_text("spaces become hyphens")
     a.page.get_by_role("button", name="Create", exact=True).click()
     expect(a.page.locator("#conversation-title")).to_have_text("#history-test")
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["laptop", "phone"])
+def test_a_mention_in_a_thread_reply_counts_in_the_mention_badge(sign_in, phone):
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    desk = ChannelFactory(creator=alice, members=[bob], name="desk")
+    ChannelFactory(creator=alice, name="aaa-first")
+    root = send(alice, desk, "the plan")
+    a = sign_in(alice, viewport=PHONE, touch=True) if phone else sign_in(alice)
+    if phone:
+        a.page.get_by_role("button", name="Open the conversation list").tap()
+    a.open("aaa-first")
+    if phone:
+        a.page.get_by_role("button", name="Open the conversation list").tap()
+    badge = a.page.locator("#sidebar a.conversation-link", has_text="desk").locator(".badge")
+
+    in_db_thread(send, bob, desk, "a reply for everyone", parent_id=root.pk)
+    in_db_thread(send, bob, desk, "@alice can you check this", parent_id=root.pk)
+
+    expect(badge).to_have_text("@1")
+    expect(badge).to_have_class(re.compile("badge-strong"))
+    a.page.screenshot(
+        path=SCREENSHOTS / f"thread-mention-badge-{'phone' if phone else 'laptop'}.png"
+    )
+    a.page.reload()
+    a.expect_live()
+    if phone:
+        a.page.get_by_role("button", name="Open the conversation list").tap()
+    expect(badge).to_have_text("@1")
+    a.open("desk")
+    expect(badge).to_have_count(0)

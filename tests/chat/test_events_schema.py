@@ -15,6 +15,7 @@ from accounts.models import User
 from eim.chat.errors import ChatError
 from eim.chat.models import ConversationEvent, EventType, Message
 from eim.chat.services import send_checks
+from eim.chat.services.administration import conversation_visibility_set
 from eim.chat.services.conversations import (
     conversation_create_channel,
     conversation_update,
@@ -131,6 +132,7 @@ CONVERSATION = {
     "kind": OneOf("public", "private", "direct", "group"),
     "name": str,
     "topic": str,
+    "purpose": str,
     "created_at": IsoTime(),
     "archived": bool,
     "history_visible": bool,
@@ -156,7 +158,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     EventType.CONVERSATION_UPDATED: ENVELOPE
     | {
         "details": CONVERSATION,
-        "changes": ListOf(OneOf("name", "topic", "archived", "history_visible", "read_only")),
+        "changes": ListOf(
+            OneOf(
+                "name",
+                "topic",
+                "purpose",
+                "visibility",
+                "archived",
+                "history_visible",
+                "read_only",
+            )
+        ),
     },
     EventType.MEMBER_JOINED: ENVELOPE
     | {"user": USER, "role": OneOf("owner", "member"), "history_from_seq": int},
@@ -354,3 +366,17 @@ def test_a_policy_notice_frame_matches_its_schema(alice):
 
     assert notice is not None
     assert problems(NOTICE, notice_frame(notice)) == []
+
+
+def test_a_visibility_change_frame_says_from_what_to_what(alice):
+    channel = ChannelFactory(creator=alice)
+
+    conversation_visibility_set(actor=alice, conversation_id=channel.pk, private=True)
+
+    frame = event_frame(ConversationEvent.objects.filter(conversation=channel).latest("seq"))
+    kinds = OneOf("public", "private")
+    schema = SCHEMAS[EventType.CONVERSATION_UPDATED] | {"visibility": {"from": kinds, "to": kinds}}
+    assert problems(schema, frame) == []
+    assert frame["changes"] == ["visibility"]
+    assert frame["visibility"] == {"from": "public", "to": "private"}
+    assert frame["details"]["kind"] == "private"

@@ -56,6 +56,29 @@ def test_thread_replies_are_not_unread_in_the_conversation(alice, bob):
     assert _sidebar(bob)[channel.pk]["unread"] == 1
 
 
+def test_a_mention_in_a_thread_reply_counts_in_the_mention_badge(alice, bob, carol):
+    channel = ChannelFactory(creator=alice, members=[bob, carol])
+    root = send(alice, channel, "root")
+    send(bob, channel, "over to you @carol", parent_id=root.pk)
+    send(bob, channel, "and a reply for nobody", parent_id=root.pk)
+    gone = send(bob, channel, "@carol never mind", parent_id=root.pk)
+    message_delete(user=bob, message_id=gone.pk)
+
+    mine = _sidebar(carol)[channel.pk]
+    assert (mine["unread"], mine["unread_mentions"]) == (1, 1)
+    assert _sidebar(alice)[channel.pk]["unread_mentions"] == 0
+
+
+def test_reading_past_a_thread_mention_clears_it(alice, bob):
+    channel = ChannelFactory(creator=alice, members=[bob])
+    root = send(bob, channel, "root")
+    reply = send(bob, channel, "ping @alice", parent_id=root.pk)
+
+    read_mark(user=alice, conversation_id=channel.pk, seq=reply.seq)
+
+    assert _sidebar(alice)[channel.pk]["unread_mentions"] == 0
+
+
 def test_messages_before_i_joined_are_not_unread(alice, bob):
     channel = ChannelFactory(creator=alice)
     send(alice, channel, "history")

@@ -65,6 +65,9 @@ PAGES: dict[str, Endpoint] = {
     ),
     "archive": Endpoint("post", _c("channels/{w.channel.pk}/archive/"), lambda w: YES),
     "unarchive": Endpoint("post", _c("channels/{w.channel.pk}/unarchive/")),
+    "make private": Endpoint(
+        "post", _c("channels/{w.channel.pk}/visibility/"), lambda w: {"private": "true"}
+    ),
     "hand over": Endpoint(
         "post", _c("channels/{w.channel.pk}/owner/"), lambda w: {"user": w.bob.pk, **YES}
     ),

@@ -6,7 +6,7 @@ import pytest
 from accounts.models import Group, GroupSource, IdentityProvider
 from accounts.services import groups
 from audit.models import AuditEvent, AuditEventType
-from eim.chat.models import MemberRole, Membership
+from eim.chat.models import Conversation, MemberRole, Membership
 from tests.conftest import api_as
 from tests.factories import send
 
@@ -194,3 +194,23 @@ def test_empty_states_say_what_to_do(world: World):
 
     assert "No conversation matches" in channels
     assert "Nobody matches" in people
+
+
+def test_an_administrator_makes_a_channel_private_and_public_through_the_page(world: World):
+    admin = signed_in(world.ada)
+    members = set(Membership.objects.filter(conversation=world.channel).values_list("user", "role"))
+
+    made_private = admin.post(
+        f"/console/channels/{world.channel.pk}/visibility/", {"private": "true"}, follow=True
+    )
+    page = admin.get(f"/console/channels/{world.channel.pk}/").content.decode()
+
+    audit = AuditEvent.objects.get(event_type=AuditEventType.CONVERSATION_VISIBILITY_CHANGED)
+    assert _flashes(made_private)[-1] == f"desk is private — audit event #{audit.seq}."
+    assert audit.details["visibility"] == {"from": "public", "to": "private"}
+    assert Conversation.objects.get(pk=world.channel.pk).kind == "private"
+    assert "Make public" in page
+    assert (
+        set(Membership.objects.filter(conversation=world.channel).values_list("user", "role"))
+        == members
+    )

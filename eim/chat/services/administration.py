@@ -1,5 +1,5 @@
-"""What an administrator does to conversations from the console, and the hand-over of
-ownership (by an owner or an administrator).
+"""What an administrator does to conversations from the console, and what an owner or an
+administrator may both do: hand ownership over, make a channel private or public.
 
 The administrator needs no membership: they act on the conversation's metadata and members,
 never its messages. Every administrator action is audited (audit.services) in the same
@@ -15,11 +15,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import active_users_by_id, user_is_active_administrator
+from accounts.workspace.definitions import Who
+from accounts.workspace.selectors import workspace_settings
 from audit.models import AuditEventType
 from audit.services import audit_event_record
 
+from ..access import access_member_conversation_by_id, require_owner
 from ..errors import ChatError, ErrorCode
-from ..models import Conversation, EventType, MemberRole, Membership
+from ..models import Conversation, ConversationKind, EventType, MemberRole, Membership
 from ..payloads import conversation_payload
 from .conversations import (
     _add_member,
@@ -186,3 +189,51 @@ def _announce_owners(conversation: Conversation, *, actor: User) -> None:
         },
         audience=conversation_audience(conversation_id=conversation.pk),
     )
+
+
+@transaction.atomic
+def conversation_visibility_set(
+    *, actor: User, conversation_id: int, private: bool
+) -> Conversation:
+    """Make a channel private or public; nothing if it is so already.
+
+    Who may: an administrator (from the console, needing no membership; audited), and the
+    channel's owners unless the workspace leaves it to administrators
+    (`channel_visibility_change`). The members stay either way: a channel made private keeps
+    everyone in it, and one made public is joined through the usual path, where the
+    information barriers still refuse a barred newcomer. The change is a conversation.updated
+    event (`changes: ["visibility"]`, `visibility: {from, to}`) in the archive beside the
+    member.joined / member.left records, since it changes who may come in."""
+    if user_is_active_administrator(user=actor):
+        conversation = _channel_locked(conversation_id)
+        audited = True
+    else:
+        conversation = access_member_conversation_by_id(user=actor, conversation_id=conversation_id)
+        _require_channel(conversation)
+        require_owner(user=actor, conversation=conversation)
+        if workspace_settings().channel_visibility_change == Who.ADMINISTRATORS:
+            raise ChatError(
+                ErrorCode.FORBIDDEN, "only administrators make channels private or public here"
+            )
+        conversation = conversation_lock(conversation_id=conversation.pk)
+        audited = False
+    _require_open(conversation)
+    kind = ConversationKind.PRIVATE if private else ConversationKind.PUBLIC
+    if conversation.kind == kind:
+        return conversation
+    before = conversation.kind
+    conversation.kind = kind
+    _save_and_announce(
+        conversation,
+        actor=actor,
+        changes=["visibility"],
+        more={"visibility": {"from": before, "to": kind}},
+    )
+    if audited:
+        _audit(
+            actor,
+            AuditEventType.CONVERSATION_VISIBILITY_CHANGED,
+            conversation,
+            visibility={"from": before, "to": kind},
+        )
+    return conversation

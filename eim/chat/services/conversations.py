@@ -103,6 +103,7 @@ def conversation_create_channel(
     name: str,
     private: bool = False,
     topic: str = "",
+    purpose: str = "",
     history_visible: bool | None = None,
 ) -> Conversation:
     """A new channel with its creator as owner. `history_visible` None: the workspace's
@@ -117,6 +118,8 @@ def conversation_create_channel(
     name = _check_channel_name(name)
     if len(topic) > 250:
         raise ChatError(ErrorCode.INVALID_INPUT, "a topic is at most 250 characters")
+    if len(purpose) > 250:
+        raise ChatError(ErrorCode.INVALID_INPUT, "a purpose is at most 250 characters")
     kind = ConversationKind.PRIVATE if private else ConversationKind.PUBLIC
     try:
         with transaction.atomic():
@@ -124,6 +127,7 @@ def conversation_create_channel(
                 kind=kind,
                 name=name,
                 topic=topic,
+                purpose=purpose,
                 created_by=creator,
                 history_visible=history_visible,
             )
@@ -317,10 +321,12 @@ def conversation_update(
     conversation_id: int,
     name: str | None = None,
     topic: str | None = None,
+    purpose: str | None = None,
     history_visible: bool | None = None,
 ) -> Conversation:
-    """Rename, change the topic, or whether later joiners see the history. The last applies
-    to joins from now on: each member keeps what their own join gave them."""
+    """Rename, change the topic or the purpose, or whether later joiners see the history. The
+    last applies to joins from now on: each member keeps what their own join gave them.
+    (Private or public: administration.conversation_visibility_set.)"""
     conversation = access_member_conversation_by_id(user=actor, conversation_id=conversation_id)
     _require_channel(conversation)
     _require_open(conversation)
@@ -334,6 +340,11 @@ def conversation_update(
             raise ChatError(ErrorCode.INVALID_INPUT, "a topic is at most 250 characters")
         conversation.topic = topic
         changes.append("topic")
+    if purpose is not None and purpose != conversation.purpose:
+        if len(purpose) > 250:
+            raise ChatError(ErrorCode.INVALID_INPUT, "a purpose is at most 250 characters")
+        conversation.purpose = purpose
+        changes.append("purpose")
     if history_visible is not None and history_visible != conversation.history_visible:
         conversation.history_visible = history_visible
         changes.append("history_visible")
@@ -353,12 +364,19 @@ def conversation_archive(*, actor: User, conversation_id: int) -> Conversation:
     return conversation
 
 
-def _save_and_announce(conversation: Conversation, *, actor: User, changes: list[str]) -> None:
+def _save_and_announce(
+    conversation: Conversation,
+    *,
+    actor: User,
+    changes: list[str],
+    more: dict[str, Any] | None = None,
+) -> None:
     seq = conversation_lock_next_seq(conversation_id=conversation.pk)
     conversation.last_seq = seq
+    fields = ["name", "topic", "purpose", "kind", "archived_at", "history_visible"]
     try:
         with transaction.atomic():
-            conversation.save(update_fields=["name", "topic", "archived_at", "history_visible"])
+            conversation.save(update_fields=fields)
     except IntegrityError as exc:
         raise ChatError(ErrorCode.ALREADY_EXISTS, "another channel has that name") from exc
     event_record(
@@ -366,7 +384,7 @@ def _save_and_announce(conversation: Conversation, *, actor: User, changes: list
         seq=seq,
         type=EventType.CONVERSATION_UPDATED,
         actor=actor,
-        payload={"details": conversation_payload(conversation), "changes": changes},
+        payload={"details": conversation_payload(conversation), "changes": changes, **(more or {})},
         audience=conversation_audience(conversation_id=conversation.pk),
     )
 

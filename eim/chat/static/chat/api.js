@@ -74,6 +74,7 @@ export const api = {
   dismissNotices: (ids) => request("POST", "/notices/dismiss/", { body: { ids } }),
   users: (q) => request("GET", "/users/", { query: { q } }),
   usersById: (ids) => request("GET", "/users/", { query: { ids: ids.join(",") } }),
+  setPreferences: (change) => request("PATCH", "/me/preferences/", { body: change }),
   conversations: () => request("GET", "/conversations/"),
   browseChannels: () => request("GET", "/conversations/", { query: { browse: 1 } }),
   conversation: (id) => request("GET", `/conversations/${id}/`),
@@ -86,6 +87,8 @@ export const api = {
   leave: (id) => request("POST", `/conversations/${id}/leave/`),
   updateConversation: (id, changes) => request("PATCH", `/conversations/${id}/`, { body: changes }),
   archive: (id) => request("POST", `/conversations/${id}/archive/`),
+  setVisibility: (id, isPrivate) => request("POST", `/conversations/${id}/visibility/`, { body: { private: isPrivate } }),
+  handOwnership: (id, userId) => request("POST", `/conversations/${id}/owner/`, { body: { user: userId } }),
   messages: (id, { before, thread, limit = 50 } = {}) =>
     request("GET", `/conversations/${id}/messages/`, { query: { before, thread, limit } }),
   message: (id) => request("GET", `/messages/${id}/`),

@@ -11,11 +11,13 @@ import { Notifier } from "./notify.js";
 import { Outbox } from "./outbox.js";
 import { PhoneLayout, phone } from "./phone.js";
 import { EmojiPicker } from "./picker.js";
-import { el } from "./render.js";
-import { Sidebar, conversationLabel, lockIcon, partnerOf } from "./sidebar.js";
+import { Sidebar, conversationLabel } from "./sidebar.js";
 import { SearchPanel } from "./search.js";
 import { ChatSocket } from "./socket.js";
 import { Store } from "./store.js";
+import { conversationHeader } from "./header.js";
+import { socketFrames } from "./frames.js";
+import { historyPane } from "./history.js";
 import { Timeline } from "./timeline.js";
 import { selectOnTouch } from "./touch.js";
 import { UnreadBar } from "./unread.js";
@@ -51,13 +53,21 @@ const outbox = new Outbox({
   errorsFor: (pending) => (pending.parent === null ? composer : threadComposer),
 });
 
-const notifier = new Notifier({
-  me: store.me,
-  conversation: (id) => store.conversations.get(id),
-  isChannel: (id) => store.isChannel(id),
-  activeId: () => view.activeId,
-  open: (id) => openConversation(id, { focus: true }),
-});
+const notifier = new Notifier(
+  {
+    me: store.me,
+    conversation: (id) => store.conversations.get(id),
+    isChannel: (id) => store.isChannel(id),
+    activeId: () => view.activeId,
+    open: (id) => openConversation(id, { focus: true }),
+    changed: () => showChoices(),
+    failed: (detail) => {
+      composer.showError(`Couldn't save that choice: ${detail}`);
+      showChoices();
+    },
+  },
+  config.preferences,
+);
 
 const sidebar = new Sidebar({
   store,
@@ -68,6 +78,10 @@ const sidebar = new Sidebar({
   dmsEmpty: $("dms-empty"),
   onOpen: (id) => openConversation(id, { focus: true }),
 });
+
+// The header, the bell, read-only reasons and the unread totals (header.js).
+const { updateUnreadTotals, renderHeader, showChoices, showNotifyState, readOnlyReason, readOnlyPlaceholder } =
+  conversationHeader({ store, view, sidebar, notifier });
 
 function renderContext(inThread) {
   return () => ({
@@ -153,6 +167,18 @@ new Autocomplete($("thread-composer"), {
   channels: channelsOf,
 });
 
+// Socket frames and the connection's state (frames.js).
+const { receiveFrame, connectionChanged, showPending, messageChanged } = socketFrames(
+  { store, view, outbox, typing, notifier, mainTimeline, threadTimeline },
+  {
+    socket: () => socket,
+    scheduleReadMark: () => scheduleReadMark(),
+    showChoices: () => showChoices(),
+    showNotice: (frame) => policyNotices.show(frame),
+    refreshNotices: () => policyNotices.refresh(),
+  },
+);
+
 const socket = new ChatSocket({
   url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/`,
   onHello: (hello) => {
@@ -167,83 +193,26 @@ const socket = new ChatSocket({
 outbox.socket = socket;
 const policyNotices = new PolicyNotices($("policy-notices"));
 
-// ----- socket frames
-
-function receiveFrame(frame) {
-  switch (frame.type) {
-    case "message.ack":
-      store.acknowledged(frame.message);
-      break;
-    case "error":
-      if (frame.client_id) outbox.failed(frame);
-      break;
-    case "typing":
-      typing.typing(frame.conversation, frame.user, frame.name);
-      break;
-    case "presence":
-      store.setPresence(frame.user, frame.status);
-      break;
-    case "read.updated":
-      store.markedRead(frame.conversation, frame.seq);
-      break;
-    case "notice.new":
-      policyNotices.show(frame);
-      break;
-    default:
-      if (typeof frame.seq === "number" && typeof frame.conversation === "number") {
-        const cursor = store.cursors.get(frame.conversation);
-        store.applyEvent(frame);
-        if (frame.type === "message.new" && cursor !== undefined && frame.seq > cursor && isRecent(frame.message)) {
-          notifier.message(frame.conversation, frame.message);
-        }
-      }
-  }
-}
-
-// A replay after a long absence is history, not news: no notification for it.
-function isRecent(message) {
-  return Date.now() - Date.parse(message.created_at) < 2 * 60 * 1000;
-}
-
-function connectionChanged(state) {
-  $("app").dataset.connection = state;
-  const banner = $("connection-banner");
-  const myDot = $("my-presence");
-  if (state === "live") {
-    banner.hidden = true;
-    myDot.dataset.status = document.hidden ? "away" : "online";
-    if (document.hidden) socket.send({ type: "presence.set", status: "away" });
-    outbox.flush();
-    scheduleReadMark();
-    policyNotices.refresh();
-  } else if (state === "waiting") {
-    banner.textContent = navigator.onLine
-      ? "Reconnecting…"
-      : "You are offline. Reconnecting… (messages you send now go out when you are back)";
-    banner.hidden = false;
-    myDot.dataset.status = "offline";
-  } else if (state === "ended") {
-    banner.textContent = "You have been signed out. Taking you to the sign-in page…";
-    banner.hidden = false;
-    setTimeout(() => location.assign(`/login/?next=${encodeURIComponent(location.pathname)}`), 1500);
-  }
-  refreshPendingNodes();
-}
-
-function refreshPendingNodes() {
-  for (const pending of store.pending.values()) showPending(pending);
-}
-
-function showPending(pending) {
-  if (pending.conversation !== view.activeId && pending.conversation !== view.thread?.conversation) return;
-  if (pending.parent === null && pending.conversation === view.activeId && view.mainReady) {
-    mainTimeline.upsertPending(pending);
-    $("empty-state").hidden = true;
-  }
-  if (pending.parent !== null && pending.parent === view.thread?.root && view.threadReady) {
-    threadTimeline.upsertPending(pending);
-  }
-}
+// The history, reading and the thread panel (history.js).
+const {
+  showMessages,
+  loadOlder,
+  showNoConversation,
+  revealMessage,
+  scheduleReadMark,
+  markRead,
+  openThread,
+  closeThread,
+} = historyPane(
+  { store, view, mainTimeline, threadTimeline, unreadBar, composer, threadComposer, sidebar },
+  {
+    socket: () => socket,
+    openConversation: (id) => openConversation(id),
+    closeSearch: () => searchPanel.close(),
+    readOnlyReason: (conversation) => readOnlyReason(conversation),
+    updateUnreadTotals: () => updateUnreadTotals(),
+  },
+);
 
 // ----- store changes → the page
 
@@ -297,30 +266,6 @@ store.subscribe((change) => {
   }
 });
 
-function messageChanged({ conversation, message, known }) {
-  if (conversation === view.activeId && view.mainReady && message.parent === null) {
-    mainTimeline.upsert(message);
-    $("empty-state").hidden = true;
-    scheduleReadMark();
-  }
-  const thread = view.thread;
-  if (thread?.conversation === conversation && view.threadReady) {
-    if (message.id === thread.root || message.parent === thread.root) threadTimeline.upsert(message);
-  }
-  if (!known && conversation === view.activeId && message.author.id !== store.me.id) {
-    const where = message.parent === null ? "" : " in a thread";
-    $("announcer").textContent = `${message.author.name}${where}: ${message.body}`;
-  }
-}
-
-function updateUnreadTotals() {
-  const total = sidebar.totalUnread();
-  document.title = total ? `(${total}) eim` : "eim";
-  const badge = $("menu-badge");
-  badge.hidden = total === 0;
-  badge.textContent = total > 99 ? "99+" : String(total);
-}
-
 // ----- conversations
 
 async function fetchConversation(id) {
@@ -330,68 +275,6 @@ async function fetchConversation(id) {
   } catch {
     // not visible to us (any more): nothing to show
   }
-}
-
-function renderHeader() {
-  const conversation = store.conversations.get(view.activeId);
-  if (!conversation) return;
-  const title = $("conversation-title");
-  const partner = partnerOf(conversation);
-  title.replaceChildren();
-  if (conversation.kind === "private") title.append(lockIcon());
-  if (partner) {
-    title.append(el("span", { class: "presence-dot", dataset: { status: store.presence.get(partner.id) || "offline" }, "aria-hidden": "true" }));
-  }
-  title.append(conversation.kind === "public" ? `#${conversation.name}` : conversation.name);
-  const parts = [];
-  if (readOnlyReason(conversation)) parts.push(readOnlyReason(conversation));
-  if (partner) parts.push(presenceWords(store.presence.get(partner.id)));
-  if (conversation.topic) parts.push(conversation.topic);
-  $("conversation-topic").textContent = parts.join(" · ");
-  const members = $("members-button");
-  const count = conversation.memberCount;
-  members.hidden = !count || conversation.kind === "direct";
-  members.textContent = count === 1 ? "1 member" : `${count} members`;
-  members.setAttribute("aria-label", `${members.textContent}: see who is in ${conversationLabel(conversation)}`);
-  members.classList.toggle("after-text", parts.length > 0);
-  $("channel-settings-button").hidden = !store.isChannel(conversation.id);
-  const mute = $("mute-button");
-  const muted = notifier.isMuted(conversation.id);
-  mute.hidden = false;
-  mute.setAttribute("aria-pressed", String(muted));
-  const words = muted ? "Muted: unmute this conversation" : "Mute this conversation";
-  mute.setAttribute("aria-label", words);
-  mute.title = words;
-}
-
-function showNotifyState() {
-  const button = $("notify-button");
-  button.setAttribute("aria-pressed", String(notifier.active));
-  const words = notifier.active
-    ? "Desktop notifications are on (mentions and direct messages): turn off"
-    : notifier.permission === "denied" && notifier.enabled
-      ? "Desktop notifications are blocked by the browser for this site"
-      : "Turn on desktop notifications for mentions and direct messages";
-  button.setAttribute("aria-label", words);
-  button.title = words;
-}
-
-// Why nobody may write here, or null: an archived channel, or an information barrier
-// between people in it (docs/barriers.md).
-function readOnlyReason(conversation) {
-  if (conversation.archived) return "Archived: read-only";
-  if (conversation.barrier_read_only) return "Read-only: an information barrier applies";
-  return null;
-}
-
-function readOnlyPlaceholder(conversation) {
-  if (conversation.archived) return "This channel is archived and read-only";
-  if (conversation.barrier_read_only) return "This conversation is read-only: an information barrier applies";
-  return null;
-}
-
-function presenceWords(status) {
-  return { online: "Active", away: "Away" }[status] || "Offline";
 }
 
 async function openConversation(id, { focus = false } = {}) {
@@ -427,112 +310,6 @@ function retargetComposer(conversation, draft = composer.input.value) {
   });
 }
 
-async function showMessages(id, { unread = 0 } = {}) {
-  view.mainReady = false;
-  mainTimeline.clear();
-  $("jump-button").hidden = true;
-  $("empty-state").hidden = true;
-  const status = $("history-status");
-  const timeline = store.timelines.get(id);
-  if (!timeline || timeline.loadedSeq === null) {
-    status.textContent = "Loading messages…";
-    status.hidden = false;
-    $("message-scroll").setAttribute("aria-busy", "true");
-    try {
-      // Enough to reach the first unread message, so the reader lands on it.
-      const limit = Math.min(200, Math.max(50, unread + 10));
-      await store.load(id, () => api.messages(id, { limit }), { initial: true });
-    } catch (error) {
-      if (view.activeId === id) {
-        showLoadError(id, error);
-        $("message-scroll").setAttribute("aria-busy", "false");
-      }
-      return;
-    }
-    if (view.activeId !== id) return;
-  }
-  renderMessages(id);
-  $("message-scroll").setAttribute("aria-busy", "false");
-}
-
-function renderMessages(id) {
-  const messages = store.topLevelMessages(id);
-  const pending = [...store.pending.values()].filter((p) => p.conversation === id && p.parent === null);
-  mainTimeline.setMessages(messages, pending);
-  view.mainReady = true;
-  renderHistoryStatus(id);
-  renderEmptyState(id, messages.length + pending.length === 0);
-  markRead();
-  unreadBar.update();
-  fillScreen(id);
-}
-
-function showLoadError(id, error) {
-  const status = $("history-status");
-  status.replaceChildren(`Couldn't load the messages: ${error.detail} `);
-  const retry = el("button", { type: "button", class: "link-button", text: "Try again" });
-  retry.addEventListener("click", () => showMessages(id));
-  status.append(retry);
-  status.hidden = false;
-}
-
-function renderHistoryStatus(id) {
-  const status = $("history-status");
-  const timeline = store.timelines.get(id);
-  const conversation = store.conversations.get(id);
-  if (view.loadingOlder) status.textContent = "Loading earlier messages…";
-  else if (!timeline.hasMore && store.topLevelMessages(id).length) {
-    status.textContent = store.isChannel(id)
-      ? `This is the very beginning of ${conversationLabel(conversation)}.`
-      : `This is the very beginning of your conversation with ${conversation.name}.`;
-  } else status.textContent = "";
-  status.hidden = !status.textContent;
-}
-
-function renderEmptyState(id, empty) {
-  $("empty-state").hidden = !empty;
-  if (!empty) return;
-  const conversation = store.conversations.get(id);
-  $("empty-title").textContent = "No messages yet — say hello";
-  $("empty-hint").textContent =
-    conversation.kind === "direct" || conversation.kind === "group"
-      ? `This is the start of your conversation with ${conversation.name}.`
-      : `This is the start of ${conversationLabel(conversation)}.`;
-}
-
-// Load older pages until the pane can scroll, so scrolling up can ask for more.
-function fillScreen(id) {
-  const scroller = $("message-scroll");
-  const timeline = store.timelines.get(id);
-  if (timeline?.hasMore && scroller.scrollHeight <= scroller.clientHeight) loadOlder();
-}
-
-// Returns whether a page was added.
-async function loadOlder({ limit = 50 } = {}) {
-  const id = view.activeId;
-  const timeline = store.timelines.get(id);
-  if (view.loadingOlder || !view.mainReady || !timeline?.hasMore) return false;
-  const oldest = store.topLevelMessages(id)[0];
-  if (!oldest) return false;
-  view.loadingOlder = true;
-  renderHistoryStatus(id);
-  try {
-    const page = await store.load(id, () => api.messages(id, { before: oldest.seq, limit }));
-    timeline.hasMore = page.has_more;
-    if (view.activeId === id) mainTimeline.prepend(page.results.filter((m) => m.parent === null).map((m) => store.message(id, m.id)));
-    return true;
-  } catch (error) {
-    composer.showError(`Couldn't load earlier messages: ${error.detail}`);
-    return false;
-  } finally {
-    view.loadingOlder = false;
-    if (view.activeId === id) {
-      renderHistoryStatus(id);
-      fillScreen(id);
-    }
-  }
-}
-
 async function loadMembers(id) {
   try {
     membersLoaded(id, await api.members(id));
@@ -563,18 +340,6 @@ function conversationRemoved(id) {
   if (!left) composer.showError("You are no longer a member of that conversation.");
 }
 
-function showNoConversation() {
-  $("app").dataset.state = "empty";
-  $("conversation-title").textContent = "Welcome to eim";
-  $("conversation-topic").textContent = "";
-  mainTimeline.clear();
-  $("history-status").hidden = true;
-  $("empty-state").hidden = false;
-  $("empty-title").textContent = "No channels yet";
-  $("empty-hint").textContent = "Browse the channels of your organisation or create one for your team.";
-  composer.retarget({ label: "Message", placeholder: "Open a conversation to write", enabled: false });
-}
-
 // ----- search, and showing one message in its conversation
 
 const searchPanel = new SearchPanel($("search-panel"), {
@@ -595,39 +360,13 @@ const searchPanel = new SearchPanel($("search-panel"), {
   },
 });
 
-// Open the conversation (or the thread) of a message, load history back to it, highlight it.
-async function revealMessage(conversationId, messageId) {
-  if (!store.conversations.has(conversationId)) {
-    composer.showError("You are no longer in that conversation.");
-    return;
-  }
-  let message;
-  try {
-    message = await api.message(messageId);
-  } catch (error) {
-    composer.showError(`Couldn't show that message: ${error.detail}`);
-    return;
-  }
-  if (view.activeId !== conversationId) await openConversation(conversationId);
-  if (message.parent !== null) {
-    await openThread(conversationId, message.parent, null);
-    threadTimeline.highlight(messageId);
-    return;
-  }
-  for (let page = 0; page < 20 && !store.message(conversationId, messageId); page += 1) {
-    if (!(await loadOlder({ limit: 200 }))) break;
-  }
-  if (!mainTimeline.highlight(messageId)) {
-    composer.showError("That message is too far back to show here; scroll up to read it.");
-  }
-}
-
 // ----- a conversation's details and members
 
 const channelDialog = new ChannelDialog($("channel-dialog"), {
   me: store.me,
   conversation: (id) => store.conversations.get(id),
   confirmDialog: $("confirm-dialog"),
+  ownersChangeVisibility: config.ownersChangeVisibility,
   onMembers: membersLoaded,
   onChanged: (id) => {
     store.emit({ type: "conversations" });
@@ -641,72 +380,6 @@ const channelDialog = new ChannelDialog($("channel-dialog"), {
     if (store.conversations.has(id)) store.removeConversation(id);
   },
 });
-
-// ----- reading
-
-function scheduleReadMark() {
-  clearTimeout(view.readTimer);
-  view.readTimer = setTimeout(markRead, 150);
-}
-
-function markRead({ force = false } = {}) {
-  const id = view.activeId;
-  const conversation = store.conversations.get(id);
-  if (!conversation || !view.mainReady) return;
-  if (!force && (document.hidden || !mainTimeline.atBottom)) return;
-  const seq = store.cursors.get(id) ?? 0;
-  if (seq <= (conversation.last_read_seq ?? 0) && !conversation.unread) return;
-  conversation.last_read_seq = Math.max(conversation.last_read_seq ?? 0, seq);
-  conversation.unread = 0;
-  conversation.unread_mentions = 0;
-  unreadBar.read();
-  sidebar.render();
-  updateUnreadTotals();
-  if (!socket.send({ type: "read.mark", conversation: id, seq })) api.markRead(id, seq).catch(() => {});
-}
-
-// ----- threads
-
-async function openThread(conversationId, rootId, opener) {
-  searchPanel.close();
-  view.thread = { conversation: conversationId, root: rootId, opener };
-  view.threadReady = false;
-  const panel = $("thread-panel");
-  panel.hidden = false;
-  $("app").classList.add("thread-open");
-  const conversation = store.conversations.get(conversationId);
-  $("thread-where").textContent = conversationLabel(conversation);
-  threadComposer.retarget({
-    label: `Reply in thread in ${conversationLabel(conversation)}`,
-    placeholder: "Reply…",
-    enabled: !readOnlyReason(conversation),
-  });
-  threadTimeline.clear();
-  $("thread-scroll").setAttribute("aria-busy", "true");
-  try {
-    await store.load(conversationId, () => api.messages(conversationId, { thread: rootId, limit: 200 }));
-  } catch (error) {
-    threadComposer.showError(`Couldn't load the thread: ${error.detail}`);
-    return;
-  }
-  if (view.thread?.root !== rootId) return;
-  const pending = [...store.pending.values()].filter((p) => p.parent === rootId);
-  threadTimeline.setMessages(store.threadMessages(conversationId, rootId), pending);
-  view.threadReady = true;
-  $("thread-scroll").setAttribute("aria-busy", "false");
-  threadComposer.focus();
-}
-
-function closeThread() {
-  if (!view.thread) return;
-  const { opener } = view.thread;
-  view.thread = null;
-  view.threadReady = false;
-  threadTimeline.clear();
-  $("thread-panel").hidden = true;
-  $("app").classList.remove("thread-open");
-  if (opener?.isConnected) opener.focus();
-}
 
 // ----- message actions (edit, delete, reactions, thread)
 
@@ -828,9 +501,7 @@ function bindPage() {
   showNotifyState();
   $("mute-button").addEventListener("click", () => {
     notifier.setMuted(view.activeId, !notifier.isMuted(view.activeId));
-    renderHeader();
-    sidebar.render();
-    updateUnreadTotals();
+    showChoices();
   });
   for (const box of [composer, threadComposer]) {
     const button = box.form.querySelector('[data-role="emoji"]');

@@ -80,7 +80,10 @@ export function setupBrowseDialog(dialog, { onJoined }) {
               "div",
               { class: "browse-text" },
               el("span", { class: "browse-name", text: `#${channel.name}` }),
-              el("span", { class: "browse-meta", text: channel.topic ? `${members} · ${channel.topic}` : members }),
+              el("span", {
+                class: "browse-meta",
+                text: channel.purpose || channel.topic ? `${members} · ${channel.purpose || channel.topic}` : members,
+              }),
             ),
             button,
           ),

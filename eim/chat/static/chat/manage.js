@@ -1,6 +1,7 @@
-// A conversation's details: About (name, topic, history, archive, leave) and Members (who is
-// in it, add people, remove them). Everything goes through the REST API, so the services'
-// rules apply and their refusals are shown as they are worded.
+// A conversation's details: About (name, topic, purpose, history, private or public, archive,
+// leave) and Members (who is in it, add people, remove them, hand ownership over). Everything
+// goes through the REST API, so the services' rules apply and their refusals are shown as they
+// are worded. A channel's last owner who tries to leave is led to hand ownership over first.
 
 import { api } from "./api.js";
 import { confirmAction, slugAsTyped } from "./dialogs.js";
@@ -10,12 +11,13 @@ import { CHANNEL_KINDS } from "./store.js";
 // The answer to a change describes the channel, not our membership (no role, no unread):
 // take only the channel's own fields from it.
 function adopt(conversation, answer) {
-  const { name, topic, archived, history_visible: historyVisible } = answer;
-  Object.assign(conversation, { name, topic, archived, history_visible: historyVisible });
+  const { name, topic, purpose, kind, archived, history_visible: historyVisible } = answer;
+  Object.assign(conversation, { name, topic, purpose, kind, archived, history_visible: historyVisible });
 }
 
 export class ChannelDialog {
-  // hooks: conversation(id), me, presence(user), confirmDialog, onLeft(id), onMembers(id, members)
+  // hooks: conversation(id), me, presence(user), confirmDialog, onLeft(id), onMembers(id, members),
+  // ownersChangeVisibility (the workspace lets owners make channels private or public)
   constructor(dialog, hooks) {
     this.dialog = dialog;
     this.hooks = hooks;
@@ -49,6 +51,7 @@ export class ChannelDialog {
       this.save();
     });
     this.role("archive").addEventListener("click", () => this.archive());
+    this.role("visibility").addEventListener("click", () => this.switchVisibility());
     this.role("leave").addEventListener("click", () => this.leave());
     let timer = null;
     this.invite.elements.q.addEventListener("input", () => {
@@ -60,8 +63,10 @@ export class ChannelDialog {
       this.addChosen();
     });
     this.memberList.addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-remove]");
-      if (button) this.remove(Number(button.dataset.remove), button.dataset.name);
+      const remove = event.target.closest("button[data-remove]");
+      if (remove) this.remove(Number(remove.dataset.remove), remove.dataset.name);
+      const owner = event.target.closest("button[data-owner]");
+      if (owner) this.handOver(Number(owner.dataset.owner), owner.dataset.name);
     });
   }
 
@@ -125,19 +130,60 @@ export class ChannelDialog {
     const form = this.about.elements;
     form.name.value = conversation.name;
     form.topic.value = conversation.topic || "";
+    form.purpose.value = conversation.purpose || "";
     form.history_visible.checked = conversation.history_visible !== false;
     const editable = this.isOwner && !conversation.archived;
-    for (const field of [form.name, form.topic, form.history_visible]) field.disabled = !editable;
+    for (const field of [form.name, form.topic, form.purpose, form.history_visible]) field.disabled = !editable;
     this.role("save").hidden = !editable;
     this.role("owner-note").hidden = editable;
     this.role("owner-note").textContent = conversation.archived
       ? "This channel is archived and read-only."
       : "Only the channel's owners can change these.";
     this.role("archive-row").hidden = !this.isOwner || conversation.archived;
+    this.fillVisibility();
     this.role("leave-hint").textContent =
       conversation.kind === "private"
         ? "You need an owner's invitation to come back."
         : "You can join again from Browse channels.";
+  }
+
+  // Owners make a channel private or public unless the workspace leaves it to administrators.
+  fillVisibility() {
+    const conversation = this.conversation;
+    const row = this.role("visibility-row");
+    row.hidden = !this.isOwner || conversation.archived || !CHANNEL_KINDS.has(conversation.kind);
+    const toPrivate = conversation.kind === "public";
+    this.role("visibility-title").textContent = toPrivate ? "Make the channel private" : "Make the channel public";
+    const button = this.role("visibility");
+    button.textContent = toPrivate ? "Make private" : "Make public";
+    button.disabled = !this.hooks.ownersChangeVisibility;
+    this.role("visibility-hint").textContent = !this.hooks.ownersChangeVisibility
+      ? "In this workspace only administrators make channels private or public."
+      : toPrivate
+        ? "Its members stay; others no longer find it or join it."
+        : "Anyone can then find it and join it, unless an information barrier keeps them apart.";
+  }
+
+  async switchVisibility() {
+    const conversation = this.conversation;
+    const toPrivate = conversation.kind === "public";
+    const sure = await confirmAction(this.hooks.confirmDialog, {
+      title: toPrivate ? `Make #${conversation.name} private?` : `Make ${conversation.name} public?`,
+      text: toPrivate
+        ? "Everyone in it stays. Others no longer see it in Browse channels and need an owner's invitation to join."
+        : `Anyone can find it in Browse channels and join${
+            conversation.history_visible ? ", and read what was said before" : ""
+          }. Everyone in it stays.`,
+      confirm: toPrivate ? "Make private" : "Make public",
+    });
+    if (!sure) return;
+    await this.run(async () => {
+      adopt(conversation, await api.setVisibility(this.id, toPrivate));
+      this.hooks.onChanged(this.id);
+      this.showTitle();
+      this.fillAbout();
+      this.showNote(toPrivate ? "The channel is private now." : "The channel is public now.");
+    });
   }
 
   canInvite() {
@@ -152,6 +198,7 @@ export class ChannelDialog {
     const changes = {};
     if (form.name.value !== conversation.name) changes.name = form.name.value;
     if (form.topic.value !== (conversation.topic || "")) changes.topic = form.topic.value;
+    if (form.purpose.value !== (conversation.purpose || "")) changes.purpose = form.purpose.value;
     if (form.history_visible.checked !== conversation.history_visible) {
       changes.history_visible = form.history_visible.checked;
     }
@@ -183,8 +230,13 @@ export class ChannelDialog {
     });
   }
 
+  // The last owner cannot leave: say so and offer the way out instead of a refusal.
   async leave() {
     const conversation = this.conversation;
+    if (this.isOwner && !conversation.archived && (await this.soleOwner())) {
+      this.leadToHandOver();
+      return;
+    }
     const sure = await confirmAction(this.hooks.confirmDialog, {
       title: `Leave ${conversation.kind === "public" ? "#" : ""}${conversation.name}?`,
       text:
@@ -201,8 +253,42 @@ export class ChannelDialog {
       this.hooks.onLeft(this.id);
     } catch (error) {
       this.hooks.onLeaving(null);
-      this.showError(error.detail);
+      if (error.code === "last_owner") this.leadToHandOver();
+      else this.showError(error.detail);
     }
+  }
+
+  async soleOwner() {
+    if (!this.members.length) await this.loadMembers();
+    return !this.members.some((m) => m.role === "owner" && m.id !== this.hooks.me.id);
+  }
+
+  leadToHandOver() {
+    const others = this.members.filter((m) => m.id !== this.hooks.me.id);
+    this.showTab("members");
+    this.showNote(
+      others.length
+        ? "You are the channel's only owner: choose a new owner with “Make owner” below, then you can leave."
+        : "You are the only one here: archive the channel instead (About), or add someone and make them owner.",
+    );
+    this.memberList.querySelector("button[data-owner]")?.focus();
+  }
+
+  async handOver(userId, name) {
+    const sure = await confirmAction(this.hooks.confirmDialog, {
+      title: `Make ${name} the owner?`,
+      text: "They can rename the channel, manage its members and archive it. You stay in it as a member and can then leave.",
+      confirm: "Make owner",
+    });
+    if (!sure) return;
+    await this.run(async () => {
+      await api.handOwnership(this.id, userId);
+      this.conversation.role = "member";
+      this.hooks.onChanged(this.id);
+      this.fillAbout();
+      await this.loadMembers();
+      this.showNote(`${name} is the owner now; you are a member.`);
+    });
   }
 
   async run(work) {
@@ -250,6 +336,17 @@ export class ChannelDialog {
         );
         if (member.role === "owner") row.append(el("span", { class: "role-tag", text: "Owner" }));
         if (this.isOwner && member.id !== me.id && CHANNEL_KINDS.has(this.conversation.kind) && !this.conversation.archived) {
+          if (member.role !== "owner") {
+            row.append(
+              el("button", {
+                type: "button",
+                class: "button-quiet member-owner",
+                text: "Make owner",
+                "aria-label": `Make ${member.name} the owner`,
+                dataset: { owner: member.id, name: member.name },
+              }),
+            );
+          }
           row.append(
             el("button", {
               type: "button",

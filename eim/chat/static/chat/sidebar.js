@@ -74,7 +74,7 @@ export class Sidebar {
     const unread = active || (muted && !mentions) ? 0 : conversation.unread || 0;
     const link = el("a", {
       href: `#/c/${conversation.id}`,
-      class: `conversation-link${unread ? " unread" : ""}${muted ? " muted" : ""}`,
+      class: `conversation-link${unread || mentions ? " unread" : ""}${muted ? " muted" : ""}`,
       "aria-current": active ? "page" : null,
       dataset: { conversation: conversation.id },
     });
@@ -84,14 +84,15 @@ export class Sidebar {
     if (conversation.kind === "private") described.push("private channel");
     const partner = partnerOf(conversation);
     if (partner) described.push(this.store.presence.get(partner.id) || "offline");
-    if (unread) {
+    // A mention in a thread reply counts though the reply is not an unread message itself.
+    if (unread || mentions) {
       // Mentions, and every message of a direct conversation, are for you: a strong badge
       // with "@" for mentions; other unread messages in channels get a quiet one.
       const forMe = mentions > 0 || !CHANNEL_KINDS.has(conversation.kind);
       const shown = mentions || unread;
       const text = `${mentions ? "@" : ""}${shown > 99 ? "99+" : shown}`;
       link.append(el("span", { class: `badge${forMe ? " badge-strong" : ""}`, text }));
-      described.push(`${unread} unread`);
+      if (unread) described.push(`${unread} unread`);
       if (mentions) described.push(mentions === 1 ? "1 mention" : `${mentions} mentions`);
     }
     if (conversation.archived) described.push("archived");
@@ -123,7 +124,8 @@ export class Sidebar {
     let total = 0;
     for (const conversation of this.store.conversations.values()) {
       if (conversation.id === this.activeId) continue;
-      total += this.isMuted(conversation.id) ? conversation.unread_mentions || 0 : conversation.unread || 0;
+      const mentions = conversation.unread_mentions || 0;
+      total += this.isMuted(conversation.id) ? mentions : Math.max(conversation.unread || 0, mentions);
     }
     return total;
   }

@@ -193,12 +193,17 @@ export class Store {
     if (handler) handler.call(this, frame);
   }
 
+  // The unread count is of top-level messages; the mention badge counts a mention of me
+  // anywhere, a thread reply included (as the server counts them).
   countUnread(conversationId, message, delta) {
     const conversation = this.conversations.get(conversationId);
-    if (!conversation || message.parent !== null || message.author.id === this.me.id) return;
+    if (!conversation || message.author.id === this.me.id) return;
     if (message.seq <= (conversation.last_read_seq ?? 0)) return;
-    conversation.unread = Math.max(0, (conversation.unread || 0) + delta);
-    if (message.mentions?.includes(this.me.id)) {
+    const reply = message.parent !== null;
+    const mentioned = Boolean(message.mentions?.includes(this.me.id));
+    if (reply && !mentioned) return;
+    if (!reply) conversation.unread = Math.max(0, (conversation.unread || 0) + delta);
+    if (mentioned) {
       conversation.unread_mentions = Math.max(0, (conversation.unread_mentions || 0) + delta);
     }
     this.emit({ type: "unread", conversation: conversationId });
@@ -215,11 +220,15 @@ export class Store {
       conversation.unread = 0;
       conversation.unread_mentions = 0;
     } else if (timeline && !timeline.hasMore) {
-      const unread = this.topLevelMessages(conversationId).filter(
+      const unread = [...timeline.messages.values()].filter(
         (m) => m.seq > seq && !m.deleted && m.author.id !== this.me.id,
       );
-      conversation.unread = unread.length;
-      conversation.unread_mentions = unread.filter((m) => m.mentions.includes(this.me.id)).length;
+      conversation.unread = unread.filter((m) => m.parent === null).length;
+      const mentions = unread.filter((m) => m.mentions.includes(this.me.id)).length;
+      // A mention in a thread reply we never loaded is not here to count: ask the server.
+      const unsure = mentions < (conversation.unread_mentions || 0);
+      conversation.unread_mentions = mentions;
+      if (unsure) this.emit({ type: "unread-stale", conversation: conversationId });
     } else {
       this.emit({ type: "unread-stale", conversation: conversationId });
       return;
@@ -258,10 +267,17 @@ export class Store {
   conversationChanged(frame) {
     const conversation = this.conversations.get(frame.conversation);
     if (!conversation || !frame.details) return;
-    const { topic, archived, barrier_read_only, history_visible: historyVisible } = frame.details;
-    Object.assign(conversation, { topic, archived, barrier_read_only, history_visible: historyVisible });
+    const { topic, purpose, archived, barrier_read_only, history_visible: historyVisible } = frame.details;
+    Object.assign(conversation, { topic, purpose, archived, barrier_read_only, history_visible: historyVisible });
     // A direct conversation's name is its people, as the list named it for us.
-    if (CHANNEL_KINDS.has(conversation.kind)) conversation.name = frame.details.name;
+    if (CHANNEL_KINDS.has(conversation.kind)) {
+      conversation.name = frame.details.name;
+      conversation.kind = frame.details.kind; // made private or public
+    }
+    // Ownership handed over: the frame names the owners now.
+    if (Array.isArray(frame.owners) && conversation.role) {
+      conversation.role = frame.owners.includes(this.me.id) ? "owner" : "member";
+    }
     this.emit({ type: "conversations" });
     this.emit({ type: "conversation", conversation: frame.conversation });
   }
@@ -307,7 +323,9 @@ const EVENT_HANDLERS = {
   },
   "message.deleted"(frame) {
     const { message } = frame;
-    this.countUnread(frame.conversation, message, -1);
+    // A deleted message's frame names no mentions: the version we hold says whom it mentioned.
+    const mentions = this.message(frame.conversation, message.id)?.mentions ?? [];
+    this.countUnread(frame.conversation, { ...message, mentions }, -1);
     this.putMessage(frame.conversation, message, frame.seq);
     if (message.parent !== null) {
       this.touchMessage(frame.conversation, message.parent, frame.seq, (root) => {
