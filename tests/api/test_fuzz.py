@@ -8,9 +8,9 @@ import os
 import re
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 from django.core.management import call_command
 
@@ -74,8 +74,8 @@ def test_every_operation_holds_to_the_schema_under_fuzzing(daphne_server: LiveSe
 def _schema_from(server: LiveServer, folder: Path) -> Path:
     """The live server's own schema, fetched here with a generous timeout: schemathesis gives
     a schema URL 10 s, which a busy machine's first drf-spectacular generation can exceed."""
-    with urllib.request.urlopen(f"{server.http_url}/api/v1/schema/?format=json", timeout=120) as r:
-        body = r.read()
+    reply = httpx.get(f"{server.http_url}/api/v1/schema/?format=json", timeout=120)
+    reply.raise_for_status()
     path = folder / "schema.json"
-    path.write_bytes(body)
+    path.write_bytes(reply.content)
     return path
