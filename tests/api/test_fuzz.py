@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
+import requests
 from django.core.management import call_command
 
 from accounts.models import User
@@ -74,7 +74,7 @@ def test_every_operation_holds_to_the_schema_under_fuzzing(daphne_server: LiveSe
 def _schema_from(server: LiveServer, folder: Path) -> Path:
     """The live server's own schema, fetched here with a generous timeout: schemathesis gives
     a schema URL 10 s, which a busy machine's first drf-spectacular generation can exceed."""
-    reply = httpx.get(f"{server.http_url}/api/v1/schema/?format=json", timeout=120)
+    reply = requests.get(f"{server.http_url}/api/v1/schema/?format=json", timeout=120)
     reply.raise_for_status()
     path = folder / "schema.json"
     path.write_bytes(reply.content)
