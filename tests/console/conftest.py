@@ -44,7 +44,7 @@ class World:
     pending: RoleRequest  # dana asked that carol be an auditor
     token_key: str  # bob's API token
     scim_token: ScimToken  # bound to okta, live
-    policy_id: int  # barrier "Wall", Research / Sales (carol), proposed and previewed
+    policy_id: int  # barrier "Wall", Research / Advisory (carol), proposed and previewed
 
 
 @pytest.fixture
@@ -71,10 +71,10 @@ def world(db: None) -> World:
     tokens.api_token_create(user=bob)
     token_key = AuthToken.objects.get(user=bob).token_key
     scim_token, _ = scim_token_create(name="okta-scim", provider=provider)
-    sales = groups.group_create(actor=ada, display_name="Sales")
-    groups.group_members_add(actor=ada, group=sales, user_ids=[carol.pk])
+    advisory = groups.group_create(actor=ada, display_name="Advisory")
+    groups.group_members_add(actor=ada, group=advisory, user_ids=[carol.pk])
     policy_id = barrier_policy_create(
-        actor=ada, name="Wall", segment_a=group.pk, segment_b=sales.pk
+        actor=ada, name="Wall", segment_a=group.pk, segment_b=advisory.pk
     ).policy_id
     barrier_policy_preview(actor=ada, policy_id=policy_id)
     return World(
