@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from eim.chat import selectors as chat_selectors
@@ -366,3 +366,104 @@ def reaction_histories(*, message_ids: Iterable[int]) -> dict[int, list[Archived
     for record in records:
         histories[int(record.message_id or 0)].append(_event(record))
     return dict(histories)
+
+
+def scope_record_seqs(
+    *, message_ids: Any, conversation_ids: Any, up_to_seq: int
+) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+    """(seq, conversation_id) of every record of these messages and of these conversations'
+    joins, leaves, creation and renames, up to `up_to_seq`, unordered: what an export freezes
+    (INSERT … SELECT). The id collections may be subqueries."""
+    return (
+        ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
+        .filter(seq__lte=up_to_seq)
+        .order_by()
+        .values("seq", "conversation_id")
+    )
+
+
+def message_ids_written(
+    *,
+    conversation_ids: Any,
+    up_to_seq: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+    """message_id of every message written in these conversations (up to `up_to_seq`, in
+    [since, until)), unordered, as a query to select from."""
+    rows = ArchiveRecord.objects.filter(
+        conversation_id__in=conversation_ids, event_type=MESSAGE_NEW, seq__lte=up_to_seq
+    )
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if until is not None:
+        rows = rows.filter(occurred_at__lt=until)
+    return rows.order_by().values("message_id")
+
+
+def conversations_of_messages(
+    *, message_ids: Any, up_to_seq: int
+) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+    """The distinct conversation_id of these messages' creations, as a query to select from."""
+    return (
+        ArchiveRecord.objects.filter(
+            message_id__in=message_ids, event_type=MESSAGE_NEW, seq__lte=up_to_seq
+        )
+        .order_by()
+        .values("conversation_id")
+        .distinct()
+    )
+
+
+def superseded_version_seqs_of(
+    *, message_ids: Any, up_to_seq: int
+) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+    """Seqs of these messages' versions (the original, edits) that a later edit up to
+    `up_to_seq` replaced, as a query: what "only the latest version" leaves out."""
+    later_edit = ArchiveRecord.objects.filter(
+        message_id=OuterRef("message_id"),
+        event_type=MESSAGE_EDITED,
+        seq__gt=OuterRef("seq"),
+        seq__lte=up_to_seq,
+    )
+    return (
+        ArchiveRecord.objects.filter(
+            message_id__in=message_ids, event_type__in=VERSION_TYPES, seq__lte=up_to_seq
+        )
+        .filter(Exists(later_edit))
+        .order_by()
+        .values("seq")
+    )
+
+
+def records_at(*, seqs: Any) -> list[RecordRow]:
+    """The records with these seqs (a subquery or a list), in seq order."""
+    rows = (
+        ArchiveRecord.objects.filter(seq__in=seqs)
+        .order_by("seq")
+        .values_list(
+            "seq",
+            "event_type",
+            "conversation_id",
+            "message_id",
+            "occurred_at",
+            "canonical",
+            "prev_hash",
+            "hash",
+        )
+    )
+    return [RecordRow(*row) for row in rows]
+
+
+def message_time_line(*, conversation_id: int, up_to_seq: int) -> Iterator[tuple[int, datetime]]:
+    """(message_id, occurred_at) of every message written in a conversation, in seq order,
+    streamed: what "include context" walks."""
+    rows = (
+        ArchiveRecord.objects.filter(
+            conversation_id=conversation_id, event_type=MESSAGE_NEW, seq__lte=up_to_seq
+        )
+        .order_by("seq")
+        .values_list("message_id", "occurred_at")
+        .iterator(chunk_size=10000)
+    )
+    return ((int(m), t) for m, t in rows if m is not None)

@@ -214,6 +214,7 @@ def main() -> None:
     parser.add_argument(
         "--conversations", type=int, default=0, help="export only the first N channels"
     )
+    parser.add_argument("--seed-only", action="store_true", help="fill the archive and stop")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     options = parser.parse_args()
     env = environment(options.database_url)
@@ -226,6 +227,8 @@ def main() -> None:
     django_setup(env)
     print(f"archive of {options.messages:,} messages in {options.channels} channels", flush=True)
     ids = archive_fill(options.messages, options.channels)
+    if options.seed_only:
+        return
     ids = ids[: options.conversations] if options.conversations else ids
     results = {}
     for fmt in options.formats.split(","):

@@ -2,16 +2,21 @@
 default, S3 in production), under `<job id>/`.
 
     <job>/parts/<n>/<file>   what step n appended to a concatenated file (JSON Lines, CSV)
+    <job>/parts/<n>/files.zip  the whole files step n made (one EML per message), in one
+                             stored zip: one storage write per step rather than one per file
     <job>/export/...         the export folder: the finished files, manifest, verifier
     <job>/export-<job>.zip   the folder zipped, what is downloaded
 
 A step's part and whole files are written under names fixed by the step, before the step's
 cursor commits: a step redone after a crash writes the same bytes under the same names.
+The manifest lists the bundled files with the folder's, and the download's zip holds them in
+the folder: what a recipient unpacks is one folder either way.
 """
 
 import hashlib
 import io
 import shutil
+import zipfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
@@ -25,10 +30,18 @@ def export_storage() -> Storage:
     return storages["exports"]
 
 
+BUNDLE = "files.zip"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
 def put(name: str, content: bytes | File) -> None:
-    """Write `name` whole, replacing what a redone step or an earlier attempt left there."""
+    """Write `name` whole, replacing what a redone step or an earlier attempt left there:
+    one call where the storage overwrites (the filesystem's `allow_overwrite`, S3)."""
     storage = export_storage()
-    if storage.exists(name):
+    overwrites = getattr(storage, "allow_overwrite", False) or getattr(
+        storage, "file_overwrite", False
+    )
+    if not overwrites and storage.exists(name):
         storage.delete(name)
     saved = storage.save(name, ContentFile(content) if isinstance(content, bytes) else content)
     if saved != name:
@@ -41,6 +54,31 @@ def part_name(job_id: str, part: int, path: str) -> str:
 
 def export_name(job_id: str, path: str) -> str:
     return f"{job_id}/{EXPORT_DIR}/{path}"
+
+
+def bundle_name(job_id: str, part: int) -> str:
+    return part_name(job_id, part, BUNDLE)
+
+
+def bundle_bytes(members: dict[str, bytes]) -> bytes:
+    """A step's whole files as one stored zip, byte for byte the same for the same files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as bundle:
+        for path in sorted(members):
+            bundle.writestr(zipfile.ZipInfo(path, _ZIP_TIME), members[path])
+    return buffer.getvalue()
+
+
+def bundled(job_id: str, *, parts: int) -> Iterator[tuple[str, bytes]]:
+    """(path in the folder, bytes) of every file the steps bundled, part by part."""
+    storage = export_storage()
+    for part in range(parts):
+        name = bundle_name(job_id, part)
+        if not storage.exists(name):
+            continue
+        with storage.open(name, "rb") as stream, zipfile.ZipFile(stream) as bundle:
+            for info in bundle.infolist():
+                yield info.filename, bundle.read(info)
 
 
 def zip_name(job_id: str) -> str:

@@ -149,7 +149,7 @@ def _package_later(job_id: str) -> None:
     export_package_task.delay(job_id)
 
 
-def _zip(job_id: str) -> File:
+def _zip(job_id: str, *, parts: int) -> File:
     spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 (saved, then closed)
     storage = files.export_storage()
     root = f"{job_id}/{files.EXPORT_DIR}"
@@ -161,6 +161,8 @@ def _zip(job_id: str) -> File:
             ):
                 while block := source.read(1 << 20):
                     target.write(block)
+        for path, data in files.bundled(job_id, parts=parts):
+            archive.writestr(f"export-{job_id}/{path}", data, zipfile.ZIP_DEFLATED)
     spool.seek(0)
     return File(spool, name=f"export-{job_id}.zip")
 
@@ -170,7 +172,7 @@ def export_package(*, job_id: str) -> str:
     job = ExportJob.objects.filter(pk=job_id, state=ExportState.PACKAGING).first()
     if job is None:
         return "nothing to package"
-    package = _zip(job_id)
+    package = _zip(job_id, parts=job.parts)
     files.put(files.zip_name(job_id), package)
     package.close()
     with transaction.atomic():

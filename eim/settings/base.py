@@ -342,7 +342,10 @@ STORAGES = {
         ),
         "OPTIONS": env.json(
             "EIM_EXPORT_STORAGE_OPTIONS",
-            default={"location": env.str("EIM_EXPORT_ROOT", default=str(VAR_DIR / "exports"))},
+            default={
+                "location": env.str("EIM_EXPORT_ROOT", default=str(VAR_DIR / "exports")),
+                "allow_overwrite": True,  # a redone step rewrites its files in one call
+            },
         ),
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
+from .base import ArchiveLookups, ChunkOutput, ConversationReader, ExportedRecord, ExportFormat
 from .eml import EmlFormat
 from .jsonl import JsonLinesFormat
 from .pdf import PdfFormat
@@ -29,6 +29,7 @@ def formats_for(options: dict[str, Any], *, export_id: str = "") -> list[ExportF
 __all__ = [
     "ArchiveLookups",
     "ChunkOutput",
+    "ConversationReader",
     "ExportFormat",
     "ExportedRecord",
     "formats_for",

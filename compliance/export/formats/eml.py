@@ -4,7 +4,8 @@ From is the author, To the audience of the message when it was written, Date its
 Message-ID `<message-ID@eim.invalid>`, In-Reply-To and References the thread's parent. The body
 is the message as it stands last (text/plain and text/html, base64 UTF-8), followed by every
 version with its time and archive seq; a deleted message says so and keeps the text it had.
-X-EIM-* headers carry the conversation, the archive seqs and the edited/deleted flags. With
+X-EIM-* headers carry the conversation, the archive seqs, the edited/deleted flags and whether
+the message is context around a hit (`X-EIM-Context: yes`) rather than a hit. With
 attachments included, each one is a MIME part (its bytes from the archive's blob store).
 
 Built from a template rather than `email.message` (about 14 times faster, docs/performance.md);
@@ -113,6 +114,7 @@ def message_eml(
     recipients: list[dict[str, Any]],
     conversation: str,
     include_attachments: bool = False,
+    context: bool = False,
 ) -> bytes:
     original = history[0]
     message = original.message
@@ -146,6 +148,7 @@ def message_eml(
         f"X-EIM-Versions: {sum(1 for e in history if e.type in (MESSAGE_NEW, MESSAGE_EDITED))}\r\n"
         f"X-EIM-Edited: {'yes' if MESSAGE_EDITED in kinds else 'no'}\r\n"
         f"X-EIM-Deleted: {'yes' if MESSAGE_DELETED in kinds else 'no'}\r\n"
+        f"X-EIM-Context: {'yes' if context else 'no'}\r\n"
         "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
     )
@@ -182,5 +185,6 @@ class EmlFormat(ExportFormat):
                 recipients=people,
                 conversation=lookups.conversation_name(cid),
                 include_attachments=self.include_attachments,
+                context=record.context,
             )
         return ChunkOutput(files=files, counts={"messages": len(files)})
