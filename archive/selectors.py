@@ -122,15 +122,33 @@ def archived_event(*, seq: int) -> ArchivedEvent | None:
     return _event(record) if record else None
 
 
-def message_histories(*, message_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
-    """Every record of each message (creation, edits, deletion, attachments), in seq order."""
+def message_histories(
+    *, message_ids: Iterable[int], types: Iterable[str] = MESSAGE_TYPES
+) -> dict[int, list[ArchivedEvent]]:
+    """Every record of each message (creation, edits, deletion, attachments; or those of
+    `types`), in seq order."""
     records = ArchiveRecord.objects.filter(
-        message_id__in=set(message_ids), event_type__in=MESSAGE_TYPES
+        message_id__in=set(message_ids), event_type__in=list(types)
     ).order_by("seq")
     histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
     for record in records:
         histories[int(record.message_id or 0)].append(_event(record))
     return dict(histories)
+
+
+def archived_event_of(row: "RecordRow", content: dict[str, Any]) -> ArchivedEvent:
+    """A record already read (with its parsed canonical content) as an ArchivedEvent."""
+    return ArchivedEvent(
+        seq=row.seq,
+        type=row.type,
+        conversation_id=row.conversation_id,
+        conversation_seq=int(content.get("conversation_seq") or 0),
+        message_id=row.message_id,
+        actor_id=content.get("actor"),
+        occurred_at=row.occurred_at,
+        audience=tuple(int(i) for i in content.get("audience") or ()),
+        payload=content.get("payload") or {},
+    )
 
 
 def conversation_names(
@@ -370,7 +388,7 @@ def reaction_histories(*, message_ids: Iterable[int]) -> dict[int, list[Archived
 
 def scope_record_seqs(
     *, message_ids: Any, conversation_ids: Any, up_to_seq: int
-) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+) -> QuerySet[ArchiveRecord, Any]:
     """(seq, conversation_id) of every record of these messages and of these conversations'
     joins, leaves, creation and renames, up to `up_to_seq`, unordered: what an export freezes
     (INSERT … SELECT). The id collections may be subqueries."""
@@ -388,7 +406,7 @@ def message_ids_written(
     up_to_seq: int,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+) -> QuerySet[ArchiveRecord, Any]:
     """message_id of every message written in these conversations (up to `up_to_seq`, in
     [since, until)), unordered, as a query to select from."""
     rows = ArchiveRecord.objects.filter(
@@ -401,9 +419,7 @@ def message_ids_written(
     return rows.order_by().values("message_id")
 
 
-def conversations_of_messages(
-    *, message_ids: Any, up_to_seq: int
-) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+def conversations_of_messages(*, message_ids: Any, up_to_seq: int) -> QuerySet[ArchiveRecord, Any]:
     """The distinct conversation_id of these messages' creations, as a query to select from."""
     return (
         ArchiveRecord.objects.filter(
@@ -415,9 +431,7 @@ def conversations_of_messages(
     )
 
 
-def superseded_version_seqs_of(
-    *, message_ids: Any, up_to_seq: int
-) -> QuerySet[ArchiveRecord, dict[str, Any]]:
+def superseded_version_seqs_of(*, message_ids: Any, up_to_seq: int) -> QuerySet[ArchiveRecord, Any]:
     """Seqs of these messages' versions (the original, edits) that a later edit up to
     `up_to_seq` replaced, as a query: what "only the latest version" leaves out."""
     later_edit = ArchiveRecord.objects.filter(
@@ -436,10 +450,11 @@ def superseded_version_seqs_of(
     )
 
 
-def records_at(*, seqs: Any) -> list[RecordRow]:
-    """The records with these seqs (a subquery or a list), in seq order."""
+def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
+    """The records with these seqs (a subquery), all in [first, last], in seq order: a range
+    of the primary key, filtered by the subquery."""
     rows = (
-        ArchiveRecord.objects.filter(seq__in=seqs)
+        ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs)
         .order_by("seq")
         .values_list(
             "seq",

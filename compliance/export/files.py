@@ -3,7 +3,8 @@ default, S3 in production), under `<job id>/`.
 
     <job>/parts/<n>/<file>   what step n appended to a concatenated file (JSON Lines, CSV)
     <job>/parts/<n>/files.zip  the whole files step n made (one EML per message), in one
-                             stored zip: one storage write per step rather than one per file
+                             stored zip: one storage write per step rather than one per file,
+                             and files.jsonl, their paths, SHA-256 and sizes for the manifest
     <job>/export/...         the export folder: the finished files, manifest, verifier
     <job>/export-<job>.zip   the folder zipped, what is downloaded
 
@@ -15,13 +16,16 @@ the folder: what a recipient unpacks is one folder either way.
 
 import hashlib
 import io
+import json
 import shutil
 import zipfile
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, storages
+
+from ledger.canonical import canonical_json
 
 EXPORT_DIR = "export"
 
@@ -31,6 +35,7 @@ def export_storage() -> Storage:
 
 
 BUNDLE = "files.zip"
+BUNDLE_INDEX = "files.jsonl"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -67,6 +72,28 @@ def bundle_bytes(members: dict[str, bytes]) -> bytes:
         for path in sorted(members):
             bundle.writestr(zipfile.ZipInfo(path, _ZIP_TIME), members[path])
     return buffer.getvalue()
+
+
+def bundle_index(members: dict[str, bytes]) -> bytes:
+    """The bundle's files as the manifest lists them (path, SHA-256, size), one JSON line
+    each, computed while the bytes are at hand rather than read back at the end."""
+    lines = (
+        canonical_json(
+            {"path": p, "sha256": hashlib.sha256(members[p]).hexdigest(), "size": len(members[p])}
+        )
+        for p in sorted(members)
+    )
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+def bundle_entries(job_id: str, *, parts: int) -> Iterator[dict[str, Any]]:
+    storage = export_storage()
+    for part in range(parts):
+        name = part_name(job_id, part, BUNDLE_INDEX)
+        if storage.exists(name):
+            with storage.open(name, "rb") as stream:
+                for line in stream:
+                    yield json.loads(line)
 
 
 def bundled(job_id: str, *, parts: int) -> Iterator[tuple[str, bytes]]:
@@ -141,8 +168,10 @@ def digest(name: str) -> tuple[str, int]:
 
 
 def remove_tree(prefix: str) -> None:
+    """Delete every file under `prefix` (an object store's prefix is no object of its own, so
+    it is listed, never asked whether it exists)."""
     storage = export_storage()
-    if not storage.exists(prefix):
+    if isinstance(storage, FileSystemStorage) and not storage.exists(prefix):
         return
     for name in list(walk(prefix)):
         storage.delete(f"{prefix}/{name}")

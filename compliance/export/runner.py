@@ -158,6 +158,7 @@ def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
     appends = {PROOFS: "".join(_proof_line(run, r) for r in listed).encode()}
     whole: dict[str, bytes] = {}
     for fmt in run.formats:
+        fmt.begin(run.job.counts)
         output = fmt.chunk(records, run.lookups)
         appends.update(output.appends)
         whole.update(output.files)
@@ -172,6 +173,7 @@ def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
                 counts["attachments"] = counts.get("attachments", 0) + 1
     if whole:
         files.put(files.bundle_name(job_id, part), files.bundle_bytes(whole))
+        files.put(files.part_name(job_id, part, files.BUNDLE_INDEX), files.bundle_index(whole))
     for path, data in appends.items():
         files.put(files.part_name(job_id, part, path), data)
     return counts
@@ -210,8 +212,7 @@ def _listed_files(job: ExportJob) -> Iterator[dict[str, Any]]:
         if path not in (MANIFEST, "manifest.dsse.json"):
             sha, size = files.digest(files.export_name(job_id, path))
             yield {"path": path, "sha256": sha, "size": size}
-    for path, data in files.bundled(job_id, parts=job.parts):
-        yield {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    yield from files.bundle_entries(job_id, parts=job.parts)
 
 
 def _manifest(job: ExportJob) -> tuple[File, str]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 
 from archive import selectors as archive_selectors
 from archive.selectors import RecordRow
@@ -67,16 +67,20 @@ def _chunks(values: Iterable[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
+def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
 def _insert_select(model: type[Model], constants: dict[str, Any], source: QuerySet[Any]) -> int:
     """INSERT INTO model (constants…, source's columns…) SELECT … FROM source, skipping rows
     already there: the scope is frozen by the database, never held in this process."""
     sql, params = source.query.sql_with_params()
     names = [*constants, *source.query.values_select]
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(n).column) for n in names)
-    values = [
-        model._meta.get_field(name).get_db_prep_value(value, connection)
-        for name, value in constants.items()
-    ]
+    fields = {name: _concrete(model, name) for name in names}
+    columns = ", ".join(connection.ops.quote_name(fields[n].column) for n in names)
+    values = [fields[n].get_db_prep_value(value, connection) for n, value in constants.items()]
     marks = ", ".join(["%s"] * len(values))
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
@@ -266,5 +270,8 @@ def records_after(
     }
     if not marks:
         return []
-    rows = archive_selectors.records_at(seqs=list(marks))
+    first, last = min(marks), max(marks)
+    rows = archive_selectors.records_at(
+        seqs=frozen.filter(seq__lte=last).values("seq"), first=first, last=last
+    )
     return [(row, *marks[row.seq]) for row in rows]

@@ -26,7 +26,7 @@ from . import files
 from .manifest import ENVELOPE, MANIFEST, envelope_sign
 from .models import ACTIVE_STATES, ExportJob, ExportState
 from .options import export_request_check
-from .selectors import export_for_user
+from .selectors import export_for_download, export_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +110,9 @@ def export_delete(*, user: User, export_id: str) -> ExportJob:
 
 
 def export_download(*, user: User, export_id: str) -> tuple[ExportJob, IO[bytes]]:
-    """The finished export's zip, opened; the download is audited before a byte leaves."""
-    job = export_for_user(user=user, export_id=export_id)
+    """The finished export's zip, opened; the download is audited before a byte leaves. Who
+    may download is `exports_downloadable_by`'s decision (the maker; a case team later)."""
+    job = export_for_download(user=user, export_id=export_id)
     if job.state != ExportState.DONE:
         raise ComplianceError(
             ComplianceErrorCode.EXPORT_NOT_READY, f"the export is {job.state}, not ready"
@@ -153,7 +154,8 @@ def _zip(job_id: str, *, parts: int) -> File:
     spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 (saved, then closed)
     storage = files.export_storage()
     root = f"{job_id}/{files.EXPORT_DIR}"
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Level 1: about four times faster than the default 6, a few per cent larger.
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in files.walk(root):
             with (
                 storage.open(f"{root}/{path}", "rb") as source,
@@ -162,7 +164,7 @@ def _zip(job_id: str, *, parts: int) -> File:
                 while block := source.read(1 << 20):
                     target.write(block)
         for path, data in files.bundled(job_id, parts=parts):
-            archive.writestr(f"export-{job_id}/{path}", data, zipfile.ZIP_DEFLATED)
+            archive.writestr(f"export-{job_id}/{path}", data, zipfile.ZIP_DEFLATED, 1)
     spool.seek(0)
     return File(spool, name=f"export-{job_id}.zip")
 

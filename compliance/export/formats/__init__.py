@@ -3,6 +3,7 @@
 from typing import Any
 
 from .base import ArchiveLookups, ChunkOutput, ConversationReader, ExportedRecord, ExportFormat
+from .dat import DatFormat
 from .eml import EmlFormat
 from .jsonl import JsonLinesFormat
 from .pdf import PdfFormat
@@ -21,6 +22,8 @@ def formats_for(options: dict[str, Any], *, export_id: str = "") -> list[ExportF
             chosen.append(EmlFormat(include_attachments=bool(options.get("include_attachments"))))
         elif name == "pdf":
             chosen.append(PdfFormat(export_id=export_id))
+        elif name == "dat":
+            chosen.append(DatFormat(include_attachments=bool(options.get("include_attachments"))))
         elif name == "rsmf":
             chosen.append(RsmfFormat(include_attachments=bool(options.get("include_attachments"))))
     return chosen

@@ -89,22 +89,31 @@ class ArchiveLookups:
         return [known.get(i, f"user-{i}") for i in user_ids]
 
     def histories(
-        self, message_ids: Iterable[int], *, reactions: bool = False
+        self, created: Iterable[ExportedRecord], *, reactions: bool = False
     ) -> dict[int, list[ArchivedEvent]]:
-        """Every record of each message (versions, deletion, attachments, and reactions if
-        asked), up to the checkpoint, in seq order; under "only the latest version", the latest
-        version first and no version it superseded."""
-        ids = list(message_ids)
-        histories = archive_selectors.message_histories(message_ids=ids)
-        if reactions:
-            for mid, events in archive_selectors.reaction_histories(message_ids=ids).items():
-                histories[mid] = sorted([*histories.get(mid, []), *events], key=lambda e: e.seq)
-        kept = {
-            mid: [e for e in events if e.seq <= self.tree_size] for mid, events in histories.items()
-        }
+        """Every record of each of these messages (given by their creation records, already
+        read): versions, deletion, attachments, and reactions if asked, up to the checkpoint,
+        in seq order; under "only the latest version", the latest version first and no
+        version it superseded. Only the records after the creation are read again."""
+        anchors = {int(r.row.message_id or 0): r for r in created}
+        later = [*LATER_TYPES, *(REACTION_TYPES if reactions else ())]
+        found = archive_selectors.message_histories(message_ids=anchors, types=later)
+        kept = {}
+        for mid, record in anchors.items():
+            first = archive_selectors.archived_event_of(record.row, record.content)
+            events = [e for e in found.get(mid, ()) if e.seq <= self.tree_size]
+            kept[mid] = [first, *events]
         if self.latest_only:
             kept = {mid: _latest_version(events) for mid, events in kept.items()}
         return kept
+
+
+LATER_TYPES = (
+    archive_selectors.MESSAGE_EDITED,
+    archive_selectors.MESSAGE_DELETED,
+    archive_selectors.ATTACHMENT_ADDED,
+)
+REACTION_TYPES = ("reaction.added", "reaction.removed")
 
 
 def _latest_version(history: list[ArchivedEvent]) -> list[ArchivedEvent]:
@@ -124,6 +133,10 @@ class ExportFormat:
     def head(self) -> ChunkOutput:
         """Written once, before the first record (a CSV's header)."""
         return ChunkOutput()
+
+    def begin(self, counts: dict[str, int]) -> None:
+        """Called before each chunk with the job's counts as committed before it (a format
+        that numbers its documents across chunks starts from there)."""
 
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
         return ChunkOutput()

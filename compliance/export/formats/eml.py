@@ -15,6 +15,7 @@ the tests parse every file with Python's `email` package and require no defects.
 import base64
 import html
 from email.utils import encode_rfc2231, format_datetime, formataddr
+from functools import lru_cache
 from typing import Any
 
 from archive.blobs import blob_store
@@ -48,8 +49,14 @@ def _filename_param(name: str) -> str:
 
 def _address(user: dict[str, Any]) -> str:
     username = str(user.get("username") or f"user-{user.get('id')}")
+    return _mailbox(str(user.get("name") or username), username)
+
+
+@lru_cache(maxsize=4096)
+def _mailbox(name: str, username: str) -> str:
+    """`Name <username@eim.invalid>`: the same few people write most messages."""
     local = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in username)
-    return formataddr((str(user.get("name") or username), f"{local}@{DOMAIN}"))
+    return formataddr((name, f"{local}@{DOMAIN}"))
 
 
 def _b64(text: bytes) -> str:
@@ -173,7 +180,7 @@ class EmlFormat(ExportFormat):
 
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
         created = [r for r in records if r.row.type == MESSAGE_NEW and r.row.message_id]
-        histories = lookups.histories(int(r.row.message_id or 0) for r in created)
+        histories = lookups.histories(created)
         files = {}
         for record in created:
             cid, mid = record.row.conversation_id, int(record.row.message_id or 0)

@@ -108,9 +108,7 @@ class PdfFormat(ExportFormat):
     ) -> Iterator[tuple[str, bytes, int]]:
         current: Transcript | None = None
         for records in conversation_records(read, conversation_id):
-            histories = lookups.histories(
-                int(r.row.message_id or 0) for r in records if r.row.type == MESSAGE_NEW
-            )
+            histories = lookups.histories(r for r in records if r.row.type == MESSAGE_NEW)
             for record in records:
                 row = record.row
                 if row.type not in (MESSAGE_NEW, "member.joined", "member.left"):

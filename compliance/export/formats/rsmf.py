@@ -115,7 +115,7 @@ class RsmfFormat(ExportFormat):
         """(path, bytes, events) of each RSMF file of one conversation."""
         current: Slice | None = None
         for records in conversation_records(read, conversation_id):
-            created = [int(r.row.message_id or 0) for r in records if r.row.type == MESSAGE_NEW]
+            created = [r for r in records if r.row.type == MESSAGE_NEW]
             histories = lookups.histories(created, reactions=True)
             for record in records:
                 row = record.row
