@@ -5,7 +5,7 @@ takes a few minutes on the 2-core development machine; the issue's 1M is `--mess
     .venv/bin/python bench/export.py                       # 100,000 messages, 3 runs a format
     .venv/bin/python bench/export.py --messages 20000 --runs 1 --formats jsonl,csv
 
-Uses its own database (`eim_bench_export`, created and migrated if missing; `--fresh` drops it
+Uses its own database (`eim_export_bench`, created and migrated if missing; `--fresh` drops it
 first) and writes exports under var/bench-exports/. Messages are bulk-written to the outbox
 as `message_send` writes them, then archived and signed in-process. Each export runs in a
 fresh child process (`--one`), so its peak RSS is its own: the run step (every record, its
@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_bench_export"
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_export_bench"
 EXPORT_ROOT = ROOT / "var" / "bench-exports"
 KEY_FILE = ROOT / "var" / "bench-export-signing-key.pem"
 BODY = "quarterly numbers line {n} for the desk: ACME 4.2% guidance, call me — 株式 {n}"
@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--formats", default="jsonl,csv,eml,rsmf,pdf")
+    parser.add_argument("--formats", default="jsonl,csv,eml,rsmf,dat,pdf")
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument(
@@ -257,7 +257,8 @@ def main() -> None:
             f"CPU ms/msg {spread2([r['cpu_ms_per_message'] for r in runs])}; "
             f"peak RSS MB {spread([r['peak_rss_mb'] for r in runs])}; "
             f"sign {statistics.median([r['sign_s'] for r in runs]):.2f} s, "
-            f"zip {statistics.median([r['package_s'] for r in runs]):.1f} s",
+            f"zip {statistics.median([r['package_s'] for r in runs]):.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     if "jsonl" in results:

@@ -67,7 +67,7 @@ def _chunks(values: Iterable[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
+def _concrete(model: type[Model], name: str) -> "Field[Any, Any]":
     field = model._meta.get_field(name)
     assert isinstance(field, Field)
     return field
