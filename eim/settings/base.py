@@ -563,6 +563,9 @@ EIM_SCAN_ATTACHMENT_MEMORY_MB = env.int("EIM_SCAN_ATTACHMENT_MEMORY_MB", default
 EIM_EXPORT_CHUNK = env.int("EIM_EXPORT_CHUNK", default=2000)
 EIM_EXPORT_RETENTION_DAYS = env.int("EIM_EXPORT_RETENTION_DAYS", default=30)
 EIM_EXPORT_STALE_AFTER = env.float("EIM_EXPORT_STALE_AFTER", default=120.0)
+# PDF transcripts are laid out in this many child processes (one core each; 0 or 1: in the
+# worker itself). Each holds WeasyPrint and one document, about 150-250 MB.
+EIM_EXPORT_PDF_WORKERS = env.int("EIM_EXPORT_PDF_WORKERS", default=min(4, os.cpu_count() or 1))
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.conf import settings
+
 from .base import ArchiveLookups, ChunkOutput, ConversationReader, ExportedRecord, ExportFormat
 from .dat import DatFormat
 from .eml import EmlFormat
@@ -21,7 +23,7 @@ def formats_for(options: dict[str, Any], *, export_id: str = "") -> list[ExportF
         elif name == "eml":
             chosen.append(EmlFormat(include_attachments=bool(options.get("include_attachments"))))
         elif name == "pdf":
-            chosen.append(PdfFormat(export_id=export_id))
+            chosen.append(PdfFormat(export_id=export_id, workers=settings.EIM_EXPORT_PDF_WORKERS))
         elif name == "dat":
             chosen.append(DatFormat(include_attachments=bool(options.get("include_attachments"))))
         elif name == "rsmf":

@@ -9,7 +9,8 @@ their SHA-256; thread replies marked with the message they answer; joins and lea
 Speed: WeasyPrint's time goes to laying out boxes and shaping text runs, so each message is
 one block with as few inline boxes as possible, no tables or flex, one font stack (Noto, with
 the CJK face for Chinese, Japanese and Korean) and no hyphenation (docs/performance.md).
-Fonts: Debian's fonts-noto-core and fonts-noto-cjk (docs/export.md, "Deploying").
+Rendering runs in EIM_EXPORT_PDF_WORKERS child processes (pdf_render.py), one document each at
+a time, in order. Fonts: Debian's fonts-noto-core and fonts-noto-cjk (docs/export.md, "Deploying").
 """
 
 import html
@@ -22,6 +23,7 @@ from typing import Any
 from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
 
 from .base import ArchiveLookups, ConversationReader, ExportFormat, conversation_records
+from .pdf_render import render_all
 
 MAX_MESSAGES = 2000
 
@@ -94,18 +96,24 @@ def _message_blocks(history: list[ArchivedEvent], *, context: bool = False) -> l
 class PdfFormat(ExportFormat):
     name = "pdf"
 
-    def __init__(self, *, export_id: str = "") -> None:
+    def __init__(self, *, export_id: str = "", workers: int = 0) -> None:
         self.export_id = export_id
+        self.workers = workers
 
     def finish_files(
         self, *, conversation_ids: Iterable[int], read: ConversationReader, lookups: ArchiveLookups
     ) -> Iterator[tuple[str, bytes, int]]:
-        for conversation_id in conversation_ids:
-            yield from self._conversation(conversation_id, read, lookups)
+        documents = (
+            document
+            for conversation_id in conversation_ids
+            for document in self._conversation(conversation_id, read, lookups)
+        )
+        for (path, messages), pdf in render_all(documents, workers=self.workers):
+            yield path, pdf, messages
 
     def _conversation(
         self, conversation_id: int, read: ConversationReader, lookups: ArchiveLookups
-    ) -> Iterator[tuple[str, bytes, int]]:
+    ) -> Iterator[tuple[tuple[str, int], str]]:
         current: Transcript | None = None
         for records in conversation_records(read, conversation_id):
             histories = lookups.histories(r for r in records if r.row.type == MESSAGE_NEW)
@@ -134,9 +142,10 @@ class PdfFormat(ExportFormat):
         if current is not None:
             yield self._render(current, lookups)
 
-    def _render(self, transcript: Transcript, lookups: ArchiveLookups) -> tuple[str, bytes, int]:
-        from weasyprint import HTML  # imported here: only PDF exports need it
-
+    def _render(
+        self, transcript: Transcript, lookups: ArchiveLookups
+    ) -> tuple[tuple[str, int], str]:
+        """((path, messages), the transcript's HTML), rendered by `render_all`."""
         name = lookups.conversation_name(transcript.conversation_id)
         title = f"#{name}" if name else f"direct conversation {transcript.conversation_id}"
         suffix = f", part {transcript.part + 1}" if transcript.part else ""
@@ -148,5 +157,4 @@ class PdfFormat(ExportFormat):
             + "".join(transcript.blocks)
             + "</body></html>"
         )
-        pdf = HTML(string=document).write_pdf()
-        return transcript.path, bytes(pdf or b""), transcript.messages
+        return (transcript.path, transcript.messages), document
