@@ -282,6 +282,19 @@ CONVERSATION_LEVEL_TYPES = (
 )
 
 
+#: The columns of a RecordRow, in its fields' order.
+RECORD_ROW_COLUMNS = (
+    "seq",
+    "event_type",
+    "conversation_id",
+    "message_id",
+    "occurred_at",
+    "canonical",
+    "prev_hash",
+    "hash",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordRow:
     """One archive record with its hashes, as an export copies it."""
@@ -300,60 +313,6 @@ def _scope_filter(message_ids: Any, conversation_ids: Any) -> Q:
     return Q(message_id__in=message_ids) | Q(
         conversation_id__in=conversation_ids, event_type__in=CONVERSATION_LEVEL_TYPES
     )
-
-
-def records_in_scope(
-    *,
-    message_ids: Any,
-    conversation_ids: Any,
-    after_seq: int,
-    up_to_seq: int,
-    limit: int,
-    conversation_id: int | None = None,
-) -> list[RecordRow]:
-    """The next `limit` records after `after_seq` (up to `up_to_seq`), in seq order, of these
-    messages (every record naming them) and of these conversations (their joins, leaves,
-    creation and renames), in one conversation if given. The id collections may be
-    subqueries."""
-    records = ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
-    if conversation_id is not None:
-        records = records.filter(conversation_id=conversation_id)
-    rows = (
-        records.filter(seq__gt=after_seq, seq__lte=up_to_seq)
-        .order_by("seq")
-        .values_list(
-            "seq",
-            "event_type",
-            "conversation_id",
-            "message_id",
-            "occurred_at",
-            "canonical",
-            "prev_hash",
-            "hash",
-        )[:limit]
-    )
-    return [RecordRow(*row) for row in rows]
-
-
-def records_in_scope_count(*, message_ids: Any, conversation_ids: Any, up_to_seq: int) -> int:
-    return (
-        ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
-        .filter(seq__lte=up_to_seq)
-        .count()
-    )
-
-
-def messages_in_conversations(*, conversation_ids: Iterable[int], up_to_seq: int) -> Iterator[int]:
-    """Ids of every message written in these conversations up to a seq, in order."""
-    ids = (
-        ArchiveRecord.objects.filter(
-            conversation_id__in=set(conversation_ids), event_type=MESSAGE_NEW, seq__lte=up_to_seq
-        )
-        .order_by("seq")
-        .values_list("message_id", flat=True)
-        .iterator(chunk_size=10000)
-    )
-    return (int(i) for i in ids if i is not None)
 
 
 def message_conversations(
@@ -456,16 +415,7 @@ def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
     rows = (
         ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs)
         .order_by("seq")
-        .values_list(
-            "seq",
-            "event_type",
-            "conversation_id",
-            "message_id",
-            "occurred_at",
-            "canonical",
-            "prev_hash",
-            "hash",
-        )
+        .values_list(*RECORD_ROW_COLUMNS)
     )
     return [RecordRow(*row) for row in rows]
 
