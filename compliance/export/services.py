@@ -24,7 +24,7 @@ from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
 from . import files
 from .manifest import ENVELOPE, MANIFEST, envelope_sign
-from .models import ACTIVE_STATES, ExportJob, ExportState
+from .models import ACTIVE_STATES, ExportJob, ExportRecord, ExportState
 from .options import export_request_check
 from .selectors import export_for_download, export_for_user
 
@@ -190,6 +190,9 @@ def export_package(*, job_id: str) -> str:
             event_type=AuditEventType.EXPORT_MADE,
             details=_details(job, made_by=job.created_by.username),
         )
+    # The frozen list of records was the run's working set (a row per record); the scope
+    # itself (messages, conversations) stays with the job.
+    ExportRecord.objects.filter(job_id=job_id).delete()
     return job.state
 
 

@@ -11,7 +11,7 @@ from accounts.models import Role
 from audit.models import AuditEvent, AuditEventType
 from compliance.export import selectors
 from compliance.export.files import export_storage, walk
-from compliance.export.models import ExportJob
+from compliance.export.models import ExportJob, ExportRecord
 from tests.conftest import api_as
 from tests.factories import UserFactory
 
@@ -116,6 +116,7 @@ def test_progress_download_and_the_made_and_downloaded_audit(officer, world):
     download = api_as(officer).get(f"{URL}{job.pk}/download/")
 
     assert detail["state"] == "done"
+    assert not ExportRecord.objects.filter(job_id=job.pk).exists()  # the run's working set went
     assert detail["downloadable"]
     assert detail["progress"]["done"] == detail["progress"]["total"] > 0
     assert download.status_code == 200
