@@ -192,7 +192,7 @@ def export_package(*, job_id: str) -> str:
         )
     # The frozen list of records was the run's working set (a row per record); the scope
     # itself (messages, conversations) stays with the job.
-    ExportRecord.objects.filter(job_id=job_id).delete()
+    ExportRecord.objects.filter(job=job).delete()
     return job.state
 
 
