@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from eim.chat import selectors as chat_selectors
@@ -126,15 +126,33 @@ def archived_event(*, seq: int) -> ArchivedEvent | None:
     return _event(record) if record else None
 
 
-def message_histories(*, message_ids: Iterable[int]) -> dict[int, list[ArchivedEvent]]:
-    """Every record of each message (creation, edits, deletion, attachments), in seq order."""
+def message_histories(
+    *, message_ids: Iterable[int], types: Iterable[str] = MESSAGE_TYPES
+) -> dict[int, list[ArchivedEvent]]:
+    """Every record of each message (creation, edits, deletion, attachments; or those of
+    `types`), in seq order."""
     records = ArchiveRecord.objects.filter(
-        message_id__in=set(message_ids), event_type__in=MESSAGE_TYPES
+        message_id__in=set(message_ids), event_type__in=list(types)
     ).order_by("seq")
     histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
     for record in records:
         histories[int(record.message_id or 0)].append(_event(record))
     return dict(histories)
+
+
+def archived_event_of(row: "RecordRow", content: dict[str, Any]) -> ArchivedEvent:
+    """A record already read (with its parsed canonical content) as an ArchivedEvent."""
+    return ArchivedEvent(
+        seq=row.seq,
+        type=row.type,
+        conversation_id=row.conversation_id,
+        conversation_seq=int(content.get("conversation_seq") or 0),
+        message_id=row.message_id,
+        actor_id=content.get("actor"),
+        occurred_at=row.occurred_at,
+        audience=tuple(int(i) for i in content.get("audience") or ()),
+        payload=content.get("payload") or {},
+    )
 
 
 def conversation_names(
@@ -268,6 +286,19 @@ CONVERSATION_LEVEL_TYPES = (
 )
 
 
+#: The columns of a RecordRow, in its fields' order.
+RECORD_ROW_COLUMNS = (
+    "seq",
+    "event_type",
+    "conversation_id",
+    "message_id",
+    "occurred_at",
+    "canonical",
+    "prev_hash",
+    "hash",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordRow:
     """One archive record with its hashes, as an export copies it."""
@@ -286,60 +317,6 @@ def _scope_filter(message_ids: Any, conversation_ids: Any) -> Q:
     return Q(message_id__in=message_ids) | Q(
         conversation_id__in=conversation_ids, event_type__in=CONVERSATION_LEVEL_TYPES
     )
-
-
-def records_in_scope(
-    *,
-    message_ids: Any,
-    conversation_ids: Any,
-    after_seq: int,
-    up_to_seq: int,
-    limit: int,
-    conversation_id: int | None = None,
-) -> list[RecordRow]:
-    """The next `limit` records after `after_seq` (up to `up_to_seq`), in seq order, of these
-    messages (every record naming them) and of these conversations (their joins, leaves,
-    creation and renames), in one conversation if given. The id collections may be
-    subqueries."""
-    records = ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
-    if conversation_id is not None:
-        records = records.filter(conversation_id=conversation_id)
-    rows = (
-        records.filter(seq__gt=after_seq, seq__lte=up_to_seq)
-        .order_by("seq")
-        .values_list(
-            "seq",
-            "event_type",
-            "conversation_id",
-            "message_id",
-            "occurred_at",
-            "canonical",
-            "prev_hash",
-            "hash",
-        )[:limit]
-    )
-    return [RecordRow(*row) for row in rows]
-
-
-def records_in_scope_count(*, message_ids: Any, conversation_ids: Any, up_to_seq: int) -> int:
-    return (
-        ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
-        .filter(seq__lte=up_to_seq)
-        .count()
-    )
-
-
-def messages_in_conversations(*, conversation_ids: Iterable[int], up_to_seq: int) -> Iterator[int]:
-    """Ids of every message written in these conversations up to a seq, in order."""
-    ids = (
-        ArchiveRecord.objects.filter(
-            conversation_id__in=set(conversation_ids), event_type=MESSAGE_NEW, seq__lte=up_to_seq
-        )
-        .order_by("seq")
-        .values_list("message_id", flat=True)
-        .iterator(chunk_size=10000)
-    )
-    return (int(i) for i in ids if i is not None)
 
 
 def message_conversations(
@@ -370,3 +347,92 @@ def reaction_histories(*, message_ids: Iterable[int]) -> dict[int, list[Archived
     for record in records:
         histories[int(record.message_id or 0)].append(_event(record))
     return dict(histories)
+
+
+def scope_record_seqs(
+    *, message_ids: Any, conversation_ids: Any, up_to_seq: int
+) -> QuerySet[ArchiveRecord, Any]:
+    """(seq, conversation_id) of every record of these messages and of these conversations'
+    joins, leaves, creation and renames, up to `up_to_seq`, unordered: what an export freezes
+    (INSERT … SELECT). The id collections may be subqueries."""
+    return (
+        ArchiveRecord.objects.filter(_scope_filter(message_ids, conversation_ids))
+        .filter(seq__lte=up_to_seq)
+        .order_by()
+        .values("seq", "conversation_id")
+    )
+
+
+def message_ids_written(
+    *,
+    conversation_ids: Any,
+    up_to_seq: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ArchiveRecord, Any]:
+    """message_id of every message written in these conversations (up to `up_to_seq`, in
+    [since, until)), unordered, as a query to select from."""
+    rows = ArchiveRecord.objects.filter(
+        conversation_id__in=conversation_ids, event_type=MESSAGE_NEW, seq__lte=up_to_seq
+    )
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if until is not None:
+        rows = rows.filter(occurred_at__lt=until)
+    return rows.order_by().values("message_id")
+
+
+def conversations_of_messages(*, message_ids: Any, up_to_seq: int) -> QuerySet[ArchiveRecord, Any]:
+    """The distinct conversation_id of these messages' creations, as a query to select from."""
+    return (
+        ArchiveRecord.objects.filter(
+            message_id__in=message_ids, event_type=MESSAGE_NEW, seq__lte=up_to_seq
+        )
+        .order_by()
+        .values("conversation_id")
+        .distinct()
+    )
+
+
+def superseded_version_seqs_of(*, message_ids: Any, up_to_seq: int) -> QuerySet[ArchiveRecord, Any]:
+    """Seqs of these messages' versions (the original, edits) that a later edit up to
+    `up_to_seq` replaced, as a query: what "only the latest version" leaves out."""
+    later_edit = ArchiveRecord.objects.filter(
+        message_id=OuterRef("message_id"),
+        event_type=MESSAGE_EDITED,
+        seq__gt=OuterRef("seq"),
+        seq__lte=up_to_seq,
+    )
+    return (
+        ArchiveRecord.objects.filter(
+            message_id__in=message_ids, event_type__in=VERSION_TYPES, seq__lte=up_to_seq
+        )
+        .filter(Exists(later_edit))
+        .order_by()
+        .values("seq")
+    )
+
+
+def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
+    """The records with these seqs (a subquery), all in [first, last], in seq order: a range
+    of the primary key, filtered by the subquery."""
+    rows = (
+        ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs)
+        .order_by("seq")
+        .values_list(*RECORD_ROW_COLUMNS)
+    )
+    return [RecordRow(*row) for row in rows]
+
+
+def message_time_line(*, conversation_id: int, up_to_seq: int) -> Iterator[tuple[int, datetime]]:
+    """(message_id, occurred_at) of every message written in a conversation, in seq order,
+    streamed: what "include context" walks."""
+    rows = (
+        ArchiveRecord.objects.filter(
+            conversation_id=conversation_id, event_type=MESSAGE_NEW, seq__lte=up_to_seq
+        )
+        .order_by("seq")
+        .values_list("message_id", "occurred_at")
+        .iterator(chunk_size=10000)
+    )
+    return ((int(m), t) for m, t in rows if m is not None)

@@ -5,7 +5,7 @@ takes a few minutes on the 2-core development machine; the issue's 1M is `--mess
     .venv/bin/python bench/export.py                       # 100,000 messages, 3 runs a format
     .venv/bin/python bench/export.py --messages 20000 --runs 1 --formats jsonl,csv
 
-Uses its own database (`eim_bench_export`, created and migrated if missing; `--fresh` drops it
+Uses its own database (`eim_export_bench`, created and migrated if missing; `--fresh` drops it
 first) and writes exports under var/bench-exports/. Messages are bulk-written to the outbox
 as `message_send` writes them, then archived and signed in-process. Each export runs in a
 fresh child process (`--one`), so its peak RSS is its own: the run step (every record, its
@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_bench_export"
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_export_bench"
 EXPORT_ROOT = ROOT / "var" / "bench-exports"
 KEY_FILE = ROOT / "var" / "bench-export-signing-key.pem"
 BODY = "quarterly numbers line {n} for the desk: ACME 4.2% guidance, call me — 株式 {n}"
@@ -153,6 +153,12 @@ def archive_fill(count: int, channels: int) -> list[int]:
     return list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended (PDF rendering)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
     """One export of `fmt` in this (fresh) process: its timings and peak memory."""
     from django.utils import timezone
@@ -169,9 +175,9 @@ def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
         scope={"query": "", "message_ids": [], "conversation_ids": conversation_ids},
         options={"formats": [fmt], "since": None, "until": None, "include_attachments": False},
     )
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall = _cpu(), time.perf_counter()
     runner.export_run(job_id=str(job.pk))
-    run_wall, run_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    run_wall, run_cpu = time.perf_counter() - wall, _cpu() - cpu
     sign_started = time.perf_counter()
     services.export_sign(job_id=str(job.pk))
     sign = time.perf_counter() - sign_started
@@ -190,6 +196,7 @@ def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
         "sign_s": sign,
         "package_s": package,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -208,12 +215,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--formats", default="jsonl,csv,eml,rsmf,pdf")
+    parser.add_argument("--formats", default="jsonl,csv,eml,rsmf,dat,pdf")
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument(
         "--conversations", type=int, default=0, help="export only the first N channels"
     )
+    parser.add_argument("--seed-only", action="store_true", help="fill the archive and stop")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     options = parser.parse_args()
     env = environment(options.database_url)
@@ -226,6 +234,8 @@ def main() -> None:
     django_setup(env)
     print(f"archive of {options.messages:,} messages in {options.channels} channels", flush=True)
     ids = archive_fill(options.messages, options.channels)
+    if options.seed_only:
+        return
     ids = ids[: options.conversations] if options.conversations else ids
     results = {}
     for fmt in options.formats.split(","):
@@ -254,7 +264,8 @@ def main() -> None:
             f"CPU ms/msg {spread2([r['cpu_ms_per_message'] for r in runs])}; "
             f"peak RSS MB {spread([r['peak_rss_mb'] for r in runs])}; "
             f"sign {statistics.median([r['sign_s'] for r in runs]):.2f} s, "
-            f"zip {statistics.median([r['package_s'] for r in runs]):.1f} s",
+            f"zip {statistics.median([r['package_s'] for r in runs]):.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     if "jsonl" in results:

@@ -17,7 +17,9 @@ the export). It checks, and prints, each of:
    record hash in the checkpoint's tree;
 5. the records: every line of records.jsonl re-hashes (SHA-256 of the previous hash and the
    record's canonical JSON) to its hash, and that hash is one the proofs prove;
-6. with --trusted-checkpoint (a checkpoint file you kept earlier, e.g. from a previous export
+6. the load file (when there is one): every document of loadfile.dat names a native the
+   manifest lists, and no control number repeats;
+7. with --trusted-checkpoint (a checkpoint file you kept earlier, e.g. from a previous export
    or the company's witness): that it is signed by the key, and that the export's checkpoint
    extends it (RFC 9162 2.1.4 consistency proof, from consistency.json when the sizes differ).
 
@@ -358,6 +360,29 @@ def check_trusted(
         )
 
 
+def check_load_file(folder: Path, manifest: dict, report: Report) -> None:
+    """The Concordance DAT (if any): every document's NATIVEPATH names a file the manifest
+    lists, and no two documents share a BEGDOC."""
+    path = folder / "loadfile.dat"
+    if not path.exists():
+        return
+    listed = {entry["path"] for entry in manifest.get("files", [])}
+    lines = [line for line in path.read_bytes().decode("utf-8-sig").split("\r\n") if line]
+    rows = [[v.strip("\u00fe") for v in line.split("\x14")] for line in lines]
+    if not rows or "NATIVEPATH" not in rows[0] or "BEGDOC" not in rows[0]:
+        report.fail("load file: loadfile.dat has no BEGDOC and NATIVEPATH fields")
+        return
+    native, begdoc = rows[0].index("NATIVEPATH"), rows[0].index("BEGDOC")
+    missing = [r[native] for r in rows[1:] if r[native].replace("\\", "/") not in listed]
+    numbers = [r[begdoc] for r in rows[1:]]
+    for name in missing[:20]:
+        report.fail(f"load file: native {name} is not in the manifest")
+    if len(set(numbers)) != len(numbers):
+        report.fail("load file: two documents share a BEGDOC control number")
+    if not missing and len(set(numbers)) == len(numbers):
+        report.ok(f"load file: {len(numbers)} documents, each native listed in the manifest")
+
+
 def verify(folder: Path, key: Ed25519PublicKey, trusted: Path | None) -> Report:
     report = Report()
     manifest = check_signature(folder, key, report)
@@ -365,6 +390,7 @@ def verify(folder: Path, key: Ed25519PublicKey, trusted: Path | None) -> Report:
         return report
     checkpoint = check_checkpoint(folder, manifest, key, report)
     check_files(folder, manifest, report)
+    check_load_file(folder, manifest, report)
     if checkpoint is None:
         return report
     proven = check_proofs(folder, checkpoint, report)

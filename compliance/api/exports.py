@@ -22,7 +22,19 @@ from compliance.export import selectors, services
 from .serializers import SearchErrorOutput
 from .views import ComplianceView, _valid
 
-_FORMATS = ["jsonl", "csv", "eml", "rsmf", "pdf"]
+_FORMATS = ["jsonl", "csv", "eml", "rsmf", "pdf", "dat"]
+
+
+class ContextInput(serializers.Serializer):
+    """One of the two: messages before and after each hit, or minutes either side of it."""
+
+    messages = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs) != 1:
+            raise serializers.ValidationError("give either messages or minutes")
+        return attrs
 
 
 class ExportInput(serializers.Serializer):
@@ -39,6 +51,19 @@ class ExportInput(serializers.Serializer):
     since = serializers.DateField(required=False, allow_null=True, help_text="UTC day, inclusive")
     until = serializers.DateField(required=False, allow_null=True, help_text="UTC day, inclusive")
     include_attachments = serializers.BooleanField(required=False, default=False)
+    versions = serializers.ChoiceField(
+        choices=["all", "latest"],
+        required=False,
+        default="all",
+        help_text="all: every version and the deletion; latest: only each message's latest version",
+    )
+    context = ContextInput(  # type: ignore[assignment]
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The conversation around each hit, marked as context: N messages before and "
+        "after it, or M minutes either side",
+    )
 
 
 class ProgressOutput(serializers.Serializer):
@@ -90,10 +115,12 @@ class ExportListView(ComplianceView):
         operation_id="compliance_exports_create",
         summary="Request an export",
         description="Compliance officers only: copy the messages matching a search `query`, "
-        "chosen messages and conversations out of the archive in the formats asked for; "
+        "chosen messages and conversations out of the archive in the formats asked for "
+        "(JSON Lines, CSV, EML, RSMF, PDF, a Concordance DAT load file), with every version or "
+        "only the latest, and optionally the conversation around each hit as context; "
         "answers 202 and the job, which runs in the background. Refused with `invalid_query` "
-        "or `invalid_export` (no scope, unknown format, reversed dates), nothing created. "
-        "Audited.",
+        "or `invalid_export` (no scope, unknown format, reversed dates, a context of neither "
+        "or both kinds), nothing created. Audited.",
         request=ExportInput,
         responses={202: ExportOutput, **_REFUSED},
     )

@@ -76,6 +76,8 @@ class ExportMessage(models.Model):
 
     job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="+")
     message_id = models.BigIntegerField()
+    # Around a hit, not a hit itself ("include context").
+    context = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -101,3 +103,28 @@ class ExportConversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}: conversation {self.conversation_id}"
+
+
+class ExportRecord(models.Model):
+    """An archive record of the job's scope (by its seq), frozen with the scope: the run reads
+    its records by keyset over this table, a conversation's with (job, conversation, seq),
+    without re-evaluating the scope for every chunk."""
+
+    pk = models.CompositePrimaryKey("job_id", "seq")
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()
+    conversation_id = models.BigIntegerField()
+    # A record of a message exported as context around a hit.
+    context = models.BooleanField(default=False)
+    # False for a version that a later edit superseded, under "only the latest version": the
+    # message formats still place the message by its creation, but the record itself is not
+    # exported (JSON Lines, CSV, proofs).
+    listed = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "conversation_id", "seq"], name="export_record_conv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: record {self.seq}"

@@ -3,7 +3,9 @@
 scope:   query (the search language, compliance scope), message_ids, conversation_ids
          (a case's scope later: its conversations and custodians' messages)
 options: formats, since/until (UTC days, inclusive, on when each message was written),
-         include_attachments
+         include_attachments, versions ("all": every version and the deletion; "latest": only
+         each message's latest version), context (the conversation around each hit: null,
+         {"messages": N} before and after, or {"minutes": M} either side)
 """
 
 from dataclasses import dataclass
@@ -13,8 +15,11 @@ from typing import Any
 from ..errors import ComplianceError, ComplianceErrorCode
 from ..search.paging import search_request_check
 
-FORMATS = ("jsonl", "csv", "eml", "rsmf", "pdf")
+FORMATS = ("jsonl", "csv", "eml", "rsmf", "pdf", "dat")
+VERSIONS = ("all", "latest")
 MAX_IDS = 10_000
+MAX_CONTEXT_MESSAGES = 100
+MAX_CONTEXT_MINUTES = 7 * 24 * 60
 
 
 def _invalid(detail: str) -> ComplianceError:
@@ -30,6 +35,8 @@ class ExportRequest:
     since: date | None
     until: date | None
     include_attachments: bool
+    versions: str = "all"
+    context: dict[str, int] | None = None
 
     def scope_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +51,8 @@ class ExportRequest:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "include_attachments": self.include_attachments,
+            "versions": self.versions,
+            "context": self.context,
         }
 
 
@@ -68,6 +77,31 @@ def _day(value: Any, name: str) -> date | None:
         raise _invalid(f"{name} is a day written YYYY-MM-DD (UTC)") from error
 
 
+def _versions(value: Any) -> str:
+    if value in (None, ""):
+        return "all"
+    if value not in VERSIONS:
+        raise _invalid("versions is all (every version and the deletion) or latest")
+    return str(value)
+
+
+def _context(value: Any) -> dict[str, int] | None:
+    """None, {"messages": N} (1..100 before and after each hit) or {"minutes": M} (1..10080
+    either side of each hit)."""
+    if value in (None, {}, ""):
+        return None
+    limits = {"messages": MAX_CONTEXT_MESSAGES, "minutes": MAX_CONTEXT_MINUTES}
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, amount),) = value.items()
+        ok = isinstance(amount, int) and not isinstance(amount, bool)
+        if kind in limits and ok and 0 < amount <= limits[kind]:
+            return {str(kind): int(amount)}
+    raise _invalid(
+        f'context is {{"messages": 1..{MAX_CONTEXT_MESSAGES}}} or '
+        f'{{"minutes": 1..{MAX_CONTEXT_MINUTES}}}'
+    )
+
+
 def _formats(value: Any) -> tuple[str, ...]:
     asked = list(value) if isinstance(value, list | tuple) else []
     if not asked or not all(isinstance(f, str) and f in FORMATS for f in asked):
@@ -84,6 +118,8 @@ def export_request_check(
     since: Any = None,
     until: Any = None,
     include_attachments: bool = False,
+    versions: Any = "all",
+    context: Any = None,
 ) -> ExportRequest:
     """The request, checked: a query that parses (its position if not), some scope, known
     formats and an ordered date range; ComplianceError otherwise, and nothing is created."""
@@ -98,6 +134,8 @@ def export_request_check(
         since=_day(since, "since"),
         until=_day(until, "until"),
         include_attachments=bool(include_attachments),
+        versions=_versions(versions),
+        context=_context(context),
     )
     if not (request.query or request.message_ids or request.conversation_ids):
         raise _invalid("say what to export: a query, message_ids or conversation_ids")
@@ -117,4 +155,6 @@ def export_request_from_job(
         since=options.get("since"),
         until=options.get("until"),
         include_attachments=options.get("include_attachments", False),
+        versions=options.get("versions"),
+        context=options.get("context"),
     )

@@ -10,7 +10,9 @@ the same bytes again. See docs/export.md, "Resuming".
 
 import hashlib
 import logging
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +34,7 @@ from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
 from .models import ExportConversation, ExportJob, ExportState
 from .options import export_request_from_job
-from .scope import scope_freeze, scope_subqueries
+from .scope import records_after, records_total, scope_freeze
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +109,7 @@ def _start(job: ExportJob, token: str) -> ExportJob:
     job.tree_size = tree_size
     request = export_request_from_job(query=job.query, scope=job.scope, options=job.options)
     messages, conversations = scope_freeze(job=job, request=request)
-    message_ids, conversation_ids = scope_subqueries(job)
-    total = archive_selectors.records_in_scope_count(
-        message_ids=message_ids, conversation_ids=conversation_ids, up_to_seq=tree_size
-    )
+    total = records_total(job)
     for fmt in formats_for(job.options):
         for path, data in fmt.head().appends.items():
             files.put(files.part_name(str(job.pk), 0, path), data)
@@ -131,11 +130,14 @@ def _start(job: ExportJob, token: str) -> ExportJob:
 
 
 def _proof_line(run: _Run, record: ExportedRecord) -> str:
-    index = record.row.seq - 1
-    if run.prover.leaf(index).hex() != record.row.hash:
-        raise proofs.ProofError(f"record {record.row.seq}'s hash is not the one signed")
-    path = [p.hex() for p in run.prover.proof(index)]
-    return canonical_json({"seq": record.row.seq, "hash": record.row.hash, "path": path}) + "\n"
+    """canonical JSON {"hash", "path", "seq"}, written out directly (hex strings and an
+    integer need no escaping)."""
+    row = record.row
+    index = row.seq - 1
+    if run.prover.leaf(index) != bytes.fromhex(row.hash):
+        raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
+    path = ",".join(f'"{node}"' for node in run.prover.proof_hex(index))
+    return f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n'
 
 
 def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
@@ -151,13 +153,15 @@ def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
 
 def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
     job_id, part = str(run.job.pk), run.job.parts
-    counts = {"records": len(records)}
-    appends = {PROOFS: "".join(_proof_line(run, r) for r in records).encode()}
+    listed = [r for r in records if r.listed]
+    counts = {"records": len(listed)}
+    appends = {PROOFS: "".join(_proof_line(run, r) for r in listed).encode()}
+    whole: dict[str, bytes] = {}
     for fmt in run.formats:
+        fmt.begin(run.job.counts)
         output = fmt.chunk(records, run.lookups)
         appends.update(output.appends)
-        for path, data in output.files.items():
-            files.put(files.export_name(job_id, path), data)
+        whole.update(output.files)
         for name, value in output.counts.items():
             counts[f"{fmt.name}.{name}"] = value
     if run.job.options.get("include_attachments"):
@@ -167,6 +171,9 @@ def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
                 with store.open(sha) as stream:
                     files.put(files.export_name(job_id, path), File(stream, name=sha))
                 counts["attachments"] = counts.get("attachments", 0) + 1
+    if whole:
+        files.put(files.bundle_name(job_id, part), files.bundle_bytes(whole))
+        files.put(files.part_name(job_id, part, files.BUNDLE_INDEX), files.bundle_index(whole))
     for path, data in appends.items():
         files.put(files.part_name(job_id, part, path), data)
     return counts
@@ -175,24 +182,17 @@ def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
 def _step(run: _Run) -> bool:
     """Write the next chunk and commit the cursor past it; False when nothing is left."""
     job = run.job
-    message_ids, conversation_ids = scope_subqueries(job)
-    rows = archive_selectors.records_in_scope(
-        message_ids=message_ids,
-        conversation_ids=conversation_ids,
-        after_seq=job.cursor_seq,
-        up_to_seq=int(job.tree_size or 0),
-        limit=settings.EIM_EXPORT_CHUNK,
-    )
+    rows = records_after(job=job, after_seq=job.cursor_seq, limit=settings.EIM_EXPORT_CHUNK)
     if not rows:
         return False
-    counts = _write_step(run, [ExportedRecord.of(row) for row in rows])
+    counts = _write_step(run, [ExportedRecord.of(*row) for row in rows])
     merged = dict(job.counts)
     for name, value in counts.items():
         merged[name] = merged.get(name, 0) + value
     run.job = job_commit(
         job,
         run.token,
-        cursor_seq=rows[-1].seq,
+        cursor_seq=rows[-1][0].seq,
         parts=job.parts + 1,
         done=job.done + len(rows),
         counts=merged,
@@ -204,19 +204,25 @@ def _concatenated(job: ExportJob) -> list[str]:
     return [PROOFS, *(path for fmt in formats_for(job.options) for path in fmt.appended)]
 
 
-def _manifest(job: ExportJob) -> dict[str, Any]:
+def _listed_files(job: ExportJob) -> Iterator[dict[str, Any]]:
+    """Every file of the folder (the manifest and its signature aside), then every file the
+    steps bundled: path, SHA-256, size."""
     job_id = str(job.pk)
-    listed = [
-        {"path": path, "sha256": sha, "size": size}
-        for path in files.walk(f"{job_id}/{files.EXPORT_DIR}")
-        if path not in (MANIFEST, "manifest.dsse.json")
-        for sha, size in [files.digest(files.export_name(job_id, path))]
-    ]
+    for path in files.walk(f"{job_id}/{files.EXPORT_DIR}"):
+        if path not in (MANIFEST, "manifest.dsse.json"):
+            sha, size = files.digest(files.export_name(job_id, path))
+            yield {"path": path, "sha256": sha, "size": size}
+    yield from files.bundle_entries(job_id, parts=job.parts)
+
+
+def _manifest(job: ExportJob) -> tuple[File, str]:
+    """manifest.json written as it is hashed, its file list streamed (a million EML files
+    are never one list in memory): canonical JSON, the list spliced in where `files` sorts."""
     maker = job.created_by
     checkpoint = proofs.checkpoint_statement(tree_size=int(job.tree_size or 0))
-    return {
+    fields = {
         "type": MANIFEST_TYPE,
-        "export_id": job_id,
+        "export_id": str(job.pk),
         "created_at": job.created_at.isoformat(),
         "completed_at": timezone.now().isoformat(),
         "created_by": {"id": maker.pk, "username": maker.username, "name": maker.shown_name},
@@ -226,22 +232,42 @@ def _manifest(job: ExportJob) -> dict[str, Any]:
         "counts": job.counts,
         "checkpoint": {"file": CHECKPOINT, **checkpoint},
         "key_id": signing.key_id(signing.current_public_key()),
-        "files": listed,
+        "files": [],
     }
+    head, tail = manifest_bytes(fields).split(b'"files":[]', 1)
+    spool = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 (saved, then closed)
+    sha = hashlib.sha256()
+
+    def write(data: bytes) -> None:
+        spool.write(data)
+        sha.update(data)
+
+    write(head + b'"files":[')
+    for number, entry in enumerate(_listed_files(job)):
+        write((b"," if number else b"") + canonical_json(entry).encode())
+    write(b"]" + tail)
+    spool.seek(0)
+    return File(spool, name=MANIFEST), sha.hexdigest()
 
 
 def _grouped_files(run: _Run) -> dict[str, int]:
     """The files of the formats that group each conversation's messages (RSMF)."""
     job, counts = run.job, dict[str, int]()
-    message_ids, _ = scope_subqueries(job)
     conversations = list(
         ExportConversation.objects.filter(job=job)
         .order_by("conversation_id")
         .values_list("conversation_id", flat=True)
     )
+
+    def read(conversation_id: int, after_seq: int, limit: int) -> list[ExportedRecord]:
+        rows = records_after(
+            job=job, after_seq=after_seq, limit=limit, conversation_id=conversation_id
+        )
+        return [ExportedRecord.of(*row) for row in rows]
+
     for fmt in run.formats:
         for path, data, items in fmt.finish_files(
-            conversation_ids=conversations, message_ids=message_ids, lookups=run.lookups
+            conversation_ids=conversations, read=read, lookups=run.lookups
         ):
             files.put(files.export_name(str(job.pk), path), data)
             counts[f"{fmt.name}.files"] = counts.get(f"{fmt.name}.files", 0) + 1
@@ -262,13 +288,14 @@ def _finish(run: _Run) -> ExportJob:
     files.put(files.export_name(job_id, README), readme(job).encode())
     public_pem = signing.public_key_pem(signing.current_public_key())
     files.put(files.export_name(job_id, PUBLIC_KEY), public_pem.encode())
-    body = manifest_bytes(_manifest(job))
-    files.put(files.export_name(job_id, MANIFEST), body)
+    manifest, manifest_sha256 = _manifest(job)
+    files.put(files.export_name(job_id, MANIFEST), manifest)
+    manifest.close()
     return job_commit(
         job,
         run.token,
         state=ExportState.SIGNING,
-        manifest_sha256=hashlib.sha256(body).hexdigest(),
+        manifest_sha256=manifest_sha256,
         lease_token="",
     )
 
@@ -299,7 +326,10 @@ def export_run(*, job_id: str) -> str:
             job=job,
             token=token,
             prover=proofs.checkpoint_prover(tree_size=int(job.tree_size or 0)),
-            lookups=ArchiveLookups(tree_size=int(job.tree_size or 0)),
+            lookups=ArchiveLookups(
+                tree_size=int(job.tree_size or 0),
+                latest_only=job.options.get("versions") == "latest",
+            ),
             formats=formats_for(job.options, export_id=str(job.pk)),
         )
         while _step(run):

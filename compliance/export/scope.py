@@ -7,17 +7,21 @@ contribute every message written in them. The date range then keeps the messages
 it. Each message's conversation joins the scope, so its membership records go along.
 """
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field, Model, QuerySet
 
 from archive import selectors as archive_selectors
+from archive.selectors import RecordRow
 
 from ..search.backends import search_backend
 from ..search.query import parse_query
 from ..search.results import Order, Scope
-from .models import ExportConversation, ExportJob, ExportMessage
+from .models import ExportConversation, ExportJob, ExportMessage, ExportRecord
 from .options import ExportRequest
 
 PAGE = 200
@@ -44,19 +48,6 @@ def _query_message_ids(query: str) -> Iterator[int]:
         after = page.next_after
 
 
-def _candidate_ids(request: ExportRequest, *, tree_size: int) -> set[int]:
-    ids = set(request.message_ids)
-    if request.query:
-        ids.update(_query_message_ids(request.query))
-    if request.conversation_ids:
-        ids.update(
-            archive_selectors.messages_in_conversations(
-                conversation_ids=request.conversation_ids, up_to_seq=tree_size
-            )
-        )
-    return ids
-
-
 def _in_range(request: ExportRequest) -> tuple[datetime | None, datetime | None]:
     since = datetime.combine(request.since, time(), UTC) if request.since else None
     until = (
@@ -76,30 +67,179 @@ def _chunks(values: Iterable[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
+def _concrete(model: type[Model], name: str) -> "Field[Any, Any]":
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def _insert_select(model: type[Model], constants: dict[str, Any], source: QuerySet[Any]) -> int:
+    """INSERT INTO model (constants…, source's columns…) SELECT … FROM source, skipping rows
+    already there: the scope is frozen by the database, never held in this process."""
+    sql, params = source.query.sql_with_params()
+    names = [*constants, *source.query.values_select]
+    fields = {name: _concrete(model, name) for name in names}
+    columns = ", ".join(connection.ops.quote_name(fields[n].column) for n in names)
+    values = [fields[n].get_db_prep_value(value, connection) for n, value in constants.items()]
+    marks = ", ".join(["%s"] * len(values))
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Names from the models' meta and the ORM's own SQL; values are parameters.
+            f"INSERT INTO {table} ({columns}) SELECT {marks}, s.* FROM ({sql}) s "  # noqa: S608
+            "WHERE 1 = 1 ON CONFLICT DO NOTHING",  # WHERE: SQLite's parser needs it there
+            [*values, *params],
+        )
+        return int(cursor.rowcount)
+
+
+def _hits_freeze(job: ExportJob, request: ExportRequest) -> None:
+    """The chosen and found messages written in the date range, and every message of the
+    chosen conversations written in it."""
+    assert job.tree_size is not None
+    since, until = _in_range(request)
+    candidates = set(request.message_ids)
+    if request.query:
+        candidates.update(_query_message_ids(request.query))
+    for chunk in _chunks(sorted(candidates), BATCH):
+        kept = archive_selectors.message_conversations(
+            message_ids=chunk, since=since, until=until, up_to_seq=job.tree_size
+        )
+        ExportMessage.objects.bulk_create(
+            (ExportMessage(job=job, message_id=m) for m in sorted(kept)), ignore_conflicts=True
+        )
+    if request.conversation_ids:
+        _insert_select(
+            ExportMessage,
+            {"job": job.pk, "context": False},
+            archive_selectors.message_ids_written(
+                conversation_ids=list(request.conversation_ids),
+                up_to_seq=job.tree_size,
+                since=since,
+                until=until,
+            ),
+        )
+
+
+def _records_freeze(job: ExportJob, request: ExportRequest) -> None:
+    assert job.tree_size is not None
+    conversations = ExportConversation.objects.filter(job=job).values("conversation_id")
+    for context in (False, True):
+        messages = ExportMessage.objects.filter(job=job, context=context).values("message_id")
+        _insert_select(
+            ExportRecord,
+            {"job": job.pk, "context": context, "listed": True},
+            archive_selectors.scope_record_seqs(
+                message_ids=messages,
+                conversation_ids=conversations if not context else [],
+                up_to_seq=job.tree_size,
+            ),
+        )
+    if request.versions == "latest":
+        superseded = archive_selectors.superseded_version_seqs_of(
+            message_ids=ExportMessage.objects.filter(job=job).values("message_id"),
+            up_to_seq=job.tree_size,
+        )
+        ExportRecord.objects.filter(job=job, seq__in=superseded).update(listed=False)
+
+
 def scope_freeze(*, job: ExportJob, request: ExportRequest) -> tuple[int, int]:
-    """Write the job's scope rows (replacing any from an earlier, interrupted attempt);
+    """Write the job's scope rows (replacing any from an earlier, interrupted attempt): its
+    messages, their context, their conversations and every archive record exported;
     returns (messages, conversations)."""
     assert job.tree_size is not None
-    ids = sorted(_candidate_ids(request, tree_size=job.tree_size))
-    since, until = _in_range(request)
-    conversations: set[int] = set(request.conversation_ids)
-    messages = 0
     with transaction.atomic():
+        ExportRecord.objects.filter(job=job).delete()
         ExportMessage.objects.filter(job=job).delete()
         ExportConversation.objects.filter(job=job).delete()
-        for chunk in _chunks(ids, BATCH):
-            kept = archive_selectors.message_conversations(
-                message_ids=chunk, since=since, until=until, up_to_seq=job.tree_size
-            )
-            ExportMessage.objects.bulk_create(
-                ExportMessage(job=job, message_id=m) for m in sorted(kept)
-            )
-            conversations.update(kept.values())
-            messages += len(kept)
+        _hits_freeze(job, request)
+        if request.context:
+            context_freeze(job=job, context=request.context)
         ExportConversation.objects.bulk_create(
-            ExportConversation(job=job, conversation_id=c) for c in sorted(conversations)
+            ExportConversation(job=job, conversation_id=c) for c in request.conversation_ids
         )
-    return messages, len(conversations)
+        _insert_select(
+            ExportConversation,
+            {"job": job.pk},
+            archive_selectors.conversations_of_messages(
+                message_ids=ExportMessage.objects.filter(job=job).values("message_id"),
+                up_to_seq=job.tree_size,
+            ),
+        )
+        _records_freeze(job, request)
+    messages = ExportMessage.objects.filter(job=job).count()
+    return messages, ExportConversation.objects.filter(job=job).count()
+
+
+def context_freeze(*, job: ExportJob, context: dict[str, int]) -> None:
+    """Add the messages around each hit (N before and after it in its conversation, or
+    those written within M minutes of it) as context, conversation by conversation, walking
+    each one's messages once with a bounded window."""
+    assert job.tree_size is not None
+    hits = ExportMessage.objects.filter(job=job, context=False)
+    conversations = archive_selectors.conversations_of_messages(
+        message_ids=hits.values("message_id"), up_to_seq=job.tree_size
+    )
+    for conversation_id in sorted(row["conversation_id"] for row in conversations):
+        hit_ids = set(
+            hits.filter(
+                message_id__in=archive_selectors.message_ids_written(
+                    conversation_ids=[conversation_id], up_to_seq=job.tree_size
+                )
+            ).values_list("message_id", flat=True)
+        )
+        line = archive_selectors.message_time_line(
+            conversation_id=conversation_id, up_to_seq=job.tree_size
+        )
+        around = _around(line, hit_ids, context)
+        for chunk in _chunks(around, BATCH):
+            ExportMessage.objects.bulk_create(
+                (ExportMessage(job=job, message_id=m, context=True) for m in chunk),
+                ignore_conflicts=True,
+            )
+
+
+def _around(
+    line: Iterable[tuple[int, datetime]], hits: set[int], context: dict[str, int]
+) -> Iterator[int]:
+    """The ids of the messages of `line` (in order) around a hit, hits excluded."""
+    if "messages" in context:
+        yield from _around_count(line, hits, context["messages"])
+    else:
+        yield from _around_time(line, hits, timedelta(minutes=context["minutes"]))
+
+
+def _around_count(line: Iterable[tuple[int, datetime]], hits: set[int], n: int) -> Iterator[int]:
+    before: deque[int] = deque(maxlen=n)
+    after = 0
+    for message_id, _ in line:
+        if message_id in hits:
+            yield from before
+            before.clear()
+            after = n
+        elif after:
+            yield message_id
+            after -= 1
+        else:
+            before.append(message_id)
+
+
+def _around_time(
+    line: Iterable[tuple[int, datetime]], hits: set[int], window: timedelta
+) -> Iterator[int]:
+    before: deque[tuple[int, datetime]] = deque()
+    until: datetime | None = None
+    for message_id, moment in line:
+        if message_id in hits:
+            yield from (m for m, t in before if t >= moment - window)
+            before.clear()
+            until = moment + window
+        elif until is not None and moment <= until:
+            yield message_id
+        else:
+            before.append((message_id, moment))
+            while before and before[0][1] < moment - window:
+                before.popleft()
 
 
 def scope_subqueries(job: ExportJob) -> tuple[object, object]:
@@ -108,3 +248,30 @@ def scope_subqueries(job: ExportJob) -> tuple[object, object]:
         ExportMessage.objects.filter(job=job).values("message_id"),
         ExportConversation.objects.filter(job=job).values("conversation_id"),
     )
+
+
+def records_total(job: ExportJob) -> int:
+    return ExportRecord.objects.filter(job=job).count()
+
+
+def records_after(
+    *, job: ExportJob, after_seq: int, limit: int, conversation_id: int | None = None
+) -> list[tuple[RecordRow, bool, bool]]:
+    """The next `limit` records of the job's scope after `after_seq` (of one conversation if
+    given), in seq order, each with (context, listed): one keyset read of the frozen scope."""
+    frozen = ExportRecord.objects.filter(job=job, seq__gt=after_seq)
+    if conversation_id is not None:
+        frozen = frozen.filter(conversation_id=conversation_id)
+    marks = {
+        seq: (context, listed)
+        for seq, context, listed in frozen.order_by("seq").values_list("seq", "context", "listed")[
+            :limit
+        ]
+    }
+    if not marks:
+        return []
+    first, last = min(marks), max(marks)
+    rows = archive_selectors.records_at(
+        seqs=frozen.filter(seq__lte=last).values("seq"), first=first, last=last
+    )
+    return [(row, *marks[row.seq]) for row in rows]

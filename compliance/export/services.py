@@ -24,9 +24,9 @@ from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
 from . import files
 from .manifest import ENVELOPE, MANIFEST, envelope_sign
-from .models import ACTIVE_STATES, ExportJob, ExportState
+from .models import ACTIVE_STATES, ExportJob, ExportRecord, ExportState
 from .options import export_request_check
-from .selectors import export_for_user
+from .selectors import export_for_download, export_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +110,9 @@ def export_delete(*, user: User, export_id: str) -> ExportJob:
 
 
 def export_download(*, user: User, export_id: str) -> tuple[ExportJob, IO[bytes]]:
-    """The finished export's zip, opened; the download is audited before a byte leaves."""
-    job = export_for_user(user=user, export_id=export_id)
+    """The finished export's zip, opened; the download is audited before a byte leaves. Who
+    may download is `exports_downloadable_by`'s decision (the maker; a case team later)."""
+    job = export_for_download(user=user, export_id=export_id)
     if job.state != ExportState.DONE:
         raise ComplianceError(
             ComplianceErrorCode.EXPORT_NOT_READY, f"the export is {job.state}, not ready"
@@ -149,11 +150,12 @@ def _package_later(job_id: str) -> None:
     export_package_task.delay(job_id)
 
 
-def _zip(job_id: str) -> File:
+def _zip(job_id: str, *, parts: int) -> File:
     spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 (saved, then closed)
     storage = files.export_storage()
     root = f"{job_id}/{files.EXPORT_DIR}"
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Level 1: about four times faster than the default 6, a few per cent larger.
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in files.walk(root):
             with (
                 storage.open(f"{root}/{path}", "rb") as source,
@@ -161,6 +163,8 @@ def _zip(job_id: str) -> File:
             ):
                 while block := source.read(1 << 20):
                     target.write(block)
+        for path, data in files.bundled(job_id, parts=parts):
+            archive.writestr(f"export-{job_id}/{path}", data, zipfile.ZIP_DEFLATED, 1)
     spool.seek(0)
     return File(spool, name=f"export-{job_id}.zip")
 
@@ -170,7 +174,7 @@ def export_package(*, job_id: str) -> str:
     job = ExportJob.objects.filter(pk=job_id, state=ExportState.PACKAGING).first()
     if job is None:
         return "nothing to package"
-    package = _zip(job_id)
+    package = _zip(job_id, parts=job.parts)
     files.put(files.zip_name(job_id), package)
     package.close()
     with transaction.atomic():
@@ -186,6 +190,9 @@ def export_package(*, job_id: str) -> str:
             event_type=AuditEventType.EXPORT_MADE,
             details=_details(job, made_by=job.created_by.username),
         )
+    # The frozen list of records was the run's working set (a row per record); the scope
+    # itself (messages, conversations) stays with the job.
+    ExportRecord.objects.filter(job=job).delete()
     return job.state
 
 

@@ -347,7 +347,10 @@ STORAGES = {
         ),
         "OPTIONS": env.json(
             "EIM_EXPORT_STORAGE_OPTIONS",
-            default={"location": env.str("EIM_EXPORT_ROOT", default=str(VAR_DIR / "exports"))},
+            default={
+                "location": env.str("EIM_EXPORT_ROOT", default=str(VAR_DIR / "exports")),
+                "allow_overwrite": True,  # a redone step rewrites its files in one call
+            },
         ),
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -579,6 +582,9 @@ EIM_SCAN_ATTACHMENT_MEMORY_MB = env.int("EIM_SCAN_ATTACHMENT_MEMORY_MB", default
 EIM_EXPORT_CHUNK = env.int("EIM_EXPORT_CHUNK", default=2000)
 EIM_EXPORT_RETENTION_DAYS = env.int("EIM_EXPORT_RETENTION_DAYS", default=30)
 EIM_EXPORT_STALE_AFTER = env.float("EIM_EXPORT_STALE_AFTER", default=120.0)
+# PDF transcripts are laid out in this many child processes (one core each; 0 or 1: in the
+# worker itself). Each holds WeasyPrint and one document, about 150-250 MB.
+EIM_EXPORT_PDF_WORKERS = env.int("EIM_EXPORT_PDF_WORKERS", default=min(4, os.cpu_count() or 1))
 
 LOGGING = {
     "version": 1,

@@ -41,5 +41,6 @@ EIM_ARCHIVE_VERIFY_STATE = str(VAR_DIR / "test-verify-state" / f"{os.getpid()}.j
 # Every send re-reads the policy set's version, so a test's policy change applies at once.
 EIM_SCAN_POLICY_CHECK_SECONDS = 0.0
 STORAGES["exports"]["OPTIONS"] = {  # noqa: F405
-    "location": os.environ.get("EIM_EXPORT_ROOT", str(VAR_DIR / "test-exports" / str(os.getpid())))
+    "location": os.environ.get("EIM_EXPORT_ROOT", str(VAR_DIR / "test-exports" / str(os.getpid()))),
+    "allow_overwrite": True,
 }

@@ -2,7 +2,10 @@
 
 from typing import Any
 
-from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
+from django.conf import settings
+
+from .base import ArchiveLookups, ChunkOutput, ConversationReader, ExportedRecord, ExportFormat
+from .dat import DatFormat
 from .eml import EmlFormat
 from .jsonl import JsonLinesFormat
 from .pdf import PdfFormat
@@ -20,7 +23,9 @@ def formats_for(options: dict[str, Any], *, export_id: str = "") -> list[ExportF
         elif name == "eml":
             chosen.append(EmlFormat(include_attachments=bool(options.get("include_attachments"))))
         elif name == "pdf":
-            chosen.append(PdfFormat(export_id=export_id))
+            chosen.append(PdfFormat(export_id=export_id, workers=settings.EIM_EXPORT_PDF_WORKERS))
+        elif name == "dat":
+            chosen.append(DatFormat(include_attachments=bool(options.get("include_attachments"))))
         elif name == "rsmf":
             chosen.append(RsmfFormat(include_attachments=bool(options.get("include_attachments"))))
     return chosen
@@ -29,6 +34,7 @@ def formats_for(options: dict[str, Any], *, export_id: str = "") -> list[ExportF
 __all__ = [
     "ArchiveLookups",
     "ChunkOutput",
+    "ConversationReader",
     "ExportFormat",
     "ExportedRecord",
     "formats_for",

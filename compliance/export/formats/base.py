@@ -9,7 +9,7 @@ was interrupted: a resumed export is byte-identical to an uninterrupted one.
 """
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,15 +20,19 @@ from archive.selectors import ArchivedEvent, RecordRow
 class ExportedRecord:
     """An archive record; its canonical content is parsed when a format first asks."""
 
-    __slots__ = ("_content", "row")
+    __slots__ = ("_content", "context", "listed", "row")
 
-    def __init__(self, row: RecordRow) -> None:
+    def __init__(self, row: RecordRow, *, context: bool = False, listed: bool = True) -> None:
         self.row = row
+        # Exported as context around a hit; not listed: a version that "only the latest
+        # version" leaves out, passed along only so that message formats place the message.
+        self.context = context
+        self.listed = listed
         self._content: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, row: RecordRow) -> "ExportedRecord":
-        return cls(row)
+    def of(cls, row: RecordRow, context: bool = False, listed: bool = True) -> "ExportedRecord":
+        return cls(row, context=context, listed=listed)
 
     @property
     def content(self) -> dict[str, Any]:
@@ -61,8 +65,9 @@ class ChunkOutput:
 class ArchiveLookups:
     """Names as the archive recorded them up to the job's checkpoint, cached per run."""
 
-    def __init__(self, *, tree_size: int) -> None:
+    def __init__(self, *, tree_size: int, latest_only: bool = False) -> None:
         self.tree_size = tree_size
+        self.latest_only = latest_only
         self._names: dict[int, str] = {}
         self._usernames: dict[int, dict[int, str]] = {}
 
@@ -84,18 +89,38 @@ class ArchiveLookups:
         return [known.get(i, f"user-{i}") for i in user_ids]
 
     def histories(
-        self, message_ids: Iterable[int], *, reactions: bool = False
+        self, created: Iterable[ExportedRecord], *, reactions: bool = False
     ) -> dict[int, list[ArchivedEvent]]:
-        """Every record of each message (versions, deletion, attachments, and reactions if
-        asked), up to the checkpoint, in seq order."""
-        ids = list(message_ids)
-        histories = archive_selectors.message_histories(message_ids=ids)
-        if reactions:
-            for mid, events in archive_selectors.reaction_histories(message_ids=ids).items():
-                histories[mid] = sorted([*histories.get(mid, []), *events], key=lambda e: e.seq)
-        return {
-            mid: [e for e in events if e.seq <= self.tree_size] for mid, events in histories.items()
-        }
+        """Every record of each of these messages (given by their creation records, already
+        read): versions, deletion, attachments, and reactions if asked, up to the checkpoint,
+        in seq order; under "only the latest version", the latest version first and no
+        version it superseded. Only the records after the creation are read again."""
+        anchors = {int(r.row.message_id or 0): r for r in created}
+        later = [*LATER_TYPES, *(REACTION_TYPES if reactions else ())]
+        found = archive_selectors.message_histories(message_ids=anchors, types=later)
+        kept = {}
+        for mid, record in anchors.items():
+            first = archive_selectors.archived_event_of(record.row, record.content)
+            events = [e for e in found.get(mid, ()) if e.seq <= self.tree_size]
+            kept[mid] = [first, *events]
+        if self.latest_only:
+            kept = {mid: _latest_version(events) for mid, events in kept.items()}
+        return kept
+
+
+LATER_TYPES = (
+    archive_selectors.MESSAGE_EDITED,
+    archive_selectors.MESSAGE_DELETED,
+    archive_selectors.ATTACHMENT_ADDED,
+)
+REACTION_TYPES = ("reaction.added", "reaction.removed")
+
+
+def _latest_version(history: list[ArchivedEvent]) -> list[ArchivedEvent]:
+    versions = [e for e in history if e.type in archive_selectors.VERSION_TYPES]
+    if not versions:
+        return history
+    return [versions[-1], *(e for e in history if e.type not in archive_selectors.VERSION_TYPES)]
 
 
 class ExportFormat:
@@ -109,12 +134,37 @@ class ExportFormat:
         """Written once, before the first record (a CSV's header)."""
         return ChunkOutput()
 
+    def begin(self, counts: dict[str, int]) -> None:
+        """Called before each chunk with the job's counts as committed before it (a format
+        that numbers its documents across chunks starts from there)."""
+
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
         return ChunkOutput()
 
     def finish_files(
-        self, *, conversation_ids: Iterable[int], message_ids: Any, lookups: ArchiveLookups
+        self,
+        *,
+        conversation_ids: Iterable[int],
+        read: "ConversationReader",
+        lookups: ArchiveLookups,
     ) -> Iterator[tuple[str, bytes, int]]:
         """Files written after the record steps, conversation by conversation: (path, bytes,
         items). For formats that group a conversation's messages (RSMF, PDF)."""
         return iter(())
+
+
+#: read(conversation_id, after_seq, limit): the job's next records of one conversation.
+ConversationReader = Callable[[int, int, int], list[ExportedRecord]]
+
+#: Records read at a time by the formats that go conversation by conversation.
+CONVERSATION_BATCH = 2000
+
+
+def conversation_records(
+    read: ConversationReader, conversation_id: int
+) -> Iterator[list[ExportedRecord]]:
+    """The job's records of one conversation, a batch at a time, in seq order."""
+    after = 0
+    while batch := read(conversation_id, after, CONVERSATION_BATCH):
+        yield batch
+        after = batch[-1].row.seq

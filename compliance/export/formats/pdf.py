@@ -9,7 +9,8 @@ their SHA-256; thread replies marked with the message they answer; joins and lea
 Speed: WeasyPrint's time goes to laying out boxes and shaping text runs, so each message is
 one block with as few inline boxes as possible, no tables or flex, one font stack (Noto, with
 the CJK face for Chinese, Japanese and Korean) and no hyphenation (docs/performance.md).
-Fonts: Debian's fonts-noto-core and fonts-noto-cjk (docs/export.md, "Deploying").
+Rendering runs in EIM_EXPORT_PDF_WORKERS child processes (pdf_render.py), one document each at
+a time, in order. Fonts: Debian's fonts-noto-core and fonts-noto-cjk (docs/export.md, "Deploying").
 """
 
 import html
@@ -19,13 +20,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from archive import selectors as archive_selectors
-from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent, RecordRow
+from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW, ArchivedEvent
 
-from .base import ArchiveLookups, ExportFormat
+from .base import ArchiveLookups, ConversationReader, ExportFormat, conversation_records
+from .pdf_render import render_all
 
 MAX_MESSAGES = 2000
-BATCH = 1000
 
 STYLE = """
 @page { size: A4; margin: 22mm 16mm 18mm;
@@ -44,6 +44,7 @@ p.x { color: #666; font-style: italic; }
 p.v { margin-left: 6mm; color: #555; }
 p.d { color: #a01010; }
 p.r { margin-left: 6mm; }
+p.c { color: #555; }
 """
 
 
@@ -66,15 +67,16 @@ class Transcript:
         return f"pdf/{self.conversation_id}/{self.day.isoformat()}{suffix}.pdf"
 
 
-def _message_blocks(history: list[ArchivedEvent]) -> list[str]:
+def _message_blocks(history: list[ArchivedEvent], *, context: bool = False) -> list[str]:
     original = history[0]
     message = original.message
     author = message.get("author") or {}
     name = html.escape(str(author.get("name") or author.get("username") or original.actor_id))
     parent = message.get("parent")
-    css = "r" if parent else "m"
+    css = ("r" if parent else "m") + (" c" if context else "")
     reply = f" ↳ reply to message {parent}" if parent else ""
-    head = f"<b>{name}</b> {_t(original.occurred_at)} UTC · seq {original.seq}{reply}"
+    marker = " · context" if context else ""
+    head = f"<b>{name}</b> {_t(original.occurred_at)} UTC · seq {original.seq}{reply}{marker}"
     blocks = [f'<p class="{css}">{head}\n{html.escape(str(message.get("body", "")))}</p>']
     for later in history[1:]:
         when = f"{_t(later.occurred_at)} UTC · seq {later.seq}"
@@ -94,24 +96,29 @@ def _message_blocks(history: list[ArchivedEvent]) -> list[str]:
 class PdfFormat(ExportFormat):
     name = "pdf"
 
-    def __init__(self, *, export_id: str = "") -> None:
+    def __init__(self, *, export_id: str = "", workers: int = 0) -> None:
         self.export_id = export_id
+        self.workers = workers
 
     def finish_files(
-        self, *, conversation_ids: Iterable[int], message_ids: Any, lookups: ArchiveLookups
+        self, *, conversation_ids: Iterable[int], read: ConversationReader, lookups: ArchiveLookups
     ) -> Iterator[tuple[str, bytes, int]]:
-        for conversation_id in conversation_ids:
-            yield from self._conversation(conversation_id, message_ids, lookups)
+        documents = (
+            document
+            for conversation_id in conversation_ids
+            for document in self._conversation(conversation_id, read, lookups)
+        )
+        for (path, messages), pdf in render_all(documents, workers=self.workers):
+            yield path, pdf, messages
 
     def _conversation(
-        self, conversation_id: int, message_ids: Any, lookups: ArchiveLookups
-    ) -> Iterator[tuple[str, bytes, int]]:
+        self, conversation_id: int, read: ConversationReader, lookups: ArchiveLookups
+    ) -> Iterator[tuple[tuple[str, int], str]]:
         current: Transcript | None = None
-        for rows in _batches(conversation_id, message_ids, lookups.tree_size):
-            histories = lookups.histories(
-                int(r.message_id or 0) for r in rows if r.type == MESSAGE_NEW
-            )
-            for row in rows:
+        for records in conversation_records(read, conversation_id):
+            histories = lookups.histories(r for r in records if r.row.type == MESSAGE_NEW)
+            for record in records:
+                row = record.row
                 if row.type not in (MESSAGE_NEW, "member.joined", "member.left"):
                     continue
                 day = row.occurred_at.date()
@@ -122,7 +129,8 @@ class PdfFormat(ExportFormat):
                     part = current.part + 1 if current and current.day == day else 0
                     current = Transcript(conversation_id, day, part)
                 if row.type == MESSAGE_NEW:
-                    current.blocks += _message_blocks(histories[int(row.message_id or 0)])
+                    history = histories[int(row.message_id or 0)]
+                    current.blocks += _message_blocks(history, context=record.context)
                     current.messages += 1
                 else:
                     user = (json.loads(row.canonical).get("payload") or {}).get("user") or {}
@@ -134,9 +142,10 @@ class PdfFormat(ExportFormat):
         if current is not None:
             yield self._render(current, lookups)
 
-    def _render(self, transcript: Transcript, lookups: ArchiveLookups) -> tuple[str, bytes, int]:
-        from weasyprint import HTML  # imported here: only PDF exports need it
-
+    def _render(
+        self, transcript: Transcript, lookups: ArchiveLookups
+    ) -> tuple[tuple[str, int], str]:
+        """((path, messages), the transcript's HTML), rendered by `render_all`."""
         name = lookups.conversation_name(transcript.conversation_id)
         title = f"#{name}" if name else f"direct conversation {transcript.conversation_id}"
         suffix = f", part {transcript.part + 1}" if transcript.part else ""
@@ -148,22 +157,4 @@ class PdfFormat(ExportFormat):
             + "".join(transcript.blocks)
             + "</body></html>"
         )
-        pdf = HTML(string=document).write_pdf()
-        return transcript.path, bytes(pdf or b""), transcript.messages
-
-
-def _batches(conversation_id: int, message_ids: Any, tree_size: int) -> Iterator[list[RecordRow]]:
-    after = 0
-    while True:
-        rows = archive_selectors.records_in_scope(
-            message_ids=message_ids,
-            conversation_ids=[conversation_id],
-            conversation_id=conversation_id,
-            after_seq=after,
-            up_to_seq=tree_size,
-            limit=BATCH,
-        )
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].seq
+        return (transcript.path, transcript.messages), document

@@ -11,9 +11,10 @@ The manifest follows Relativity's 2.0.0 schema: participants (`U<user id>`), con
 events of type message, join and leave. A message event carries its latest text, its edits
 (previous/new with who and when), `deleted`, its reactions as they stand (value, count,
 participants), its attachments (when included: files in the zip), and its thread `parent`
-when the parent is in the same file (else a custom `thread_parent`). `eventcollectionid`
-keeps the slices of one conversation together. Built after the record steps, conversation
-by conversation, from the archive up to the job's checkpoint (memory: one slice).
+when the parent is in the same file (else a custom `thread_parent`); a message exported as
+context around a hit has the custom field `eim_context` true. `eventcollectionid` keeps the
+slices of one conversation together. Built after the record steps, conversation by
+conversation, from the archive up to the job's checkpoint (memory: one slice).
 """
 
 import base64
@@ -26,22 +27,25 @@ from datetime import date
 from email.utils import format_datetime
 from typing import Any
 
-from archive import selectors as archive_selectors
 from archive.blobs import blob_store
 from archive.selectors import (
     MESSAGE_DELETED,
     MESSAGE_EDITED,
     MESSAGE_NEW,
     ArchivedEvent,
-    RecordRow,
 )
 
-from .base import ArchiveLookups, ExportFormat
+from .base import (
+    ArchiveLookups,
+    ConversationReader,
+    ExportedRecord,
+    ExportFormat,
+    conversation_records,
+)
 
 VERSION = "2.0.0"
 GENERATOR = "eim"
 MAX_EVENTS = 5000
-BATCH = 1000
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -98,22 +102,23 @@ class RsmfFormat(ExportFormat):
         self.include_attachments = include_attachments
 
     def finish_files(
-        self, *, conversation_ids: Iterable[int], message_ids: Any, lookups: ArchiveLookups
+        self, *, conversation_ids: Iterable[int], read: ConversationReader, lookups: ArchiveLookups
     ) -> Iterator[tuple[str, bytes, int]]:
         for conversation_id in conversation_ids:
             yield from self.conversation_files(
-                conversation_id=conversation_id, message_ids=message_ids, lookups=lookups
+                conversation_id=conversation_id, read=read, lookups=lookups
             )
 
     def conversation_files(
-        self, *, conversation_id: int, message_ids: Any, lookups: ArchiveLookups
+        self, *, conversation_id: int, read: ConversationReader, lookups: ArchiveLookups
     ) -> Iterator[tuple[str, bytes, int]]:
         """(path, bytes, events) of each RSMF file of one conversation."""
         current: Slice | None = None
-        for rows in self._batches(conversation_id, message_ids, lookups.tree_size):
-            created = [int(r.message_id or 0) for r in rows if r.type == MESSAGE_NEW]
+        for records in conversation_records(read, conversation_id):
+            created = [r for r in records if r.row.type == MESSAGE_NEW]
             histories = lookups.histories(created, reactions=True)
-            for row in rows:
+            for record in records:
+                row = record.row
                 if row.type not in (MESSAGE_NEW, "member.joined", "member.left"):
                     continue
                 day = row.occurred_at.date()
@@ -122,30 +127,15 @@ class RsmfFormat(ExportFormat):
                         yield self._file(current, lookups)
                     part = current.part + 1 if current and current.day == day else 0
                     current = Slice(conversation_id, day, part)
-                self._add(current, row, histories)
+                self._add(current, record, histories)
         if current is not None:
             yield self._file(current, lookups)
 
-    def _batches(
-        self, conversation_id: int, message_ids: Any, tree_size: int
-    ) -> Iterator[list[RecordRow]]:
-        after = 0
-        while True:
-            rows = archive_selectors.records_in_scope(
-                message_ids=message_ids,
-                conversation_ids=[conversation_id],
-                conversation_id=conversation_id,
-                after_seq=after,
-                up_to_seq=tree_size,
-                limit=BATCH,
-            )
-            if not rows:
-                return
-            yield rows
-            after = rows[-1].seq
-
-    def _add(self, piece: Slice, row: RecordRow, histories: dict[int, list[ArchivedEvent]]) -> None:
-        content = json.loads(row.canonical)
+    def _add(
+        self, piece: Slice, record: ExportedRecord, histories: dict[int, list[ArchivedEvent]]
+    ) -> None:
+        row = record.row
+        content = record.content
         if not piece.events:
             piece.members = [f"U{i}" for i in content.get("audience") or ()]
         conversation = f"C{row.conversation_id}"
@@ -162,7 +152,10 @@ class RsmfFormat(ExportFormat):
                 }
             )
             return
-        piece.events.append(self._message(piece, histories[int(row.message_id or 0)]))
+        event = self._message(piece, histories[int(row.message_id or 0)])
+        if record.context:
+            event["custom"].append({"name": "eim_context", "value": "true"})
+        piece.events.append(event)
 
     def _message(self, piece: Slice, history: list[ArchivedEvent]) -> dict[str, Any]:
         original = history[0]

@@ -2,7 +2,8 @@
 
 RFC 4180: comma-separated, fields quoted when they hold a comma, quote or line break (quotes
 doubled), CRLF line ends; UTF-8 with a byte-order mark so that Excel reads it as UTF-8. Times
-are UTC, ISO 8601. Recipients are the usernames of the version's audience at its moment.
+are UTC, ISO 8601. Recipients are the usernames of the version's audience at its moment;
+`context` is true for a message exported as context around a hit.
 """
 
 import csv
@@ -31,6 +32,7 @@ COLUMNS = (
     "thread_parent_id",
     "attachment_names",
     "attachment_sha256",
+    "context",
 )
 VERSIONS = {MESSAGE_NEW: "original", MESSAGE_EDITED: "edit", MESSAGE_DELETED: "deletion"}
 
@@ -62,6 +64,7 @@ def _row(record: ExportedRecord, lookups: ArchiveLookups) -> list[str]:
         str(message.get("parent") or ""),
         "; ".join(str(a.get("filename", "")) for a in attachments),
         "; ".join(str(a.get("sha256", "")) for a in attachments),
+        "true" if record.context else "false",
     ]
 
 
@@ -77,6 +80,6 @@ class CsvFormat(ExportFormat):
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        rows = [_row(r, lookups) for r in records if r.row.type in VERSIONS]
+        rows = [_row(r, lookups) for r in records if r.listed and r.row.type in VERSIONS]
         writer.writerows(rows)
         return ChunkOutput(appends={FILE: buffer.getvalue().encode()}, counts={"rows": len(rows)})

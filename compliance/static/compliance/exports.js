@@ -145,7 +145,10 @@ async function start(event) {
     query: data.get("query") || "",
     formats: data.getAll("formats"),
     include_attachments: data.get("include_attachments") === "on",
+    versions: data.get("versions") || "all",
   };
+  const kind = data.get("context_kind");
+  if (kind) body.context = { [kind]: Number(data.get("context_amount")) };
   if (data.get("since")) body.since = data.get("since");
   if (data.get("until")) body.until = data.get("until");
   $("export-status").textContent = "";
@@ -161,6 +164,11 @@ async function start(event) {
 $("exports-toggle").addEventListener("click", () => togglePanel($("exports-panel").hidden));
 $("exports-close").addEventListener("click", () => togglePanel(false));
 $("export-form").addEventListener("submit", start);
+$("export-context-kind").addEventListener("change", (event) => {
+  const kind = event.target.value;
+  $("export-context-amount-label").hidden = !kind;
+  $("export-context-amount").max = kind === "messages" ? "100" : "10080";
+});
 $("export-list").addEventListener("click", async (event) => {
   const cancel = event.target.closest("[data-cancel]");
   const remove = event.target.closest("[data-remove]");

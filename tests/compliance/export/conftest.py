@@ -37,7 +37,7 @@ def export_environment(tmp_path: Path) -> Iterator[Path]:
         **settings.STORAGES,
         "exports": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "exports")},
+            "OPTIONS": {"location": str(tmp_path / "exports"), "allow_overwrite": True},
         },
     }
     with override_settings(

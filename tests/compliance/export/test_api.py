@@ -5,11 +5,13 @@ import io
 import zipfile
 
 import pytest
+from django.db.models import Q
 
 from accounts.models import Role
 from audit.models import AuditEvent, AuditEventType
+from compliance.export import selectors
 from compliance.export.files import export_storage, walk
-from compliance.export.models import ExportJob
+from compliance.export.models import ExportJob, ExportRecord
 from tests.conftest import api_as
 from tests.factories import UserFactory
 
@@ -114,6 +116,7 @@ def test_progress_download_and_the_made_and_downloaded_audit(officer, world):
     download = api_as(officer).get(f"{URL}{job.pk}/download/")
 
     assert detail["state"] == "done"
+    assert not ExportRecord.objects.filter(job_id=job.pk).exists()  # the run's working set went
     assert detail["downloadable"]
     assert detail["progress"]["done"] == detail["progress"]["total"] > 0
     assert download.status_code == 200
@@ -192,3 +195,38 @@ def test_cancelling_a_running_export_stops_it_and_is_audited(officer, world):
     assert response.json()["state"] == "cancelled"
     assert again.status_code == 409
     assert AuditEvent.objects.filter(event_type=AuditEventType.EXPORT_CANCELLED).count() == 1
+
+
+def test_a_registered_download_grant_is_the_one_way_another_officer_downloads(officer, world):
+    """What a case team will use: a grant widens downloads only, never cancel or delete, and
+    an employee stays refused whatever the grant says."""
+    job = run_to_end(
+        ExportJob.objects.get(
+            pk=api_as(officer).post(URL, {"query": "shares"}, format="json").json()["id"]
+        )
+    )
+    teammate = UserFactory(roles=[Role.COMPLIANCE_OFFICER])
+    employee = UserFactory(roles=[Role.EMPLOYEE])
+
+    def case_team(user):  # type: ignore[no-untyped-def]
+        return Q(pk=job.pk) if user in (teammate, employee) else Q(pk__in=[])
+
+    selectors.export_download_grant_register(case_team)
+    try:
+        before = _state()
+        refused = [
+            api_as(teammate).delete(f"{URL}{job.pk}/").status_code,
+            api_as(teammate).post(f"{URL}{job.pk}/cancel/").status_code,
+            api_as(employee).get(f"{URL}{job.pk}/download/").status_code,
+        ]
+        assert refused == [404, 404, 403]
+        assert _state() == before
+
+        download = api_as(teammate).get(f"{URL}{job.pk}/download/")
+    finally:
+        selectors.export_download_grant_remove(case_team)
+
+    assert download.status_code == 200
+    event = AuditEvent.objects.get(event_type=AuditEventType.EXPORT_DOWNLOADED)
+    assert (event.actor, event.details["export_id"]) == (teammate, str(job.pk))
+    assert api_as(teammate).get(f"{URL}{job.pk}/download/").status_code == 404

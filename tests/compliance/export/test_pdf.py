@@ -65,3 +65,17 @@ def test_the_text_read_back_holds_every_message_as_it_happened(transcripts, worl
     assert "numbers," in attachment_line
     direct = text_of(next(p for p in paths if p.parent.name == str(world.direct.pk)))
     assert "lunch at noon?" in direct
+
+
+def test_child_processes_render_the_documents_in_the_order_given(tmp_path: Path):
+    from compliance.export.formats.pdf_render import render_all
+
+    documents = [(n, f"<html><body><p>document number {n}</p></body></html>") for n in range(5)]
+
+    rendered = list(render_all(iter(documents), workers=2))
+
+    assert [key for key, _ in rendered] == list(range(5))
+    for key, pdf in rendered:
+        path = tmp_path / f"{key}.pdf"
+        path.write_bytes(pdf)
+        assert f"document number {key}" in text_of(path)
