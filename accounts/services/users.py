@@ -8,6 +8,8 @@ compare each save with the stored row and call `user_access_end` for them too, s
 deactivation or a new password ends the same things whichever way it was made.
 """
 
+from functools import partial
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -20,6 +22,7 @@ from audit.services import audit_event_record
 from ..models import Role, User
 from ..selectors import user_has_role, user_roles
 from .access import AccessChange, access_reduced
+from .role_mapping import role_mapping_sync
 
 
 def _require_user_administrator(by: User | None, user: User) -> None:
@@ -95,6 +98,8 @@ def user_reactivate(*, user: User, by: User | None, via: str = "") -> bool:
         event_type=AuditEventType.USER_REACTIVATED,
         details=_details(user, via),
     )
+    # Their groups map roles again: asked for anew (a role under four eyes waits again).
+    transaction.on_commit(partial(role_mapping_sync, user_id=user.pk))
     return True
 
 

@@ -311,6 +311,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "review-claims-expire": {"task": "compliance.review_claims_expire", "schedule": 60.0},
     "review-sample": {"task": "compliance.review_sample", "schedule": crontab(minute=15, hour=0)},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
+    "role-mappings-reconcile": {"task": "accounts.role_mappings_reconcile", "schedule": 900.0},
     "export-sweep": {"task": "compliance.export_sweep", "schedule": 30.0},
     "sso-assertions-forget": {"task": "sso.assertions_forget", "schedule": 3600.0},
 }
