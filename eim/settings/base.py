@@ -160,6 +160,10 @@ EIM_OIDC_ID_TOKEN_MAX_AGE_SECONDS = env.int("EIM_OIDC_ID_TOKEN_MAX_AGE_SECONDS",
 # (key rotation), at most once per EIM_OIDC_JWKS_REFETCH_SECONDS for one unknown key id.
 EIM_OIDC_JWKS_CACHE_SECONDS = env.int("EIM_OIDC_JWKS_CACHE_SECONDS", default=3600)
 EIM_OIDC_JWKS_REFETCH_SECONDS = env.int("EIM_OIDC_JWKS_REFETCH_SECONDS", default=10)
+# Requests per client address per window (seconds) to the SSO sign-in endpoints together (the
+# provider's redirect, the OIDC callback, the SAML ACS); a sign-in makes two. Generous, since
+# a whole office may share one address.
+EIM_SSO_RATE = env.str("EIM_SSO_RATE", default="300/60")
 
 ROOT_URLCONF = "eim.urls"
 ASGI_APPLICATION = "eim.asgi.application"
