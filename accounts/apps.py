@@ -20,6 +20,9 @@ class AccountsConfig(AppConfig):
         group_members_hook(role_mapping_group_members_changed)
         access_hook(role_mapping_access_changed)
 
-        auditlog.register(User, exclude_fields=["password", "last_login", "session_generation"])
+        # `scim` is the reverse of the SCIM profile: diffing it cost a query on every save.
+        auditlog.register(
+            User, exclude_fields=["password", "last_login", "session_generation", "scim"]
+        )
         auditlog.register(RoleGrant)
         auditlog.register(RoleRequest)
