@@ -39,30 +39,22 @@ def role_mapping_sync(*, user_id: int) -> None:
     exclusivity rules would refuse next to them can follow), then ask for the rest. A
     refusal by the role rules is audited there and does not stop the others."""
     wanted = user_mapped_roles(user_id=user_id)
-    mapped_grants = set(
-        RoleGrant.objects.filter(user_id=user_id)
-        .exclude(request__isnull=True)
-        .exclude(request__mapped_from="")
-        .values_list("role", flat=True)
+    grants = list(
+        RoleGrant.objects.filter(user_id=user_id).values_list("role", "request__mapped_from")
     )
-    pending = dict(
+    held = {role for role, _ in grants}
+    mapped_grants = {role for role, mapped_from in grants if mapped_from}
+    pending_rows = list(
         RoleRequest.objects.filter(user_id=user_id, status=RoleRequestStatus.PENDING).values_list(
-            "role", "mapped_from"
+            "role", "mapped_from", "pk"
         )
     )
-    pending_ids = dict(
-        RoleRequest.objects.filter(
-            user_id=user_id, status=RoleRequestStatus.PENDING, mapped_from__gt=""
-        ).values_list("role", "pk")
-    )
+    pending = {role for role, _, _ in pending_rows}
     for role in sorted(mapped_grants - set(wanted)):
         _try(role_revoke_mapped, user_id=user_id, role=role, reason=LEFT)
-    for role, request_id in sorted(pending_ids.items()):
-        if role not in wanted:
+    for role, mapped_from, request_id in sorted(pending_rows):
+        if mapped_from and role not in wanted:
             _try(role_request_withdraw_mapped, request_id=request_id, reason=LEFT)
-    if not wanted:
-        return
-    held = set(RoleGrant.objects.filter(user_id=user_id).values_list("role", flat=True))
     for role, source in sorted(wanted.items()):
         if role not in held and role not in pending:
             _try(role_request_mapped, user_id=user_id, role=role, source=source)

@@ -353,6 +353,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Sessions are read from the cache (Redis) and written through to the database: a page or a
+# sign-in step no longer reads its session row (bench/identity.py). Sessions still end by the
+# user's session hash (accounts.models.User), never by deleting rows, so a cache that still
+# holds a session cannot keep it alive; a flushed cache falls back to the database.
+SESSION_ENGINE = env.str("EIM_SESSION_ENGINE", default="django.contrib.sessions.backends.cached_db")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

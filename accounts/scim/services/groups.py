@@ -94,22 +94,17 @@ def _take_over(token: ScimToken, group: Group, data: GroupData) -> Group:
     """One IdP group, one row: the claim group becomes the SCIM group (same id for barrier
     segments and role rules), and its members are from now on what SCIM says, as a POST
     states them. Sign-ins no longer change a SCIM group's members."""
-    _check_unique(token, data.display_name, data.external_id, group)
-    members = _member_ids(token, data.member_ids)
-    group_update(
-        actor=None,
-        group=group,
-        display_name=data.display_name,
-        source=GroupSource.SCIM,
-        via=via(token),
-    )
-    group_members_set(actor=None, group=group, user_ids=members, via=via(token))
-    _touch(group)
-    return group
+    return _replace(token, group, data, source=GroupSource.SCIM)
 
 
 @transaction.atomic
 def scim_group_replace(*, token: ScimToken, group: Group, data: GroupData) -> Group:
+    return _replace(token, group, data)
+
+
+def _replace(
+    token: ScimToken, group: Group, data: GroupData, source: GroupSource | None = None
+) -> Group:
     _check_unique(token, data.display_name, data.external_id, group)
     members = _member_ids(token, data.member_ids)
     group_update(
@@ -117,6 +112,7 @@ def scim_group_replace(*, token: ScimToken, group: Group, data: GroupData) -> Gr
         group=group,
         display_name=data.display_name,
         external_id=data.external_id,
+        source=source,
         via=via(token),
     )
     group_members_set(actor=None, group=group, user_ids=members, via=via(token))
