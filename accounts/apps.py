@@ -10,7 +10,19 @@ class AccountsConfig(AppConfig):
 
         from . import signals  # noqa: F401 - connects the receivers
         from .models import RoleGrant, RoleRequest, User
+        from .services.access import access_hook
+        from .services.groups import group_members_hook
+        from .services.role_mapping import (
+            role_mapping_access_changed,
+            role_mapping_group_members_changed,
+        )
 
-        auditlog.register(User, exclude_fields=["password", "last_login", "session_generation"])
+        group_members_hook(role_mapping_group_members_changed)
+        access_hook(role_mapping_access_changed)
+
+        # `scim` is the reverse of the SCIM profile: diffing it cost a query on every save.
+        auditlog.register(
+            User, exclude_fields=["password", "last_login", "session_generation", "scim"]
+        )
         auditlog.register(RoleGrant)
         auditlog.register(RoleRequest)

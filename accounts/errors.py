@@ -16,6 +16,7 @@ class RoleErrorCode(StrEnum):
     NOT_PENDING = "not_pending"
     EXPIRED = "expired"
     BOOTSTRAP_CLOSED = "bootstrap_closed"
+    MAPPING_GONE = "mapping_gone"  # a mapped request whose group membership is gone
 
 
 HTTP_STATUS = {
@@ -29,6 +30,7 @@ HTTP_STATUS = {
     RoleErrorCode.CONFLICTING_ROLE: 409,
     RoleErrorCode.NOT_PENDING: 409,
     RoleErrorCode.EXPIRED: 409,
+    RoleErrorCode.MAPPING_GONE: 409,
 }
 
 

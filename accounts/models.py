@@ -57,6 +57,8 @@ class RoleRequestStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     REFUSED = "refused", "Refused"
     EXPIRED = "expired", "Expired"
+    # A mapped request whose identity-provider group membership is gone before approval.
+    WITHDRAWN = "withdrawn", "Withdrawn (group membership gone)"
 
 
 class RoleRequest(models.Model):
@@ -82,6 +84,13 @@ class RoleRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True)
     decision_reason = models.CharField(max_length=500, blank=True)
+    mapped_from = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The identity-provider group (provider slug:group value) whose role rule "
+        "asked for this role; empty for a role asked for by hand. A grant from a mapped request "
+        "ends when the person leaves the last group that maps the role.",
+    )
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

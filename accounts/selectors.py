@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from knox.crypto import hash_token
@@ -18,6 +18,7 @@ from .models import (
     ExternalIdentity,
     Group,
     GroupMembership,
+    GroupRoleRule,
     Role,
     RoleGrant,
     RoleRequest,
@@ -99,6 +100,30 @@ def role_request_pending_id(*, user: User, role: str) -> int | None:
         .values_list("pk", flat=True)
         .first()
     )
+
+
+def user_mapped_roles(*, user_id: int) -> dict[str, str]:
+    """The roles the person's identity-provider groups map to ({role: "slug:group value"}),
+    from the GroupRoleRules of each group's provider: a rule names a group by its external id
+    (a SCIM externalId or a claim value) or its display name (what Okta's groups claim sends).
+    A deactivated person's groups map to nothing. One query."""
+    in_group = GroupMembership.objects.filter(
+        user_id=user_id,
+        user__is_active=True,
+        group__provider=OuterRef("provider"),
+    ).filter(
+        Q(group__external_id=OuterRef("group_value"))
+        | Q(group__display_name=OuterRef("group_value"))
+    )
+    rules = (
+        GroupRoleRule.objects.filter(Exists(in_group))
+        .order_by("role", "group_value", "provider__slug")
+        .values_list("role", "provider__slug", "group_value")
+    )
+    mapped: dict[str, str] = {}
+    for role, slug, value in rules:
+        mapped.setdefault(role, f"{slug}:{value}")
+    return mapped
 
 
 def api_token_expiry(*, secret: str) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .services.role_mapping import role_mappings_reconcile
 from .services.roles import role_requests_expire
 
 
@@ -11,3 +12,10 @@ def role_requests_expire_task() -> int:
 
     Approving checks the expiry itself, so a late or lost run only delays the bookkeeping."""
     return role_requests_expire()
+
+
+@shared_task(name="accounts.role_mappings_reconcile", soft_time_limit=600, time_limit=900)
+def role_mappings_reconcile_task() -> int:
+    """Beat: make everyone's mapped roles what their identity-provider groups say (the sweeper
+    for a membership change whose after-commit role mapping never ran)."""
+    return role_mappings_reconcile()

@@ -30,6 +30,10 @@ class AuditEventType(models.TextChoices):
     ROLE_EXPIRED = "role.expired", "Role request expired unapproved"
     ROLE_REVOKED = "role.revoked", "Role revoked"
     ROLE_REFUSED = "role.refused", "Role change refused by the rules"
+    ROLE_REQUEST_WITHDRAWN = (
+        "role.request_withdrawn",
+        "Mapped role request withdrawn (identity-provider group membership gone)",
+    )
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_PASSWORD_CHANGED = "user.password_changed", "User's password changed"
     USER_REACTIVATED = "user.reactivated", "User reactivated"

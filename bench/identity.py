@@ -40,6 +40,8 @@ def options_parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=200, help="sign-ins of each kind per run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", default=DATABASE_URL)
+    parser.add_argument("--redis-url", default=REDIS_URL)
     return parser.parse_args()
 
 
@@ -123,8 +125,8 @@ def run_once(fake: Any, people: int, run: int) -> dict[str, Any]:
 
 def main() -> None:
     options = options_parse()
-    database_ensure(DATABASE_URL, REDIS_URL)
-    django_setup(DATABASE_URL, REDIS_URL)
+    database_ensure(options.database_url, options.redis_url)
+    django_setup(options.database_url, options.redis_url)
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]

@@ -55,3 +55,7 @@ def invalid_syntax(detail: str) -> ScimError:
 
 def not_found(detail: str = "no such resource") -> ScimError:
     return ScimError(404, detail)
+
+
+def not_implemented(feature: str) -> ScimError:
+    return ScimError(501, f"{feature} is not supported here (see /ServiceProviderConfig)")

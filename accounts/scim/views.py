@@ -16,7 +16,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import schemas
-from .errors import ScimError, ScimType, invalid_value, not_found
+from .errors import ScimError, ScimType, invalid_value, not_found, not_implemented
 from .models import ScimToken
 from .services.tokens import scim_token_authenticate
 from .throttle import scim_rate_check
@@ -105,7 +105,11 @@ def int_param(request: HttpRequest, name: str, default: int) -> int:
 
 
 def page_bounds(request: HttpRequest) -> tuple[int, int]:
-    """(startIndex, count) as RFC 7644 §3.4.2.4 reads them: below 1 is 1, below 0 is 0."""
+    """(startIndex, count) as RFC 7644 §3.4.2.4 reads them: below 1 is 1, below 0 is 0.
+    A list asked to be sorted is refused (501): ServiceProviderConfig says sort is not
+    supported, and an answer in another order would look sorted."""
+    if "sortBy" in request.GET or "sortOrder" in request.GET:
+        raise not_implemented("sorting (sortBy, sortOrder)")
     start = max(1, int_param(request, "startIndex", 1))
     count = min(schemas.MAX_RESULTS, max(0, int_param(request, "count", schemas.DEFAULT_COUNT)))
     return start, count
@@ -142,3 +146,16 @@ class ResourceTypesView(_DiscoveryList):
 
 class SchemasView(_DiscoveryList):
     kind = "Schema"
+
+
+class UnsupportedView(ScimView):
+    """An optional SCIM feature eim does not offer (ServiceProviderConfig says which): 501
+    with the SCIM error body, after the token is checked, as RFC 7644 §3.12 has it for an
+    operation the service provider does not support (§3.11 names 501 for /Me)."""
+
+    feature = ""
+
+    def refuse(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        raise not_implemented(self.feature)
+
+    get = post = put = patch = delete = refuse

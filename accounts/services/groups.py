@@ -74,14 +74,19 @@ def group_update(
     group: Group,
     display_name: str | None = None,
     external_id: str | None = None,
+    source: GroupSource | None = None,
     via: str = "console",
 ) -> Group:
+    """`source` changes only when SCIM takes over a group a sign-in claim made (one IdP group,
+    one row: docs/scim.md, "Groups")."""
     _require_administrator(actor)
     changes: dict[str, str] = {}
     if display_name is not None and display_name != group.display_name:
         changes["display_name"] = display_name
     if external_id is not None and external_id != group.external_id:
         changes["external_id"] = external_id
+    if source is not None and source != group.source:
+        changes["source"] = source
     if changes:
         Group.objects.filter(pk=group.pk).update(**changes)
         group.refresh_from_db()

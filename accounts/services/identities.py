@@ -95,13 +95,24 @@ def identity_provider_update(
 
 @transaction.atomic
 def identity_link(
-    *, provider: IdentityProvider, user: User, subject: str, via: str
+    *, provider: IdentityProvider, user: User, subject: str, via: str, new: bool = False
 ) -> ExternalIdentity:
     """Name `user` as (provider's issuer, subject). Linking an identity already linked to the
-    same person is a no-op; to someone else it is refused (ValueError), never moved."""
-    identity, created = ExternalIdentity.objects.get_or_create(
-        issuer=provider.issuer, subject=subject, defaults={"user": user, "provider": provider}
-    )
+    same person is a no-op; to someone else it is refused (ValueError), never moved.
+
+    `new`: the caller found no such identity in this transaction (SCIM's creation checks it),
+    so it is inserted without looking again; a concurrent twin raises IntegrityError."""
+    if new:
+        identity, created = (
+            ExternalIdentity.objects.create(
+                issuer=provider.issuer, subject=subject, user=user, provider=provider
+            ),
+            True,
+        )
+    else:
+        identity, created = ExternalIdentity.objects.get_or_create(
+            issuer=provider.issuer, subject=subject, defaults={"user": user, "provider": provider}
+        )
     if identity.user_id != user.pk:
         raise ValueError("this identity belongs to another person")
     if created:

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from accounts.errors import RoleError, RoleErrorCode
 from accounts.models import Role, RoleGrant, RoleRequest, RoleRequestStatus, User
-from accounts.selectors import user_is_active_administrator, user_roles
+from accounts.selectors import user_is_active_administrator, user_mapped_roles, user_roles
 from audit.models import AuditEventType
 from audit.services import audit_event_record
 
@@ -80,6 +80,21 @@ def role_request_mapped(*, user_id: int, role: str, source: str) -> RoleRequest:
     return _guarded(
         actor=None, attempt=attempt, work=partial(_request_mapped, user_id, role, source)
     )
+
+
+def role_revoke_mapped(*, user_id: int, role: str, reason: str) -> None:
+    """Take away a role that a group mapping granted, because the person left the last group
+    that maps it (or was deactivated). A role granted by hand is never touched here: that
+    is refused (not_found) and audited. Sockets and sessions hear of it after the commit."""
+    attempt = {"action": "revoke_mapped", "user_id": user_id, "role": role}
+    _guarded(actor=None, attempt=attempt, work=partial(_revoke_mapped, user_id, role, reason))
+
+
+def role_request_withdraw_mapped(*, request_id: int, reason: str) -> RoleRequest:
+    """Withdraw a pending mapped request whose group membership is gone: nobody can approve
+    it any more."""
+    attempt = {"action": "withdraw_mapped", "request_id": request_id}
+    return _guarded(actor=None, attempt=attempt, work=partial(_withdraw_mapped, request_id, reason))
 
 
 def role_bootstrap(*, user_id: int, operator: str) -> RoleGrant:
@@ -140,7 +155,9 @@ def _request_mapped(user_id: int, role_name: str, source: str) -> RoleRequest:
     reason = f"identity provider group {source}"
     now = timezone.now()
     if role not in FOUR_EYES_ROLES:
-        request = _new_request(subject, role, None, reason, now, RoleRequestStatus.APPROVED)
+        request = _new_request(
+            subject, role, None, reason, now, RoleRequestStatus.APPROVED, mapped_from=source
+        )
         _grant(request, granted_by=None)
         _audit(None, AuditEventType.ROLE_GRANTED, request, via="group_mapping")
         return request
@@ -150,7 +167,9 @@ def _request_mapped(user_id: int, role_name: str, source: str) -> RoleRequest:
         raise RoleError(
             RoleErrorCode.ALREADY_REQUESTED, f"{subject.username} already has a pending {role}"
         )
-    request = _new_request(subject, role, None, reason, now, RoleRequestStatus.PENDING)
+    request = _new_request(
+        subject, role, None, reason, now, RoleRequestStatus.PENDING, mapped_from=source
+    )
     _audit(None, AuditEventType.ROLE_REQUESTED, request, via="group_mapping")
     return request
 
@@ -168,6 +187,12 @@ def _approve(actor: User, request_id: int) -> RoleRequest:
             RoleErrorCode.FOUR_EYES, "the requester is no longer an active administrator"
         )
     _require_grantable(request.user, Role(request.role))
+    # The group that asked may have let the person go since (a lost hook, not yet swept).
+    if request.mapped_from and request.role not in user_mapped_roles(user_id=request.user_id):
+        raise RoleError(
+            RoleErrorCode.MAPPING_GONE,
+            f"{request.user.username} is no longer in a group that maps {request.role}",
+        )
     _decide(request, actor, RoleRequestStatus.APPROVED)
     _grant(request, granted_by=actor)
     _audit(actor, AuditEventType.ROLE_APPROVED, request)
@@ -195,6 +220,53 @@ def _revoke(actor: User, user_id: int, role_name: str, reason: str) -> None:
         actor=actor, event_type=AuditEventType.ROLE_REVOKED, details=_who(subject, role) | details
     )
     access_reduced(user_id=subject.pk, change=AccessChange.ROLE_REVOKED)
+
+
+def _revoke_mapped(user_id: int, role_name: str, reason: str) -> None:
+    role = _role(role_name)
+    subject = _subject(None, user_id, must_be_active=False)
+    grant = (
+        RoleGrant.objects.filter(user=subject, role=role)
+        .exclude(request__isnull=True)
+        .exclude(request__mapped_from="")
+        .select_related("request")
+        .first()
+    )
+    if grant is None or grant.request is None:
+        raise RoleError(
+            RoleErrorCode.NOT_FOUND, f"{subject.username} holds no {role} from a group mapping"
+        )
+    details = {
+        "grant_id": grant.pk,
+        "request_id": grant.request_id,
+        "mapped_from": grant.request.mapped_from,
+        "reason": reason,
+        "via": "group_mapping",
+    }
+    grant.delete()
+    audit_event_record(
+        actor=None, event_type=AuditEventType.ROLE_REVOKED, details=_who(subject, role) | details
+    )
+    access_reduced(user_id=subject.pk, change=AccessChange.ROLE_REVOKED)
+
+
+def _withdraw_mapped(request_id: int, reason: str) -> RoleRequest:
+    found = RoleRequest.objects.filter(pk=request_id).values_list("user_id", flat=True).first()
+    if found is None:
+        raise RoleError(RoleErrorCode.NOT_FOUND, f"no role request {request_id}")
+    subject = _subject(None, found, must_be_active=False)
+    request = RoleRequest.objects.select_for_update(of=("self",)).get(pk=request_id)
+    request.user = subject
+    if request.status != RoleRequestStatus.PENDING or not request.mapped_from:
+        raise RoleError(
+            RoleErrorCode.NOT_PENDING, f"role request {request_id} is not a pending mapped one"
+        )
+    request.status = RoleRequestStatus.WITHDRAWN
+    request.decided_at = timezone.now()
+    request.decision_reason = reason[:500]
+    request.save(update_fields=["status", "decided_at", "decision_reason"])
+    _audit(None, AuditEventType.ROLE_REQUEST_WITHDRAWN, request, via="group_mapping")
+    return request
 
 
 def _bootstrap_lock() -> None:
@@ -312,9 +384,12 @@ def _new_request(
     reason: str,
     now: datetime,
     status: RoleRequestStatus,
+    *,
+    mapped_from: str = "",
 ) -> RoleRequest:
     decided = status != RoleRequestStatus.PENDING
     return RoleRequest.objects.create(
+        mapped_from=mapped_from[:300],
         user=subject,
         role=role,
         status=status,

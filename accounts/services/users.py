@@ -9,6 +9,7 @@ deactivation or a new password ends the same things whichever way it was made.
 """
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
@@ -23,6 +24,7 @@ from audit.services import audit_event_record
 from ..models import Role, User
 from ..selectors import user_has_role, user_roles
 from .access import AccessChange, access_reduced
+from .role_mapping import role_mapping_sync
 
 # "Last seen" is kept to this precision: within it, being seen again writes nothing.
 SEEN_PRECISION = timedelta(minutes=5)
@@ -101,6 +103,8 @@ def user_reactivate(*, user: User, by: User | None, via: str = "") -> bool:
         event_type=AuditEventType.USER_REACTIVATED,
         details=_details(user, via),
     )
+    # Their groups map roles again: asked for anew (a role under four eyes waits again).
+    transaction.on_commit(partial(role_mapping_sync, user_id=user.pk))
     return True
 
 

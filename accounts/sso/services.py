@@ -10,25 +10,22 @@ ask for roles through the role service (roles under four eyes wait for an admini
 
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import RoleError
 from accounts.models import (
     ExternalIdentity,
     Group,
-    GroupRoleRule,
     GroupSource,
     IdentityProvider,
     User,
 )
-from accounts.selectors import role_request_pending_id, user_by_identity, user_roles
+from accounts.selectors import user_by_identity
 from accounts.services.groups import group_create, group_members_add, group_members_remove
 from accounts.services.identities import identity_link
-from accounts.services.roles import role_request_mapped
+from accounts.services.role_mapping import role_mapping_sync
 from accounts.services.users import user_create, user_profile_update
 from audit.models import AuditEventType
 from audit.services import audit_event_record
@@ -61,7 +58,7 @@ def sso_sign_in(*, provider: IdentityProvider, claims: SignInClaims) -> User:
     sign in with them (the refusal is audited). Roles are mapped after the commit."""
     try:
         with transaction.atomic():
-            user, groups = _sign_in(provider, claims)
+            user = _sign_in(provider, claims)
     except SignInRefusedError as refusal:
         with transaction.atomic():
             audit_event_record(
@@ -75,11 +72,14 @@ def sso_sign_in(*, provider: IdentityProvider, claims: SignInClaims) -> User:
                 },
             )
         raise
-    _roles_from_groups(user=user, provider=provider, group_values=groups)
+    # The groups as they now stand (SCIM's membership where SCIM provisions the group) map
+    # roles, and the roles of groups left are revoked (after the commit: the role services
+    # run in their own transactions).
+    role_mapping_sync(user_id=user.pk)
     return user
 
 
-def _sign_in(provider: IdentityProvider, claims: SignInClaims) -> tuple[User, tuple[str, ...]]:
+def _sign_in(provider: IdentityProvider, claims: SignInClaims) -> User:
     if not provider.enabled:
         raise SignInRefusedError("provider_disabled", "This sign-in provider is turned off.")
     user = user_by_identity(issuer=provider.issuer, subject=claims.subject)
@@ -97,10 +97,9 @@ def _sign_in(provider: IdentityProvider, claims: SignInClaims) -> tuple[User, tu
     ExternalIdentity.objects.filter(issuer=provider.issuer, subject=claims.subject).update(
         last_sign_in_at=timezone.now()
     )
-    groups = tuple(sorted(set(claims.groups))) if provider.groups_claim else ()
     if provider.groups_claim:
-        _groups_sync(provider, user, groups)
-    return user, groups
+        _groups_sync(provider, user, tuple(sorted(set(claims.groups))))
+    return user
 
 
 def _provision(provider: IdentityProvider, claims: SignInClaims) -> User:
@@ -171,23 +170,3 @@ def _groups_sync(provider: IdentityProvider, user: User, values: tuple[str, ...]
     ).exclude(external_id__in=values)
     for group in left:
         group_members_remove(actor=None, group=group, user_ids=[user.pk], via="sso")
-
-
-def _roles_from_groups(
-    *, user: User, provider: IdentityProvider, group_values: Iterable[str]
-) -> None:
-    """Ask for the roles the provider's rules give these groups, that the person neither holds
-    nor waits for. A refusal by the role rules (e.g. a conflicting role) is audited there and
-    does not stop the sign-in."""
-    rules = GroupRoleRule.objects.filter(provider=provider, group_value__in=list(group_values))
-    held = user_roles(user=user)
-    for rule in rules.order_by("role", "group_value"):
-        if rule.role in held or role_request_pending_id(user=user, role=rule.role):
-            continue
-        try:
-            role_request_mapped(
-                user_id=user.pk, role=rule.role, source=f"{provider.slug}:{rule.group_value}"
-            )
-        except RoleError as exc:
-            logger.warning("role %s for %s from %s refused: %s", rule.role, user.pk, rule, exc)
-        held = user_roles(user=user)

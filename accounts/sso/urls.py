@@ -1,11 +1,13 @@
 """The sign-in pages. allauth's own URLs (its SAML endpoints, MFA pages) are under /accounts/;
 the OIDC login and callback below take allauth's paths first (accounts/sso/oidc.py)."""
 
+from allauth.socialaccount.providers.saml import views as saml_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from . import oidc, views
+from .throttle import sign_in_throttled
 
 app_name = "sso"
 
@@ -32,8 +34,25 @@ allauth_overrides = [
         r"^accounts/oidc/(?P<provider_id>[^/]+)/",
         include(
             [
-                path("login/", oidc.login, name="openid_connect_login"),
-                path("login/callback/", oidc.callback, name="openid_connect_callback"),
+                path("login/", sign_in_throttled(oidc.login), name="openid_connect_login"),
+                path(
+                    "login/callback/",
+                    sign_in_throttled(oidc.callback),
+                    name="openid_connect_callback",
+                ),
+            ]
+        ),
+    ),
+    # allauth's SAML views, throttled (accounts/sso/throttle.py); its other SAML URLs follow.
+    re_path(
+        r"^accounts/saml/(?P<organization_slug>[^/]+)/",
+        include(
+            [
+                path("acs/", sign_in_throttled(saml_views.acs), name="saml_acs"),
+                path(
+                    "acs/finish/", sign_in_throttled(saml_views.finish_acs), name="saml_finish_acs"
+                ),
+                path("login/", sign_in_throttled(saml_views.login), name="saml_login"),
             ]
         ),
     ),

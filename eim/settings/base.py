@@ -160,6 +160,10 @@ EIM_OIDC_ID_TOKEN_MAX_AGE_SECONDS = env.int("EIM_OIDC_ID_TOKEN_MAX_AGE_SECONDS",
 # (key rotation), at most once per EIM_OIDC_JWKS_REFETCH_SECONDS for one unknown key id.
 EIM_OIDC_JWKS_CACHE_SECONDS = env.int("EIM_OIDC_JWKS_CACHE_SECONDS", default=3600)
 EIM_OIDC_JWKS_REFETCH_SECONDS = env.int("EIM_OIDC_JWKS_REFETCH_SECONDS", default=10)
+# Requests per client address per window (seconds) to the SSO sign-in endpoints together (the
+# provider's redirect, the OIDC callback, the SAML ACS); a sign-in makes two. Generous, since
+# a whole office may share one address.
+EIM_SSO_RATE = env.str("EIM_SSO_RATE", default="300/60")
 
 ROOT_URLCONF = "eim.urls"
 ASGI_APPLICATION = "eim.asgi.application"
@@ -313,6 +317,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "notify-email-sweep": {"task": "compliance.notify_email", "schedule": 60.0},
     "review-sample": {"task": "compliance.review_sample", "schedule": crontab(minute=15, hour=0)},
     "role-requests-expire": {"task": "accounts.role_requests_expire", "schedule": 600.0},
+    "role-mappings-reconcile": {"task": "accounts.role_mappings_reconcile", "schedule": 900.0},
     "export-sweep": {"task": "compliance.export_sweep", "schedule": 30.0},
     "sso-assertions-forget": {"task": "sso.assertions_forget", "schedule": 3600.0},
     # Barrier violations that slipped past the checks (a join racing an activation, a lost
@@ -356,6 +361,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Sessions are read from the cache (Redis) and written through to the database: a page or a
+# sign-in step no longer reads its session row (bench/identity.py). Sessions still end by the
+# user's session hash (accounts.models.User), never by deleting rows, so a cache that still
+# holds a session cannot keep it alive; a flushed cache falls back to the database.
+SESSION_ENGINE = env.str("EIM_SESSION_ENGINE", default="django.contrib.sessions.backends.cached_db")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

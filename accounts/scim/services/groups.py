@@ -54,6 +54,16 @@ def _check_unique(
         raise ScimError(409, "externalId is taken", ScimType.UNIQUENESS)
 
 
+def _claimed(token: ScimToken, external_id: str) -> Group | None:
+    """The group a sign-in's groups claim made under this externalId (Entra ID sends a group's
+    object id both ways): SCIM takes that row over rather than making a twin."""
+    if token.provider is None or not external_id:
+        return None
+    return Group.objects.filter(
+        provider=token.provider, external_id=external_id, source=GroupSource.SSO
+    ).first()
+
+
 def _touch(group: Group) -> None:
     ScimGroupRecord.objects.update_or_create(
         group=group, defaults={"last_modified": timezone.now()}
@@ -62,6 +72,9 @@ def _touch(group: Group) -> None:
 
 @transaction.atomic
 def scim_group_create(*, token: ScimToken, data: GroupData) -> Group:
+    claimed = _claimed(token, data.external_id)
+    if claimed is not None:
+        return _take_over(token, claimed, data)
     _check_unique(token, data.display_name, data.external_id, None)
     members = _member_ids(token, data.member_ids)
     group = group_create(  # a concurrent twin raises IntegrityError: the view answers 409
@@ -77,8 +90,21 @@ def scim_group_create(*, token: ScimToken, data: GroupData) -> Group:
     return group
 
 
+def _take_over(token: ScimToken, group: Group, data: GroupData) -> Group:
+    """One IdP group, one row: the claim group becomes the SCIM group (same id for barrier
+    segments and role rules), and its members are from now on what SCIM says, as a POST
+    states them. Sign-ins no longer change a SCIM group's members."""
+    return _replace(token, group, data, source=GroupSource.SCIM)
+
+
 @transaction.atomic
 def scim_group_replace(*, token: ScimToken, group: Group, data: GroupData) -> Group:
+    return _replace(token, group, data)
+
+
+def _replace(
+    token: ScimToken, group: Group, data: GroupData, source: GroupSource | None = None
+) -> Group:
     _check_unique(token, data.display_name, data.external_id, group)
     members = _member_ids(token, data.member_ids)
     group_update(
@@ -86,6 +112,7 @@ def scim_group_replace(*, token: ScimToken, group: Group, data: GroupData) -> Gr
         group=group,
         display_name=data.display_name,
         external_id=data.external_id,
+        source=source,
         via=via(token),
     )
     group_members_set(actor=None, group=group, user_ids=members, via=via(token))

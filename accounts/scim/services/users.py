@@ -17,7 +17,7 @@ from accounts.services import (
 )
 from accounts.services.identities import identity_link
 from audit.models import AuditEventType
-from audit.services import audit_event_record
+from audit.services import audit_event_record, audit_events_batched
 
 from ..errors import ScimError, ScimType, invalid_value
 from ..models import ScimToken, ScimUserProfile
@@ -51,12 +51,15 @@ def _check(token: ScimToken, data: UserData, user: User | None) -> User | None:
     if scim_username_taken(username=data.user_name, except_user_id=user.pk if user else None):
         raise ScimError(409, f"userName {data.user_name!r} is taken", ScimType.UNIQUENESS)
     if data.external_id and (user is None or user.scim.external_id != data.external_id):
-        others = scim_users(token=token).filter(scim__external_id=data.external_id)
-        if user is not None:
-            others = others.exclude(pk=user.pk)
-        if others.exists():
-            raise ScimError(409, "externalId is taken", ScimType.UNIQUENESS)
-        if token.provider is not None:
+        # Under a provider-bound token the externalId is the person's identity (issuer,
+        # subject), unique in the database: the identity lookup below covers the profile's.
+        if token.provider is None:
+            others = scim_users(token=token).filter(scim__external_id=data.external_id)
+            if user is not None:
+                others = others.exclude(pk=user.pk)
+            if others.exists():
+                raise ScimError(409, "externalId is taken", ScimType.UNIQUENESS)
+        else:
             linked = user_by_identity(issuer=token.provider.issuer, subject=data.external_id)
             if linked is not None and (user is None or linked.pk != user.pk):
                 raise ScimError(409, "externalId names another person", ScimType.UNIQUENESS)
@@ -68,16 +71,25 @@ def _check(token: ScimToken, data: UserData, user: User | None) -> User | None:
     return manager
 
 
-def _link(token: ScimToken, user: User, external_id: str) -> None:
+def _link(token: ScimToken, user: User, external_id: str, *, new: bool = False) -> None:
     if token.provider is not None and external_id:
-        identity_link(provider=token.provider, user=user, subject=external_id, via="scim")
+        identity_link(provider=token.provider, user=user, subject=external_id, via="scim", new=new)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the request's transaction: any error rolls it all back
 def scim_user_create(*, token: ScimToken, data: UserData) -> User:
     """A concurrent creation of the same userName, after the check, raises IntegrityError
-    (the view answers 409 and the request's transaction rolls back)."""
+    (the view answers 409 and the request's transaction rolls back).
+
+    The rows are written first and the audit events (user.created, identity.linked) together
+    at the end (`audit_events_batched`): the audit head's lock, which serialises every
+    audited write, is held for three statements and the commit (docs/performance.md)."""
     manager = _check(token, data, None)
+    with audit_events_batched():
+        return _create(token, data, manager)
+
+
+def _create(token: ScimToken, data: UserData, manager: User | None) -> User:
     user = user_create(
         username=data.user_name,
         by=None,
@@ -97,7 +109,7 @@ def scim_user_create(*, token: ScimToken, data: UserData) -> User:
         manager=manager,
         last_modified=timezone.now(),
     )
-    _link(token, user, data.external_id)
+    _link(token, user, data.external_id, new=True)
     return user
 
 

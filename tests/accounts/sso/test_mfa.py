@@ -5,6 +5,7 @@ import time
 
 import pytest
 from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.test import Client
 
@@ -114,3 +115,36 @@ def test_an_open_redirect_in_next_is_dropped():
 
     assert response["Location"] == "/"
     assert scheme_relative["Location"] == "/"
+
+
+def test_a_recovery_code_signs_in_once_and_not_twice():
+    """A lost phone: a recovery code stands in for the TOTP code, once. A second use of the
+    same code (someone who saw it on the printout) is refused and signs nobody in."""
+    user = UserFactory(username="ada", roles=[Role.ADMINISTRATOR])
+    TOTP.activate(user, SECRET)
+    code = RecoveryCodes.activate(user).get_unused_codes()[0]
+
+    first, _ = _password_sign_in("ada")
+    used = first.post("/accounts/2fa/authenticate/", {"code": code})
+    second, _ = _password_sign_in("ada")
+    again = second.post("/accounts/2fa/authenticate/", {"code": code})
+
+    assert used.status_code == 302
+    assert _signed_in(first)
+    assert first.get("/").status_code == 200
+    assert again.status_code == 200
+    assert "code" in again.context["form"].errors
+    assert not _signed_in(second)
+    codes = Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES)
+    assert code not in RecoveryCodes(codes).get_unused_codes()
+
+
+def test_recovery_codes_alone_do_not_count_as_mfa_for_a_privileged_account():
+    """Recovery codes are a fallback for an authenticator, not one: a privileged account with
+    only recovery codes is still sent to set up TOTP or a security key."""
+    user = UserFactory(username="ada", roles=[Role.ADMINISTRATOR])
+    RecoveryCodes.activate(user)
+
+    client, _ = _password_sign_in("ada")
+
+    assert client.get("/")["Location"] == "/login/mfa-required/"

@@ -143,6 +143,52 @@ def test_group_rules_grant_employee_at_once_and_only_request_a_four_eyes_role(co
     assert RoleRequest.objects.filter(user=user).count() == 2
 
 
+def _claims_groups(oidc_idp, groups: list[str]) -> None:
+    oidc_idp.accounts(
+        {
+            "okta-0001": {
+                "email": "alice@corp.example",
+                "preferred_username": "alice.archer",
+                "groups": groups,
+            }
+        }
+    )
+
+
+def test_leaving_the_claims_group_takes_the_mapped_role_away_at_the_next_sign_in(corp, oidc_idp):
+    group_role_rule_add(actor=None, provider=corp, group_value="eng", role=Role.EMPLOYEE)  # type: ignore[arg-type]
+    group_role_rule_add(actor=None, provider=corp, group_value="everyone", role=Role.AUDITOR)  # type: ignore[arg-type]
+    client = Client()
+    oidc_sign_in(client)
+    user = _signed_in_user(client)
+    assert user_roles(user=user) == {Role.EMPLOYEE}
+
+    _claims_groups(oidc_idp, ["eng"])  # the IdP took them out of "everyone"
+    oidc_sign_in(Client())
+    request = RoleRequest.objects.get(user=user, role=Role.AUDITOR)
+    assert request.status == RoleRequestStatus.WITHDRAWN
+    assert user_roles(user=user) == {Role.EMPLOYEE}
+
+    _claims_groups(oidc_idp, [])  # and out of "eng"
+    oidc_sign_in(Client())
+    assert user_roles(user=user) == set()
+    assert not Group.objects.filter(members=user).exists()
+
+
+def test_a_role_granted_by_hand_outlives_the_claims_group(corp, oidc_idp):
+    group_role_rule_add(actor=None, provider=corp, group_value="eng", role=Role.EMPLOYEE)  # type: ignore[arg-type]
+    client = Client()
+    oidc_sign_in(client)
+    user = _signed_in_user(client)
+    RoleGrant.objects.filter(user=user).delete()
+    RoleGrant.objects.create(user=user, role=Role.EMPLOYEE)  # by hand, not from the rule
+
+    _claims_groups(oidc_idp, [])
+    oidc_sign_in(Client())
+
+    assert user_roles(user=user) == {Role.EMPLOYEE}
+
+
 def test_the_issuer_may_rotate_its_signing_key(corp, oidc_idp):
     oidc_sign_in(Client())  # the JWKS with key-a is now cached
     oidc_idp.start([rsa_private_jwk("key-b")])

@@ -12,7 +12,7 @@ def last_seen_from_sign_ins(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_workspace_settings"),
+        ("accounts", "0007_mapped_role_requests"),
     ]
 
     operations = [
