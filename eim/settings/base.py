@@ -144,6 +144,10 @@ SOCIALACCOUNT_PROVIDERS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env.str("EIM_MFA_ISSUER", default="eim")
+# A code typed as its 30 s step ends still signs in during the next step (RFC 6238 section 5.2:
+# one step of grace for the delay between phone and server). allauth remembers each code used
+# for the whole window, so a code still signs in only once.
+MFA_TOTP_TOLERANCE = 1
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # Who may still sign in with a local password: "everyone", or "privileged" (only holders of
 # administrator, compliance officer or auditor: break-glass accounts, with MFA).

@@ -148,3 +148,43 @@ def test_recovery_codes_alone_do_not_count_as_mfa_for_a_privileged_account():
     client, _ = _password_sign_in("ada")
 
     assert client.get("/")["Location"] == "/login/mfa-required/"
+
+
+def _code_at_step(offset: int) -> str:
+    return format_hotp_value(hotp_value(SECRET, int(time.time()) // 30 + offset))
+
+
+def _totp_sign_in(code: str) -> tuple[Client, object]:
+    client, _ = _password_sign_in("ada")
+    return client, client.post("/accounts/2fa/authenticate/", {"code": code})
+
+
+def test_a_code_typed_as_its_step_ends_still_signs_in():
+    TOTP.activate(UserFactory(username="ada", roles=[Role.ADMINISTRATOR]), SECRET)
+
+    client, response = _totp_sign_in(_code_at_step(-1))
+
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def test_a_code_two_steps_old_is_refused():
+    TOTP.activate(UserFactory(username="ada", roles=[Role.ADMINISTRATOR]), SECRET)
+
+    client, response = _totp_sign_in(_code_at_step(-2))
+
+    assert response.status_code == 200
+    assert not _signed_in(client)
+
+
+def test_a_code_signs_in_once_and_not_twice():
+    TOTP.activate(UserFactory(username="ada", roles=[Role.ADMINISTRATOR]), SECRET)
+    code = _code_at_step(-1)
+
+    first, first_response = _totp_sign_in(code)
+    second, second_response = _totp_sign_in(code)
+
+    assert first_response.status_code == 302
+    assert _signed_in(first)
+    assert second_response.status_code == 200
+    assert not _signed_in(second)
