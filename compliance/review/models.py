@@ -125,6 +125,10 @@ class ReviewerNotification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     email_state = models.CharField(max_length=8, choices=EmailState.choices, blank=True)
+    # A failed e-mail is tried again later (compliance.review.notifications), until it goes or
+    # EMAIL_ATTEMPTS have failed.
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -17,11 +17,13 @@ One `policy.notified` audit event per flag says who was told.
 """
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SPANS = 10  # matched spans quoted to the sender, at most
 MAX_MARK = 500
+EMAIL_ATTEMPTS = 8  # a failed e-mail is tried again after 1, 2, 4 … 64 minutes, then given up
 
 
 def _items_of(flags: list[Flag]) -> dict[int, ReviewItem]:
@@ -167,29 +170,54 @@ def _email_one(notification: ReviewerNotification) -> None:
     )
 
 
+def _email_retry_delay(attempts: int) -> timedelta:
+    """How long after its `attempts`-th failure an e-mail is tried again: 1, 2, 4 … minutes."""
+    return timedelta(minutes=2 ** (attempts - 1))
+
+
+def _email_failed(row: ReviewerNotification) -> None:
+    """Count a failed try: pending again after a growing delay, or failed for good."""
+    row.email_attempts += 1
+    if row.email_attempts >= EMAIL_ATTEMPTS:
+        row.email_state = EmailState.FAILED
+        row.email_retry_at = None
+        logger.error("e-mailing notification %s failed %s times: given up", row.pk, EMAIL_ATTEMPTS)
+    else:
+        row.email_retry_at = timezone.now() + _email_retry_delay(row.email_attempts)
+
+
+def _emails_due() -> Any:
+    """The pending e-mails whose next try is due (a first try is due at once)."""
+    due = Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=timezone.now())
+    return ReviewerNotification.objects.filter(due, email_state=EmailState.PENDING)
+
+
 def notifications_email_pending(*, limit: int = 200) -> int:
-    """Send the pending e-mails (the task after a scan, and a beat sweeper); how many sent.
-    Each row is locked while its mail goes, so two workers never send the same one."""
+    """Send the pending e-mails that are due (the task after a scan, and a beat sweeper); how
+    many sent. Each row is locked while its mail goes, so two workers never send the same one;
+    a failed one is tried again later (`_email_failed`)."""
     sent = 0
-    pending = ReviewerNotification.objects.filter(email_state=EmailState.PENDING)
-    for pk in list(pending.order_by("pk").values_list("pk", flat=True)[:limit]):
+    for pk in list(_emails_due().order_by("pk").values_list("pk", flat=True)[:limit]):
         with transaction.atomic():
             row = (
-                ReviewerNotification.objects.select_for_update(skip_locked=True)
+                _emails_due()
+                .select_for_update(skip_locked=True, of=("self",))
                 .select_related("recipient", "policy_version__policy")
-                .filter(pk=pk, email_state=EmailState.PENDING)
+                .filter(pk=pk)
                 .first()
             )
             if row is None:
                 continue
             try:
                 _email_one(row)
-                row.email_state = EmailState.SENT
-                sent += 1
             except Exception:
                 logger.exception("e-mailing notification %s failed", pk)
-                row.email_state = EmailState.FAILED
-            row.save(update_fields=["email_state"])
+                _email_failed(row)
+            else:
+                row.email_state = EmailState.SENT
+                row.email_retry_at = None
+                sent += 1
+            row.save(update_fields=["email_state", "email_attempts", "email_retry_at"])
     return sent
 
 

@@ -1,6 +1,8 @@
 """A content policy's notify action in the web chat: the sender sees a compliance notice live,
 still sees it after a reload (it is kept), and dismisses it. Laptop and phone width."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -34,6 +36,7 @@ def test_the_sender_sees_a_kept_notice_and_dismisses_it(sign_in, viewport, touch
         notify={"sender": True},
     )
     channel = ChannelFactory(creator=alice, members=[bob], name="fx-desk")
+    elsewhere = ChannelFactory(creator=alice, members=[bob], name="lunch")
     a = sign_in(alice, viewport, touch)
     a.page.goto(f"/#/c/{channel.pk}")
     expect(a.page.locator("#message-scroll")).to_have_attribute("aria-busy", "false")
@@ -45,7 +48,15 @@ def test_the_sender_sees_a_kept_notice_and_dismisses_it(sign_in, viewport, touch
     expect(notice).to_contain_text("Promises to clients")
     expect(notice).to_contain_text("“guaranteed”")
     expect(notice).not_to_contain_text("internal list 7")
+    expect(notice).to_contain_text("Your message in #fx-desk matched")
     a.page.screenshot(path=str(SCREENSHOTS / f"policy-notice-{viewport['width']}.png"))
+
+    a.page.goto(f"/#/c/{elsewhere.pk}")  # elsewhere, the notice leads back to the message
+    expect(a.page.locator("#message-scroll")).to_have_attribute("aria-busy", "false")
+    notice.get_by_role("button", name="Show message").click()
+    expect(a.message("Returns are <b>guaranteed</b> this quarter")).to_have_class(
+        re.compile("highlighted")
+    )
 
     a.page.reload()
     expect(notice).to_be_visible()  # kept: a client that was closed sees it too

@@ -5,13 +5,19 @@ however often the stage runs, audited; and the APIs that read and dismiss them."
 import pytest
 from channels.db import database_sync_to_async
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
 
 from accounts.models import Role
 from accounts.services.groups import group_create, group_members_add
 from archive.services.archiving import archive_pending
 from audit.models import AuditEvent
 from compliance.models import Flag, ReviewerNotification
-from compliance.review.notifications import notifications_email_pending, notifications_raise
+from compliance.review.notifications import (
+    EMAIL_ATTEMPTS,
+    notifications_email_pending,
+    notifications_raise,
+)
 from compliance.scanning.services import policy_create
 from compliance.scanning.stage import scan_pending
 from compliance.scanning.tasks import scan_records_task, scan_sweep_task
@@ -198,6 +204,61 @@ def test_reviewers_are_e_mailed_once_when_mail_is_set_up(alice, officer, setting
     assert "Promises" in mail.outbox[0].subject
     assert "guarantee" not in mail.outbox[0].body
     assert ReviewerNotification.objects.get().email_state == "sent"
+
+
+class DownMailServer(BaseEmailBackend):
+    """A mail server that refuses every message."""
+
+    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+        raise ConnectionRefusedError("mail server down")
+
+
+def _one_pending_e_mail(alice, officer, settings):  # type: ignore[no-untyped-def]
+    settings.EIM_NOTIFY_EMAIL_FROM = "compliance@example.com"
+    settings.EMAIL_BACKEND = f"{__name__}.DownMailServer"
+    officer.email = "officer@example.com"
+    officer.save(update_fields=["email"])
+    notify_policy(officer, sender=False, group=reviewers(officer))
+    send(alice, ChannelFactory(creator=alice), "I guarantee it")
+    archive_and_scan()
+
+
+def _make_retry_due() -> None:
+    ReviewerNotification.objects.update(email_retry_at=timezone.now())
+
+
+def test_a_failed_e_mail_is_tried_again_later_and_then_goes(alice, officer, settings):
+    _one_pending_e_mail(alice, officer, settings)
+
+    failed = notifications_email_pending()
+    after_failure = ReviewerNotification.objects.get()
+    too_soon = notifications_email_pending()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    _make_retry_due()
+    sent = notifications_email_pending()
+
+    assert (failed, too_soon, sent) == (0, 0, 1)
+    assert after_failure.email_state == "pending"
+    assert after_failure.email_attempts == 1
+    assert after_failure.email_retry_at > timezone.now()
+    assert len(mail.outbox) == 1
+    notification = ReviewerNotification.objects.get()
+    assert (notification.email_state, notification.email_attempts) == ("sent", 1)
+
+
+def test_an_e_mail_that_keeps_failing_is_given_up_after_its_attempts(alice, officer, settings):
+    _one_pending_e_mail(alice, officer, settings)
+
+    for _ in range(EMAIL_ATTEMPTS):
+        _make_retry_due()
+        notifications_email_pending()
+    _make_retry_due()
+    after_giving_up = notifications_email_pending()
+
+    notification = ReviewerNotification.objects.get()
+    assert after_giving_up == 0
+    assert notification.email_state == "failed"
+    assert notification.email_attempts == EMAIL_ATTEMPTS
 
 
 def test_notify_needs_whom_to_tell_and_a_real_group(officer):

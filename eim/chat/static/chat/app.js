@@ -191,7 +191,14 @@ const socket = new ChatSocket({
   onState: connectionChanged,
 });
 outbox.socket = socket;
-const policyNotices = new PolicyNotices($("policy-notices"));
+const policyNotices = new PolicyNotices($("policy-notices"), {
+  where: (hit) => {
+    const conversation = store.conversations.get(hit.id);
+    if (!conversation) return "a conversation you left";
+    return store.isChannel(hit.id) ? conversationLabel(conversation) : `your direct message with ${conversation.name}`;
+  },
+  onReveal: (conversationId, messageId) => revealMessage(conversationId, messageId),
+});
 
 // The history, reading and the thread panel (history.js).
 const {

@@ -13,8 +13,10 @@ const SOURCES = {
 };
 
 export class PolicyNotices {
-  constructor(root) {
+  // hooks: where({id}) → the conversation's label, onReveal(conversationId, messageId)
+  constructor(root, hooks) {
     this.root = root;
+    this.hooks = hooks;
     this.shown = new Map(); // notice id -> its element
   }
 
@@ -30,7 +32,9 @@ export class PolicyNotices {
   show(notice) {
     if (this.shown.has(notice.id)) return;
     const quoted = notice.spans.map((span) => `“${span}”`).join(", ");
+    const where = notice.conversation ? ` in ${this.hooks.where({ id: notice.conversation })}` : "";
     const dismiss = el("button", { type: "button", class: "button-secondary" }, "Dismiss");
+    const reveal = this.revealButton(notice);
     const node = el(
       "div",
       { class: "policy-notice", role: "status", "data-notice": String(notice.id) },
@@ -38,16 +42,24 @@ export class PolicyNotices {
       el(
         "p",
         {},
-        `${SOURCES[notice.source] || "Your message"} matched the policy “${notice.policy}”` +
+        `${SOURCES[notice.source] || "Your message"}${where} matched the policy “${notice.policy}”` +
           (quoted ? `: ${quoted}.` : "."),
       ),
       el("p", { class: "notice-hint" }, "Your compliance team may review it. Nothing else is needed from you."),
-      dismiss,
+      el("div", { class: "notice-actions" }, reveal, dismiss),
     );
     dismiss.addEventListener("click", () => this.dismiss(notice.id));
     this.shown.set(notice.id, node);
     this.root.prepend(node);
     this.root.hidden = false;
+  }
+
+  // "Show message" for a message that was sent (a blocked attempt has none to show).
+  revealButton(notice) {
+    if (!notice.conversation || !notice.message) return "";
+    const button = el("button", { type: "button", class: "button-secondary" }, "Show message");
+    button.addEventListener("click", () => this.hooks.onReveal(notice.conversation, notice.message));
+    return button;
   }
 
   async dismiss(id) {
