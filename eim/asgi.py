@@ -17,6 +17,16 @@ from eim.startup import start_up_check  # noqa: E402
 
 start_up_check(process="chat server")
 
+
+def _warm_up() -> None:
+    """Compile the content policies now, beside start-up, not in the first send."""
+    from compliance.scanning.cache import policy_set_warm_in_background
+
+    policy_set_warm_in_background()
+
+
+_warm_up()
+
 application = ProtocolTypeRouter(
     {
         # Daphne serves no static files of its own, and the web UI is nothing without its JS

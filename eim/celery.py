@@ -17,3 +17,6 @@ def _start_up_check(**kwargs: Any) -> None:
     from eim.startup import start_up_check
 
     start_up_check(process="Celery worker")
+    from compliance.scanning.cache import policy_set_warm
+
+    policy_set_warm()  # before the pool forks: every child starts with the compiled set

@@ -6,15 +6,21 @@ EIM_SCAN_POLICY_CHECK_SECONDS: a change reaches every server within that time. T
 that made a change checks again at its next send (`policy_set_forget`). While one thread
 compiles a changed set (1,000 terms with Hyperscan: about 3 s here), the process's other
 sends keep using the set it had; the scanning stage (`fresh`) waits for the new one.
+Chat servers and Celery workers compile it as they start (`policy_set_warm`), so the first
+send after a restart does not wait for it.
 """
 
+import logging
 import threading
 import time
 
 from django.conf import settings
+from django.db import connections
 
 from .compiled import PolicySet
 from .selectors import active_policy_specs, policy_set_stamp
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _cached: PolicySet | None = None
@@ -54,3 +60,26 @@ def policy_set_forget() -> None:
     """After a change commits here: check the stamp at the next send, not a second later."""
     global _checked_at
     _checked_at = 0.0
+
+
+def policy_set_warm() -> None:
+    """Compile the set as a process starts (Daphne on a thread of its own, a Celery worker
+    before it forks its children, which inherit it; Celery's Django fix-up closes the
+    connection in each child). A failure is only logged: the first send
+    or batch then compiles it, as it would have anyway."""
+    try:
+        policy_set(fresh=True)
+    except Exception:
+        logger.warning("compiling the policy set at start-up failed", exc_info=True)
+
+
+def policy_set_warm_in_background() -> None:
+    """`policy_set_warm` on a thread of its own, which closes its connection when done."""
+
+    def warm() -> None:
+        try:
+            policy_set_warm()
+        finally:
+            connections.close_all()  # the thread's own connection
+
+    threading.Thread(target=warm, name="policy-set-warm", daemon=True).start()

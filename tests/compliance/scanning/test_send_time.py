@@ -187,3 +187,19 @@ def test_the_api_takes_a_confirmation(alice, policy):
     assert api_as(alice).post(url, body, format="json").status_code == 422
     confirmed = {**body, "confirm_warnings": [f"policy-version-{version.pk}"]}
     assert api_as(alice).post(url, confirmed, format="json").status_code == 201
+
+
+def test_a_process_compiles_the_policies_as_it_starts_and_sends_reuse_that_set(alice, policy):
+    from compliance.scanning import cache
+
+    policy("No promises", terms=["guarantee"], actions=["block"])
+    cache.policy_set_forget()
+    cache._cached = None
+
+    cache.policy_set_warm()
+    warmed = cache._cached
+    with pytest.raises(ChatError):
+        _send(alice, ChannelFactory(creator=alice), "I guarantee it")
+
+    assert warmed is not None
+    assert cache.policy_set() is warmed
