@@ -60,6 +60,7 @@ def review(request: HttpRequest) -> HttpResponse:
         request,
         "compliance/review.html",
         {
+            "current": "review",
             "queue_url": reverse("review-queue"),
             "item_url": reverse("review-item", args=[0]).replace("/0", "/{id}"),
             "bulk_url": reverse("review-bulk"),
@@ -75,6 +76,7 @@ def policies(request: HttpRequest) -> HttpResponse:
         request,
         "compliance/policies.html",
         {
+            "current": "policies",
             "policies_url": reverse("compliance-policies"),
             "test_url": reverse("policy-test"),
             "backtest_url": reverse("policy-backtest"),
@@ -103,7 +105,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
 def report(request: HttpRequest) -> HttpResponse:
     """The supervision report for a period, and its CSV export; data from the API."""
     return _officer_page(
-        request, "compliance/report.html", {"report_url": reverse("review-report")}
+        request,
+        "compliance/report.html",
+        {"current": "report", "report_url": reverse("review-report")},
     )
 
 
@@ -124,6 +128,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
             request,
             "compliance/workspace.html",
             {
+                "current": "search",
                 "operators": OPERATORS,
                 "search_url": reverse("compliance-search"),
                 "versions_url": _id_url("compliance-message-versions"),

@@ -19,10 +19,10 @@ start_up_check(process="chat server")
 
 
 def _warm_up() -> None:
-    """Compile the content policies now, beside start-up, not in the first send."""
-    from compliance.scanning.cache import policy_set_warm_in_background
+    """Compile the content policies before the first socket, not in the first send."""
+    from compliance.scanning.cache import policy_set_warm
 
-    policy_set_warm_in_background()
+    policy_set_warm()
 
 
 _warm_up()

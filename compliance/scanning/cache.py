@@ -15,7 +15,6 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import connections
 
 from .compiled import PolicySet
 from .selectors import active_policy_specs, policy_set_stamp
@@ -63,23 +62,13 @@ def policy_set_forget() -> None:
 
 
 def policy_set_warm() -> None:
-    """Compile the set as a process starts (Daphne on a thread of its own, a Celery worker
-    before it forks its children, which inherit it; Celery's Django fix-up closes the
-    connection in each child). A failure is only logged: the first send
-    or batch then compiles it, as it would have anyway."""
+    """Compile the set as a process starts: a chat server before it takes its first socket,
+    a Celery worker before it forks its children, which inherit it. A failure is only
+    logged: the first send or batch then compiles it, as it would have anyway."""
+    if not settings.EIM_SCAN_WARM_UP:
+        return
     try:
         policy_set(fresh=True)
     except Exception:
         logger.warning("compiling the policy set at start-up failed", exc_info=True)
 
-
-def policy_set_warm_in_background() -> None:
-    """`policy_set_warm` on a thread of its own, which closes its connection when done."""
-
-    def warm() -> None:
-        try:
-            policy_set_warm()
-        finally:
-            connections.close_all()  # the thread's own connection
-
-    threading.Thread(target=warm, name="policy-set-warm", daemon=True).start()

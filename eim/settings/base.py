@@ -568,6 +568,8 @@ EIM_SEARCH_TIMEOUT_MS = env.int("EIM_SEARCH_TIMEOUT_MS", default=10_000)  # one 
 # often at send time (a policy change reaches every server within it); "auto" uses Hyperscan
 # when installed, else the pure-Python fallback ("hyperscan" / "fallback" force one).
 EIM_SCAN_POLICY_CHECK_SECONDS = env.float("EIM_SCAN_POLICY_CHECK_SECONDS", default=1.0)
+# Chat servers and Celery workers compile the policy set as they start (not in the first send).
+EIM_SCAN_WARM_UP = env.bool("EIM_SCAN_WARM_UP", default=True)
 EIM_SCAN_ENGINE = env.str("EIM_SCAN_ENGINE", default="auto")
 EIM_SCAN_BATCH = env.int("EIM_SCAN_BATCH", default=500)  # archive records per transaction
 # A search rewrite after a review change not done after this long is the sweeper's to do.

@@ -40,6 +40,9 @@ EIM_WITNESSES = [
 EIM_ARCHIVE_VERIFY_STATE = str(VAR_DIR / "test-verify-state" / f"{os.getpid()}.json")
 # Every send re-reads the policy set's version, so a test's policy change applies at once.
 EIM_SCAN_POLICY_CHECK_SECONDS = 0.0
+# Not at import: the test process imports eim.asgi before its test database exists, and each
+# test writes its own policies after the servers start (tested: test_send_time.py).
+EIM_SCAN_WARM_UP = False
 STORAGES["exports"]["OPTIONS"] = {  # noqa: F405
     "location": os.environ.get("EIM_EXPORT_ROOT", str(VAR_DIR / "test-exports" / str(os.getpid()))),
     "allow_overwrite": True,

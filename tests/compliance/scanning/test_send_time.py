@@ -189,9 +189,12 @@ def test_the_api_takes_a_confirmation(alice, policy):
     assert api_as(alice).post(url, confirmed, format="json").status_code == 201
 
 
-def test_a_process_compiles_the_policies_as_it_starts_and_sends_reuse_that_set(alice, policy):
+def test_a_process_compiles_the_policies_as_it_starts_and_sends_reuse_that_set(
+    alice, policy, settings
+):
     from compliance.scanning import cache
 
+    settings.EIM_SCAN_WARM_UP = True
     policy("No promises", terms=["guarantee"], actions=["block"])
     cache.policy_set_forget()
     cache._cached = None
