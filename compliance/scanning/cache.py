@@ -71,4 +71,3 @@ def policy_set_warm() -> None:
         policy_set(fresh=True)
     except Exception:
         logger.warning("compiling the policy set at start-up failed", exc_info=True)
-
