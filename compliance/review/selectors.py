@@ -8,7 +8,12 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from archive.selectors import archived_event, conversation_message_events
+from archive.selectors import (
+    archived_event,
+    conversation_message_events,
+    conversation_names,
+    member_usernames,
+)
 
 from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
@@ -137,6 +142,17 @@ def _context(item: ReviewItem) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def _conversation(item: ReviewItem) -> dict[str, Any]:
+    """Where the item is, as the archive recorded it up to the item: a channel's name (''
+    for a direct message) and the usernames of everyone who had joined it by then."""
+    around = {"conversation_ids": [item.conversation_id], "up_to_seq": item.archive_seq}
+    return {
+        "id": item.conversation_id,
+        "name": conversation_names(**around)[item.conversation_id],
+        "members": sorted(member_usernames(**around).values()),
+    }
+
+
 def item_detail(item: ReviewItem) -> dict[str, Any]:
     """The item with every flagged version's text and hits, the conversation around it, and
     its history."""
@@ -149,6 +165,7 @@ def item_detail(item: ReviewItem) -> dict[str, Any]:
     steps = item.steps.select_related("actor").order_by("at", "pk")
     return {
         **item_summary(item),
+        "conversation": _conversation(item),
         "flags": versions,
         "context": _context(item),
         "steps": [

@@ -109,11 +109,18 @@ function historyRow(step) {
   return el("li", {}, timeEl(step.at), ` ${step.actor || "system"} · ${what}`, step.comment ? ` — ${step.comment}` : "");
 }
 
+// "#trading-desk", or a direct message's people: as the archive recorded them at the item.
+function where(conversation) {
+  if (conversation.name) return `#${conversation.name}`;
+  const people = conversation.members.map((name) => `@${name}`).join(", ");
+  return people ? `direct message: ${people}` : `conversation ${conversation.id}`;
+}
+
 function showItem(item) {
   state.opened = item;
   $("item-panel").hidden = false;
   $("item-title").textContent = item.blocked ? `Blocked attempt · item ${item.id}` : `Item ${item.id}`;
-  $("item-where").textContent = `conversation ${item.conversation_id} · ${item.queue === "escalated" ? "escalated queue" : "first level"} · ${item.state}`;
+  $("item-where").textContent = `${where(item.conversation)} · ${item.queue === "escalated" ? "escalated queue" : "first level"} · ${item.state}`;
   $("item-before").replaceChildren(...item.context.before.map(contextRow));
   $("item-flags").replaceChildren(...item.flags.map(flagRow));
   $("item-after").replaceChildren(...item.context.after.map(contextRow));

@@ -14,7 +14,7 @@ from compliance.review.services import review_claims_expire
 from compliance.scanning.stage import scan_pending
 from tests.compliance.scanning.conftest import make_policy
 from tests.conftest import api_as
-from tests.factories import ChannelFactory, UserFactory, send
+from tests.factories import ChannelFactory, UserFactory, direct_conversation, send
 
 ITEMS = "/api/v1/compliance/review/items"
 
@@ -68,6 +68,27 @@ def test_opening_an_item_is_a_view_not_a_review(alice, bob, officer):
     assert [m["body"] for m in opened["context"]["after"]] == ["after"]
     assert review_state() == before
     assert audit_types() == [AuditEventType.REVIEW_VIEWED]
+
+
+def test_an_item_says_where_it_is_a_channel_by_name_a_direct_message_by_its_people(
+    alice, bob, officer
+):
+    make_policy(officer, terms=["guarantee"])
+    channel = ChannelFactory(creator=alice, members=[bob], name="Trading-Desk")
+    send(alice, channel, "I guarantee it")
+    send(bob, direct_conversation(alice, bob), "guarantee, as promised")
+    archive_pending()
+    scan_pending()
+
+    opened = [
+        api_as(officer).get(f"{ITEMS}/{item.pk}").json()["conversation"]
+        for item in ReviewItem.objects.order_by("pk")
+    ]
+
+    assert [(c["name"], c["members"]) for c in opened] == [
+        ("trading-desk", ["alice", "bob"]),
+        ("", ["alice", "bob"]),
+    ]
 
 
 def test_claim_then_decide_with_a_comment_closes_the_item_audited(alice, officer):
