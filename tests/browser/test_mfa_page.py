@@ -72,7 +72,8 @@ def test_the_recovery_codes_page_has_two_separate_buttons_on_a_phone(chromium, d
     page.screenshot(path=SCREENSHOTS / "mfa-recovery-codes-375.png")
     context.close()
 
-    assert download is not None and generate is not None
+    assert download is not None
+    assert generate is not None
     apart = (
         generate["y"] >= download["y"] + download["height"]
         or generate["x"] >= download["x"] + download["width"] + 4
