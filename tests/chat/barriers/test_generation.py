@@ -289,6 +289,9 @@ def test_raw_sql_as_the_application_role_bars_the_next_mention(as_app):
     )
 
     _mention_refused(people.rita, channel, "nina")
+    # and the send statement's read works as that role too
+    row = as_app.execute("SELECT chat_barrier_generation()").fetchone()
+    assert row == (generation(),)
 
 
 @pytest.mark.django_db(transaction=True)
