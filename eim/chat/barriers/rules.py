@@ -242,16 +242,26 @@ def mention_facts_of(generation: int) -> MentionFacts:
 
 
 @cache
-def _mention_facts_sql() -> str:
+def _in_force_rows() -> str:
+    """The mention queries' start: `b`, the versions in force with both segments (a row
+    0, policy, name, segment a, segment b each), and `s`, their segments; one parameter, the
+    state in force."""
     versions, policies = BarrierPolicyVersion._meta.db_table, BarrierPolicy._meta.db_table
-    users, memberships = User._meta.db_table, GroupMembership._meta.db_table
     return (
         f"WITH b AS (SELECT v.policy_id, p.name, v.segment_a_id, v.segment_b_id "  # noqa: S608
         f"FROM {versions} v JOIN {policies} p ON p.id = v.policy_id WHERE v.state = %s "
         "AND p.removed_at IS NULL AND v.segment_a_id IS NOT NULL "
         "AND v.segment_b_id IS NOT NULL), "
         "s AS (SELECT segment_a_id AS g FROM b UNION SELECT segment_b_id FROM b) "
-        "SELECT 0, policy_id, name, segment_a_id, segment_b_id FROM b UNION ALL "
+        "SELECT 0, policy_id, name, segment_a_id, segment_b_id FROM b"
+    )
+
+
+@cache
+def _mention_facts_sql() -> str:
+    users, memberships = User._meta.db_table, GroupMembership._meta.db_table
+    return (
+        f"{_in_force_rows()} UNION ALL "  # noqa: S608
         f"SELECT 1, m.user_id, u.username, m.group_id, NULL FROM {memberships} m "
         f"JOIN {users} u ON u.id = m.user_id WHERE m.group_id IN (SELECT g FROM s) UNION ALL "
         f"SELECT 2, value, NULL, NULL, NULL FROM {BarrierGeneration._meta.db_table} WHERE id = 1"
@@ -286,15 +296,9 @@ def _mention_facts_load() -> MentionFacts:
 
 @cache
 def _mention_sql() -> str:
-    versions, policies = BarrierPolicyVersion._meta.db_table, BarrierPolicy._meta.db_table
     users, memberships = User._meta.db_table, GroupMembership._meta.db_table
     return (
-        f"WITH b AS (SELECT v.policy_id, p.name, v.segment_a_id, v.segment_b_id "  # noqa: S608
-        f"FROM {versions} v JOIN {policies} p ON p.id = v.policy_id WHERE v.state = %s "
-        "AND p.removed_at IS NULL AND v.segment_a_id IS NOT NULL "
-        "AND v.segment_b_id IS NOT NULL), "
-        "s AS (SELECT segment_a_id AS g FROM b UNION SELECT segment_b_id FROM b) "
-        "SELECT 0, policy_id, name, segment_a_id, segment_b_id FROM b UNION ALL "
+        f"{_in_force_rows()} UNION ALL "  # noqa: S608
         f"SELECT 1, u.id, NULL, m.group_id, NULL FROM {users} u LEFT JOIN {memberships} m "
         "ON m.user_id = u.id AND m.group_id IN (SELECT g FROM s) "
         "WHERE EXISTS (SELECT 1 FROM b) AND (u.id = %s OR u.username = ANY(%s))"

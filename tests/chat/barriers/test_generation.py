@@ -28,7 +28,7 @@ from tests.accounts.scim.conftest import GROUP, ScimClient, patch_op, user_body
 from tests.archive.roles import connect_as, database_role
 from tests.factories import ChannelFactory, UserFactory, send
 
-from .conftest import POLICY, World, barrier_in_force, chat_state, segment
+from .conftest import POLICY, World, barrier_in_force, chat_state, segment, the_people
 
 
 def generation() -> int:
@@ -307,16 +307,7 @@ def test_a_truncate_by_the_owner_frees_the_next_mention():
 
 
 def _world() -> World:
-    rita, ruth, tom, nina = (UserFactory(username=n) for n in ("rita", "ruth", "tom", "nina"))
-    people = World(
-        admin=UserFactory(username="ada", roles=[Role.ADMINISTRATOR]),
-        rita=rita,
-        ruth=ruth,
-        tom=tom,
-        nina=nina,
-        research=segment("Research", rita, ruth),
-        trading=segment("Trading", tom),
-    )
+    people = the_people()
     barrier_in_force(people.admin, people.research, people.trading)
     return people
 
