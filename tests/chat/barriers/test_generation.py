@@ -362,7 +362,8 @@ def _wait_until_blocked() -> None:
     with connection.cursor() as cursor:
         for _ in range(500):
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' "
                 "AND query LIKE 'UPDATE chat_conversation SET last_seq = last_seq + 1%%'"
             )
             row = cursor.fetchone()
