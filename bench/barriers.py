@@ -8,7 +8,10 @@ of a policy over 100,000 channel memberships.
    people; the author is in one of them, nobody in the channel is barred, so every check runs
    to the end). Each run times what the barriers add, alone: the send statement with and
    without the barrier column, interleaved so that the machine's load falls on both alike,
-   and the mention check; then N whole sends without and with an @mention, for scale.
+   and the barrier generation (read by a send whose text has an @); the mention check with
+   the facts in memory, as the send makes it, and the one query it made before; loading the
+   facts (the first mention after a change, in each process); then N whole sends without and
+   with an @mention, for scale.
 2. Preview. 1,000 channels of 100 members (100,000 memberships, written with bulk_create:
    this measures the preview, not the writes) of people drawn at random from two segments of
    1,000 people each, so nearly every channel violates (the worst case); times the
@@ -185,17 +188,19 @@ def _sends(author, channel, body: str, n: int) -> tuple[float, float, float]:  #
     return (*quantiles(samples), cpu * 1000 / n)
 
 
-def _statement_pairs(channel, n: int) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
-    """The send statement without and with the barrier column, interleaved so that the
-    machine's load falls on both alike (each rolled back)."""
+def _statement_variants(channel, n: int) -> tuple[list[float], list[float], list[float]]:  # type: ignore[no-untyped-def]
+    """The send statement without the barrier column, with it, and with it and the barrier
+    generation (a message with an @), interleaved so that the machine's load falls on all
+    alike (each rolled back)."""
     from django.db import connection, transaction
 
     head = "UPDATE chat_conversation SET last_seq = last_seq + 1 WHERE id = %s RETURNING "
     statements = (
         head + "last_seq, archived_at",
         head + "last_seq, archived_at, barrier_restricted",
+        head + "last_seq, archived_at, barrier_restricted, chat_barrier_generation()",
     )
-    samples: tuple[list[float], list[float]] = ([], [])
+    samples: tuple[list[float], list[float], list[float]] = ([], [], [])
     for _ in range(n):
         for sql, kept in zip(statements, samples, strict=True):
             with transaction.atomic(), connection.cursor() as cursor:
@@ -208,28 +213,33 @@ def _statement_pairs(channel, n: int) -> tuple[list[float], list[float]]:  # typ
 
 
 def _mention_checks(author, members, n: int) -> tuple[list[float], float]:  # type: ignore[no-untyped-def]
+    """The check as the send makes it: with the generation its statement read, the facts of
+    which this process holds after the first check."""
+    from eim.chat.barriers.models import BarrierGeneration
+    from eim.chat.barriers.rules import barrier_mentioning
+
+    names = [members[0].username]
+    generation = BarrierGeneration.objects.get(pk=1).value
+    barrier_mentioning(user_id=author.pk, usernames=names, generation=generation)
+    return timings(
+        lambda i: barrier_mentioning(user_id=author.pk, usernames=names, generation=generation), n
+    )
+
+
+def _mention_checks_query(author, members, n: int) -> tuple[list[float], float]:  # type: ignore[no-untyped-def]
+    """The check as it was before the facts were kept in memory (one query; still the path
+    without a generation), for comparison under the same load."""
     from eim.chat.barriers.rules import barrier_mentioning
 
     names = [members[0].username]
     return timings(lambda i: barrier_mentioning(user_id=author.pk, usernames=names), n)
 
 
-def _mention_checks_two_step(author, members, n: int) -> tuple[list[float], float]:  # type: ignore[no-untyped-def]
-    """The check as it was before it became one query (still SQLite's path), for comparison
-    under the same load."""
-    from accounts.selectors import group_ids_of_user_and_usernames
-    from eim.chat.barriers.rules import barriers_in_force
+def _facts_loads(n: int) -> tuple[list[float], float]:
+    """Loading the facts, as the first mention after a change does in each process."""
+    from eim.chat.barriers.rules import _mention_facts_load
 
-    names = [members[0].username]
-
-    def check(i: int) -> None:
-        barriers = barriers_in_force()
-        segments = {g for b in barriers for g in (b.segment_a, b.segment_b)}
-        group_ids_of_user_and_usernames(
-            user_id=author.pk, usernames=names, among_group_ids=segments
-        )
-
-    return timings(check, n)
+    return timings(lambda i: _mention_facts_load(), n)
 
 
 def sends(n: int, *, skip_sends: bool = False) -> None:
@@ -245,21 +255,30 @@ def sends(n: int, *, skip_sends: bool = False) -> None:
         tag = uuid.uuid4().hex[:6]
         admin, author, members, groups, channel = _world(tag)
         policies = _policies_in_force(admin, groups, tag)
-        without, with_column = _statement_pairs(channel, n)
+        without, with_column, with_generation = _statement_variants(channel, n)
         keep("statement p99 without the column", quantiles(without)[1])
         keep("statement p99 with the column", quantiles(with_column)[1])
+        keep("statement p99 with the column and the generation", quantiles(with_generation)[1])
         keep(
             "ADDED p99: the barrier column (send without a mention)",
             quantiles(with_column)[1] - quantiles(without)[1],
         )
-        before, before_cpu = _mention_checks_two_step(author, members, n)
+        keep(
+            "ADDED p99: the generation read (send with an @)",
+            quantiles(with_generation)[1] - quantiles(with_column)[1],
+        )
+        before, before_cpu = _mention_checks_query(author, members, n)
         checks, cpu = _mention_checks(author, members, n)
+        loads, load_cpu = _facts_loads(max(10, n // 40))
         keep("ADDED p50: the mention check (send with a mention)", quantiles(checks)[0])
         keep("ADDED p99: the mention check (send with a mention)", quantiles(checks)[1])
         keep("mention check CPU ms per send", cpu * 1000 / n)
-        keep("two-step mention check (before) p50", quantiles(before)[0])
-        keep("two-step mention check (before) p99", quantiles(before)[1])
-        keep("two-step mention check (before) CPU ms per send", before_cpu * 1000 / n)
+        keep("one-query mention check (before) p50", quantiles(before)[0])
+        keep("one-query mention check (before) p99", quantiles(before)[1])
+        keep("one-query mention check (before) CPU ms per send", before_cpu * 1000 / n)
+        keep("facts load (first mention after a change) p50", quantiles(loads)[0])
+        keep("facts load (first mention after a change) p99", quantiles(loads)[1])
+        keep("facts load CPU ms", load_cpu * 1000 / max(10, n // 40))
         keep("load average (1 min) during the run", os.getloadavg()[0])
         if skip_sends:
             for policy_id in policies:

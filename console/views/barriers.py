@@ -18,7 +18,7 @@ from eim.chat.errors import ChatError
 
 from ..access import administrator_required
 from ..selectors.groups import groups_listed
-from .base import act, confirmation, confirmed, int_or_none, page
+from .base import Ask, act, confirm_then_act, int_or_none, page
 
 #: Violating conversations shown on one page of a preview.
 PREVIEW_PAGE = 50
@@ -188,26 +188,24 @@ def barrier_activate(request: HttpRequest, admin: User, policy_id: int) -> HttpR
     policy = _policy(admin, policy_id)
     version = int_or_none(request.POST.get("version"))
     channels = request.POST.get("channels", "")
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Put {policy.name} (version {version}) in force?",
             consequence="Direct and group messages that cross it become read-only; the "
             "channels that cross it are handled as you chose. Its people are barred from "
             "each other from now on.",
             verb="Activate",
             back=reverse("console:barrier-preview", args=[policy_id]),
-            section="barriers",
-        )
-    act(
-        request,
-        f"{policy.name} is in force",
-        lambda: services.barrier_policy_activate(
+        ),
+        section="barriers",
+        done=f"{policy.name} is in force",
+        work=lambda: services.barrier_policy_activate(
             actor=admin, policy_id=policy_id, version=version, channels=channels
         ),
+        then=_back(policy_id),
     )
-    return redirect(_back(policy_id))
 
 
 @require_POST
@@ -215,45 +213,40 @@ def barrier_activate(request: HttpRequest, admin: User, policy_id: int) -> HttpR
 def barrier_withdraw(request: HttpRequest, admin: User, policy_id: int) -> HttpResponse:
     policy = _policy(admin, policy_id)
     version = int_or_none(request.POST.get("version"))
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Withdraw the proposal (version {version}) of {policy.name}?",
             consequence="The version in force, if any, stays as it is.",
             verb="Withdraw",
-            back=_back(policy_id),
-            section="barriers",
-        )
-    act(
-        request,
-        "Proposal withdrawn",
-        lambda: services.barrier_policy_withdraw(actor=admin, policy_id=policy_id, version=version),
+        ),
+        section="barriers",
+        done="Proposal withdrawn",
+        work=lambda: services.barrier_policy_withdraw(
+            actor=admin, policy_id=policy_id, version=version
+        ),
+        then=_back(policy_id),
     )
-    return redirect(_back(policy_id))
 
 
 @require_POST
 @administrator_required
 def barrier_deactivate(request: HttpRequest, admin: User, policy_id: int) -> HttpResponse:
     policy = _policy(admin, policy_id)
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Deactivate {policy.name}?",
             consequence="The policy ends: its people may communicate again, and the "
             "conversations it made read-only become writable (unless another policy holds "
             "them). To bar them again, create a new policy.",
             verb="Deactivate",
-            back=_back(policy_id),
-            section="barriers",
-        )
-    outcome = act(
-        request,
-        f"{policy.name} is deactivated",
-        lambda: services.barrier_policy_remove(actor=admin, policy_id=policy_id),
+        ),
+        section="barriers",
+        done=f"{policy.name} is deactivated",
+        work=lambda: services.barrier_policy_remove(actor=admin, policy_id=policy_id),
+        then=_back(policy_id),
+        onward=reverse("console:barriers"),
     )
-    if outcome.refused:
-        return redirect(_back(policy_id))
-    return redirect(reverse("console:barriers"))

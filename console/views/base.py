@@ -3,11 +3,12 @@ step before anything destructive, and the line that tells what a change did (or 
 refused) with its audit event."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from accounts.models import User
 from accounts.selectors import role_requests_pending_for_administrator
@@ -71,6 +72,46 @@ def act(request: HttpRequest, done: str, work: Callable[[], T]) -> ChangeOutcome
     else:
         messages.success(request, f"{done} — {outcome.audit_note}.")
     return outcome
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a destructive change asks first; `back` is where "cancel" leads, if not to where
+    the change leads afterwards."""
+
+    question: str
+    consequence: str
+    verb: str
+    back: str | None = None
+
+
+def confirm_then_act(
+    request: HttpRequest,
+    admin: User,
+    ask: Ask | None,
+    *,
+    section: str,
+    done: str,
+    work: Callable[[], object],
+    then: str,
+    onward: str | None = None,
+) -> HttpResponse:
+    """The console's change from a form: ask first (unless `ask` is None or the post says it
+    is confirmed), run the service call with its outcome and audit event shown, then go to
+    `then`, or to `onward` if the change went through and `then` is no longer there (a page of
+    what was deleted)."""
+    if ask is not None and not confirmed(request):
+        return confirmation(
+            request,
+            admin,
+            question=ask.question,
+            consequence=ask.consequence,
+            verb=ask.verb,
+            back=ask.back or then,
+            section=section,
+        )
+    outcome = act(request, done, work)
+    return redirect(then if outcome.refused or onward is None else onward)
 
 
 def int_or_none(value: str | None) -> int | None:

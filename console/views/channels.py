@@ -22,7 +22,7 @@ from ..selectors.channels import (
     channels_search,
     users_by_usernames,
 )
-from .base import act, confirmation, confirmed, int_or_none, page
+from .base import Ask, act, confirm_then_act, int_or_none, page
 
 
 def channel_filter_from(params: dict[str, str]) -> ChannelFilter:
@@ -102,49 +102,43 @@ def channel_member_remove(
     request: HttpRequest, admin: User, conversation_id: int, user_id: int
 ) -> HttpResponse:
     conversation = _channel(conversation_id)
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Remove this person from {conversation}?",
             consequence="They stop seeing the channel at once. What they said stays.",
             verb="Remove",
-            back=_back(conversation_id),
-            section="channels",
-        )
-    act(
-        request,
-        f"Removed from {conversation}",
-        lambda: administration.conversation_member_remove_by_administrator(
+        ),
+        section="channels",
+        done=f"Removed from {conversation}",
+        work=lambda: administration.conversation_member_remove_by_administrator(
             actor=admin, conversation_id=conversation_id, user_id=user_id
         ),
+        then=_back(conversation_id),
     )
-    return redirect(_back(conversation_id))
 
 
 @require_POST
 @administrator_required
 def channel_archive(request: HttpRequest, admin: User, conversation_id: int) -> HttpResponse:
     conversation = _channel(conversation_id)
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Archive {conversation}?",
             consequence="It becomes read-only for everyone: no messages, no joining or leaving, "
             "until it is unarchived.",
             verb="Archive",
-            back=_back(conversation_id),
-            section="channels",
-        )
-    act(
-        request,
-        f"{conversation} is archived",
-        lambda: administration.conversation_archive_by_administrator(
+        ),
+        section="channels",
+        done=f"{conversation} is archived",
+        work=lambda: administration.conversation_archive_by_administrator(
             actor=admin, conversation_id=conversation_id
         ),
+        then=_back(conversation_id),
     )
-    return redirect(_back(conversation_id))
 
 
 @require_POST
@@ -166,25 +160,22 @@ def channel_unarchive(request: HttpRequest, admin: User, conversation_id: int) -
 def channel_owner_transfer(request: HttpRequest, admin: User, conversation_id: int) -> HttpResponse:
     conversation = _channel(conversation_id)
     user_id = int_or_none(request.POST.get("user")) or 0
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Hand ownership of {conversation} over?",
             consequence="The chosen member becomes its only owner; the present owners stay on "
             "as members.",
             verb="Hand over",
-            back=_back(conversation_id),
-            section="channels",
-        )
-    act(
-        request,
-        f"Ownership of {conversation} handed over",
-        lambda: administration.conversation_ownership_transfer(
+        ),
+        section="channels",
+        done=f"Ownership of {conversation} handed over",
+        work=lambda: administration.conversation_ownership_transfer(
             actor=admin, conversation_id=conversation_id, user_id=user_id
         ),
+        then=_back(conversation_id),
     )
-    return redirect(_back(conversation_id))
 
 
 @require_POST

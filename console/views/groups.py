@@ -15,7 +15,7 @@ from accounts.services import groups
 from ..access import administrator_required
 from ..selectors.channels import users_by_usernames
 from ..selectors.groups import group_by_id, group_overview, groups_search
-from .base import act, confirmation, confirmed, int_or_none, page
+from .base import Ask, act, confirm_then_act, int_or_none, page
 
 
 @require_GET
@@ -114,25 +114,21 @@ def group_delete(request: HttpRequest, admin: User, group_id: int) -> HttpRespon
     group = _local_group(group_id)
     if not _editable(request, group):
         return redirect(_back(group_id))
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Delete the group {group.display_name}?",
             consequence="Its members stay; they are no longer in this group, so the rules and "
             "barriers that name it no longer apply to them.",
             verb="Delete the group",
-            back=_back(group_id),
-            section="groups",
-        )
-    outcome = act(
-        request,
-        f"Group {group.display_name} deleted",
-        lambda: groups.group_delete(actor=admin, group=group),
+        ),
+        section="groups",
+        done=f"Group {group.display_name} deleted",
+        work=lambda: groups.group_delete(actor=admin, group=group),
+        then=_back(group_id),
+        onward=reverse("console:groups"),
     )
-    if outcome.refused:
-        return redirect(_back(group_id))
-    return redirect(reverse("console:groups"))
 
 
 @require_POST
@@ -166,19 +162,16 @@ def group_member_remove(
     group = _local_group(group_id)
     if not _editable(request, group):
         return redirect(_back(group_id))
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Remove this person from {group.display_name}?",
             consequence="The rules and barriers that name the group no longer apply to them.",
             verb="Remove",
-            back=_back(group_id),
-            section="groups",
-        )
-    act(
-        request,
-        f"Removed from {group.display_name}",
-        lambda: groups.group_members_remove(actor=admin, group=group, user_ids=[user_id]),
+        ),
+        section="groups",
+        done=f"Removed from {group.display_name}",
+        work=lambda: groups.group_members_remove(actor=admin, group=group, user_ids=[user_id]),
+        then=_back(group_id),
     )
-    return redirect(_back(group_id))

@@ -20,7 +20,7 @@ from ..selectors.people import (
     person_by_id,
     person_overview,
 )
-from .base import act, confirmation, confirmed, int_or_none, page
+from .base import Ask, act, confirm_then_act, int_or_none, page
 
 
 def people_filter_from(params: dict[str, str]) -> PeopleFilter:
@@ -93,23 +93,20 @@ def _back(user_id: int) -> str:
 @administrator_required
 def person_deactivate(request: HttpRequest, admin: User, user_id: int) -> HttpResponse:
     person = _person(user_id)
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Deactivate {person.username}?",
             consequence="They are signed out everywhere at once: every session, API token and "
             "open chat connection ends. Their messages stay.",
             verb="Deactivate",
-            back=_back(user_id),
-            section="people",
-        )
-    act(
-        request,
-        f"{person.username} is deactivated",
-        lambda: users.user_deactivate(user=person, by=admin),
+        ),
+        section="people",
+        done=f"{person.username} is deactivated",
+        work=lambda: users.user_deactivate(user=person, by=admin),
+        then=_back(user_id),
     )
-    return redirect(_back(user_id))
 
 
 @require_POST
@@ -128,23 +125,20 @@ def person_reactivate(request: HttpRequest, admin: User, user_id: int) -> HttpRe
 @administrator_required
 def person_sign_out(request: HttpRequest, admin: User, user_id: int) -> HttpResponse:
     person = _person(user_id)
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Sign {person.username} out everywhere?",
             consequence="Every web session and the chat connections opened with them end now. "
             "API tokens stay; revoke them one by one.",
             verb="Sign out everywhere",
-            back=_back(user_id),
-            section="people",
-        )
-    act(
-        request,
-        f"{person.username} is signed out everywhere",
-        lambda: users.user_sign_out_everywhere(user=person, by=admin),
+        ),
+        section="people",
+        done=f"{person.username} is signed out everywhere",
+        work=lambda: users.user_sign_out_everywhere(user=person, by=admin),
+        then=_back(user_id),
     )
-    return redirect(_back(user_id))
 
 
 @require_POST
@@ -156,22 +150,19 @@ def person_token_revoke(
     token = api_token_of_user(user_id=person.pk, token_key=token_key)
     if token is None:
         raise Http404("no such token")
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Revoke the API token {token_key}… of {person.username}?",
             consequence="Whatever uses it stops working at once, and its open connections close.",
             verb="Revoke",
-            back=_back(user_id),
-            section="people",
-        )
-    act(
-        request,
-        f"Token {token_key}… is revoked",
-        lambda: tokens.api_token_revoke(token=token, by=admin),
+        ),
+        section="people",
+        done=f"Token {token_key}… is revoked",
+        work=lambda: tokens.api_token_revoke(token=token, by=admin),
+        then=_back(user_id),
     )
-    return redirect(_back(user_id))
 
 
 @require_POST
@@ -198,21 +189,18 @@ def person_role_request(request: HttpRequest, admin: User, user_id: int) -> Http
 def person_role_revoke(request: HttpRequest, admin: User, user_id: int) -> HttpResponse:
     person = _person(user_id)
     role = request.POST.get("role", "")
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Take the {role} role from {person.username}?",
             consequence="It ends at once, on every open connection.",
             verb="Revoke the role",
-            back=_back(user_id),
-            section="people",
-        )
-    act(
-        request,
-        f"{role} revoked from {person.username}",
-        lambda: roles.role_revoke(
+        ),
+        section="people",
+        done=f"{role} revoked from {person.username}",
+        work=lambda: roles.role_revoke(
             actor=admin, user_id=person.pk, role=role, reason=request.POST.get("reason", "")
         ),
+        then=_back(user_id),
     )
-    return redirect(_back(user_id))

@@ -23,7 +23,7 @@ from ..selectors.groups import (
     provider_rules,
     providers_listed,
 )
-from .base import act, confirmation, confirmed, page
+from .base import Ask, act, confirm_then_act, page
 
 # The config fields the form offers, by kind; any other key is kept as it is.
 CONFIG_FIELDS = {
@@ -146,23 +146,23 @@ def provider_edit(request: HttpRequest, admin: User, provider_id: int) -> HttpRe
 def provider_enable(request: HttpRequest, admin: User, provider_id: int) -> HttpResponse:
     provider = _provider(provider_id)
     enable = request.POST.get("enabled") == "yes"
-    if not enable and not confirmed(request):
-        return confirmation(
-            request,
-            admin,
-            question=f"Disable {provider.name}?",
-            consequence="Nobody can sign in with it until it is enabled again; people already "
-            "signed in stay signed in.",
-            verb="Disable",
-            back=reverse("console:provider", args=[provider_id]),
-            section="providers",
-        )
-    act(
-        request,
-        f"{provider.slug} {'enabled' if enable else 'disabled'}",
-        lambda: identities.identity_provider_update(actor=admin, provider=provider, enabled=enable),
+    ask = Ask(
+        question=f"Disable {provider.name}?",
+        consequence="Nobody can sign in with it until it is enabled again; people already "
+        "signed in stay signed in.",
+        verb="Disable",
     )
-    return redirect(reverse("console:provider", args=[provider_id]))
+    return confirm_then_act(
+        request,
+        admin,
+        None if enable else ask,
+        section="providers",
+        done=f"{provider.slug} {'enabled' if enable else 'disabled'}",
+        work=lambda: identities.identity_provider_update(
+            actor=admin, provider=provider, enabled=enable
+        ),
+        then=reverse("console:provider", args=[provider_id]),
+    )
 
 
 @require_POST
@@ -194,19 +194,16 @@ def provider_rule_remove(
     rule = provider_rule_by_id(provider=provider, rule_id=rule_id)
     if rule is None:
         raise Http404("no such rule")
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Remove the rule {rule.group_value} → {rule.role}?",
             consequence="Roles already granted stay; new members of the group no longer get it.",
             verb="Remove the rule",
-            back=reverse("console:provider", args=[provider_id]),
-            section="providers",
-        )
-    act(
-        request,
-        "Rule removed",
-        lambda: identities.group_role_rule_remove(actor=admin, rule=rule),
+        ),
+        section="providers",
+        done="Rule removed",
+        work=lambda: identities.group_role_rule_remove(actor=admin, rule=rule),
+        then=reverse("console:provider", args=[provider_id]),
     )
-    return redirect(reverse("console:provider", args=[provider_id]))

@@ -10,7 +10,7 @@ from accounts.selectors import role_requests_pending_for_administrator
 from accounts.services import roles
 
 from ..access import administrator_required
-from .base import act, confirmation, confirmed, page
+from .base import Ask, act, confirm_then_act, page
 
 
 @require_GET
@@ -34,21 +34,18 @@ def role_approve(request: HttpRequest, admin: User, request_id: int) -> HttpResp
 @require_POST
 @administrator_required
 def role_refuse(request: HttpRequest, admin: User, request_id: int) -> HttpResponse:
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Refuse role request {request_id}?",
             consequence="The role is not granted; asking again makes a new request.",
             verb="Refuse",
-            back=reverse("console:roles"),
-            section="roles",
-        )
-    act(
-        request,
-        f"Role request {request_id} refused",
-        lambda: roles.role_request_refuse(
+        ),
+        section="roles",
+        done=f"Role request {request_id} refused",
+        work=lambda: roles.role_request_refuse(
             actor=admin, request_id=request_id, reason=request.POST.get("reason", "")
         ),
+        then=reverse("console:roles"),
     )
-    return redirect(reverse("console:roles"))

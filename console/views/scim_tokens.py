@@ -14,7 +14,7 @@ from accounts.scim.services.tokens import scim_token_create, scim_token_revoke
 
 from ..access import administrator_required
 from ..selectors.directory import provider_choices
-from .base import act, confirmation, confirmed, int_or_none, page
+from .base import Ask, act, confirm_then_act, int_or_none, page
 
 
 def _list_page(request: HttpRequest, admin: User, **extra: object) -> HttpResponse:
@@ -65,20 +65,17 @@ def scim_token_revoke_view(request: HttpRequest, admin: User, token_id: int) -> 
     if token is None:
         raise Http404("no such SCIM token")
     back = reverse("console:scim-tokens")
-    if not confirmed(request):
-        return confirmation(
-            request,
-            admin,
+    return confirm_then_act(
+        request,
+        admin,
+        Ask(
             question=f"Revoke the SCIM token {token.name}?",
             consequence="The identity provider's provisioning client is refused from its next "
             "request; nothing it provisioned changes.",
             verb="Revoke",
-            back=back,
-            section="scim-tokens",
-        )
-    act(
-        request,
-        f"SCIM token {token.name} is revoked",
-        lambda: scim_token_revoke(token=token, actor=admin),
+        ),
+        section="scim-tokens",
+        done=f"SCIM token {token.name} is revoked",
+        work=lambda: scim_token_revoke(token=token, actor=admin),
+        then=back,
     )
-    return redirect(back)

@@ -272,6 +272,7 @@ class ChatPreferences(models.Model):
 
 # The information barriers' models live in their capability's package, in this app.
 from .barriers.models import (  # noqa: E402,F401
+    BarrierGeneration,
     BarrierPolicy,
     BarrierPolicyVersion,
     BarrierRestriction,

@@ -192,6 +192,8 @@ def test_every_table_a_trigger_guards_against_delete_is_in_the_registry():
         cursor.execute(
             "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger "
             "WHERE NOT tgisinternal AND tgtype & (8 | 32) > 0"  # fires on DELETE or TRUNCATE
+            # The barrier generation's triggers count changes, they guard nothing (chat/0009).
+            " AND tgfoid <> 'chat_barrier_generation_bump'::regproc"
         )
         guarded = {row[0] for row in cursor.fetchall()}
         cursor.execute(

@@ -105,3 +105,18 @@ class BarrierRestriction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} read-only by {self.policy_id}"
+
+
+class BarrierGeneration(models.Model):
+    """One row whose `value` changes in the same transaction as every change to the facts a
+    mention check reads: the policies, their versions, group memberships and usernames
+    (triggers of migration chat/0009, on PostgreSQL). The send statement returns it, so a
+    process may keep those facts in memory while the value it holds is the one the send sees
+    (`rules.barrier_mentioning`). Values come from a sequence: a rolled-back change never
+    hands its value to another, so equal values mean equal facts. Not evidence of anything:
+    the check is; a lost or rewritten row only costs a reload."""
+
+    value = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"barrier generation {self.value}"

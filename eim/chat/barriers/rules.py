@@ -20,7 +20,13 @@ from accounts.selectors import (
 
 from ..errors import ChatError, ErrorCode
 from ..models import Membership
-from .models import BarrierPolicy, BarrierPolicyVersion, BarrierRestriction, BarrierVersionState
+from .models import (
+    BarrierGeneration,
+    BarrierPolicy,
+    BarrierPolicyVersion,
+    BarrierRestriction,
+    BarrierVersionState,
+)
 
 
 @dataclass(frozen=True)
@@ -152,10 +158,19 @@ def read_only_refusal(*, conversation_id: int) -> ChatError:
     )
 
 
-def barrier_mentioning(*, user_id: int, usernames: Iterable[str]) -> Barrier | None:
+def barrier_mentioning(
+    *, user_id: int, usernames: Iterable[str], generation: int | None = None
+) -> Barrier | None:
     """A barrier between an author and anyone they @mention (member of the conversation or
-    not). On the send path: one query on PostgreSQL (the versions in force and, if there are
-    any, the author's and the mentioned people's groups among their segments), two on SQLite."""
+    not).
+
+    On the send path (`generation`: the barrier generation its locking statement read, on
+    PostgreSQL) no query at all while this process holds the facts of that generation, one to
+    load them when it does not. Without a generation: one query on PostgreSQL (the versions in
+    force and, if there are any, the author's and the mentioned people's groups among their
+    segments), two on SQLite."""
+    if generation is not None and connection.vendor == "postgresql":
+        return mention_facts_of(generation).barrier_mentioning(user_id, usernames)
     if connection.vendor == "postgresql":
         barriers, groups = _mention_facts(user_id, sorted(set(usernames)))
     else:
@@ -174,17 +189,116 @@ def barrier_mentioning(*, user_id: int, usernames: Iterable[str]) -> Barrier | N
     return None
 
 
+@dataclass(frozen=True)
+class MentionFacts:
+    """Everything a mention check reads, as of one barrier generation of one database: the
+    barriers in force (by policy), and the segments and username of everyone in any of their
+    segments. Someone in no segment is barred from nobody, so is not here."""
+
+    database: tuple[str, str, str]
+    generation: int | None
+    barriers: tuple[Barrier, ...]
+    segments: dict[int, frozenset[int]]
+    user_ids: dict[str, int]
+
+    def barrier_mentioning(self, user_id: int, usernames: Iterable[str]) -> Barrier | None:
+        """As the query does: each mentioned person by id, each barrier by policy."""
+        mine = self.segments.get(user_id)
+        if not mine:
+            return None
+        ids = self.user_ids
+        for other in sorted({ids[name] for name in usernames if name in ids} - {user_id}):
+            for barrier in self.barriers:
+                if barrier.bars(mine, self.segments[other]):
+                    return barrier
+        return None
+
+
+# This process's facts, replaced whole (one assignment: the database threads share them).
+_facts: MentionFacts | None = None
+
+
+def _database() -> tuple[str, str, str]:
+    db = connection.settings_dict
+    return (str(db["HOST"]), str(db["PORT"]), str(db["NAME"]))
+
+
+def mention_facts_of(generation: int) -> MentionFacts:
+    """The facts of this barrier generation: this process's, if they are of it, else loaded.
+
+    Equal generations mean equal facts (BarrierGeneration): every change to a policy, a version,
+    a group membership or a username writes a new value from a sequence in the same
+    transaction, and a rolled-back value is never written again. The facts loaded carry the
+    generation read in the same statement, which may be newer than the caller's: then they are
+    the newer facts, as the query of the check without a cache would have read."""
+    global _facts
+    facts = _facts
+    if facts is not None and facts.generation == generation and facts.database == _database():
+        return facts
+    facts = _mention_facts_load()
+    if facts.generation is not None:
+        _facts = facts
+    return facts
+
+
 @cache
-def _mention_sql() -> str:
+def _in_force_rows() -> str:
+    """The mention queries' start: `b`, the versions in force with both segments (a row
+    0, policy, name, segment a, segment b each), and `s`, their segments; one parameter, the
+    state in force."""
     versions, policies = BarrierPolicyVersion._meta.db_table, BarrierPolicy._meta.db_table
-    users, memberships = User._meta.db_table, GroupMembership._meta.db_table
     return (
         f"WITH b AS (SELECT v.policy_id, p.name, v.segment_a_id, v.segment_b_id "  # noqa: S608
         f"FROM {versions} v JOIN {policies} p ON p.id = v.policy_id WHERE v.state = %s "
         "AND p.removed_at IS NULL AND v.segment_a_id IS NOT NULL "
         "AND v.segment_b_id IS NOT NULL), "
         "s AS (SELECT segment_a_id AS g FROM b UNION SELECT segment_b_id FROM b) "
-        "SELECT 0, policy_id, name, segment_a_id, segment_b_id FROM b UNION ALL "
+        "SELECT 0, policy_id, name, segment_a_id, segment_b_id FROM b"
+    )
+
+
+@cache
+def _mention_facts_sql() -> str:
+    users, memberships = User._meta.db_table, GroupMembership._meta.db_table
+    return (
+        f"{_in_force_rows()} UNION ALL "  # noqa: S608
+        f"SELECT 1, m.user_id, u.username, m.group_id, NULL FROM {memberships} m "
+        f"JOIN {users} u ON u.id = m.user_id WHERE m.group_id IN (SELECT g FROM s) UNION ALL "
+        f"SELECT 2, value, NULL, NULL, NULL FROM {BarrierGeneration._meta.db_table} WHERE id = 1"
+    )
+
+
+def _mention_facts_load() -> MentionFacts:
+    """The barriers in force, their segments' members and the generation, in one statement so
+    that all three are of one snapshot."""
+    barriers: list[Barrier] = []
+    segments: dict[int, set[int]] = {}
+    user_ids: dict[str, int] = {}
+    generation = None
+    with connection.cursor() as cursor:
+        cursor.execute(_mention_facts_sql(), [BarrierVersionState.IN_FORCE.value])
+        for kind, key, name, group_id, other in cursor.fetchall():
+            if kind == 0:
+                barriers.append(Barrier(int(key), name, int(group_id), int(other)))
+            elif kind == 1:
+                segments.setdefault(int(key), set()).add(int(group_id))
+                user_ids[name] = int(key)
+            else:
+                generation = int(key)
+    return MentionFacts(
+        database=_database(),
+        generation=generation,
+        barriers=tuple(sorted(barriers, key=lambda b: b.policy_id)),
+        segments={user: frozenset(groups) for user, groups in segments.items()},
+        user_ids=user_ids,
+    )
+
+
+@cache
+def _mention_sql() -> str:
+    users, memberships = User._meta.db_table, GroupMembership._meta.db_table
+    return (
+        f"{_in_force_rows()} UNION ALL "  # noqa: S608
         f"SELECT 1, u.id, NULL, m.group_id, NULL FROM {users} u LEFT JOIN {memberships} m "
         "ON m.user_id = u.id AND m.group_id IN (SELECT g FROM s) "
         "WHERE EXISTS (SELECT 1 FROM b) AND (u.id = %s OR u.username = ANY(%s))"

@@ -48,32 +48,54 @@ class Advance(NamedTuple):
     archived: bool
     # Read-only under an information barrier (eim.chat.barriers), read under the same lock.
     barrier_restricted: bool = False
+    # The barrier generation (BarrierGeneration), when asked for, read after the lock.
+    barrier_generation: int | None = None
 
 
-def conversation_advance(*, conversation_id: int) -> Advance | None:
+def conversation_advance(
+    *, conversation_id: int, barrier_generation: bool = False
+) -> Advance | None:
     """Bump the conversation's event counter, holding its row lock until commit.
 
     Also says whether the conversation is archived, read under that lock (archiving takes
-    it too), so a writer needs no second query to check. None: there is no such conversation.
+    it too), so a writer needs no second query to check. With `barrier_generation` (a message
+    that may @mention someone), also the barrier generation, so the mention check can tell
+    whether its facts in memory are current without a query (PostgreSQL only: SQLite's
+    check always reads). None: there is no such conversation.
     """
     table = Conversation._meta.db_table
+    returning = "last_seq, archived_at, barrier_restricted"
+    if barrier_generation and connection.vendor == "postgresql":
+        returning += ", chat_barrier_generation()"
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608
-            "RETURNING last_seq, archived_at, barrier_restricted",
+            f"RETURNING {returning}",
             [conversation_id],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    return Advance(seq=int(row[0]), archived=row[1] is not None, barrier_restricted=row[2])
+    generation = int(row[3]) if len(row) > 3 and row[3] is not None else None
+    return Advance(
+        seq=int(row[0]),
+        archived=row[1] is not None,
+        barrier_restricted=row[2],
+        barrier_generation=generation,
+    )
+
+
+def conversation_lock_advance(*, conversation_id: int, barrier_generation: bool = False) -> Advance:
+    advance = conversation_advance(
+        conversation_id=conversation_id, barrier_generation=barrier_generation
+    )
+    if advance is None:
+        raise Conversation.DoesNotExist(conversation_id)
+    return advance
 
 
 def conversation_lock_next_seq(*, conversation_id: int) -> int:
-    advance = conversation_advance(conversation_id=conversation_id)
-    if advance is None:
-        raise Conversation.DoesNotExist(conversation_id)
-    return advance.seq
+    return conversation_lock_advance(conversation_id=conversation_id).seq
 
 
 def conversation_audience(*, conversation_id: int) -> list[int]:

@@ -23,6 +23,7 @@ from .events import (
     Advance,
     conversation_advance,
     conversation_audience,
+    conversation_lock_advance,
     conversation_lock_next_seq,
     event_record,
     message_audience,
@@ -151,11 +152,15 @@ def _require_member_locked(*, user: User, conversation: Conversation) -> None:
         raise read_only_refusal(conversation_id=conversation.pk)
 
 
-def _check_mentions(*, author: User, body: str) -> None:
-    """No @mention of someone an information barrier keeps from the author, member or not."""
+def _check_mentions(*, author: User, body: str, generation: int | None) -> None:
+    """No @mention of someone an information barrier keeps from the author, member or not.
+
+    `generation`: the barrier generation the write's locking statement read, so the check can
+    use the facts in memory if they are those of that generation (rules.barrier_mentioning).
+    """
     names = mentioned_usernames(body)
     if names:
-        barrier = barrier_mentioning(user_id=author.pk, usernames=names)
+        barrier = barrier_mentioning(user_id=author.pk, usernames=names, generation=generation)
         if barrier is not None:
             raise refusal(barrier)
 
@@ -283,13 +288,14 @@ def _message_write(
 
     Raises IntegrityError, having written nothing, if the author sent this client_id before.
     """
-    advance = conversation_advance(conversation_id=conversation_id)
+    advance = conversation_advance(conversation_id=conversation_id, barrier_generation="@" in text)
     audience = conversation_audience(conversation_id=conversation_id) if advance else []
-    seq = _require_sender(
+    advance = _require_sender(
         author, conversation_id=conversation_id, advance=advance, audience=audience
-    ).seq
+    )
+    seq = advance.seq
     parent = _check_parent(author=author, conversation_id=conversation_id, parent_id=parent_id)
-    _check_mentions(author=author, body=text)
+    _check_mentions(author=author, body=text, generation=advance.barrier_generation)
     message = Message.objects.create(
         conversation_id=conversation_id,
         author=author,
@@ -361,9 +367,12 @@ def _message_edit_write(*, user: User, message_id: int, text: str) -> Message:
         raise ChatError(ErrorCode.EMPTY_BODY, "an edit cannot empty a message; delete it instead")
     # Every edit is a permanent archive record: before anything is written or locked.
     rate_limit_check(scope="edit", user_id=user.pk, rate=settings.EIM_EDIT_RATE)
-    seq = conversation_lock_next_seq(conversation_id=message.conversation_id)
+    advance = conversation_lock_advance(
+        conversation_id=message.conversation_id, barrier_generation="@" in text
+    )
+    seq = advance.seq
     _require_member_locked(user=user, conversation=_fresh_conversation(message))
-    _check_mentions(author=user, body=text)
+    _check_mentions(author=user, body=text, generation=advance.barrier_generation)
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.deleted_at is not None:
         raise ChatError(ErrorCode.NOT_FOUND, "this message was deleted")

@@ -70,6 +70,11 @@ class World:
 
 @pytest.fixture
 def people(db: None) -> World:
+    return the_people()
+
+
+def the_people() -> World:
+    """rita and ruth in Research, tom in Trading, nina in neither; no policy yet."""
     rita, ruth, tom, nina = (UserFactory(username=n) for n in ("rita", "ruth", "tom", "nina"))
     return World(
         admin=UserFactory(username="ada", roles=[Role.ADMINISTRATOR]),
