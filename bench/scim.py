@@ -194,15 +194,17 @@ async def deprovisions(
     return latencies, codes
 
 
-def postgres_backends_cpu_ms() -> dict[int, float]:
-    """CPU so far of each PostgreSQL backend serving the bench database, but this one (the
-    servers' pooled connections live through a run; a backend that ends mid-run is missed)."""
+def postgres_backends_cpu_ms(*, own: bool = False) -> dict[int, float]:
+    """CPU so far of each PostgreSQL backend serving the bench database, this process's own
+    only if `own` (the servers' pooled connections live through a run; a backend that ends
+    mid-run is missed)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
+            "AND (%s OR pid <> pg_backend_pid())",
+            [own],
         )
         pids = [pid for (pid,) in cursor.fetchall()]
     found = {}
@@ -212,8 +214,9 @@ def postgres_backends_cpu_ms() -> dict[int, float]:
     return found
 
 
-def postgres_cpu_ms_since(before: dict[int, float]) -> float:
-    return sum(ms - before.get(pid, 0.0) for pid, ms in postgres_backends_cpu_ms().items())
+def postgres_cpu_ms_since(before: dict[int, float], *, own: bool = False) -> float:
+    now = postgres_backends_cpu_ms(own=own)
+    return sum(ms - before.get(pid, 0.0) for pid, ms in now.items())
 
 
 def run_once(ports: list[int], pids: list[int], options: argparse.Namespace) -> Run:
