@@ -11,13 +11,15 @@ class AccountsConfig(AppConfig):
         from . import signals  # noqa: F401 - connects the receivers
         from .models import RoleGrant, RoleRequest, User
         from .services.access import access_hook
-        from .services.groups import group_members_hook
+        from .services.groups import group_members_hook, group_renamed_hook
         from .services.role_mapping import (
             role_mapping_access_changed,
             role_mapping_group_members_changed,
+            role_mapping_group_renamed,
         )
 
         group_members_hook(role_mapping_group_members_changed)
+        group_renamed_hook(role_mapping_group_renamed)
         access_hook(role_mapping_access_changed)
 
         # `scim` is the reverse of the SCIM profile: diffing it cost a query on every save.

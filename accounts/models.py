@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.crypto import salted_hmac
 
 
@@ -30,6 +31,11 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["username"]
+        indexes = [
+            # userName is unique case-insensitively (SCIM's uniqueness check, `userName eq`):
+            # without it every SCIM creation scanned the whole table (docs/performance.md).
+            models.Index(Upper("username"), name="accounts_user_username_upper"),
+        ]
 
     @property
     def shown_name(self) -> str:

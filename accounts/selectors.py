@@ -215,6 +215,15 @@ def user_by_identity(*, issuer: str, subject: str) -> User | None:
     return identity.user if identity else None
 
 
+def user_id_by_identity(*, issuer: str, subject: str) -> int | None:
+    """The id of the person an identity provider names, if linked (no row built)."""
+    return (
+        ExternalIdentity.objects.filter(issuer=issuer, subject=subject)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+
+
 def user_group_ids(*, user_id: int) -> frozenset[int]:
     return frozenset(
         GroupMembership.objects.filter(user_id=user_id).values_list("group_id", flat=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import secrets
@@ -60,6 +61,7 @@ class Run:
     users_per_s: float
     create_ms: dict[str, float]
     daphne_cpu_ms_per_user: float
+    postgres_cpu_ms_per_user: float
     group_patch_s: float
     close_ms: dict[str, float]
     codes: set[int | None]
@@ -192,20 +194,48 @@ async def deprovisions(
     return latencies, codes
 
 
+def postgres_backends_cpu_ms(*, own: bool = False) -> dict[int, float]:
+    """CPU so far of each PostgreSQL backend serving the bench database, this process's own
+    only if `own` (the servers' pooled connections live through a run; a backend that ends
+    mid-run is missed)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND (%s OR pid <> pg_backend_pid())",
+            [own],
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            found[pid] = process_cpu_ms(pid)
+    return found
+
+
+def postgres_cpu_ms_since(before: dict[int, float], *, own: bool = False) -> float:
+    now = postgres_backends_cpu_ms(own=own)
+    return sum(ms - before.get(pid, 0.0) for pid, ms in now.items())
+
+
 def run_once(ports: list[int], pids: list[int], options: argparse.Namespace) -> Run:
     tag = secrets.token_hex(3)
     secret = provider_token(tag)
     cpu_before = sum(process_cpu_ms(pid) for pid in pids)
+    postgres_before = postgres_backends_cpu_ms()
     started = time.perf_counter()
     user_ids, create_ms = push(ports, secret, tag, options.users, options.clients)
     elapsed = time.perf_counter() - started
     cpu_per_user = (sum(process_cpu_ms(pid) for pid in pids) - cpu_before) / options.users
+    postgres_per_user = postgres_cpu_ms_since(postgres_before) / options.users
     patch_s = group_patch(ports[0], secret, tag, user_ids)
     close_ms, codes = asyncio.run(deprovisions(ports, secret, user_ids[: options.sockets]))
     return Run(
         users_per_s=options.users / elapsed,
         create_ms=percentiles(create_ms),
         daphne_cpu_ms_per_user=cpu_per_user,
+        postgres_cpu_ms_per_user=postgres_per_user,
         group_patch_s=patch_s,
         close_ms=percentiles(close_ms),
         codes=codes,
@@ -241,6 +271,7 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
     patch = _median_spread([r.group_patch_s for r in runs])
     close = _median_spread([r.close_ms["p99"] for r in runs])
     cpu = statistics.median(r.daphne_cpu_ms_per_user for r in runs)
+    postgres = statistics.median(r.postgres_cpu_ms_per_user for r in runs)
     if options.json:
         print(
             json.dumps(
@@ -250,6 +281,7 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
                     "group_patch_s": patch,
                     "close_p99_ms": close,
                     "daphne_cpu_ms_per_user": cpu,
+                    "postgres_cpu_ms_per_user": postgres,
                 }
             )
         )
@@ -261,7 +293,8 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
     for i, r in enumerate(runs, 1):
         print(
             f"  run {i}: {r.users_per_s:.0f} users/s (POST p50 {r.create_ms['p50']:.1f} ms, "
-            f"p99 {r.create_ms['p99']:.1f} ms; Daphne CPU {r.daphne_cpu_ms_per_user:.2f} ms/user);"
+            f"p99 {r.create_ms['p99']:.1f} ms; CPU per user: Daphne "
+            f"{r.daphne_cpu_ms_per_user:.2f} ms, PostgreSQL {r.postgres_cpu_ms_per_user:.2f} ms);"
             f" {options.users}-member PATCH {r.group_patch_s:.2f} s; deprovision -> socket "
             f"closed p50 {r.close_ms['p50']:.0f} ms, p99 {r.close_ms['p99']:.0f} ms "
             f"(codes {sorted(c for c in r.codes if c)})"
@@ -270,7 +303,8 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
         f"  median of runs: {rate[0]:.0f} users/s (spread {rate[1]:.0f} %), "
         f"group PATCH {patch[0]:.2f} s (spread {patch[1]:.0f} %), "
         f"socket closed p99 {close[0]:.0f} ms (spread {close[1]:.0f} %), "
-        f"Daphne CPU {cpu:.2f} ms per user created ({1000 / cpu:.0f} users/s per core)"
+        f"CPU per user created: Daphne {cpu:.2f} ms, PostgreSQL {postgres:.2f} ms "
+        f"({1000 / (cpu + postgres):.0f} users/s per core of server and database)"
     )
 
 

@@ -22,7 +22,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat import database_ensure, django_setup
-from scim import DATABASE_URL, REDIS_URL, okta_user, provider_token
+from scim import (
+    DATABASE_URL,
+    REDIS_URL,
+    okta_user,
+    postgres_backends_cpu_ms,
+    postgres_cpu_ms_since,
+    provider_token,
+)
 
 
 def main() -> None:
@@ -68,6 +75,7 @@ def main() -> None:
 
     post(0)  # warm: imports, caches, the rate counter's client
     per_request: list[int] = []
+    postgres_before = postgres_backends_cpu_ms(own=True)  # the pool's sessions
     cpu0, wall0 = time.process_time(), time.perf_counter()
     # CPU time, not wall: on a shared machine the waits would swamp what Python spends.
     profiler = cProfile.Profile(time.process_time) if options.profile else None
@@ -81,10 +89,12 @@ def main() -> None:
                 profiler.disable()
             per_request.append(len(statements) - before)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    backend_ms = postgres_cpu_ms_since(postgres_before, own=True)
     count = options.users
     print(
         f"users: {count}   wall {wall / count * 1000:.2f} ms/user   "
-        f"CPU {cpu / count * 1000:.2f} ms/user (this process: Django + psycopg)"
+        f"CPU {cpu / count * 1000:.2f} ms/user (this process: Django + psycopg), "
+        f"PostgreSQL {backend_ms / count:.2f} ms/user"
     )
     print(
         f"statements per POST /Users: median {statistics.median(per_request)} "

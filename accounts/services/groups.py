@@ -28,6 +28,16 @@ def group_members_hook(hook: MembersHook) -> None:
     _members_hooks.append(hook)
 
 
+RenamedHook = Callable[[int], None]
+_renamed_hooks: list[RenamedHook] = []
+
+
+def group_renamed_hook(hook: RenamedHook) -> None:
+    """Call `hook(group_id)` after a group's display name or external id changed (what role
+    rules name a group by)."""
+    _renamed_hooks.append(hook)
+
+
 def _require_administrator(actor: User | None) -> None:
     if actor is not None and not user_is_active_administrator(user=actor):
         raise RoleError(RoleErrorCode.NOT_ADMINISTRATOR, "only an administrator manages groups")
@@ -91,6 +101,8 @@ def group_update(
         Group.objects.filter(pk=group.pk).update(**changes)
         group.refresh_from_db()
         _record(actor, AuditEventType.GROUP_UPDATED, group, via, changes=changes)
+    if {"display_name", "external_id"} & set(changes):
+        _on_commit_renamed(group.pk)
     return group
 
 
@@ -148,6 +160,11 @@ def group_members_set(
     removed = group_members_remove(actor=actor, group=group, user_ids=present - wanted, via=via)
     added = group_members_add(actor=actor, group=group, user_ids=wanted - present, via=via)
     return added, removed
+
+
+def _on_commit_renamed(group_id: int) -> None:
+    for hook in _renamed_hooks:
+        transaction.on_commit(lambda hook=hook: hook(group_id))  # type: ignore[misc]
 
 
 def _on_commit_members_changed(

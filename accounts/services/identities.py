@@ -5,6 +5,7 @@ An identity is linked once and never moved to another person: (issuer, subject) 
 and nothing (an e-mail, a username) links an identity to an existing account by matching.
 """
 
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +23,8 @@ from accounts.models import (
 from accounts.selectors import user_is_active_administrator
 from audit.models import AuditEventType
 from audit.services import audit_event_record
+
+from .role_mapping import role_mapping_rule_changed
 
 # What an administrator may change on a provider after it is made (the slug and kind stay).
 PROVIDER_FIELDS = frozenset(
@@ -144,6 +147,7 @@ def group_role_rule_add(
             event_type=AuditEventType.GROUP_ROLE_RULE_ADDED,
             details={**_provider_summary(provider), "group_value": group_value, "role": role},
         )
+        _on_commit_rule_changed(provider.pk, group_value)
     return rule
 
 
@@ -160,3 +164,9 @@ def group_role_rule_remove(*, actor: User, rule: GroupRoleRule) -> None:
         },
     )
     rule.delete()
+    _on_commit_rule_changed(rule.provider_id, rule.group_value)
+
+
+def _on_commit_rule_changed(provider_id: int, group_value: str) -> None:
+    """The people the rule concerns get or lose its role at once, not at the next sweep."""
+    transaction.on_commit(partial(role_mapping_rule_changed, provider_id, group_value))

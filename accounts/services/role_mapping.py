@@ -2,8 +2,9 @@
 to (GroupRoleRule), and loses a mapped role when they leave the last group that maps it.
 
 Whatever changes a membership (a SCIM create, replace, PATCH or delete of a group, a sign-in's
-groups claim) or a person's standing (deactivation, reactivation) calls `role_mapping_sync`
-for the people concerned after its commit (the role services each run in their own durable
+groups claim), a person's standing (deactivation, reactivation), a group's name or external id
+(what rules name it by) or the rules themselves calls `role_mapping_sync` for the people
+concerned after its commit (the role services each run in their own durable
 transaction). `role_mappings_reconcile` (Celery beat) catches whatever a lost after-commit
 call never did. The role rules still apply: a role under four eyes only becomes a pending
 request, never a grant, and a role granted by hand (not from a rule) is never revoked here.
@@ -23,7 +24,7 @@ from accounts.models import (
     RoleRequest,
     RoleRequestStatus,
 )
-from accounts.selectors import user_mapped_roles
+from accounts.selectors import group_member_ids, user_mapped_roles
 
 from .access import AccessChange
 from .roles import role_request_mapped, role_request_withdraw_mapped, role_revoke_mapped
@@ -78,6 +79,23 @@ def role_mapping_group_members_changed(
     if added and _group_is_mapped(group_id):
         concerned |= set(added)
     for user_id in sorted(concerned):
+        role_mapping_sync(user_id=user_id)
+
+
+def role_mapping_group_renamed(group_id: int) -> None:
+    """`group_renamed_hook`: rules name a group by its display name or external id, so a
+    renamed group may start or stop mapping a role for every member at once."""
+    members = group_member_ids(group_id=group_id)
+    role_mapping_group_members_changed(group_id, members, members)
+
+
+def role_mapping_rule_changed(provider_id: int, group_value: str) -> None:
+    """After a rule was added or removed: sync the members of the provider's groups it names
+    (a person who left them earlier was synced then, or by the sweeper)."""
+    named = GroupMembership.objects.filter(group__provider_id=provider_id).filter(
+        Q(group__external_id=group_value) | Q(group__display_name=group_value)
+    )
+    for user_id in sorted(set(named.values_list("user_id", flat=True))):
         role_mapping_sync(user_id=user_id)
 
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import user_by_identity
+from accounts.selectors import user_id_by_identity
 from accounts.services import (
     user_create,
     user_deactivate,
@@ -60,8 +60,8 @@ def _check(token: ScimToken, data: UserData, user: User | None) -> User | None:
             if others.exists():
                 raise ScimError(409, "externalId is taken", ScimType.UNIQUENESS)
         else:
-            linked = user_by_identity(issuer=token.provider.issuer, subject=data.external_id)
-            if linked is not None and (user is None or linked.pk != user.pk):
+            linked = user_id_by_identity(issuer=token.provider.issuer, subject=data.external_id)
+            if linked is not None and (user is None or linked != user.pk):
                 raise ScimError(409, "externalId names another person", ScimType.UNIQUENESS)
     if not data.manager_id:
         return None

@@ -7,6 +7,7 @@ from accounts.errors import RoleError, RoleErrorCode
 from accounts.models import (
     Group,
     GroupMembership,
+    GroupRoleRule,
     GroupSource,
     IdentityProvider,
     Role,
@@ -18,7 +19,7 @@ from accounts.models import (
 from accounts.selectors import user_roles
 from accounts.services import access
 from accounts.services.groups import group_create, group_members_add
-from accounts.services.identities import group_role_rule_add
+from accounts.services.identities import group_role_rule_add, group_role_rule_remove
 from accounts.services.role_mapping import role_mappings_reconcile
 from accounts.services.roles import role_request_approve
 from audit.models import AuditEvent, AuditEventType
@@ -277,3 +278,70 @@ def test_entra_one_group_one_row_scim_takes_over_the_claim_group(okta, okta_prov
     assert set(group.members.values_list("pk", flat=True)) == {ann.pk}
     assert user_roles(user=ann) == {Role.EMPLOYEE}
     assert user_roles(user=tom) == set()
+
+
+def _rename(okta: ScimClient, committing, group_id: str, name: str) -> int:
+    op = {"op": "replace", "path": "displayName", "value": name}
+    return committing(okta.patch, f"/Groups/{group_id}", patch_op(op)).status_code
+
+
+def test_renaming_a_group_to_a_mapped_name_grants_the_role_at_once(okta, rules, committing):
+    tom = _person(okta)
+    sales = _group(okta, committing, "Sales", tom)
+    assert user_roles(user=tom) == set()
+
+    assert _rename(okta, committing, sales, "Traders") == 204
+
+    assert user_roles(user=tom) == {Role.EMPLOYEE}
+
+
+def test_renaming_a_group_away_from_its_mapped_name_revokes_the_role_at_once(
+    okta, rules, committing
+):
+    tom = _person(okta)
+    traders = _group(okta, committing, "Traders", tom)
+
+    assert _rename(okta, committing, traders, "Former traders") == 204
+
+    assert user_roles(user=tom) == set()
+    revoked = _events(AuditEventType.ROLE_REVOKED, tom)
+    assert [(e["role"], e["mapped_from"]) for e in revoked] == [("employee", "okta:Traders")]
+
+
+def test_a_refused_rename_changes_no_role(okta, rules, committing):
+    tom = _person(okta)
+    _group(okta, committing, "Desk", _person(okta, "dora@bank.example"))
+    sales = _group(okta, committing, "Sales", tom)
+
+    assert _rename(okta, committing, sales, "Desk") == 409  # the name is taken
+
+    assert user_roles(user=tom) == set()
+    assert Group.objects.get(pk=sales).display_name == "Sales"
+
+
+def test_a_rule_added_reaches_the_groups_members_at_once(okta, okta_provider, committing):
+    tom = _person(okta)
+    _group(okta, committing, "Sales", tom)
+
+    committing(
+        group_role_rule_add,
+        actor=None,
+        provider=okta_provider,
+        group_value="Sales",
+        role=Role.EMPLOYEE,
+    )
+
+    assert user_roles(user=tom) == {Role.EMPLOYEE}
+    assert RoleGrant.objects.get(user=tom).request.mapped_from == "okta:Sales"
+
+
+def test_a_rule_removed_takes_its_role_away_at_once(okta, okta_provider, rules, committing):
+    tom = _person(okta)
+    _group(okta, committing, "Traders", tom)
+    assert user_roles(user=tom) == {Role.EMPLOYEE}
+
+    rule = GroupRoleRule.objects.get(provider=okta_provider, group_value="Traders")
+    committing(group_role_rule_remove, actor=None, rule=rule)
+
+    assert user_roles(user=tom) == set()
+    assert [e["mapped_from"] for e in _events(AuditEventType.ROLE_REVOKED, tom)] == ["okta:Traders"]
