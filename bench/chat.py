@@ -326,11 +326,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Daphne's options as deploy/Procfile gives them: a handshake may wait its turn (the
+# server admits EIM_HANDSHAKES_IN_FLIGHT at a time) for up to 60 s before Daphne refuses it.
+DAPHNE_OPTIONS = ["--websocket_connect_timeout", "60"]
+
+
 def server_start(env: dict[str, str]) -> Server:
     port = free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = LOG_DIR / f"daphne-{port}.log"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-b", "127.0.0.1", "-p", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "eim.asgi:application"],

@@ -6,7 +6,10 @@ open until all are in, as after a restart. Reported per run: Daphne's CPU per ha
 figure that travels between machines), the wall time, handshake → sync.done p50/p99 and the
 load average; then the median and spread of the runs.
 
-    .venv/bin/python bench/handshake.py --apps bare,channels_session,eim --handshakes 1000
+    .venv/bin/python bench/handshake.py --apps bare,channels_session,eim,eim_session
+
+`eim` signs in with a Bearer token (the API's clients, the benchmarks), `eim_session` with
+the session cookie and Origin of a browser.
 
 Profiles: `--py-spy DIR` records each eim run with py-spy (if installed; every thread, CPU
 only) as a flame graph; `--profile` writes cProfile stats of the whole Daphne process (the
@@ -40,8 +43,10 @@ APPS = {
     "channels_session": "bench.handshake_apps:channels_session",
     "channels_bearer": "bench.handshake_apps:channels_bearer",
     "eim": "eim.asgi:application",
+    "eim_session": "eim.asgi:application",  # a browser's handshake: cookie and Origin
 }
-SESSION_APPS = {"channels_session"}
+SESSION_APPS = {"channels_session", "eim_session"}
+EIM_APPS = {"eim", "eim_session"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,17 @@ def daphne_start(app: str, env: dict[str, str], *, profile: Path | None) -> tupl
     prefix = [sys.executable]
     if profile is not None:
         prefix += ["-m", "cProfile", "-o", str(profile)]
-    command = [*prefix, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+    command = [
+        *prefix,
+        "-m",
+        "daphne",
+        *chat.DAPHNE_OPTIONS,
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        app,
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -178,13 +193,13 @@ def run_once(
 
     connections.close_all()
     profile = None
-    if options.profile and app == "eim":
+    if options.profile and app in EIM_APPS:
         profile = chat.LOG_DIR / f"handshake-{app}-{index}.prof"
     process, port = daphne_start(APPS[app], env, profile=profile)
     spy = None
     try:
         time.sleep(1.0)  # start-up's own CPU is not a handshake's
-        if options.py_spy and app == "eim" and shutil.which("py-spy"):
+        if options.py_spy and app in EIM_APPS and shutil.which("py-spy"):
             svg = Path(options.py_spy) / f"handshake-{app}-{index}.txt"
             spy = subprocess.Popen(
                 [
