@@ -12,8 +12,8 @@ load average; then the median and spread of the runs.
 the session cookie and Origin of a browser.
 
 Profiles: `--py-spy DIR` records each eim run with py-spy (if installed; every thread, CPU
-only) as a flame graph; `--profile` writes cProfile stats of the whole Daphne process (the
-event loop's thread) to var/bench/.
+only) as a flame graph; `--profile` writes cProfile stats of the Daphne process's event loop
+thread, by its CPU time (bench/daphne_cpu_profile.py), to var/bench/.
 """
 
 from __future__ import annotations
@@ -99,20 +99,11 @@ def daphne_start(app: str, env: dict[str, str], *, profile: Path | None) -> tupl
     port = chat.free_port()
     chat.LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = chat.LOG_DIR / f"handshake-{port}.log"
-    prefix = [sys.executable]
-    if profile is not None:
-        prefix += ["-m", "cProfile", "-o", str(profile)]
-    command = [
-        *prefix,
-        "-m",
-        "daphne",
-        *chat.DAPHNE_OPTIONS,
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        app,
-    ]
+    daphne = [sys.executable, "-m", "daphne"]
+    if profile is not None:  # the event loop's CPU by function (not its wall time)
+        daphne = [sys.executable, str(Path(__file__).resolve().parent / "daphne_cpu_profile.py")]
+        daphne.append(str(profile))
+    command = [*daphne, *chat.DAPHNE_OPTIONS, "-b", "127.0.0.1", "-p", str(port), app]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
