@@ -326,11 +326,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Daphne's options as deploy/Procfile gives them: a handshake may wait its turn (the
+# server admits EIM_HANDSHAKES_IN_FLIGHT at a time) for up to 60 s before Daphne refuses it.
+DAPHNE_OPTIONS = ["--websocket_connect_timeout", "60"]
+
+
 def server_start(env: dict[str, str]) -> Server:
     port = free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = LOG_DIR / f"daphne-{port}.log"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-b", "127.0.0.1", "-p", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "eim.asgi:application"],
@@ -552,7 +557,7 @@ async def socket_open(client: Client, generator: Generator) -> ClientSocket:
         additional_headers={"Authorization": f"Bearer {client.token}"},
         compression=None,
         ping_interval=None,
-        open_timeout=30,
+        open_timeout=60,  # as long as Daphne lets a handshake wait its turn (DAPHNE_OPTIONS)
         close_timeout=5,
         max_size=2**22,
     )
@@ -723,6 +728,10 @@ async def generator_main(plan: GeneratorPlan, conn: Connection) -> None:
             conn.send(("restored", report))
         elif command == "collect":  # the frames of what was sent meanwhile, until quiet
             await quiet_wait(generator, set(), time.monotonic() + step.grace, quiet=2.0)
+            # Then a ping, as a client sends every 25 s: what a server still behind (or the
+            # lossy layer) has not delivered by now comes with its catch-up, or never.
+            await ping_all(sockets, timeout=step.grace)
+            await quiet_wait(generator, set(), time.monotonic() + step.grace, quiet=2.0)
             conn.send(("collected", generator.records))
             generator.records = StepRecords()
         else:
@@ -775,7 +784,7 @@ class Fleet:
         return replies
 
     @staticmethod
-    def _reply(pipe: Connection, timeout: float = 900.0) -> Any:
+    def _reply(pipe: Connection, timeout: float = 3600.0) -> Any:
         if not pipe.poll(timeout):
             raise RuntimeError("a load generator did not answer")
         return pipe.recv()[1]
@@ -1359,7 +1368,10 @@ def reconnect_run(options: Options, fleet: Fleet, target: Target, prefix: str) -
     time.sleep(1.0 if options.meanwhile_rate else 0.0)  # some are sent while all are away
     before = cpu_sample(target.pids, options)
     started = time.perf_counter()
-    replies: list[ConnectReport] = fleet.broadcast([("restore", None)] * len(fleet.pipes))
+    # Each socket's own timeouts bound a restore; 5,000 on a busy machine may take minutes.
+    replies: list[ConnectReport] = fleet.broadcast(
+        [("restore", None)] * len(fleet.pipes), timeout=3600.0
+    )
     wall = time.perf_counter() - started
     sender.stop()
     after = cpu_sample(target.pids, options)

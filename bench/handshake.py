@@ -6,11 +6,14 @@ open until all are in, as after a restart. Reported per run: Daphne's CPU per ha
 figure that travels between machines), the wall time, handshake → sync.done p50/p99 and the
 load average; then the median and spread of the runs.
 
-    .venv/bin/python bench/handshake.py --apps bare,channels_session,eim --handshakes 1000
+    .venv/bin/python bench/handshake.py --apps bare,channels_session,eim,eim_session
+
+`eim` signs in with a Bearer token (the API's clients, the benchmarks), `eim_session` with
+the session cookie and Origin of a browser.
 
 Profiles: `--py-spy DIR` records each eim run with py-spy (if installed; every thread, CPU
-only) as a flame graph; `--profile` writes cProfile stats of the whole Daphne process (the
-event loop's thread) to var/bench/.
+only) as a flame graph; `--profile` writes cProfile stats of the Daphne process's event loop
+thread, by its CPU time (bench/daphne_cpu_profile.py), to var/bench/.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ APPS = {
     "channels_session": "bench.handshake_apps:channels_session",
     "channels_bearer": "bench.handshake_apps:channels_bearer",
     "eim": "eim.asgi:application",
+    "eim_session": "eim.asgi:application",  # a browser's handshake: cookie and Origin
 }
-SESSION_APPS = {"channels_session"}
+SESSION_APPS = {"channels_session", "eim_session"}
+EIM_APPS = {"eim", "eim_session"}
 
 
 @dataclass(frozen=True)
@@ -94,10 +99,11 @@ def daphne_start(app: str, env: dict[str, str], *, profile: Path | None) -> tupl
     port = chat.free_port()
     chat.LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = chat.LOG_DIR / f"handshake-{port}.log"
-    prefix = [sys.executable]
-    if profile is not None:
-        prefix += ["-m", "cProfile", "-o", str(profile)]
-    command = [*prefix, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+    daphne = [sys.executable, "-m", "daphne"]
+    if profile is not None:  # the event loop's CPU by function (not its wall time)
+        daphne = [sys.executable, str(Path(__file__).resolve().parent / "daphne_cpu_profile.py")]
+        daphne.append(str(profile))
+    command = [*daphne, *chat.DAPHNE_OPTIONS, "-b", "127.0.0.1", "-p", str(port), app]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -178,13 +184,13 @@ def run_once(
 
     connections.close_all()
     profile = None
-    if options.profile and app == "eim":
+    if options.profile and app in EIM_APPS:
         profile = chat.LOG_DIR / f"handshake-{app}-{index}.prof"
     process, port = daphne_start(APPS[app], env, profile=profile)
     spy = None
     try:
         time.sleep(1.0)  # start-up's own CPU is not a handshake's
-        if options.py_spy and app == "eim" and shutil.which("py-spy"):
+        if options.py_spy and app in EIM_APPS and shutil.which("py-spy"):
             svg = Path(options.py_spy) / f"handshake-{app}-{index}.txt"
             spy = subprocess.Popen(
                 [

@@ -34,10 +34,9 @@ _label = threading.local()
 
 def _instrument() -> None:
     """Time every database-thread call of the handshake by its function's name."""
-    from channels import db as channels_db
     from django.db.backends import utils
 
-    from eim.chat import auth, consumers
+    from eim.chat import consumers
 
     real_execute = utils.CursorWrapper._execute
 
@@ -65,13 +64,15 @@ def _instrument() -> None:
 
     def in_db_thread(func: Any) -> Any:
         name = getattr(func, "__name__", "call")
-        if name == "_as_actor":
-            return real_in_db_thread(timed(func, "service"))
-        return real_in_db_thread(timed(func, name))
+        if name != "_as_actor":
+            return real_in_db_thread(timed(func, name))
+
+        def by_service(user: Any, service: Any, *args: Any) -> Any:
+            return timed(func, service.__name__)(user, service, *args)
+
+        return real_in_db_thread(by_service)
 
     consumers.in_db_thread = in_db_thread
-    real_dsa = channels_db.database_sync_to_async
-    auth.database_sync_to_async = lambda f: real_dsa(timed(f, f"middleware {f.__name__}"))
 
 
 async def _handshakes(tokens: list[str]) -> None:

@@ -14,6 +14,7 @@ from eim.chat.auth import ChatAuthMiddlewareStack  # noqa: E402
 from eim.chat.origin import OriginCheck  # noqa: E402
 from eim.routing import websocket_urlpatterns  # noqa: E402
 from eim.startup import start_up_check  # noqa: E402
+from eim.websocket_server import debug_formatting_deferred  # noqa: E402
 
 start_up_check(process="chat server")
 
@@ -47,4 +48,5 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(*settings.EIM_SERVER_GC_THRESHOLD)
 
 
+debug_formatting_deferred()
 _tune_garbage_collector()

@@ -73,3 +73,12 @@ def test_audit_checkpoints_are_signed_on_the_beat_every_half_minute():
     }
 
     assert schedule["audit.checkpoint"] == 30.0
+
+
+def test_the_web_process_lets_a_queued_handshake_wait_longer_than_daphnes_five_seconds():
+    """After a restart the server admits EIM_HANDSHAKES_IN_FLIGHT handshakes at a time; the
+    rest wait their turn, and Daphne's default 5 s would refuse them (docs/chat.md)."""
+    web = next(line for line in PROCFILE.read_text().splitlines() if line.startswith("web:"))
+    args = shlex.split(web.partition(":")[2])
+
+    assert float(args[args.index("--websocket_connect_timeout") + 1]) >= 30

@@ -7,11 +7,14 @@ members when it happened): a socket of a user outside it gets nothing.
 """
 
 import asyncio
+import enum
 import json
 import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from auditlog.context import set_actor
@@ -23,6 +26,8 @@ from accounts.models import User
 from accounts.services.access import AccessChange
 
 from . import selectors
+from .admission import handshake_admission
+from .auth import Presented, handshake_authenticate
 from .db_threads import in_db_thread
 from .errors import ChatError, ErrorCode
 from .models import EventType, PresenceStatus
@@ -44,8 +49,15 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+class _Self(enum.Enum):
+    USER = "the socket's user"
+
+
+_SELF = _Self.USER
+
+
 def _as_actor(
-    user: User,
+    user: User | None,
     service: Callable[..., Any],
     kwargs: dict[str, Any],
     broadcasts: list[GroupMessage],
@@ -53,7 +65,7 @@ def _as_actor(
 ) -> Any:
     if sign_in is not None:
         sign_in.require()  # in the same thread hop as the service: no extra round trip
-    with set_actor(user), broadcasts_deferred(broadcasts):
+    with set_actor(user) if user is not None else nullcontext(), broadcasts_deferred(broadcasts):
         return service(**kwargs)
 
 
@@ -67,14 +79,29 @@ def _announce_later(broadcasts: list[GroupMessage]) -> Callable[[asyncio.Future[
     return announce
 
 
-def _arrival(*, user: User, channel_name: str) -> dict[int, tuple[int, int]]:
-    """A new socket's one database call: its user's conversations (joined seq, last seq),
-    and its presence recorded online."""
+@dataclass(frozen=True)
+class Arrival:
+    """What a new socket's one database call found: who it is, and their conversations
+    ({conversation id: (joined seq, last seq)})."""
+
+    sign_in: SignIn
+    user: User
+    joined: dict[int, tuple[int, int]]
+
+
+def _arrival(*, presented: Presented, channel_name: str) -> Arrival | None:
+    """A new socket's one database call: its credentials checked (None if they name no active
+    user), its user's conversations, and its presence recorded online."""
+    authenticated = handshake_authenticate(presented)
+    if authenticated is None:
+        return None
+    user = authenticated.user
     joined = selectors.conversation_cursors_for_user(user_id=user.pk)
     presence.presence_session_set(
         user=user, channel_name=channel_name, status=PresenceStatus.ONLINE
     )
-    return joined
+    sign_in = SignIn(user.pk, authenticated.token_digest, authenticated.session_key)
+    return Arrival(sign_in=sign_in, user=user, joined=joined)
 
 
 def _catch_up_read(
@@ -161,41 +188,53 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     told_not_synced: bool
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=int(CloseCode.SIGNED_OUT))
-            return
-        self.user = user
-        self.sign_in = SignIn.of_scope(self.scope)
-        self.sign_in_lost = None
-        self.access_watch = None
+        """Authenticate, join, accept and say hello: admitted a few handshakes at a time
+        (admission.py), in one database call (docs/performance.md)."""
+        async with handshake_admission():
+            await self._arrive()
+
+    async def _arrive(self) -> None:
         self.cursors = {}
         self.synced = False
         self.held = {}
         self.gap_waits = {}
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         self.presence_seen = {}
         self.told_not_synced = False
+        self.sign_in_lost = None
+        self.access_watch = None
 
-        async def join(joined: dict[int, tuple[int, int]]) -> None:
+        async def join(arrival: Arrival | None) -> None:
+            if arrival is None:
+                return
+            self.user, self.sign_in = arrival.user, arrival.sign_in
+            await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
             # Before the presence goes out, so that this socket hears its own.
-            for conversation_id in joined:
+            for conversation_id in arrival.joined:
                 await self.channel_layer.group_add(
                     conversation_group(conversation_id), self.channel_name
                 )
             # An event committed between the read and the joins is not lost: nothing live
             # goes out before `sync`, whose catch-up (_reconcile) reads the outbox past these.
-            self.cursors = {cid: last for cid, (_joined, last) in joined.items()}
+            self.cursors = {cid: last for cid, (_joined, last) in arrival.joined.items()}
             await self.accept()
 
-        # One thread hop: the cursors and the presence write (docs/performance.md).
-        await self._call(
-            _arrival, check_sign_in=False, then=join, user=user, channel_name=self.channel_name
+        arrival = await self._call(
+            _arrival,
+            check_sign_in=False,
+            actor=None,
+            then=join,
+            presented=self.scope.get("chat_credentials") or Presented(None, None),
+            channel_name=self.channel_name,
         )
+        if arrival is None:
+            await self.close(code=int(CloseCode.SIGNED_OUT))
+            return
         if self.sign_in.token_digest is not None:
             token_sign_in_watch.add(self.sign_in.token_digest, self)
         self.access_watch = asyncio.create_task(self._watch_access())
-        await self.send_json({"type": "hello", "user": user_payload(user), "cursors": self.cursors})
+        await self.send_json(
+            {"type": "hello", "user": user_payload(self.user), "cursors": self.cursors}
+        )
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
@@ -240,6 +279,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         *,
         check_sign_in: bool = True,
         then: Callable[[Any], Awaitable[None]] | None = None,
+        actor: User | _Self | None = _SELF,
         **kwargs: Any,
     ) -> Any:
         """Run a service in a database thread, with this user as the audit actor.
@@ -250,7 +290,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         broadcasts is sent from here once it returns (or fails after committing). If the
         socket's task is cancelled meanwhile, the call still ends in its thread, and what it
         committed is still announced when it does. `then` runs with the result before the
-        broadcasts go out.
+        broadcasts go out. `actor`: the audit actor, if not this socket's user (the handshake's
+        call runs before the user is known).
         """
         broadcasts: list[GroupMessage] = []
         if check_sign_in and self.sign_in_lost is not None:
@@ -259,7 +300,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         by_session = check_sign_in and self.sign_in.token_digest is None
         sign_in = self.sign_in if by_session else None
         call = asyncio.ensure_future(
-            in_db_thread(_as_actor)(self.user, service, kwargs, broadcasts, sign_in)
+            in_db_thread(_as_actor)(
+                self.user if actor is _SELF else actor, service, kwargs, broadcasts, sign_in
+            )
         )
         try:
             result = await asyncio.shield(call)

@@ -7,7 +7,6 @@ on every frame the client sends, and every EIM_SOCKET_ACCESS_CHECK_SECONDS (docs
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
 from accounts.selectors import AccessStanding, access_standing
 
@@ -31,13 +30,6 @@ class SignIn:
     user_id: int
     token_digest: str | None
     session_key: str | None
-
-    @classmethod
-    def of_scope(cls, scope: dict[str, Any]) -> "SignIn":
-        token_digest = scope.get("auth_token_digest")
-        session = scope.get("session")
-        session_key = session.session_key if session is not None and not token_digest else None
-        return cls(scope["user"].pk, token_digest, session_key)
 
     def require(self) -> None:
         """Raise AccessLostError unless the user is active and the token or session still holds."""

@@ -473,6 +473,12 @@ if EIM_SOCKET_TOKEN_CHECK_SECONDS <= 0:
 EIM_SERVER_GC_THRESHOLD = tuple(
     int(n) for n in env.list("EIM_SERVER_GC_THRESHOLD", default=["10000", "10", "10"])
 )
+# Handshakes a chat server process works on at once (eim/chat/admission.py); the others wait
+# their turn in arrival order. Daphne must let them wait: see `--websocket_connect_timeout` in
+# deploy/Procfile (docs/chat.md, "Sizing").
+EIM_HANDSHAKES_IN_FLIGHT = env.int("EIM_HANDSHAKES_IN_FLIGHT", default=16)
+if EIM_HANDSHAKES_IN_FLIGHT < 1:
+    raise environ.ImproperlyConfigured("EIM_HANDSHAKES_IN_FLIGHT must be at least 1")
 # Threads per chat server process for the socket's database work (eim/chat/db_threads.py);
 # keep EIM_DB_POOL_MAX above it. One on SQLite. On 2 cores 2 did best (docs/performance.md).
 EIM_SERVER_DB_THREADS = env.int("EIM_SERVER_DB_THREADS", default=2)
