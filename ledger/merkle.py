@@ -225,6 +225,10 @@ class InclusionProver:
     def root(self) -> bytes:
         return self._root(0, self.size) if self.size else EMPTY_ROOT
 
+    @property
+    def block_roots(self) -> list[bytes]:
+        return list(self._block_roots)
+
     def leaf(self, index: int) -> bytes:
         block = self._leaves_of_block(index // self.block)
         return block[index - (index // self.block) * self.block]

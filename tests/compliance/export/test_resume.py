@@ -125,8 +125,9 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [1, 2], ids=["serial", "parallel-steps"])
 def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
-    big_channel: int, officer: User, tmp_path: Path, export_environment: Path
+    big_channel: int, officer: User, tmp_path: Path, export_environment: Path, workers: int
 ):
     from django.conf import settings
 
@@ -147,6 +148,9 @@ def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
         "EIM_EXPORT_ROOT": str(export_environment / "exports"),
         "EIM_EXPORT_CHUNK": "2",
         "EIM_EXPORT_STALE_AFTER": "1",
+        # With 2, the steps are written by the worker's child processes (killed with it).
+        "EIM_EXPORT_WORKERS": str(workers),
+        "EIM_EXPORT_PARALLEL_FROM": "0",
     }
     workers: list[subprocess.Popen[bytes]] = []
     try:
