@@ -13,6 +13,7 @@ inclusion proof and the format's files), then the manifest, the signing and the 
 """
 
 import argparse
+import cProfile
 import json
 import os
 import resource
@@ -284,7 +285,13 @@ def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
         options={"formats": [fmt], "since": None, "until": None, "include_attachments": False},
     )
     cpu, wall = _cpu(), time.perf_counter()
-    runner.export_run(job_id=str(job.pk))
+    profile = os.environ.get("EIM_BENCH_PROFILE")
+    if profile:  # where the run step's time goes, for docs/performance.md
+        cProfile.runctx(
+            "runner.export_run(job_id=str(job.pk))", globals(), locals(), f"{profile}-{fmt}.prof"
+        )
+    else:
+        runner.export_run(job_id=str(job.pk))
     run_wall, run_cpu = time.perf_counter() - wall, _cpu() - cpu
     sign_started = time.perf_counter()
     services.export_sign(job_id=str(job.pk))
@@ -330,9 +337,16 @@ def main() -> None:
         "--conversations", type=int, default=0, help="export only the first N channels"
     )
     parser.add_argument("--seed-only", action="store_true", help="fill the archive and stop")
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="profile each run step (cProfile) into PREFIX-<format>.prof, in the worker only",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     options = parser.parse_args()
     env = environment(options.database_url)
+    if options.profile:
+        env = {**env, "EIM_BENCH_PROFILE": str(Path(options.profile).resolve())}
     if options.one:
         django_setup(env)
         fmt, ids = options.one.split(":")
