@@ -139,7 +139,7 @@ def _proof_line(run: _Run, record: ExportedRecord) -> str:
     index = row.seq - 1
     if run.prover.leaf(index) != bytes.fromhex(row.hash):
         raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
-    path = ",".join(f'"{node}"' for node in run.prover.proof_hex(index))
+    path = run.prover.proof_json(index)
     return f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n'
 
 
