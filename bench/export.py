@@ -6,10 +6,13 @@ takes a few minutes on the 2-core development machine; the issue's 1M is `--mess
     .venv/bin/python bench/export.py --messages 20000 --runs 1 --formats jsonl,csv
 
 Uses its own database (`eim_export_bench`, created and migrated if missing; `--fresh` drops it
-first) and writes exports under var/bench-exports/. Messages are bulk-written to the outbox
-as `message_send` writes them, then archived and signed in-process. Each export runs in a
-fresh child process (`--one`), so its peak RSS is its own: the run step (every record, its
-inclusion proof and the format's files), then the manifest, the signing and the zip.
+first; seed once, then reuse it) and writes exports under var/bench-exports/. Messages, their
+archived outbox events and their chained archive records are written by COPY (a million in
+about 2 minutes of CPU), then signed. `EIM_EXPORT_WORKERS` (the environment) sets the
+processes that write an export's steps; `--profile PREFIX` writes a cProfile of each run.
+Each export runs in a fresh child process (`--one`), so its peak RSS is its own: the run step
+(every record, its inclusion proof and the format's files), then the manifest, the signing
+and the zip; the step processes' peak is reported apart.
 """
 
 import argparse
@@ -385,6 +388,7 @@ def main() -> None:
             f"msg/s {spread([r['messages_per_s'] for r in runs])}; "
             f"CPU ms/msg {spread2([r['cpu_ms_per_message'] for r in runs])}; "
             f"peak RSS MB {spread([r['peak_rss_mb'] for r in runs])}; "
+            f"children's peak RSS MB {spread([r['children_peak_rss_mb'] for r in runs])}; "
             f"sign {statistics.median([r['sign_s'] for r in runs]):.2f} s, "
             f"zip {statistics.median([r['package_s'] for r in runs]):.1f} s; "
             f"load average {os.getloadavg()[0]:.1f}",

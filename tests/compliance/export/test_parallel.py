@@ -18,7 +18,8 @@ from compliance.export.models import ExportJob
 from .conftest import World, run_to_end, unpacked
 from .test_resume import Crash, assert_nothing_twice, contents
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each run starts child processes with Django (seconds each on a loaded machine).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(360)]
 
 FORMATS = ["jsonl", "csv", "eml", "rsmf"]
 #: Two children, from the first record, three records a step: every step of the world's
