@@ -13,10 +13,14 @@ from django.test import override_settings
 from accounts.models import User
 from compliance.export import runner, services, slices
 from compliance.export.files import export_storage
-from compliance.export.models import ExportJob
 
 from .conftest import World, run_to_end, unpacked
-from .test_resume import Crash, assert_nothing_twice, contents
+from .test_resume import (
+    assert_nothing_twice,
+    cancel_during_the_first_step,
+    contents,
+    crash_after_the_first_step,
+)
 
 # Each run starts child processes with Django (seconds each on a loaded machine).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(360)]
@@ -70,22 +74,8 @@ def test_a_parallel_run_that_dies_part_way_resumes_to_the_same_bytes(
     with override_settings(**SERIAL):
         whole = run_to_end(services.export_create(user=officer, **asked))
     interrupted = services.export_create(user=officer, **asked)
-    real_commit, commits = runner.job_commit, []
-
-    def crashing_commit(job, token, **fields):  # type: ignore[no-untyped-def]
-        commits.append(fields)
-        if len(commits) == 3:  # the start, one step, then dies: the children wrote ahead
-            raise Crash
-        return real_commit(job, token, **fields)
-
-    monkeypatch.setattr(runner, "job_commit", crashing_commit)
-    with override_settings(**PARALLEL), pytest.raises(Crash):
-        runner.export_run(job_id=str(interrupted.pk))
-    monkeypatch.setattr(runner, "job_commit", real_commit)
-    interrupted.refresh_from_db()
-    assert interrupted.state == "running"
-    assert 0 < interrupted.done < interrupted.total
-    ExportJob.objects.filter(pk=interrupted.pk).update(heartbeat_at=None)  # the lease lapsed
+    with override_settings(**PARALLEL):  # the children write ahead of the commits
+        crash_after_the_first_step(interrupted, monkeypatch)
 
     with override_settings(**PARALLEL):
         resumed = run_to_end(interrupted)
@@ -101,15 +91,7 @@ def test_a_parallel_run_cancelled_mid_way_stops_its_children_and_leaves_no_files
     world: World, officer: User, monkeypatch: pytest.MonkeyPatch
 ):
     job = services.export_create(user=officer, conversation_ids=[world.channel.pk])
-    real_commit, commits = runner.job_commit, []
-
-    def cancelling_commit(job, token, **fields):  # type: ignore[no-untyped-def]
-        commits.append(fields)
-        if len(commits) == 2:  # the officer cancels while the children write steps
-            services.export_cancel(user=officer, export_id=str(job.pk))
-        return real_commit(job, token, **fields)
-
-    monkeypatch.setattr(runner, "job_commit", cancelling_commit)
+    cancel_during_the_first_step(officer, monkeypatch)  # while the children write steps
     with override_settings(**PARALLEL):
         assert runner.export_run(job_id=str(job.pk)) == "lost"
 
