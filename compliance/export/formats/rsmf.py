@@ -8,7 +8,8 @@ count, event collection id), a plain-text preview, and exactly one attachment, b
 
 The manifest follows Relativity's 2.0.0 schema: participants (`U<user id>`), conversations
 (`C<conversation id>`, `channel` or `direct`, the members at the slice's first event) and
-events of type message, join and leave. A message event carries its latest text, its edits
+events of type message, join and leave (and disclaimer: a channel made private or public).
+A message event carries its latest text, its edits
 (previous/new with who and when), `deleted`, its reactions as they stand (value, count,
 participants), its attachments (when included: files in the zip), and its thread `parent`
 when the parent is in the same file (else a custom `thread_parent`); a message exported as
