@@ -250,8 +250,9 @@ def _steps_in_children(run: _Run) -> None:
     with slices.StepWorkers(settings.EIM_EXPORT_WORKERS, context) as workers:
         for step, answer in workers.run(_planned_steps(run)):
             if answer["records"]:
-                if step.part != run.job.parts:
-                    raise slices.SliceError(f"step {step.part} answered out of order")
+                # Each step starts where the cursor stands: nothing skipped, nothing twice.
+                if (step.part, step.after_seq) != (run.job.parts, run.job.cursor_seq):
+                    raise slices.SliceError(f"step {step.part} does not follow the cursor")
                 _step_commit(
                     run, last=answer["last"], records=answer["records"], counts=answer["counts"]
                 )
