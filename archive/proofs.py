@@ -128,21 +128,24 @@ def checkpoint_prover(*, tree_size: int) -> merkle.InclusionProver:
         .iterator(chunk_size=10000)
     )
     roots = merkle.block_roots((bytes.fromhex(h) for h in hashes), block=PROVER_BLOCK)
-    try:
-        prover = merkle.InclusionProver(
-            size=checkpoint.tree_size,
-            block_roots=roots,
-            read_block=_leaf_block,
-            block=PROVER_BLOCK,
-        )
-    except ValueError as error:
-        raise ProofError(f"the archive no longer holds the {tree_size} records signed") from error
+    prover = checkpoint_prover_from(tree_size=checkpoint.tree_size, block_roots=roots)
     if prover.root().hex() != checkpoint.root_hash:
         raise ProofError(
             f"the records no longer hash to checkpoint {tree_size}'s signed root; "
             "run archive_verify"
         )
     return prover
+
+
+def checkpoint_prover_from(*, tree_size: int, block_roots: list[bytes]) -> merkle.InclusionProver:
+    """A prover from block roots another prover computed and checked against the signed root
+    (an export's step processes get them from the run that started them)."""
+    try:
+        return merkle.InclusionProver(
+            size=tree_size, block_roots=block_roots, read_block=_leaf_block, block=PROVER_BLOCK
+        )
+    except ValueError as error:
+        raise ProofError(f"the archive no longer holds the {tree_size} records signed") from error
 
 
 def newest_checkpoint_size() -> int | None:

@@ -6,13 +6,17 @@ takes a few minutes on the 2-core development machine; the issue's 1M is `--mess
     .venv/bin/python bench/export.py --messages 20000 --runs 1 --formats jsonl,csv
 
 Uses its own database (`eim_export_bench`, created and migrated if missing; `--fresh` drops it
-first) and writes exports under var/bench-exports/. Messages are bulk-written to the outbox
-as `message_send` writes them, then archived and signed in-process. Each export runs in a
-fresh child process (`--one`), so its peak RSS is its own: the run step (every record, its
-inclusion proof and the format's files), then the manifest, the signing and the zip.
+first; seed once, then reuse it) and writes exports under var/bench-exports/. Messages, their
+archived outbox events and their chained archive records are written by COPY (a million in
+about 2 minutes of CPU), then signed. `EIM_EXPORT_WORKERS` (the environment) sets the
+processes that write an export's steps; `--profile PREFIX` writes a cProfile of each run.
+Each export runs in a fresh child process (`--one`), so its peak RSS is its own: the run step
+(every record, its inclusion proof and the format's files), then the manifest, the signing
+and the zip; the step processes' peak is reported apart.
 """
 
 import argparse
+import cProfile
 import json
 import os
 import resource
@@ -22,12 +26,14 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eim_export_bench"
 EXPORT_ROOT = ROOT / "var" / "bench-exports"
 KEY_FILE = ROOT / "var" / "bench-export-signing-key.pem"
+NUMBER = "4815162342"
 BODY = "quarterly numbers line {n} for the desk: ACME 4.2% guidance, call me — 株式 {n}"
 
 
@@ -81,14 +87,16 @@ def django_setup(env: dict[str, str]) -> None:
 
 def archive_fill(count: int, channels: int) -> list[int]:
     """`count` messages over `channels` channels of 5 members, archived and signed; reruns
-    reuse what is there."""
-    from django.db import transaction
-    from django.utils import timezone
+    reuse what is there. The channels and their members go through the services; the
+    messages are written by COPY, each with its outbox event already archived and its archive
+    record chained as `archive_batch` chains it (the same content, canonical JSON and hash),
+    so that a million take about a minute rather than an hour."""
+    from django.db import connection, transaction
 
+    from archive.models import ArchiveHead
     from archive.services.archiving import archive_pending
     from archive.services.checkpoints import checkpoint_create
-    from eim.chat.models import Conversation, ConversationEvent, EventType, Membership, Message
-    from eim.chat.payloads import message_payload
+    from eim.chat.models import Conversation, Membership, Message
     from eim.chat.services import events
     from eim.chat.services.conversations import conversation_create_channel, membership_invite
     from tests.factories import UserFactory
@@ -106,51 +114,155 @@ def archive_fill(count: int, channels: int) -> list[int]:
             actor=people[0], conversation_id=channel.pk, user_ids=[p.pk for p in people[1:]]
         )
         ids.append(channel.pk)
+    archive_pending(max_batches=10**7)
     share = -(-(count - have) // channels)
+    started = time.perf_counter()
     for k, cid in enumerate(ids):
         with transaction.atomic():
+            head = ArchiveHead.objects.select_for_update().get(pk=1)
             conversation = Conversation.objects.select_for_update().get(pk=cid)
             audience = sorted(
                 Membership.objects.filter(conversation=conversation).values_list("user", flat=True)
             )
-            first = conversation.last_seq + 1
-            messages = Message.objects.bulk_create(
-                [
-                    Message(
-                        conversation=conversation,
-                        author=people[i % 5],
-                        body=BODY.format(n=first + i),
-                        client_id=uuid.uuid4(),
-                        seq=first + i,
-                    )
-                    for i in range(share)
-                ],
-                batch_size=2000,
+            head.last_seq, head.last_hash = _copy_messages(
+                connection, conversation, people, audience, share, head.last_seq, head.last_hash
             )
-            now = timezone.now()
-            ConversationEvent.objects.bulk_create(
-                [
-                    ConversationEvent(
-                        conversation=conversation,
-                        seq=m.seq,
-                        type=EventType.MESSAGE_NEW,
-                        actor_id=m.author_id,
-                        payload={"message": message_payload(m)},
-                        audience=audience,
-                        occurred_at=now,
-                    )
-                    for m in messages
-                ],
-                batch_size=2000,
-            )
-            conversation.last_seq = first + share - 1
+            head.save(update_fields=["last_seq", "last_hash"])
+            conversation.last_seq += share
             conversation.save(update_fields=["last_seq"])
-        print(f"  wrote {share:,} messages into channel {k + 1}/{channels}", flush=True)
-    started = time.perf_counter()
-    archive_pending(max_batches=10**7)
-    print(f"  archived in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"  wrote and archived {share:,} messages in channel {k + 1}/{channels}", flush=True)
+    print(f"  {time.perf_counter() - started:.1f} s", flush=True)
     checkpoint_create()
     return list(Conversation.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def _copy_messages(
+    connection, conversation, people, audience, share, seq, prev_hash
+) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """COPY `share` messages of `conversation` with their archived events and their chained
+    archive records after (seq, prev_hash); returns the archive's new (seq, hash)."""
+    from django.utils import timezone
+
+    from archive.services.archiving import record_content
+    from eim.chat.models import EventType, Message
+    from eim.chat.payloads import message_payload
+    from ledger.canonical import canonical_json, chain_hash
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('chat_message', 'id'), "
+            "(SELECT COALESCE(MAX(id), 1) FROM chat_message) + %s)",
+            [share],
+        )
+        first_id = int(cursor.fetchone()[0]) - share + 1
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('chat_conversationevent', 'id'), "
+            "(SELECT COALESCE(MAX(id), 1) FROM chat_conversationevent) + %s)",
+            [share],
+        )
+        first_event = int(cursor.fetchone()[0]) - share + 1
+    raw = connection.connection.cursor()
+    now = timezone.now()
+    # Each author's payload made once by message_payload, then varied per message (the body's
+    # number renders to the same HTML with another number).
+    templates = {
+        p.pk: message_payload(
+            Message(
+                pk=0,
+                conversation_id=conversation.pk,
+                author=p,
+                body=BODY.format(n=NUMBER),
+                client_id=uuid.UUID(int=0),
+                seq=0,
+                created_at=now,
+            )
+        )
+        for p in people
+    }
+    messages, events, records = [], [], []
+    for i in range(share):
+        author, number = people[i % 5], conversation.last_seq + 1 + i
+        client_id, event_id = uuid.uuid4(), uuid.uuid4()
+        message = {
+            **templates[author.pk],
+            "id": first_id + i,
+            "seq": number,
+            "client_id": str(client_id),
+            "body": BODY.format(n=number),
+            "html": templates[author.pk]["html"].replace(NUMBER, str(number)),
+        }
+        payload = {"message": message}
+        seq += 1
+        event = SimpleNamespace(
+            event_id=event_id,
+            conversation_id=conversation.pk,
+            seq=number,
+            type=EventType.MESSAGE_NEW,
+            actor_id=author.pk,
+            payload=payload,
+            audience=audience,
+            occurred_at=now,
+        )
+        canonical = canonical_json(
+            record_content(
+                seq=seq, event=event, archived_at=now, message_id=message["id"], original_seq=None
+            )
+        )
+        record_hash = chain_hash(prev_hash, canonical)
+        messages.append(
+            (message["id"], message["body"], client_id, number, now, author.pk, conversation.pk)
+        )
+        events.append(
+            (
+                first_event + i,
+                event_id,
+                number,
+                event.type,
+                canonical_json(payload),
+                canonical_json(audience),
+                now,
+                author.pk,
+                conversation.pk,
+                seq,
+            )
+        )
+        records.append(
+            (
+                seq,
+                event_id,
+                event.type,
+                conversation.pk,
+                message["id"],
+                author.pk,
+                now,
+                now,
+                canonical,
+                prev_hash,
+                record_hash,
+            )
+        )
+        prev_hash = record_hash
+    copies = (
+        (
+            "chat_message (id, body, client_id, seq, created_at, author_id, conversation_id)",
+            messages,
+        ),
+        (
+            "chat_conversationevent (id, event_id, seq, type, payload, audience, occurred_at, "
+            "actor_id, conversation_id, archived_seq)",
+            events,
+        ),
+        (
+            "archive_archiverecord (seq, event_id, event_type, conversation_id, message_id, "
+            "actor_id, occurred_at, archived_at, canonical, prev_hash, hash)",
+            records,
+        ),
+    )
+    for target, rows in copies:
+        with raw.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    return seq, prev_hash
 
 
 def _cpu() -> float:
@@ -176,7 +288,13 @@ def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
         options={"formats": [fmt], "since": None, "until": None, "include_attachments": False},
     )
     cpu, wall = _cpu(), time.perf_counter()
-    runner.export_run(job_id=str(job.pk))
+    profile = os.environ.get("EIM_BENCH_PROFILE")
+    if profile:  # where the run step's time goes, for docs/performance.md
+        cProfile.runctx(
+            "runner.export_run(job_id=str(job.pk))", globals(), locals(), f"{profile}-{fmt}.prof"
+        )
+    else:
+        runner.export_run(job_id=str(job.pk))
     run_wall, run_cpu = time.perf_counter() - wall, _cpu() - cpu
     sign_started = time.perf_counter()
     services.export_sign(job_id=str(job.pk))
@@ -222,9 +340,16 @@ def main() -> None:
         "--conversations", type=int, default=0, help="export only the first N channels"
     )
     parser.add_argument("--seed-only", action="store_true", help="fill the archive and stop")
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="profile each run step (cProfile) into PREFIX-<format>.prof, in the worker only",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     options = parser.parse_args()
     env = environment(options.database_url)
+    if options.profile:
+        env = {**env, "EIM_BENCH_PROFILE": str(Path(options.profile).resolve())}
     if options.one:
         django_setup(env)
         fmt, ids = options.one.split(":")
@@ -263,6 +388,7 @@ def main() -> None:
             f"msg/s {spread([r['messages_per_s'] for r in runs])}; "
             f"CPU ms/msg {spread2([r['cpu_ms_per_message'] for r in runs])}; "
             f"peak RSS MB {spread([r['peak_rss_mb'] for r in runs])}; "
+            f"children's peak RSS MB {spread([r['children_peak_rss_mb'] for r in runs])}; "
             f"sign {statistics.median([r['sign_s'] for r in runs]):.2f} s, "
             f"zip {statistics.median([r['package_s'] for r in runs]):.1f} s; "
             f"load average {os.getloadavg()[0]:.1f}",

@@ -196,6 +196,7 @@ class InclusionProver:
         self._upper: dict[tuple[int, int], bytes] = {}
         self._inner: dict[tuple[int, int], bytes] = {}
         self._hex_block: tuple[int, list[list[str]], list[str]] | None = None
+        self._json_block: tuple[int, list[list[str]], str] | None = None
 
     def _leaves_of_block(self, index: int) -> Sequence[bytes]:
         if self._loaded is None or self._loaded[0] != index:
@@ -224,6 +225,10 @@ class InclusionProver:
 
     def root(self) -> bytes:
         return self._root(0, self.size) if self.size else EMPTY_ROOT
+
+    @property
+    def block_roots(self) -> list[bytes]:
+        return list(self._block_roots)
 
     def leaf(self, index: int) -> bytes:
         block = self._leaves_of_block(index // self.block)
@@ -281,6 +286,24 @@ class InclusionProver:
         _, levels, above = self._hex_block
         offset = index - first
         return [row[(offset >> j) ^ 1] for j, row in enumerate(levels)] + above
+
+    def proof_json(self, index: int) -> str:
+        """`proof_hex(index)` as the inside of a JSON array (`"h1","h2",…`), for leaves read in
+        order: each node of a block is quoted once, the path above the block joined once."""
+        number = index // self.block
+        first = number * self.block
+        if first + self.block > self.size:  # the last, partial block: the general way
+            return ",".join(f'"{node}"' for node in self.proof_hex(index))
+        if self._json_block is None or self._json_block[0] != number:
+            self.proof_hex(first)
+            assert self._hex_block is not None
+            _, levels, above = self._hex_block
+            quoted = [[f'"{node}"' for node in row] for row in levels]
+            self._json_block = (number, quoted, "".join(f',"{node}"' for node in above))
+        _, quoted, tail = self._json_block
+        offset = index - first
+        inner = ",".join([row[(offset >> j) ^ 1] for j, row in enumerate(quoted)])
+        return inner + tail if inner else tail[1:]
 
 
 def block_roots(leaves: Iterable[bytes], *, block: int = 4096) -> list[bytes]:

@@ -29,14 +29,17 @@ from archive.blobs import blob_store
 from ledger import merkle, signing
 from ledger.canonical import canonical_json
 
-from . import files
+from . import files, slices
 from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
-from .models import ExportConversation, ExportJob, ExportState
+from .models import ExportConversation, ExportJob, ExportRecord, ExportState
 from .options import export_request_from_job
 from .scope import records_after, records_total, scope_freeze
 
 logger = logging.getLogger(__name__)
+
+#: Steps whose seqs a parallel run reads ahead at a time.
+PLAN_STEPS = 16
 
 PROOFS = "proofs.jsonl"
 CHECKPOINT = "checkpoint.json"
@@ -136,7 +139,7 @@ def _proof_line(run: _Run, record: ExportedRecord) -> str:
     index = row.seq - 1
     if run.prover.leaf(index) != bytes.fromhex(row.hash):
         raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
-    path = ",".join(f'"{node}"' for node in run.prover.proof_hex(index))
+    path = run.prover.proof_json(index)
     return f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n'
 
 
@@ -151,8 +154,8 @@ def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
     return found
 
 
-def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
-    job_id, part = str(run.job.pk), run.job.parts
+def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str, int]:
+    job_id = str(run.job.pk)
     listed = [r for r in records if r.listed]
     counts = {"records": len(listed)}
     appends = {PROOFS: "".join(_proof_line(run, r) for r in listed).encode()}
@@ -179,25 +182,98 @@ def _write_step(run: _Run, records: list[ExportedRecord]) -> dict[str, int]:
     return counts
 
 
-def _step(run: _Run) -> bool:
-    """Write the next chunk and commit the cursor past it; False when nothing is left."""
-    job = run.job
-    rows = records_after(job=job, after_seq=job.cursor_seq, limit=settings.EIM_EXPORT_CHUNK)
+def step_write(run: _Run, step: slices.Step) -> tuple[int, int, dict[str, int]]:
+    """Write one step's part files: (its last seq, its records, its counts); (0, 0, {}) when
+    no record is left after the step's start."""
+    rows = records_after(job=run.job, after_seq=step.after_seq, limit=step.limit)
     if not rows:
-        return False
-    counts = _write_step(run, [ExportedRecord.of(*row) for row in rows])
+        return 0, 0, {}
+    counts = _write_step(run, [ExportedRecord.of(*row) for row in rows], step.part)
+    return rows[-1][0].seq, len(rows), counts
+
+
+def _step_commit(run: _Run, *, last: int, records: int, counts: dict[str, int]) -> None:
+    """Move the cursor past a written step, with its counts and a heartbeat."""
+    job = run.job
     merged = dict(job.counts)
     for name, value in counts.items():
         merged[name] = merged.get(name, 0) + value
     run.job = job_commit(
-        job,
-        run.token,
-        cursor_seq=rows[-1][0].seq,
-        parts=job.parts + 1,
-        done=job.done + len(rows),
-        counts=merged,
+        job, run.token, cursor_seq=last, parts=job.parts + 1, done=job.done + records, counts=merged
     )
+
+
+def _step(run: _Run) -> bool:
+    """Write the next chunk and commit the cursor past it; False when nothing is left."""
+    job = run.job
+    step = slices.Step(part=job.parts, after_seq=job.cursor_seq, limit=settings.EIM_EXPORT_CHUNK)
+    last, records, counts = step_write(run, step)
+    if not records:
+        return False
+    _step_commit(run, last=last, records=records, counts=counts)
     return True
+
+
+def _planned_steps(run: _Run) -> Iterator[slices.Step]:
+    """The steps after the cursor, cut as a serial run cuts them (EIM_EXPORT_CHUNK records
+    each): the seqs are read a block of steps ahead, never the whole scope at once."""
+    limit, part, after = settings.EIM_EXPORT_CHUNK, run.job.parts, run.job.cursor_seq
+    while True:
+        seqs = list(
+            ExportRecord.objects.filter(job=run.job, seq__gt=after)
+            .order_by("seq")
+            .values_list("seq", flat=True)[: limit * PLAN_STEPS]
+        )
+        for start in range(0, len(seqs), limit):
+            yield slices.Step(part=part, after_seq=after, limit=limit)
+            part, after = part + 1, seqs[min(start + limit, len(seqs)) - 1]
+        if len(seqs) < limit * PLAN_STEPS:
+            return
+
+
+def _parallel(run: _Run) -> bool:
+    """Whether this run's steps go to child processes: workers given, enough records left to
+    repay their start, and no format that numbers its documents across steps (DAT)."""
+    workers = settings.EIM_EXPORT_WORKERS
+    left = run.job.total - run.job.done
+    numbered = any(fmt.numbers_across_steps for fmt in run.formats)
+    return workers > 1 and left >= settings.EIM_EXPORT_PARALLEL_FROM and not numbered
+
+
+def _steps_in_children(run: _Run) -> None:
+    """Every step left, written by EIM_EXPORT_WORKERS children, committed here in order."""
+    context = slices.child_context(
+        job_id=str(run.job.pk),
+        tree_size=int(run.job.tree_size or 0),
+        block_roots=[root.hex() for root in run.prover.block_roots],
+    )
+    with slices.StepWorkers(settings.EIM_EXPORT_WORKERS, context) as workers:
+        for step, answer in workers.run(_planned_steps(run)):
+            if answer["records"]:
+                # Each step starts where the cursor stands: nothing skipped, nothing twice.
+                if (step.part, step.after_seq) != (run.job.parts, run.job.cursor_seq):
+                    raise slices.SliceError(f"step {step.part} does not follow the cursor")
+                _step_commit(
+                    run, last=answer["last"], records=answer["records"], counts=answer["counts"]
+                )
+
+
+def run_for_steps(*, job_id: str, prover: merkle.InclusionProver) -> _Run:
+    """A run that only writes steps (in a child process): no lease, nothing committed."""
+    job = ExportJob.objects.get(pk=job_id)
+    return _Run(
+        job=job,
+        token="",
+        prover=prover,
+        lookups=_lookups(job),
+        formats=formats_for(job.options, export_id=str(job.pk)),
+    )
+
+
+def _lookups(job: ExportJob) -> ArchiveLookups:
+    return ArchiveLookups(
+        tree_size=int(job.tree_size or 0), latest_only=job.options.get("versions") == "latest"
+    )
 
 
 def _concatenated(job: ExportJob) -> list[str]:
@@ -326,12 +402,11 @@ def export_run(*, job_id: str) -> str:
             job=job,
             token=token,
             prover=proofs.checkpoint_prover(tree_size=int(job.tree_size or 0)),
-            lookups=ArchiveLookups(
-                tree_size=int(job.tree_size or 0),
-                latest_only=job.options.get("versions") == "latest",
-            ),
+            lookups=_lookups(job),
             formats=formats_for(job.options, export_id=str(job.pk)),
         )
+        if _parallel(run):
+            _steps_in_children(run)
         while _step(run):
             pass
         job = _finish(run)

@@ -521,6 +521,9 @@ def test_the_block_prover_gives_every_leaf_the_same_path_as_the_whole_tree(size,
     assert [prover.proof_hex(i) for i in range(size)] == [
         [p.hex() for p in inclusion_proof(leaves, i)] for i in range(size)
     ]
+    assert [prover.proof_json(i) for i in range(size)] == [
+        ",".join(f'"{p.hex()}"' for p in inclusion_proof(leaves, i)) for i in range(size)
+    ]
     assert [prover.consistency(m) for m in range(1, size + 1)] == [
         consistency_proof(leaves, m) for m in range(1, size + 1)
     ]

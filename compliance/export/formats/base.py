@@ -129,6 +129,9 @@ class ExportFormat:
     name: str = ""
     #: The files of the export folder that chunks append to (assembled from the parts).
     appended: tuple[str, ...] = ()
+    #: Numbers its documents on from the steps before (`begin`): its steps are written one
+    #: after another, never in parallel processes.
+    numbers_across_steps: bool = False
 
     def head(self) -> ChunkOutput:
         """Written once, before the first record (a CSV's header)."""

@@ -79,6 +79,7 @@ def parse_dat(data: bytes) -> list[dict[str, str]]:
 class DatFormat(ExportFormat):
     name = "dat"
     appended = (FILE,)
+    numbers_across_steps = True
 
     def __init__(self, *, include_attachments: bool = False) -> None:
         self.include_attachments = include_attachments

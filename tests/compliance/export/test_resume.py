@@ -42,13 +42,9 @@ class Crash(BaseException):
     """A worker dying between writing a step's files and committing its cursor."""
 
 
-@pytest.mark.django_db
-def test_an_export_interrupted_between_steps_resumes_to_the_same_bytes(
-    world: World, officer: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    asked = {"conversation_ids": [world.channel.pk], "formats": ["jsonl", "csv", "eml", "rsmf"]}
-    whole = run_to_end(services.export_create(user=officer, **asked))
-    interrupted = services.export_create(user=officer, **asked)
+def crash_after_the_first_step(job: ExportJob, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run `job` until its worker dies before the second step's commit (the steps after the
+    first may be written already), and let its lease lapse."""
     real_commit, commits = runner.job_commit, []
 
     def crashing_commit(job, token, **fields):  # type: ignore[no-untyped-def]
@@ -59,12 +55,35 @@ def test_an_export_interrupted_between_steps_resumes_to_the_same_bytes(
 
     monkeypatch.setattr(runner, "job_commit", crashing_commit)
     with pytest.raises(Crash):
-        runner.export_run(job_id=str(interrupted.pk))
+        runner.export_run(job_id=str(job.pk))
     monkeypatch.setattr(runner, "job_commit", real_commit)
-    interrupted.refresh_from_db()
-    assert interrupted.state == "running"
-    assert 0 < interrupted.done < interrupted.total
-    ExportJob.objects.filter(pk=interrupted.pk).update(heartbeat_at=None)  # the lease lapsed
+    job.refresh_from_db()
+    assert job.state == "running"
+    assert 0 < job.done < job.total
+    ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=None)  # the lease lapsed
+
+
+def cancel_during_the_first_step(officer: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The officer cancels the job that runs next while its first step is being written."""
+    real_commit, commits = runner.job_commit, []
+
+    def cancelling_commit(job, token, **fields):  # type: ignore[no-untyped-def]
+        commits.append(fields)
+        if len(commits) == 2:
+            services.export_cancel(user=officer, export_id=str(job.pk))
+        return real_commit(job, token, **fields)
+
+    monkeypatch.setattr(runner, "job_commit", cancelling_commit)
+
+
+@pytest.mark.django_db
+def test_an_export_interrupted_between_steps_resumes_to_the_same_bytes(
+    world: World, officer: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    asked = {"conversation_ids": [world.channel.pk], "formats": ["jsonl", "csv", "eml", "rsmf"]}
+    whole = run_to_end(services.export_create(user=officer, **asked))
+    interrupted = services.export_create(user=officer, **asked)
+    crash_after_the_first_step(interrupted, monkeypatch)
 
     resumed = run_to_end(interrupted)
 
@@ -125,8 +144,9 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [1, 2], ids=["serial", "parallel-steps"])
 def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
-    big_channel: int, officer: User, tmp_path: Path, export_environment: Path
+    big_channel: int, officer: User, tmp_path: Path, export_environment: Path, workers: int
 ):
     from django.conf import settings
 
@@ -147,6 +167,9 @@ def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
         "EIM_EXPORT_ROOT": str(export_environment / "exports"),
         "EIM_EXPORT_CHUNK": "2",
         "EIM_EXPORT_STALE_AFTER": "1",
+        # With 2, the steps are written by the worker's child processes (killed with it).
+        "EIM_EXPORT_WORKERS": str(workers),
+        "EIM_EXPORT_PARALLEL_FROM": "0",
     }
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -197,15 +220,7 @@ def test_a_worker_cancelled_mid_run_stops_at_its_next_step_and_leaves_no_files(
     from compliance.export.files import export_storage
 
     job = services.export_create(user=officer, conversation_ids=[world.channel.pk])
-    real_commit, commits = runner.job_commit, []
-
-    def cancelling_commit(job, token, **fields):  # type: ignore[no-untyped-def]
-        commits.append(fields)
-        if len(commits) == 2:  # the officer cancels while the first step is being written
-            services.export_cancel(user=officer, export_id=str(job.pk))
-        return real_commit(job, token, **fields)
-
-    monkeypatch.setattr(runner, "job_commit", cancelling_commit)
+    cancel_during_the_first_step(officer, monkeypatch)
 
     assert runner.export_run(job_id=str(job.pk)) == "lost"
     job.refresh_from_db()

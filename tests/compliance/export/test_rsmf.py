@@ -217,3 +217,38 @@ def test_edits_deletions_reactions_threads_and_attachments_are_fields_of_the_eve
     assert attachment["display"] == 'numbers, "final".txt'
     assert {e["type"] for e in manifest["events"]} == {"message", "join"}
     assert manifest["conversations"][0]["type"] == "channel"
+
+
+def test_a_channel_made_private_is_a_disclaimer_event_saying_from_what_to_what(
+    world: World, officer, tmp_path: Path
+):
+    from archive.services.archiving import archive_pending
+    from archive.services.checkpoints import checkpoint_create
+    from eim.chat.services.administration import conversation_visibility_set
+
+    conversation_visibility_set(actor=world.alice, conversation_id=world.channel.pk, private=True)
+    archive_pending()
+    checkpoint_create()
+    job = run_to_end(
+        services.export_create(
+            user=officer, conversation_ids=[world.channel.pk], formats=["rsmf", "jsonl"]
+        )
+    )
+    assert job.state == "done", job.error
+    folder = unpacked(job, tmp_path / "received")
+    [path] = [p for p in (folder / "rsmf").rglob("*.rsmf")]
+    message, _, manifest = _opened(path)
+    jsonschema.validate(manifest, MANIFEST_RULES, format_checker=jsonschema.FormatChecker())
+
+    [change] = [e for e in manifest["events"] if e["type"] == "disclaimer"]
+    assert change["participant"] == f"U{world.alice.pk}"
+    assert change["participant"] in {p["id"] for p in manifest["participants"]}
+    assert change["body"] == "Channel made private (it was public)"
+    custom = {c["name"]: c["value"] for c in change["custom"]}
+    assert (custom["visibility_from"], custom["visibility_to"]) == ("public", "private")
+    assert manifest["events"][-1] == change  # in archive order: after every message
+    lines = [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
+    updated = [r["record"] for r in lines if r["record"]["type"] == "conversation.updated"]
+    assert updated[-1]["payload"]["visibility"] == {"from": "public", "to": "private"}
+    preview = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Channel made private (it was public)" in preview
