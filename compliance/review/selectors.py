@@ -145,11 +145,11 @@ def _context(item: ReviewItem) -> dict[str, list[dict[str, Any]]]:
 def _conversation(item: ReviewItem) -> dict[str, Any]:
     """Where the item is, as the archive recorded it up to the item: a channel's name (''
     for a direct message) and the usernames of everyone who had joined it by then."""
-    around = {"conversation_ids": [item.conversation_id], "up_to_seq": item.archive_seq}
+    ids, seq = [item.conversation_id], item.archive_seq
     return {
         "id": item.conversation_id,
-        "name": conversation_names(**around)[item.conversation_id],
-        "members": sorted(member_usernames(**around).values()),
+        "name": conversation_names(conversation_ids=ids, up_to_seq=seq)[item.conversation_id],
+        "members": sorted(member_usernames(conversation_ids=ids, up_to_seq=seq).values()),
     }
 
 
