@@ -1,16 +1,20 @@
 """PDF transcripts (WeasyPrint): one per conversation and UTC day, `pdf/<conversation id>/
 <YYYY-MM-DD>[-<n>].pdf` (a new file after MAX_MESSAGES messages of one day).
 
-A readable transcript: a running header (conversation, period, export id), page X of Y in the
-footer, each message with its author's name, UTC time and archive seq; edits shown with the
-text before them, deletions as such with the text the message had; attachments listed with
-their SHA-256; thread replies marked with the message they answer; joins and leaves.
+A readable transcript: a running header (conversation and period) and footer (export id, page
+X of Y), each message with its author's name, UTC time and archive seq on its first line and
+its text indented under it; edits shown with the text before them, deletions as such with the
+text the message had; attachments listed with their SHA-256; thread replies indented and
+marked with the message they answer; joins and leaves.
 
-Speed: WeasyPrint's time goes to laying out boxes and shaping text runs, so each message is
-one block with as few inline boxes as possible, no tables or flex, one font stack (Noto, with
-the CJK face for Chinese, Japanese and Korean) and no hyphenation (docs/performance.md).
-Rendering runs in EIM_EXPORT_PDF_WORKERS child processes (pdf_render.py), one document each at
-a time, in order. Fonts: Debian's fonts-noto-core and fonts-noto-cjk (docs/export.md, "Deploying").
+Speed (docs/performance.md, "PDF transcripts"): WeasyPrint's time goes to laying out and
+drawing lines of text, then to the boxes around them, so each message is one `<p>` with no
+inline element in it (the hanging indent sets the author's line apart, not a bold name), no
+tables or flex, two margin boxes a page rather than four, one font stack (Noto, with the CJK
+face for Chinese, Japanese and Korean), no hyphenation, and the transcript's own small
+user-agent stylesheet (pdf_render.py). Rendering runs in EIM_EXPORT_PDF_WORKERS child
+processes (pdf_render.py), one document each at a time, in order. Fonts: Debian's
+fonts-noto-core and fonts-noto-cjk (docs/export.md, "Deploying").
 """
 
 import html
@@ -29,19 +33,20 @@ MAX_MESSAGES = 2000
 
 STYLE = """
 @page { size: A4; margin: 22mm 16mm 18mm;
-  @top-left { content: string(title); font-size: 8pt; color: #555; }
-  @top-right { content: string(period); font-size: 8pt; color: #555; }
-  @bottom-left { content: "export " string(export); font-size: 7pt; color: #777; }
-  @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 8pt; } }
+  @top-left { content: string(title) "  ·  " string(period); font-size: 8pt; color: #555;
+    width: 100%; }
+  @bottom-left { content: "export " string(export) "  ·  page " counter(page) " of "
+    counter(pages); font-size: 8pt; color: #555; width: 100%; } }
 html { font-family: "Noto Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", sans-serif;
   font-size: 9.5pt; line-height: 1.35; hyphens: manual; }
 h1 { font-size: 13pt; margin: 0 0 2mm; string-set: title content(); }
 p.period { string-set: period content(); margin: 0; color: #444; }
 p.export { string-set: export content(); margin: 0 0 4mm; color: #777; font-size: 8pt; }
 p { margin: 0 0 1.6mm; white-space: pre-wrap; overflow-wrap: anywhere; }
-p.m b { color: #1b2230; }
+p.m, p.r { padding-left: 6mm; text-indent: -6mm; }
 p.x { color: #666; font-style: italic; }
-p.v { margin-left: 6mm; color: #555; }
+p.v { margin-left: 12mm; color: #555; }
+p.w { margin-left: 18mm; }
 p.d { color: #a01010; }
 p.r { margin-left: 6mm; }
 p.c { color: #555; }
@@ -76,18 +81,21 @@ def _message_blocks(history: list[ArchivedEvent], *, context: bool = False) -> l
     css = ("r" if parent else "m") + (" c" if context else "")
     reply = f" ↳ reply to message {parent}" if parent else ""
     marker = " · context" if context else ""
-    head = f"<b>{name}</b> {_t(original.occurred_at)} UTC · seq {original.seq}{reply}{marker}"
+    head = f"{name} · {_t(original.occurred_at)} UTC · seq {original.seq}{reply}{marker}"
     blocks = [f'<p class="{css}">{head}\n{html.escape(str(message.get("body", "")))}</p>']
+    under = "v w" if parent else "v"
     for later in history[1:]:
         when = f"{_t(later.occurred_at)} UTC · seq {later.seq}"
         if later.type == MESSAGE_EDITED:
             text = html.escape(str(later.message.get("body", "")))
-            blocks.append(f'<p class="v">edited {when}:\n{text}</p>')
+            blocks.append(f'<p class="{under}">edited {when}:\n{text}</p>')
         elif later.type == MESSAGE_DELETED:
-            blocks.append(f'<p class="v d">deleted {when} (the text above is what it said)</p>')
+            blocks.append(
+                f'<p class="{under} d">deleted {when} (the text above is what it said)</p>'
+            )
     for attachment in message.get("attachments") or []:
         blocks.append(
-            f'<p class="v">attachment {html.escape(str(attachment.get("filename", "")))} '
+            f'<p class="{under}">attachment {html.escape(str(attachment.get("filename", "")))} '
             f"({attachment.get('size', 0)} bytes) SHA-256 {attachment.get('sha256', '')}</p>"
         )
     return blocks
