@@ -1,6 +1,8 @@
 """/scim/ over ASGI in one thread hop (eim/http_app.py): the same answers, signals, middleware
 and token check as through Django's own ASGI handler."""
 
+import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -14,6 +16,7 @@ from accounts.models import User
 from accounts.scim.services.tokens import scim_token_revoke
 from audit.models import AuditEvent
 from eim.http_app import HttpApplication
+from ledger.canonical import chain_hash
 
 from .conftest import ScimClient, user_body
 
@@ -124,3 +127,36 @@ async def test_an_error_is_a_scim_error_and_other_paths_take_djangos_way(okta: S
     assert unknown[0] == 404
     assert json.loads(unknown[2])["status"] == "404"
     assert health[0] == 200
+
+
+async def test_concurrent_creations_on_the_shared_threads_are_all_made_and_audited(
+    okta: ScimClient,
+):
+    app = HttpApplication()
+    names = [f"p{n}@example.com" for n in range(12)]  # more than SCIM_THREADS at once
+
+    answers = await asyncio.gather(
+        *(_call(app, "POST", "/scim/v2/Users", okta.secret, user_body(n)) for n in names)
+    )
+
+    assert [status for status, _, _ in answers] == [201] * len(names)
+    counts = await database_sync_to_async(_created_and_audited_all)(names)
+    assert counts == (len(names), len(names))
+    assert await database_sync_to_async(_chain_intact)()
+
+
+def _chain_intact() -> bool:
+    events = list(AuditEvent.objects.order_by("seq"))
+    return all(
+        later.seq == earlier.seq + 1
+        and later.prev_hash == earlier.hash
+        and later.hash == chain_hash(later.prev_hash, later.canonical)
+        for earlier, later in itertools.pairwise(events)
+    )
+
+
+def _created_and_audited_all(names: list[str]) -> tuple[int, int]:
+    return (
+        User.objects.filter(username__in=names).count(),
+        AuditEvent.objects.filter(event_type="user.created").count(),
+    )
