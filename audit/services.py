@@ -76,6 +76,9 @@ def audit_events_kept(recorded: list[tuple[int, str]]) -> list[int]:
 
 def _head_locked() -> tuple[int, str]:
     """(last_seq, last_hash) of the audit head, locked until the transaction ends."""
+    if connection.vendor != "postgresql":  # SQLite: transactions start IMMEDIATE (docs/audit.md)
+        head = _head_locked_orm()
+        return head.last_seq, head.last_hash
     with connection.cursor() as cursor:
         cursor.execute(_HEAD_LOCK)
         row = cursor.fetchone()
@@ -86,8 +89,17 @@ def _head_locked() -> tuple[int, str]:
     return row[0], row[1]
 
 
-# Plain SQL: every audited action runs these three under the head's lock, and building them
-# through the ORM cost more than running them (docs/performance.md, "SCIM provisioning").
+def _head_locked_orm() -> AuditHead:
+    try:
+        return AuditHead.objects.select_for_update().get(pk=1)
+    except AuditHead.DoesNotExist:
+        AuditHead.objects.bulk_create([AuditHead(pk=1)], ignore_conflicts=True)
+        return AuditHead.objects.select_for_update().get(pk=1)
+
+
+# Plain SQL on PostgreSQL: every audited action runs these three under the head's lock, and
+# building them through the ORM cost more than running them (docs/performance.md, "SCIM
+# provisioning"). SQLite (development) keeps the ORM's statements.
 _HEAD_LOCK = "SELECT last_seq, last_hash FROM audit_audithead WHERE id = 1 FOR UPDATE"
 _HEAD_MOVE = "UPDATE audit_audithead SET last_seq = %s, last_hash = %s WHERE id = 1"
 _EVENT_COLUMNS = (
@@ -188,9 +200,13 @@ def _write(pending: list[_Pending]) -> list[AuditEvent]:
         )
         events.append(event)
         prev_hash = event.hash
-    _insert(events)
-    with connection.cursor() as cursor:
-        cursor.execute(_HEAD_MOVE, [seq, prev_hash])
+    if connection.vendor == "postgresql":
+        _insert(events)
+        with connection.cursor() as cursor:
+            cursor.execute(_HEAD_MOVE, [seq, prev_hash])
+    else:
+        AuditEvent.objects.bulk_create(events)
+        AuditHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev_hash)
     if (recorded := _collected.get()) is not None:
         recorded.extend((event.seq, event.hash) for event in events)
     return events
