@@ -4,7 +4,8 @@ Each run makes a fresh provider-bound SCIM token, then:
 
 1. **Initial push**: POSTs `--users` people (default 10,000) in Okta's shape with `--clients`
    concurrent keep-alive connections (IdPs push with a few threads) and reports users/s, the
-   request latencies and Daphne's CPU per user created.
+   request latencies and the CPU per user created of Daphne, PostgreSQL's backends and this
+   benchmark's own clients.
 2. **Big group**: creates a group and PATCHes all of them into it in one request (the
    10,000-member figure; target <= 5 s).
 3. **Deprovision -> socket closed**: for `--sockets` of them, opens a chat socket with an API
