@@ -22,9 +22,18 @@ class AccountsConfig(AppConfig):
         group_renamed_hook(role_mapping_group_renamed)
         access_hook(role_mapping_access_changed)
 
-        # `scim` is the reverse of the SCIM profile: diffing it cost a query on every save.
+        # `scim` and `chat_preferences` are reverse one-to-ones (the SCIM profile, the chat
+        # choices): diffing each cost a query on every save and never records a change of the
+        # person's row (those rows are audited, or not, on their own).
         auditlog.register(
-            User, exclude_fields=["password", "last_login", "session_generation", "scim"]
+            User,
+            exclude_fields=[
+                "password",
+                "last_login",
+                "session_generation",
+                "scim",
+                "chat_preferences",
+            ],
         )
         auditlog.register(RoleGrant)
         auditlog.register(RoleRequest)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.canonical import canonical_json, chain_hash
@@ -74,13 +74,38 @@ def audit_events_kept(recorded: list[tuple[int, str]]) -> list[int]:
     return [seq for seq, h in recorded if h in kept]
 
 
-def _head_locked() -> AuditHead:
+def _head_locked() -> tuple[int, str]:
+    """(last_seq, last_hash) of the audit head, locked until the transaction ends."""
+    if connection.vendor != "postgresql":  # SQLite: transactions start IMMEDIATE (docs/audit.md)
+        head = _head_locked_orm()
+        return head.last_seq, head.last_hash
+    with connection.cursor() as cursor:
+        cursor.execute(_HEAD_LOCK)
+        row = cursor.fetchone()
+        if row is None:  # only before the first event of a database that never had one
+            AuditHead.objects.bulk_create([AuditHead(pk=1)], ignore_conflicts=True)
+            cursor.execute(_HEAD_LOCK)
+            row = cursor.fetchone()
+    return row[0], row[1]
+
+
+def _head_locked_orm() -> AuditHead:
     try:
         return AuditHead.objects.select_for_update().get(pk=1)
     except AuditHead.DoesNotExist:
-        # Only before the first event of a database that never had one.
         AuditHead.objects.bulk_create([AuditHead(pk=1)], ignore_conflicts=True)
         return AuditHead.objects.select_for_update().get(pk=1)
+
+
+# Plain SQL on PostgreSQL: every audited action runs these three under the head's lock, and
+# building them through the ORM cost more than running them (docs/performance.md, "SCIM
+# provisioning"). SQLite (development) keeps the ORM's statements.
+_HEAD_LOCK = "SELECT last_seq, last_hash FROM audit_audithead WHERE id = 1 FOR UPDATE"
+_HEAD_MOVE = "UPDATE audit_audithead SET last_seq = %s, last_hash = %s WHERE id = 1"
+_EVENT_COLUMNS = (
+    "seq, actor_id, actor_username, event_type, details, created_at, canonical, prev_hash, hash"
+)
+_EVENT_VALUES = "(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)"
 
 
 # AuditEventType.values builds a new list on every read (0.2 ms, on every audited action).
@@ -147,10 +172,9 @@ def audit_event_record(
 
 
 def _write(pending: list[_Pending]) -> list[AuditEvent]:
-    head = _head_locked()
+    seq, prev_hash = _head_locked()
     created_at = timezone.now()
     events = []
-    seq, prev_hash = head.last_seq, head.last_hash
     for item in pending:
         seq += 1
         canonical = canonical_json(
@@ -176,12 +200,39 @@ def _write(pending: list[_Pending]) -> list[AuditEvent]:
         )
         events.append(event)
         prev_hash = event.hash
-    if len(events) == 1:
-        events[0].save()
+    if connection.vendor == "postgresql":
+        _insert(events)
+        with connection.cursor() as cursor:
+            cursor.execute(_HEAD_MOVE, [seq, prev_hash])
     else:
         AuditEvent.objects.bulk_create(events)
-    head.last_seq, head.last_hash = seq, prev_hash
-    head.save(update_fields=["last_seq", "last_hash"])
+        AuditHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev_hash)
     if (recorded := _collected.get()) is not None:
         recorded.extend((event.seq, event.hash) for event in events)
     return events
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    """The events' rows, as the ORM would write them (details as JSON, the ids returned)."""
+    params: list[Any] = []
+    for e in events:
+        params += [
+            e.seq,
+            e.actor_id,
+            e.actor_username,
+            e.event_type,
+            json.dumps(e.details),
+            e.created_at,
+            e.canonical,
+            e.prev_hash,
+            e.hash,
+        ]
+    values = ", ".join([_EVENT_VALUES] * len(events))  # placeholders only: values are bound
+    sql = f"INSERT INTO audit_auditevent ({_EVENT_COLUMNS}) VALUES {values} RETURNING seq, id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = dict(cursor.fetchall())
+    for event in events:
+        event.pk = ids[event.seq]
+        event._state.adding = False
+        event._state.db = connection.alias

@@ -4,7 +4,8 @@ Each run makes a fresh provider-bound SCIM token, then:
 
 1. **Initial push**: POSTs `--users` people (default 10,000) in Okta's shape with `--clients`
    concurrent keep-alive connections (IdPs push with a few threads) and reports users/s, the
-   request latencies and Daphne's CPU per user created.
+   request latencies and the CPU per user created of Daphne, PostgreSQL's backends and this
+   benchmark's own clients.
 2. **Big group**: creates a group and PATCHes all of them into it in one request (the
    10,000-member figure; target <= 5 s).
 3. **Deprovision -> socket closed**: for `--sockets` of them, opens a chat socket with an API
@@ -62,6 +63,7 @@ class Run:
     create_ms: dict[str, float]
     daphne_cpu_ms_per_user: float
     postgres_cpu_ms_per_user: float
+    client_cpu_ms_per_user: float
     group_patch_s: float
     close_ms: dict[str, float]
     codes: set[int | None]
@@ -224,9 +226,10 @@ def run_once(ports: list[int], pids: list[int], options: argparse.Namespace) -> 
     secret = provider_token(tag)
     cpu_before = sum(process_cpu_ms(pid) for pid in pids)
     postgres_before = postgres_backends_cpu_ms()
-    started = time.perf_counter()
+    started, client_before = time.perf_counter(), time.process_time()
     user_ids, create_ms = push(ports, secret, tag, options.users, options.clients)
     elapsed = time.perf_counter() - started
+    client_per_user = (time.process_time() - client_before) * 1000 / options.users
     cpu_per_user = (sum(process_cpu_ms(pid) for pid in pids) - cpu_before) / options.users
     postgres_per_user = postgres_cpu_ms_since(postgres_before) / options.users
     patch_s = group_patch(ports[0], secret, tag, user_ids)
@@ -236,6 +239,7 @@ def run_once(ports: list[int], pids: list[int], options: argparse.Namespace) -> 
         create_ms=percentiles(create_ms),
         daphne_cpu_ms_per_user=cpu_per_user,
         postgres_cpu_ms_per_user=postgres_per_user,
+        client_cpu_ms_per_user=client_per_user,
         group_patch_s=patch_s,
         close_ms=percentiles(close_ms),
         codes=codes,
@@ -272,6 +276,7 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
     close = _median_spread([r.close_ms["p99"] for r in runs])
     cpu = statistics.median(r.daphne_cpu_ms_per_user for r in runs)
     postgres = statistics.median(r.postgres_cpu_ms_per_user for r in runs)
+    client = statistics.median(r.client_cpu_ms_per_user for r in runs)
     if options.json:
         print(
             json.dumps(
@@ -282,6 +287,7 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
                     "close_p99_ms": close,
                     "daphne_cpu_ms_per_user": cpu,
                     "postgres_cpu_ms_per_user": postgres,
+                    "client_cpu_ms_per_user": client,
                 }
             )
         )
@@ -294,7 +300,8 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
         print(
             f"  run {i}: {r.users_per_s:.0f} users/s (POST p50 {r.create_ms['p50']:.1f} ms, "
             f"p99 {r.create_ms['p99']:.1f} ms; CPU per user: Daphne "
-            f"{r.daphne_cpu_ms_per_user:.2f} ms, PostgreSQL {r.postgres_cpu_ms_per_user:.2f} ms);"
+            f"{r.daphne_cpu_ms_per_user:.2f} ms, PostgreSQL {r.postgres_cpu_ms_per_user:.2f} ms, "
+            f"this client {r.client_cpu_ms_per_user:.2f} ms);"
             f" {options.users}-member PATCH {r.group_patch_s:.2f} s; deprovision -> socket "
             f"closed p50 {r.close_ms['p50']:.0f} ms, p99 {r.close_ms['p99']:.0f} ms "
             f"(codes {sorted(c for c in r.codes if c)})"
@@ -304,7 +311,8 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
         f"group PATCH {patch[0]:.2f} s (spread {patch[1]:.0f} %), "
         f"socket closed p99 {close[0]:.0f} ms (spread {close[1]:.0f} %), "
         f"CPU per user created: Daphne {cpu:.2f} ms, PostgreSQL {postgres:.2f} ms "
-        f"({1000 / (cpu + postgres):.0f} users/s per core of server and database)"
+        f"({1000 / (cpu + postgres):.0f} users/s per core of server and database), "
+        f"this client {client:.2f} ms (with it: {1000 / (cpu + postgres + client):.0f}/s a core)"
     )
 
 

@@ -1,10 +1,15 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eim.settings.base")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does, for Django's handler below
+
+from eim.http_app import HttpApplication  # noqa: E402
+
+# Django's ASGI handler, with /scim/ requests in one thread hop (eim/http_app.py).
+django_asgi_app = HttpApplication()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402

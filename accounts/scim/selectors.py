@@ -4,6 +4,7 @@ own binding (its identity provider, or none): never local accounts, never anothe
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Group, GroupMembership, GroupSource, User
@@ -54,6 +55,25 @@ def scim_username_taken(*, username: str, except_user_id: int | None = None) -> 
     if except_user_id is not None:
         taken = taken.exclude(pk=except_user_id)
     return taken.exists()
+
+
+# One statement instead of two ORM queries: a push creates people one request at a time, and
+# building the two queries cost more than running them (docs/performance.md, "SCIM").
+_CREATION_CLASHES = """
+    SELECT
+        EXISTS (SELECT 1 FROM accounts_user WHERE UPPER(username::text) = UPPER(%s)),
+        (SELECT user_id FROM accounts_externalidentity WHERE issuer = %s AND subject = %s)
+"""
+
+
+def scim_creation_clashes(*, username: str, issuer: str, subject: str) -> tuple[bool, int | None]:
+    """For a new person under a provider-bound token: whether the userName is taken
+    (case-insensitive, as `scim_username_taken`) and who the identity (issuer, externalId)
+    is linked to, if anyone (as `accounts.selectors.user_id_by_identity`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CREATION_CLASHES, [username, issuer, subject])
+        taken, linked = cursor.fetchone()
+    return bool(taken), linked
 
 
 def scim_groups(*, token: ScimToken) -> QuerySet[Group]:

@@ -10,7 +10,11 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from audit.models import GENESIS_HASH, AuditEvent, AuditEventType, AuditHead
-from audit.services import audit_event_record
+from audit.services import (
+    audit_event_record,
+    audit_events_batched,
+    audit_events_collected,
+)
 from ledger.canonical import chain_hash
 from tests.audit.helpers import audit_state, audit_verify, sql, triggers_bypassed
 from tests.factories import audited
@@ -161,3 +165,44 @@ def test_an_unregistered_event_type_is_refused_and_nothing_is_recorded(officer):
         audit_event_record(actor=officer, event_type="made.up", details={})  # type: ignore[arg-type]
 
     assert chain() == []
+
+
+@pytest.mark.django_db
+def test_a_batch_is_stored_exactly_as_its_events_say_and_the_chain_verifies(officer):
+    # The writer's statements are plain SQL: every column and the ids must be what the
+    # returned events say, as the ORM would have stored them.
+    with transaction.atomic():
+        before = audited(officer, query="before")
+        with audit_events_collected() as recorded, audit_events_batched():
+            audit_event_record(
+                actor=officer, event_type=AuditEventType.SEARCH_RUN, details={"q": "a"}
+            )
+            audit_event_record(
+                actor=None, event_type=AuditEventType.EXPORT_MADE, details={"ids": (1, 2)}
+            )
+
+    stored = list(AuditEvent.objects.filter(seq__gt=before.seq).order_by("seq"))
+    assert [(e.seq, e.hash) for e in stored] == recorded
+    assert [e.pk for e in stored] == sorted(e.pk for e in stored)
+    assert stored[0].prev_hash == before.hash
+    assert stored[1].details == {"ids": [1, 2]}
+    assert (stored[0].actor_id, stored[0].actor_username) == (officer.pk, "olivia")
+    for event in stored:
+        assert event.hash == chain_hash(event.prev_hash, event.canonical)
+        assert json.loads(event.canonical)["created_at"] == event.created_at.isoformat()
+    assert head() == (stored[1].seq, stored[1].hash)
+    assert audit_verify()[0] == 0
+
+
+@pytest.mark.django_db
+def test_a_single_event_returned_is_the_stored_row(officer):
+    event = audited(officer, query="one")
+
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.seq, stored.hash, stored.canonical, stored.created_at) == (
+        event.seq,
+        event.hash,
+        event.canonical,
+        event.created_at,
+    )
+    assert not event._state.adding

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import ExternalIdentity, User
 from accounts.scim.models import ScimUserProfile
+from accounts.services.identities import identity_link
 from audit.models import AuditEvent
 from tests.factories import UserFactory
 
@@ -112,6 +113,33 @@ def test_a_taken_external_id_is_a_409(okta: ScimClient):
 
     _error(okta.post("/Users", user_body("bob@example.com", externalId="00u1")), 409, "uniqueness")
     assert not User.objects.filter(username="bob@example.com").exists()
+
+
+def test_under_a_bound_token_a_taken_username_in_any_case_is_a_409(okta: ScimClient, alice):
+    # The push's path checks userName and identity in one statement: the same rules hold.
+    _create(okta, "ada@example.com", externalId="00u1")
+    events = AuditEvent.objects.count()
+
+    by_scim = okta.post("/Users", user_body("ADA@Example.com", externalId="00u2"))
+    by_local = okta.post("/Users", user_body(alice.username.upper(), externalId="00u3"))
+
+    _error(by_scim, 409, "uniqueness")
+    _error(by_local, 409, "uniqueness")
+    assert User.objects.count() == 2
+    assert ExternalIdentity.objects.count() == 1
+    assert AuditEvent.objects.count() == events
+
+
+def test_under_a_bound_token_an_identity_linked_elsewhere_is_a_409(okta: ScimClient, alice):
+    identity_link(provider=okta.token.provider, user=alice, subject="00u9", via="sso")
+    events = AuditEvent.objects.count()
+
+    response = okta.post("/Users", user_body("someone.new@example.com", externalId="00u9"))
+
+    _error(response, 409, "uniqueness")
+    assert not User.objects.filter(username="someone.new@example.com").exists()
+    assert ExternalIdentity.objects.get(subject="00u9").user == alice
+    assert AuditEvent.objects.count() == events
 
 
 @pytest.mark.parametrize(
