@@ -107,6 +107,26 @@ class Checkpoint(AppendOnlyModel):
         return f"checkpoint {self.tree_size}"
 
 
+class ArchiveBlockRoot(AppendOnlyModel):
+    """The Merkle root of a complete block of records (`first_seq`..`last_seq`, a power of two
+    of them, aligned): the archive only grows, so it never changes. An export's prover keeps
+    them instead of hashing the whole archive each time, and trusts none: every root it uses
+    is folded into the signed checkpoint's root, and every block it reads hashed to its root
+    again (archive/proofs.py)."""
+
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    root_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["first_seq", "last_seq"], name="archive_block_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"block {self.first_seq}..{self.last_seq}"
+
+
 class VerificationRun(AppendOnlyModel):
     """One run of archive_verify, append-only and chained: `hash` covers the run's content and
     the previous run's hash. A record of what was checked, never a starting point."""
