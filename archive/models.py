@@ -7,6 +7,14 @@ from typing import Any
 from django.db import models
 
 GENESIS_HASH = "0" * 64
+#: The kinds of record that follow a message's creation (archive_record_later).
+LATER_EVENT_TYPES = (
+    "message.edited",
+    "message.deleted",
+    "attachment.added",
+    "reaction.added",
+    "reaction.removed",
+)
 
 
 class AppendOnlyError(Exception):
@@ -62,6 +70,15 @@ class ArchiveRecord(AppendOnlyModel):
             # asks for these on every batch.
             models.Index(
                 fields=["conversation_id", "event_type", "seq"], name="archive_record_conv_type"
+            ),
+            # A message's records after its creation (edits, deletion, attachments,
+            # reactions), for the exports that write each message with its history: a few
+            # rows among the creations, so a step's 2,000 messages are 2,000 probes of a
+            # small index (1 ms) rather than a scan of the conv_type index (300 ms at 1M).
+            models.Index(
+                fields=["message_id", "seq"],
+                name="archive_record_later",
+                condition=models.Q(event_type__in=LATER_EVENT_TYPES),
             ),
         ]
 
