@@ -279,6 +279,22 @@ class InclusionProver:
                 lo = lo + k
         return list(reversed(path))
 
+    def _path_above(self, first: int) -> list[bytes]:
+        """The part of a proof above the complete block starting at leaf `first`: the
+        siblings of the nodes from that block up to the root, from the block roots alone
+        (the block's own leaves are not hashed again for it)."""
+        path: list[bytes] = []
+        lo, hi = 0, self.size
+        while hi - lo > self.block:
+            k = _split(hi - lo)
+            if first < lo + k:
+                path.append(self._root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self._root(lo, lo + k))
+                lo = lo + k
+        return list(reversed(path))
+
     def proof_hex(self, index: int) -> list[str]:
         """`proof(index)` in hex, fast for leaves read in order: a full block is a perfect
         subtree, so its leaves share the path above it (computed once per block) and take
@@ -290,8 +306,7 @@ class InclusionProver:
         if self._hex_block is None or self._hex_block[0] != number:
             self._leaves_of_block(number)
             levels = [[h.hex() for h in level] for level in self._levels[:-1]]
-            depth = self.block.bit_length() - 1
-            above = [p.hex() for p in self.proof(first)[depth:]]
+            above = [p.hex() for p in self._path_above(first)]
             self._hex_block = (number, levels, above)
         _, levels, above = self._hex_block
         offset = index - first

@@ -1,11 +1,13 @@
 """Inclusion and consistency proofs against the signed checkpoints."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from archive import proofs
-from archive.models import ArchiveBlockRoot, Checkpoint
+from archive import selectors as archive_selectors
+from archive.models import ArchiveBlockRoot, ArchiveRecord, Checkpoint
 from archive.proofs import ProofError, consistency_proof, inclusion_proof
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
@@ -133,3 +135,22 @@ def test_a_block_whose_records_no_longer_hash_to_its_kept_root_is_never_proven(
         prover.leaf(5)
     with pytest.raises(ProofError, match=r"leaves 5\.\.8 do not hash"):
         prover.proof_json(4)
+
+
+def test_records_read_for_an_export_carry_the_exact_time_the_archive_holds(two_checkpoints):
+    """records_at reads the time as text (a faster load than Django's): the same instant,
+    to the microsecond, in UTC, as the model's field."""
+    _, latest = two_checkpoints
+    stored = dict(ArchiveRecord.objects.values_list("seq", "occurred_at"))
+    with triggers_bypassed("archive_archiverecord"):
+        for seq, text in ((2, "2026-01-02 03:04:05.5+00"), (3, "2026-01-02 03:04:05+01")):
+            sql("UPDATE archive_archiverecord SET occurred_at = %s WHERE seq = %s", [text, seq])
+    stored[2] = datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=UTC)
+    stored[3] = datetime(2026, 1, 2, 2, 4, 5, tzinfo=UTC)
+
+    rows = archive_selectors.records_at(
+        seqs=ArchiveRecord.objects.values("seq"), first=1, last=latest.tree_size
+    )
+
+    assert [(r.seq, r.occurred_at) for r in rows] == sorted(stored.items())
+    assert {r.occurred_at.isoformat()[-6:] for r in rows} == {"+00:00"}
