@@ -2,11 +2,14 @@
 only grew between two checkpoints. The export issue ships these with every export.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from django.db.models import F
 
 from ledger import merkle
 
-from .models import ArchiveRecord, Checkpoint
+from .models import ArchiveBlockRoot, ArchiveRecord, Checkpoint
 
 
 class ProofError(ValueError):
@@ -116,33 +119,90 @@ def _leaf_block(first: int, last: int) -> list[bytes]:
     return leaves
 
 
-def checkpoint_prover(*, tree_size: int) -> merkle.InclusionProver:
-    """Inclusion proofs of many records against checkpoint `tree_size`, in bounded memory:
-    one pass over the records' hashes, checked against the signed root first (a proof is
-    never given against records that no longer hash to it)."""
-    checkpoint = _checkpoint(tree_size)
+def _block_roots(tree_size: int) -> tuple[list[bytes], list[ArchiveBlockRoot]]:
+    """The roots of the blocks of PROVER_BLOCK records under checkpoint `tree_size`: a
+    complete block's from its kept root where there is one, the others hashed from the
+    records (one read per run of blocks without one). Also the complete blocks' roots that
+    were not kept yet. Nothing here is trusted: the caller folds them into the signed root."""
+    block, complete = PROVER_BLOCK, tree_size // PROVER_BLOCK
+    kept = {
+        (first - 1) // block: bytes.fromhex(root)
+        for first, last, root in ArchiveBlockRoot.objects.filter(
+            first_seq__lte=complete * block, last_seq=F("first_seq") + block - 1
+        ).values_list("first_seq", "last_seq", "root_hash")
+        if (first - 1) % block == 0
+    }
+    roots: list[bytes] = []
+    new: list[ArchiveBlockRoot] = []
+    number = 0
+    while number * block < tree_size:
+        if number in kept:
+            roots.append(kept[number])
+            number += 1
+            continue
+        end = number + 1
+        while end < complete and end not in kept:
+            end += 1
+        first, last = number * block + 1, min(end * block, tree_size)
+        hashed = merkle.block_roots((bytes.fromhex(h) for h in _hashes(first, last)), block=block)
+        if len(hashed) != end - number:
+            raise ProofError(f"records {first}..{last} are no longer all in the archive")
+        roots.extend(hashed)
+        new.extend(
+            ArchiveBlockRoot(
+                first_seq=(n * block) + 1, last_seq=(n + 1) * block, root_hash=root.hex()
+            )
+            for n, root in zip(range(number, min(end, complete)), hashed, strict=False)
+        )
+        number = end
+    return roots, new
+
+
+def _hashes(first: int, last: int) -> Iterator[str]:
     hashes = (
-        ArchiveRecord.objects.filter(seq__lte=checkpoint.tree_size)
+        ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last)
         .order_by("seq")
-        .values_list("hash", flat=True)
+        .values_list("seq", "hash")
         .iterator(chunk_size=10000)
     )
-    roots = merkle.block_roots((bytes.fromhex(h) for h in hashes), block=PROVER_BLOCK)
+    for expected, (seq, value) in enumerate(hashes, start=first):
+        if seq != expected:
+            raise ProofError(f"record {expected} is no longer in the archive")
+        yield value
+
+
+def checkpoint_prover(*, tree_size: int) -> merkle.InclusionProver:
+    """Inclusion proofs of many records against checkpoint `tree_size`, in bounded memory.
+
+    The complete blocks' roots are kept (ArchiveBlockRoot) once an export has hashed them,
+    so an export reads only the blocks it proves, not every record of the archive. Kept or
+    not, every block root is folded into the signed root first, and every block the export
+    reads is hashed to its root again (`InclusionProver`): a proof is never given against
+    records, or a kept root, that no longer hash to what was signed."""
+    checkpoint = _checkpoint(tree_size)
+    roots, new = _block_roots(checkpoint.tree_size)
     prover = checkpoint_prover_from(tree_size=checkpoint.tree_size, block_roots=roots)
     if prover.root().hex() != checkpoint.root_hash:
         raise ProofError(
-            f"the records no longer hash to checkpoint {tree_size}'s signed root; "
-            "run archive_verify"
+            f"the records, or the kept roots of their blocks, no longer hash to checkpoint "
+            f"{tree_size}'s signed root; run archive_verify"
         )
+    ArchiveBlockRoot.objects.bulk_create(new, ignore_conflicts=True)
     return prover
 
 
-def checkpoint_prover_from(*, tree_size: int, block_roots: list[bytes]) -> merkle.InclusionProver:
-    """A prover from block roots another prover computed and checked against the signed root
-    (an export's step processes get them from the run that started them)."""
+def checkpoint_prover_from(
+    *, tree_size: int, block_roots: list[bytes], block: int | None = None
+) -> merkle.InclusionProver:
+    """A prover from block roots checked against the signed root (an export's step processes
+    get them, and their block size, from the run that started them)."""
     try:
         return merkle.InclusionProver(
-            size=tree_size, block_roots=block_roots, read_block=_leaf_block, block=PROVER_BLOCK
+            size=tree_size,
+            block_roots=block_roots,
+            read_block=_leaf_block,
+            block=block or PROVER_BLOCK,
+            mismatch=ProofError,
         )
     except ValueError as error:
         raise ProofError(f"the archive no longer holds the {tree_size} records signed") from error

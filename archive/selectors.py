@@ -8,10 +8,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from eim.chat import selectors as chat_selectors
@@ -287,6 +288,7 @@ CONVERSATION_LEVEL_TYPES = (
 
 
 #: The columns of a RecordRow, in its fields' order.
+ZERO = timedelta(0)
 RECORD_ROW_COLUMNS = (
     "seq",
     "event_type",
@@ -419,9 +421,27 @@ def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
     rows = (
         ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs)
         .order_by("seq")
-        .values_list(*RECORD_ROW_COLUMNS)
+        .annotate(occurred_text=Cast("occurred_at", TextField()))
+        .values_list(*(OCCURRED_TEXT.get(c, c) for c in RECORD_ROW_COLUMNS))
     )
-    return [RecordRow(*row) for row in rows]
+    return [
+        RecordRow(seq, kind, conversation, message, _instant(at), canonical, prev, hash_)
+        for seq, kind, conversation, message, at, canonical, prev, hash_ in rows
+    ]
+
+
+#: A step's records take their time as text: Django's timestamptz loader is psycopg's
+#: pure-Python one (a fifth of a JSON Lines export's CPU), `fromisoformat` is C.
+OCCURRED_TEXT = {"occurred_at": "occurred_text"}
+
+
+def _instant(text: str) -> datetime:
+    """A timestamp as the database wrote it as text, in UTC (the connection's time zone on
+    PostgreSQL; SQLite keeps it naive, in UTC)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.utcoffset() == ZERO else moment.astimezone(UTC)
 
 
 def message_time_line(*, conversation_id: int, up_to_seq: int) -> Iterator[tuple[int, datetime]]:

@@ -8,7 +8,8 @@ takes a few minutes on the 2-core development machine; the issue's 1M is `--mess
 Uses its own database (`eim_export_bench`, created and migrated if missing; `--fresh` drops it
 first; seed once, then reuse it) and writes exports under var/bench-exports/. Messages, their
 archived outbox events and their chained archive records are written by COPY (a million in
-about 2 minutes of CPU), then signed. `EIM_EXPORT_WORKERS` (the environment) sets the
+about 2 minutes of CPU), then signed, and the archive's block roots kept (as the first
+export would keep them). `EIM_EXPORT_WORKERS` (the environment) sets the
 processes that write an export's steps; `--profile PREFIX` writes a cProfile of each run.
 Each export runs in a fresh child process (`--one`), so its peak RSS is its own: the run step
 (every record, its inclusion proof and the format's files), then the manifest, the signing
@@ -271,6 +272,77 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+class BackendCPU:
+    """CPU seconds of the PostgreSQL backends serving this run (the export's and its step
+    processes': the run's own application name, PGAPPNAME), sampled from /proc every
+    `every` seconds by a thread on a connection of its own (left out). A backend that ends
+    loses at most its last interval; the server must be on this machine (else 0)."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        import threading
+
+        from django.db import connection
+
+        db = connection.settings_dict
+        self._dsn = {
+            "dbname": db["NAME"],
+            "user": db["USER"],
+            "password": db["PASSWORD"],
+            "host": db["HOST"],
+            "port": db["PORT"],
+        }
+        self._every = every
+        self._seen: dict[int, tuple[float, float]] = {}  # pid: (first, last)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @staticmethod
+    def _ticks(pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _sample(self, conn: object, first: bool) -> None:
+        rows = conn.execute(  # type: ignore[attr-defined]
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = current_setting('application_name') "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+        for (pid,) in rows:
+            ticks = self._ticks(pid)
+            if ticks is not None:
+                start = self._seen.get(pid, (ticks if first else 0.0, 0.0))[0]
+                self._seen[pid] = (start, ticks)
+
+    def _watch(self) -> None:
+        import psycopg
+
+        with psycopg.connect(**self._dsn, autocommit=True) as conn:
+            self._sample(conn, True)
+            self._ready.set()
+            while not self._stop.wait(self._every):
+                self._sample(conn, False)
+            self._sample(conn, False)
+
+    def __enter__(self) -> "BackendCPU":
+        import threading
+
+        self._ready = threading.Event()
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(last - first for first, last in self._seen.values())
+
+
 def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
     """One export of `fmt` in this (fresh) process: its timings and peak memory."""
     from django.utils import timezone
@@ -287,15 +359,20 @@ def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
         scope={"query": "", "message_ids": [], "conversation_ids": conversation_ids},
         options={"formats": [fmt], "since": None, "until": None, "include_attachments": False},
     )
-    cpu, wall = _cpu(), time.perf_counter()
-    profile = os.environ.get("EIM_BENCH_PROFILE")
-    if profile:  # where the run step's time goes, for docs/performance.md
-        cProfile.runctx(
-            "runner.export_run(job_id=str(job.pk))", globals(), locals(), f"{profile}-{fmt}.prof"
-        )
-    else:
-        runner.export_run(job_id=str(job.pk))
-    run_wall, run_cpu = time.perf_counter() - wall, _cpu() - cpu
+    backends = BackendCPU()
+    with backends:
+        cpu, wall = _cpu(), time.perf_counter()
+        profile = os.environ.get("EIM_BENCH_PROFILE")
+        if profile:  # where the run step's time goes, for docs/performance.md
+            cProfile.runctx(
+                "runner.export_run(job_id=str(job.pk))",
+                globals(),
+                locals(),
+                f"{profile}-{fmt}.prof",
+            )
+        else:
+            runner.export_run(job_id=str(job.pk))
+        run_wall, run_cpu = time.perf_counter() - wall, _cpu() - cpu
     sign_started = time.perf_counter()
     services.export_sign(job_id=str(job.pk))
     sign = time.perf_counter() - sign_started
@@ -310,12 +387,25 @@ def one(fmt: str, conversation_ids: list[int]) -> dict[str, float]:
         "messages": messages,
         "run_s": run_wall,
         "cpu_ms_per_message": 1000 * run_cpu / max(messages, 1),
+        "pg_cpu_ms_per_message": 1000 * backends.seconds / max(messages, 1),
         "messages_per_s": messages / run_wall,
         "sign_s": sign,
         "package_s": package,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
+
+
+def roots_keep() -> None:
+    """Keep the archive's block roots as the first export after the seeding would, so that
+    every run measured is a later export's (docs/export.md, "Kept block roots")."""
+    from archive import proofs
+
+    started = time.perf_counter()
+    size = proofs.newest_checkpoint_size()
+    if size:
+        proofs.checkpoint_prover(tree_size=size)
+        print(f"block roots of checkpoint {size:,} kept: {time.perf_counter() - started:.1f} s")
 
 
 def spread(values: list[float]) -> str:
@@ -345,6 +435,11 @@ def main() -> None:
         metavar="PREFIX",
         help="profile each run step (cProfile) into PREFIX-<format>.prof, in the worker only",
     )
+    parser.add_argument(
+        "--verify-runs",
+        type=int,
+        help="runs of verify_export.py on the JSON Lines export (default: --runs; 0: none)",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     options = parser.parse_args()
     env = environment(options.database_url)
@@ -359,6 +454,7 @@ def main() -> None:
     django_setup(env)
     print(f"archive of {options.messages:,} messages in {options.channels} channels", flush=True)
     ids = archive_fill(options.messages, options.channels)
+    roots_keep()
     if options.seed_only:
         return
     ids = ids[: options.conversations] if options.conversations else ids
@@ -375,7 +471,7 @@ def main() -> None:
                     "--one",
                     f"{fmt}:{','.join(map(str, ids))}",
                 ],
-                env=env,
+                env={**env, "PGAPPNAME": f"export-bench-{uuid.uuid4().hex[:12]}"},
                 cwd=ROOT,
                 check=True,
                 capture_output=True,
@@ -386,7 +482,8 @@ def main() -> None:
         print(
             f"{fmt:6} {runs[0]['messages']:,} messages, {runs[0]['records']:,} records: "
             f"msg/s {spread([r['messages_per_s'] for r in runs])}; "
-            f"CPU ms/msg {spread2([r['cpu_ms_per_message'] for r in runs])}; "
+            f"CPU ms/msg {spread2([r['cpu_ms_per_message'] for r in runs])}, "
+            f"PostgreSQL's {spread2([r['pg_cpu_ms_per_message'] for r in runs])}; "
             f"peak RSS MB {spread([r['peak_rss_mb'] for r in runs])}; "
             f"children's peak RSS MB {spread([r['children_peak_rss_mb'] for r in runs])}; "
             f"sign {statistics.median([r['sign_s'] for r in runs]):.2f} s, "
@@ -394,14 +491,15 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
-    if "jsonl" in results:
+    verify_runs = options.runs if options.verify_runs is None else options.verify_runs
+    if "jsonl" in results and verify_runs:
         folder = EXPORT_ROOT / results["jsonl"][0]["job"] / "export"
         key = ROOT / "var" / "bench-export-public.pem"
         subprocess.run(
             ["openssl", "pkey", "-in", str(KEY_FILE), "-pubout", "-out", str(key)], check=True
         )
         times = []
-        for _ in range(options.runs):
+        for _ in range(verify_runs):
             started = time.perf_counter()
             subprocess.run(
                 [

@@ -13,6 +13,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "archive_checkpoint",
     "archive_verificationrun",
     "archive_verificationstep",
+    "archive_archiveblockroot",
     # the compliance audit trail (audit/)
     "audit_auditevent",
     "audit_auditcheckpoint",

@@ -175,7 +175,9 @@ class InclusionProver:
     of the blocks (`block_roots`, one pass over the leaves), and the nodes inside a block from
     that block's leaves, read on demand with `read_block(first, last)` (0-based, inclusive).
     Memory is one block's leaves plus one hash per block; the result is identical to
-    `inclusion_proof(leaves, index)`.
+    `inclusion_proof(leaves, index)`. The block roots may come from elsewhere (kept from an
+    earlier pass): a complete block read is hashed again and raises `mismatch` unless it gives
+    its root, so a proof is never built from leaves its root does not cover.
     """
 
     def __init__(
@@ -185,6 +187,7 @@ class InclusionProver:
         block_roots: Sequence[bytes],
         read_block: Callable[[int, int], Sequence[bytes]],
         block: int = 4096,
+        mismatch: type[Exception] = ValueError,
     ) -> None:
         if block & (block - 1) or len(block_roots) != -(-size // block):
             raise ValueError("block must be a power of two, with one root per block")
@@ -192,7 +195,9 @@ class InclusionProver:
         self.block = block
         self._block_roots = list(block_roots)
         self._read_block = read_block
+        self._mismatch = mismatch
         self._loaded: tuple[int, Sequence[bytes]] | None = None
+        self._levels: list[list[bytes]] = []
         self._upper: dict[tuple[int, int], bytes] = {}
         self._inner: dict[tuple[int, int], bytes] = {}
         self._hex_block: tuple[int, list[list[str]], list[str]] | None = None
@@ -202,7 +207,15 @@ class InclusionProver:
         if self._loaded is None or self._loaded[0] != index:
             first = index * self.block
             last = min(first + self.block, self.size) - 1
-            self._loaded = (index, self._read_block(first, last))
+            leaves = self._read_block(first, last)
+            self._levels = []
+            if len(leaves) == self.block:
+                self._levels = _levels(leaves)
+                if self._levels[-1][0] != self._block_roots[index]:
+                    raise self._mismatch(
+                        f"leaves {first + 1}..{last + 1} do not hash to their block's root"
+                    )
+            self._loaded = (index, leaves)
             self._inner = {}
         return self._loaded[1]
 
@@ -266,6 +279,22 @@ class InclusionProver:
                 lo = lo + k
         return list(reversed(path))
 
+    def _path_above(self, first: int) -> list[bytes]:
+        """The part of a proof above the complete block starting at leaf `first`: the
+        siblings of the nodes from that block up to the root, from the block roots alone
+        (the block's own leaves are not hashed again for it)."""
+        path: list[bytes] = []
+        lo, hi = 0, self.size
+        while hi - lo > self.block:
+            k = _split(hi - lo)
+            if first < lo + k:
+                path.append(self._root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self._root(lo, lo + k))
+                lo = lo + k
+        return list(reversed(path))
+
     def proof_hex(self, index: int) -> list[str]:
         """`proof(index)` in hex, fast for leaves read in order: a full block is a perfect
         subtree, so its leaves share the path above it (computed once per block) and take
@@ -275,13 +304,9 @@ class InclusionProver:
         if first + self.block > self.size:  # the last, partial block: the general way
             return [p.hex() for p in self.proof(index)]
         if self._hex_block is None or self._hex_block[0] != number:
-            level = [leaf_hash(leaf) for leaf in self._leaves_of_block(number)]
-            levels = []
-            while len(level) > 1:
-                levels.append([h.hex() for h in level])
-                level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-            depth = self.block.bit_length() - 1
-            above = [p.hex() for p in self.proof(first)[depth:]]
+            self._leaves_of_block(number)
+            levels = [[h.hex() for h in level] for level in self._levels[:-1]]
+            above = [p.hex() for p in self._path_above(first)]
             self._hex_block = (number, levels, above)
         _, levels, above = self._hex_block
         offset = index - first
@@ -304,6 +329,17 @@ class InclusionProver:
         offset = index - first
         inner = ",".join([row[(offset >> j) ^ 1] for j, row in enumerate(quoted)])
         return inner + tail if inner else tail[1:]
+
+
+def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the perfect tree over `leaves` (a power of two of them), from the leaf
+    hashes up to the root alone."""
+    level = [leaf_hash(leaf) for leaf in leaves]
+    levels = [level]
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        levels.append(level)
+    return levels
 
 
 def block_roots(leaves: Iterable[bytes], *, block: int = 4096) -> list[bytes]:

@@ -26,6 +26,7 @@ ARCHIVE_TRIGGERS = {
         "archive_checkpoint",
         "archive_verificationrun",
         "archive_verificationstep",
+        "archive_archiveblockroot",
     )
 }
 AUDIT_TRIGGERS = {

@@ -246,6 +246,7 @@ def _steps_in_children(run: _Run) -> None:
         job_id=str(run.job.pk),
         tree_size=int(run.job.tree_size or 0),
         block_roots=[root.hex() for root in run.prover.block_roots],
+        block=run.prover.block,
     )
     with slices.StepWorkers(settings.EIM_EXPORT_WORKERS, context) as workers:
         for step, answer in workers.run(_planned_steps(run)):

@@ -57,7 +57,9 @@ def _receive(stream: IO[bytes]) -> Any:
     return json.loads(stream.read(size))
 
 
-def child_context(*, job_id: str, tree_size: int, block_roots: list[str]) -> dict[str, Any]:
+def child_context(
+    *, job_id: str, tree_size: int, block_roots: list[str], block: int
+) -> dict[str, Any]:
     """What a child needs to write this job's steps where the parent would: the database it
     uses, the storages and blob store it writes and reads, and the prover's block roots
     (checked against the signed root once, by the parent)."""
@@ -73,6 +75,7 @@ def child_context(*, job_id: str, tree_size: int, block_roots: list[str]) -> dic
         "job_id": job_id,
         "tree_size": tree_size,
         "block_roots": block_roots,
+        "block": block,
     }
 
 
@@ -171,6 +174,7 @@ def _child_loop(source: IO[bytes], sink: IO[bytes]) -> None:
         prover=proofs.checkpoint_prover_from(
             tree_size=int(context["tree_size"]),
             block_roots=[bytes.fromhex(r) for r in context["block_roots"]],
+            block=int(context["block"]),
         ),
     )
     while header := source.read(_LENGTH.size):

@@ -25,6 +25,7 @@ ARCHIVE_TABLES = (
     "archive_checkpoint",
     "archive_verificationrun",
     "archive_verificationstep",
+    "archive_archiveblockroot",
 )
 
 

@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from archive import proofs
 from archive.models import ArchiveBlob, ArchiveRecord, Checkpoint, VerificationRun
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
@@ -35,15 +36,18 @@ pytestmark = [
 
 
 @pytest.fixture
-def archive(alice, bob, officer) -> None:  # type: ignore[no-untyped-def]
+def archive(alice, bob, officer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A row in every append-only table: records, a blob, a checkpoint, a verification run, a
-    verification step, an audit event, an audit checkpoint and an audit verification run."""
+    verification step, kept block roots (blocks of one record), an audit event, an audit
+    checkpoint and an audit verification run."""
     channel = ChannelFactory(creator=alice, members=[bob])
     upload = staged_attachment(alice, channel, b"signed contract\n", "contract.txt")
     send(alice, channel, "the contract", attachment_ids=[upload.pk])
     send(bob, channel, "received")
     archive_pending()
-    checkpoint_create()
+    checkpoint = checkpoint_create()
+    monkeypatch.setattr(proofs, "PROVER_BLOCK", 1)
+    proofs.checkpoint_prover(tree_size=checkpoint.tree_size)
     archive_verify()
     verify_archive_in_steps()
     with transaction.atomic():
@@ -82,6 +86,7 @@ FIRST_COLUMN = {
     "archive_checkpoint": "signature",
     "archive_verificationrun": "problem_count",
     "archive_verificationstep": "problems",
+    "archive_archiveblockroot": "root_hash",
     "audit_auditevent": "details",
     "audit_auditcheckpoint": "signature",
     "audit_auditverificationrun": "problem_count",

@@ -33,6 +33,7 @@ from eim.chat.models import ConversationEvent, Message
 from ledger import signing
 from ledger.signing import public_key_pem
 from tests.archive.helpers import (
+    ARCHIVE_TABLES,
     MessageRowFactory,
     archive_verify,
     at,
@@ -297,7 +298,7 @@ def test_the_triggers_are_back_to_always_after_tampering(sealed):
     )
 
     assert set(states.values()) == {"A"}
-    assert len(states) == 10
+    assert len(states) == 2 * len(ARCHIVE_TABLES)  # append_only and no_truncate on each
 
 
 # --- Checkpoints and keys --------------------------------------------------------------------
