@@ -14,7 +14,6 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 from auditlog.context import set_actor
@@ -27,7 +26,8 @@ from accounts.services.access import AccessChange
 
 from . import selectors
 from .admission import handshake_admission
-from .auth import Presented, handshake_authenticate
+from .arrivals import Arrival, arrival_batches
+from .auth import Presented
 from .db_threads import in_db_thread
 from .errors import ChatError, ErrorCode
 from .models import EventType, PresenceStatus
@@ -77,31 +77,6 @@ def _announce_later(broadcasts: list[GroupMessage]) -> Callable[[asyncio.Future[
         task.add_done_callback(_background.discard)
 
     return announce
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """What a new socket's one database call found: who it is, and their conversations
-    ({conversation id: (joined seq, last seq)})."""
-
-    sign_in: SignIn
-    user: User
-    joined: dict[int, tuple[int, int]]
-
-
-def _arrival(*, presented: Presented, channel_name: str) -> Arrival | None:
-    """A new socket's one database call: its credentials checked (None if they name no active
-    user), its user's conversations, and its presence recorded online."""
-    authenticated = handshake_authenticate(presented)
-    if authenticated is None:
-        return None
-    user = authenticated.user
-    joined = selectors.conversation_cursors_for_user(user_id=user.pk)
-    presence.presence_session_set(
-        user=user, channel_name=channel_name, status=PresenceStatus.ONLINE
-    )
-    sign_in = SignIn(user.pk, authenticated.token_digest, authenticated.session_key)
-    return Arrival(sign_in=sign_in, user=user, joined=joined)
 
 
 def _catch_up_read(
@@ -218,13 +193,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.cursors = {cid: last for cid, (_joined, last) in arrival.joined.items()}
             await self.accept()
 
-        arrival = await self._call(
-            _arrival,
-            check_sign_in=False,
-            actor=None,
-            then=join,
+        arrival = await arrival_batches().arrive(
             presented=self.scope.get("chat_credentials") or Presented(None, None),
             channel_name=self.channel_name,
+            then=join,
         )
         if arrival is None:
             await self.close(code=int(CloseCode.SIGNED_OUT))

@@ -248,6 +248,25 @@ def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]
         return {int(cid): (int(joined), int(last)) for cid, joined, last in cursor.fetchall()}
 
 
+def conversation_cursors_for_users(*, user_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
+    """conversation_cursors_for_user for several users in one query ({user id: cursors});
+    a user in no conversation maps to {}. A restart's handshakes, batched, read it once."""
+    memberships, conversations = Membership._meta.db_table, Conversation._meta.db_table
+    result: dict[int, dict[int, tuple[int, int]]] = {user_id: {} for user_id in user_ids}
+    if not user_ids:
+        return result
+    marks = ", ".join(["%s"] * len(user_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.user_id, m.conversation_id, m.joined_seq, c.last_seq FROM {memberships} m "  # noqa: S608
+            f"JOIN {conversations} c ON c.id = m.conversation_id WHERE m.user_id IN ({marks})",
+            list(user_ids),
+        )
+        for user_id, cid, joined, last in cursor.fetchall():
+            result[int(user_id)][int(cid)] = (int(joined), int(last))
+    return result
+
+
 def history_archive_starts_for_user(*, user_id: int) -> dict[int, int]:
     """{conversation id: archive seq} for the user's memberships whose history starts after
     the conversation's beginning: the archive record of the event their readable history

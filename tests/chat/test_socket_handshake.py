@@ -18,7 +18,7 @@ from accounts.models import ApiTokenActivity
 from accounts.services import user_deactivate
 from accounts.services.tokens import api_token_create
 from eim.asgi import application
-from eim.chat import consumers
+from eim.chat import arrivals
 from eim.chat.models import PresenceSession
 from tests.factories import ChannelFactory
 
@@ -107,21 +107,21 @@ async def test_a_storm_of_handshakes_is_admitted_one_at_a_time_and_none_is_refus
     tokens = [await database_sync_to_async(api_token_create)(user=alice) for _ in range(6)]
     running, most = 0, 0
     lock = threading.Lock()
-    real_arrival = consumers._arrival
+    real_arrival = arrivals.arrivals_record
 
-    def slow_arrival(**kwargs):
+    def slow_arrival(arriving):
         nonlocal running, most
         with lock:
             running += 1
             most = max(most, running)
         try:
             time.sleep(0.1)  # a loaded database: arrivals overlap unless something orders them
-            return real_arrival(**kwargs)
+            return real_arrival(arriving)
         finally:
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(consumers, "_arrival", slow_arrival)
+    monkeypatch.setattr(arrivals, "arrivals_record", slow_arrival)
 
     opened = await asyncio.gather(*(_open(_bearer(t)) for t in tokens))
 
