@@ -18,6 +18,7 @@ from typing import Any
 
 from auditlog.context import set_actor
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -25,7 +26,7 @@ from accounts.models import User
 from accounts.services.access import AccessChange
 
 from . import selectors
-from .admission import handshake_admission
+from .admission import handshake_admitted
 from .arrivals import Arrival, arrival_batches
 from .auth import Presented
 from .db_threads import in_db_thread
@@ -161,12 +162,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     presence_seen: dict[int, str]
     # Whether a frame that acts before `sync` was answered with the not_synced notice.
     told_not_synced: bool
+    # The socket's ASGI receive: admission reads a client's departure from it (admission.py).
+    client_receive: Callable[[], Awaitable[dict[str, Any]]]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.client_receive = receive
+        await super().__call__(scope, receive, send)
 
     async def connect(self) -> None:
         """Authenticate, join, accept and say hello: admitted a few handshakes at a time
-        (admission.py), in one database call (docs/performance.md)."""
-        async with handshake_admission():
+        (admission.py), the arrival batched with the others of the moment (arrivals.py). A
+        handshake whose client left while it waited its turn is dropped unworked."""
+        gate = await handshake_admitted(self.client_receive)
+        if gate is None:
+            raise StopConsumer  # nothing was done for it: nothing to undo
+        try:
             await self._arrive()
+        finally:
+            gate.release()
 
     async def _arrive(self) -> None:
         self.cursors = {}
