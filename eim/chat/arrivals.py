@@ -7,9 +7,10 @@ and go together in the next one (as a database groups commits): one thread hop, 
 cursors query and one presence transaction for all of them. A lone socket goes at once, in
 a batch of one (docs/performance.md, "Coming back after a restart", session 8).
 
-Each socket's credentials are still checked on their own (a refused one writes nothing),
-and a batch never hides a failure: if the batch's shared statements fail, each socket's
-arrival is made again alone, and a socket whose own arrival fails gets the error.
+Each socket's credentials are still judged on their own (the tokens of a batch are read in
+one query; a refused handshake writes nothing), and a batch never hides a failure: if the
+batch's shared statements fail, each socket's arrival is made again alone, and a socket
+whose own arrival fails gets the error.
 """
 
 import asyncio
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from accounts.models import User
 
 from . import selectors
-from .auth import Authenticated, Presented, handshake_authenticate
+from .auth import Authenticated, Presented, handshake_authenticate, handshakes_authenticate
 from .db_threads import in_db_thread
 from .models import PresenceStatus
 from .services import presence
@@ -67,15 +68,11 @@ def arrivals_record(
     users' conversations read and their presence recorded online for all of them at once.
     Each socket's outcome is its own: an Exception in its place is its failure."""
     results: list[Arrival | Exception | None] = [None] * len(arriving)
-    signed_in: list[tuple[int, Authenticated, str]] = []
-    for index, (presented, channel_name) in enumerate(arriving):
-        try:
-            authenticated = handshake_authenticate(presented)
-        except Exception as error:
-            results[index] = error
-            continue
-        if authenticated is not None:
-            signed_in.append((index, authenticated, channel_name))
+    signed_in = [
+        (index, authenticated, arriving[index][1])
+        for index, authenticated in enumerate(_credentials_checked(arriving, results))
+        if authenticated is not None
+    ]
     if not signed_in:
         return results
     try:
@@ -96,6 +93,27 @@ def arrivals_record(
     for index, authenticated, _channel_name in signed_in:
         results[index] = _arrived(authenticated, cursors[authenticated.user.pk])
     return results
+
+
+def _credentials_checked(
+    arriving: list[tuple[Presented, str]], results: list[Arrival | Exception | None]
+) -> list[Authenticated | None]:
+    """Every handshake's credentials, the tokens in one query; if that fails, each alone, and
+    a handshake whose own check fails gets its error in `results`."""
+    try:
+        return handshakes_authenticate([presented for presented, _channel in arriving])
+    except Exception:
+        logger.exception(
+            "a batch of %d credential checks failed; each is made alone", len(arriving)
+        )
+    checked: list[Authenticated | None] = []
+    for index, (presented, _channel_name) in enumerate(arriving):
+        try:
+            checked.append(handshake_authenticate(presented))
+        except Exception as error:
+            checked.append(None)
+            results[index] = error
+    return checked
 
 
 def _arrivals_record_deferring(
