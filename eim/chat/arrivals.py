@@ -2,10 +2,8 @@
 
 After a restart hundreds of sockets arrive within milliseconds of each other. One at a
 time, each made its own thread hop and its own statements (token check, cursors, presence
-lock and upsert). Here the arrivals that come while a batch is in its database thread wait
-and go together in the next one (as a database groups commits): one thread hop, one
-cursors query and one presence transaction for all of them. A lone socket goes at once, in
-a batch of one (docs/performance.md, "Coming back after a restart", session 8).
+lock and upsert). Here they are batched (batches.py): one thread hop, one token query, one
+cursors query and one presence transaction for all the sockets of a batch.
 
 Each socket's credentials are still judged on their own (the tokens of a batch are read in
 one query; a refused handshake writes nothing), and a batch never hides a failure: if the
@@ -13,9 +11,7 @@ batch's shared statements fail, each socket's arrival is made again alone, and a
 whose own arrival fails gets the error.
 """
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -23,16 +19,12 @@ from accounts.models import User
 
 from . import selectors
 from .auth import Authenticated, Presented, handshake_authenticate, handshakes_authenticate
-from .db_threads import in_db_thread
+from .batches import database_batches
 from .models import PresenceStatus
 from .services import presence
-from .services.events import GroupMessage, broadcasts_deferred, group_send_all
 from .sign_in import SignIn
 
 logger = logging.getLogger(__name__)
-
-# At most this many sockets in one batch (the admission gate usually keeps it lower).
-BATCH_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -116,107 +108,18 @@ def _credentials_checked(
     return checked
 
 
-def _arrivals_record_deferring(
-    arriving: list[tuple[Presented, str]], broadcasts: list[GroupMessage]
-) -> list[Arrival | Exception | None]:
-    with broadcasts_deferred(broadcasts):
-        return arrivals_record(arriving)
+def _arrivals_recorded(arriving: list[tuple[Presented, str]]) -> list[Arrival | Exception | None]:
+    return arrivals_record(arriving)  # looked up at each call: tests replace it
 
 
-@dataclass
-class _Waiting:
-    presented: Presented
-    channel_name: str
-    result: "asyncio.Future[Arrival | None]"
-    # Set once the socket has joined its groups (or gave up): its batch's presence
-    # announcements wait for it, so that a new socket hears its own `online` once.
-    joined: "asyncio.Future[None]"
-
-
-def _retrieved(future: "asyncio.Future[Arrival | None]") -> None:
-    if not future.cancelled():
-        future.exception()  # a socket that left no longer reads its failure
-
-
-class ArrivalBatches:
-    """The arrivals of one event loop (one Daphne process): one batch in its database thread
-    at a time; the sockets that arrive meanwhile make the next."""
-
-    def __init__(self) -> None:
-        self._waiting: list[_Waiting] = []
-        self._running = False
-        self._tasks: set[asyncio.Future[None]] = set()
-
-    async def arrive(
-        self,
-        *,
-        presented: Presented,
-        channel_name: str,
-        then: Callable[[Arrival | None], Awaitable[None]],
-    ) -> Arrival | None:
-        """This socket's arrival (None if its credentials name no active user). `then` runs
-        with it before what its batch announces goes out. Raises the socket's own failure."""
-        loop = asyncio.get_running_loop()
-        waiting = _Waiting(presented, channel_name, loop.create_future(), loop.create_future())
-        waiting.result.add_done_callback(_retrieved)
-        self._waiting.append(waiting)
-        if not self._running:
-            self._running = True
-            # Next turn of the loop: the sockets admitted in this one go in the same batch.
-            loop.call_soon(self._start)
-        try:
-            arrival = await asyncio.shield(waiting.result)
-            await then(arrival)
-            return arrival
-        finally:
-            if not waiting.joined.done():
-                waiting.joined.set_result(None)
-
-    def _next(self) -> None:
-        if self._waiting:
-            asyncio.get_running_loop().call_soon(self._start)
-        else:
-            self._running = False
-
-    def _start(self) -> None:
-        batch = self._waiting[:BATCH_LIMIT]
-        del self._waiting[:BATCH_LIMIT]
-        task = asyncio.ensure_future(self._run(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, batch: list[_Waiting]) -> None:
-        broadcasts: list[GroupMessage] = []
-        try:
-            results = await in_db_thread(_arrivals_record_deferring)(
-                [(waiting.presented, waiting.channel_name) for waiting in batch], broadcasts
-            )
-        except Exception as error:  # the call itself failed: every socket of it hears so
-            results = [error] * len(batch)
-        except BaseException:
-            for waiting in batch:
-                waiting.result.cancel()
-            raise
-        finally:
-            self._next()
-        for waiting, result in zip(batch, results, strict=True):
-            if isinstance(result, Exception):
-                waiting.result.set_exception(result)
-            else:
-                waiting.result.set_result(result)
-        await asyncio.gather(*(waiting.joined for waiting in batch))
-        await group_send_all(broadcasts)
-
-
-_batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ArrivalBatches]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def arrival_batches() -> ArrivalBatches:
-    """The running loop's batches (one per Daphne process; a test run makes one per test)."""
-    loop = asyncio.get_running_loop()
-    batches = _batches.get(loop)
-    if batches is None:
-        batches = _batches[loop] = ArrivalBatches()
-    return batches
+async def socket_arrive(
+    *,
+    presented: Presented,
+    channel_name: str,
+    then: Callable[[Arrival | None], Awaitable[None]],
+) -> Arrival | None:
+    """This socket's arrival, batched with the others of the moment (None if its
+    credentials name no active user). `then` runs with it before what its batch announces
+    goes out. Raises the socket's own failure."""
+    batches = database_batches("arrivals", _arrivals_recorded)
+    return await batches.call((presented, channel_name), then)

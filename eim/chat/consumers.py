@@ -27,8 +27,9 @@ from accounts.services.access import AccessChange
 
 from . import selectors
 from .admission import handshake_admitted
-from .arrivals import Arrival, arrival_batches
+from .arrivals import Arrival, socket_arrive
 from .auth import Presented
+from .catch_up import CatchUpAsk, socket_catch_up
 from .db_threads import in_db_thread
 from .errors import ChatError, ErrorCode
 from .models import EventType, PresenceStatus
@@ -78,23 +79,6 @@ def _announce_later(broadcasts: list[GroupMessage]) -> Callable[[asyncio.Future[
         task.add_done_callback(_background.discard)
 
     return announce
-
-
-def _catch_up_read(
-    *, sign_in: SignIn | None, user_id: int, cursors: dict[int, int], page: int
-) -> tuple[dict[int, tuple[int, int]], dict[int, list[Any]]]:
-    """A catch-up's one database call: the sign-in checked (if given), the user's
-    conversations (joined seq, last seq), and the first page of every one behind `cursors`
-    (a conversation not in them yet from its join)."""
-    if sign_in is not None:
-        sign_in.require()
-    joined = selectors.conversation_cursors_for_user(user_id=user_id)
-    ranges = {}
-    for conversation_id, (joined_seq, last_seq) in joined.items():
-        cursor = cursors.get(conversation_id, joined_seq - 1)
-        if last_seq > cursor:
-            ranges[conversation_id] = (cursor, min(last_seq, cursor + page))
-    return joined, selectors.events_in_ranges(ranges=ranges)
 
 
 # Tasks nobody awaits, kept referenced until they end (asyncio holds only weak references).
@@ -206,7 +190,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.cursors = {cid: last for cid, (_joined, last) in arrival.joined.items()}
             await self.accept()
 
-        arrival = await arrival_batches().arrive(
+        arrival = await socket_arrive(
             presented=self.scope.get("chat_credentials") or Presented(None, None),
             channel_name=self.channel_name,
             then=join,
@@ -535,15 +519,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _reconcile(self, *, check_sign_in: bool = False) -> None:
         """Catch up with the outbox: new conversations, lost frames at the tail.
 
-        One thread hop in the usual case: the sign-in check (with `check_sign_in`), the
-        conversations and the first page of each one behind come in one call; only a
-        conversation more than a page behind, or one the user left, reads more.
+        One thread hop in the usual case, shared with the other sockets catching up at the
+        moment (catch_up.py): the sign-in check (with `check_sign_in`), the conversations
+        and the first page of each one behind come in one call; only a conversation more
+        than a page behind, or one the user left, reads more.
         """
-        joined, pages = await in_db_thread(_catch_up_read)(
-            sign_in=self.sign_in if check_sign_in else None,
-            user_id=self.user.pk,
-            cursors=dict(self.cursors),
-            page=settings.EIM_SYNC_PAGE,
+        joined, pages = await socket_catch_up(
+            CatchUpAsk(
+                sign_in=self.sign_in if check_sign_in else None,
+                user_id=self.user.pk,
+                cursors=dict(self.cursors),
+                page=settings.EIM_SYNC_PAGE,
+            )
         )
         for conversation_id in set(self.cursors) - set(joined):
             # Removed while the member.left frame was lost: deliver it from the outbox.

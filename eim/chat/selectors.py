@@ -233,6 +233,22 @@ def events_in_ranges(*, ranges: dict[int, tuple[int, int]]) -> dict[int, list[Co
     return found
 
 
+def events_in_range_set(*, ranges: set[tuple[int, int, int]]) -> dict[int, list[ConversationEvent]]:
+    """Outbox events in any of these (conversation, after, up to] ranges, per conversation in
+    seq order, each once: one query for the catch-ups of many sockets (eim/chat/catch_up.py),
+    whose ranges in a conversation may overlap. Callers filter by audience, as for
+    events_after."""
+    if not ranges:
+        return {}
+    wanted = Q(
+        *[Q(conversation_id=c, seq__gt=a, seq__lte=b) for c, a, b in ranges], _connector=Q.OR
+    )
+    found: dict[int, list[ConversationEvent]] = {}
+    for event in ConversationEvent.objects.filter(wanted).order_by("conversation_id", "seq"):
+        found.setdefault(event.conversation_id, []).append(event)
+    return found
+
+
 def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]:
     """{conversation id: (seq the user joined at, last seq)} of the user's conversations.
 
