@@ -1,23 +1,30 @@
-"""Arrivals batched across sockets (eim/chat/arrivals.py), in-process on channels-redis.
+"""Arrivals and catch-ups batched across sockets (eim/chat/arrivals.py, catch_up.py),
+in-process on channels-redis.
 
-Sockets that arrive together share one database call: their credentials are still checked
+Sockets that arrive (or sync) together share one database call: their credentials are still checked
 one by one (a refused one gets no socket and writes nothing), and a batch's failure reaches
 its own sockets, never silently, and never the sockets of another.
 """
 
 import asyncio
+import json
+import uuid
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
+from django.utils import timezone
+from knox.models import AuthToken
 
 from accounts.models import ApiTokenActivity
 from accounts.services.tokens import api_token_create
 from eim.asgi import application
-from eim.chat import arrivals
-from eim.chat.models import PresenceSession
+from eim.chat import arrivals, catch_up, selectors
+from eim.chat.models import Conversation, PresenceSession
 from eim.chat.services import presence
+from eim.chat.services.messages import message_send
 from tests.factories import ChannelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,6 +44,15 @@ def _people_with_tokens(count: int) -> list[tuple[object, str]]:
     people = [UserFactory() for _ in range(count)]
     ChannelFactory(creator=people[0], members=people[1:])
     return [(person, api_token_create(user=person)) for person in people]
+
+
+def _messages_sent(author, count: int) -> None:  # type: ignore[no-untyped-def]
+    conversation = Conversation.objects.get(memberships__user=author)
+    for i in range(count):
+        client_id = str(uuid.uuid4())
+        message_send(
+            author=author, conversation_id=conversation.pk, body=f"m{i}", client_id=client_id
+        )
 
 
 def _batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -174,3 +190,83 @@ async def test_when_a_batchs_database_call_fails_every_socket_of_it_is_refused(m
 
     assert all(isinstance(outcome, RuntimeError) for outcome in opened)
     assert await database_sync_to_async(PresenceSession.objects.count)() == 0
+
+
+def _expire_token_of(person) -> None:  # type: ignore[no-untyped-def]
+    # Expired, not deleted: no signal tells the socket, only its own re-check at `sync` can.
+    AuthToken.objects.filter(user=person).update(expiry=timezone.now() - timedelta(seconds=1))
+
+
+def _catch_up_batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    sizes: list[int] = []
+    real = catch_up.catch_up_reads
+
+    def recording(asks):  # type: ignore[no-untyped-def]
+        sizes.append(len(asks))
+        return real(asks)
+
+    monkeypatch.setattr(catch_up, "catch_up_reads", recording)
+    return sizes
+
+
+async def _sync_all(opened) -> list[list[dict]]:  # type: ignore[no-untyped-def]
+    for communicator, _connected, _code in opened:
+        await communicator.receive_json_from(timeout=10)  # hello
+    await asyncio.gather(
+        *(communicator.send_json_to({"type": "sync"}) for communicator, _c, _code in opened)
+    )
+    received = []
+    for communicator, _connected, _code in opened:
+        frames = []
+        while not await communicator.receive_nothing(timeout=1):
+            frames.append(await communicator.receive_output(timeout=5))
+        received.append(frames)
+    return received
+
+
+@override_settings(EIM_HANDSHAKES_IN_FLIGHT=50)
+async def test_sockets_syncing_together_share_a_catch_up_and_only_the_ended_token_gets_none(
+    monkeypatch,
+):
+    people = await database_sync_to_async(_people_with_tokens)(5)
+    opened = await asyncio.gather(*(_open(token) for _person, token in people))
+    author = people[0][0]
+    await database_sync_to_async(_messages_sent)(author, 3)
+    await database_sync_to_async(_expire_token_of)(people[2][0])
+    sizes = _catch_up_batch_sizes(monkeypatch)
+
+    received = await _sync_all(opened)
+
+    assert max(sizes) > 1
+    for index, frames in enumerate(received):
+        texts = [json.loads(f["text"]) for f in frames if f["type"] == "websocket.send"]
+        bodies = [t["message"]["body"] for t in texts if t["type"] == "message.new"]
+        if index == 2:
+            assert bodies == []
+            assert not any(t["type"] == "sync.done" for t in texts)
+            assert {"type": "websocket.close", "code": 4401} in frames
+        else:
+            assert bodies == ["m0", "m1", "m2"]
+            assert texts[-1]["type"] == "sync.done"
+    await _close_all([o for i, o in enumerate(opened) if i != 2])
+
+
+@override_settings(EIM_HANDSHAKES_IN_FLIGHT=50)
+async def test_when_a_catch_up_batchs_shared_queries_fail_each_socket_reads_alone(monkeypatch):
+    people = await database_sync_to_async(_people_with_tokens)(3)
+    opened = await asyncio.gather(*(_open(token) for _person, token in people))
+    await database_sync_to_async(_messages_sent)(people[0][0], 2)
+    sizes = _catch_up_batch_sizes(monkeypatch)
+
+    def failing(*, ranges):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the batch's page query failed")
+
+    monkeypatch.setattr(selectors, "events_in_range_set", failing)
+
+    received = await _sync_all(opened)
+
+    assert max(sizes) > 1
+    for frames in received:
+        texts = [json.loads(f["text"]) for f in frames if f["type"] == "websocket.send"]
+        assert [t["message"]["body"] for t in texts if t["type"] == "message.new"] == ["m0", "m1"]
+    await _close_all(opened)
