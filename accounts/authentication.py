@@ -23,15 +23,23 @@ class BearerTokenAuthentication(TokenAuthentication):
         return auth_token.user, auth_token
 
 
-def bearer_credentials(header_value: bytes | None) -> tuple[User, AuthToken] | None:
-    """The user and token a raw `Authorization` header names, or None if it names none."""
+def bearer_secret(header_value: bytes | None) -> bytes | None:
+    """The token a raw `Authorization: Bearer <token>` header carries, or None."""
     if not header_value:
         return None
     parts = header_value.split()
     if len(parts) != 2 or parts[0].lower() != b"bearer":
         return None
+    return parts[1]
+
+
+def bearer_credentials(header_value: bytes | None) -> tuple[User, AuthToken] | None:
+    """The user and token a raw `Authorization` header names, or None if it names none."""
+    secret = bearer_secret(header_value)
+    if secret is None:
+        return None
     try:
-        return BearerTokenAuthentication().authenticate_credentials(parts[1])
+        return BearerTokenAuthentication().authenticate_credentials(secret)
     except exceptions.AuthenticationFailed:
         return None
 

@@ -50,39 +50,85 @@ def api_token_authenticate(*, secret: bytes) -> AuthToken | None:
 
     An expired token is deleted on sight. Its use is recorded, at most once a minute.
     """
+    return api_tokens_authenticate(secrets=[secret])[0]
+
+
+def api_tokens_authenticate(*, secrets: list[bytes]) -> list[AuthToken | None]:
+    """api_token_authenticate for several secrets, in their order: one query for all of
+    them, and one write of their uses. A restart's WebSocket handshakes arrive together and
+    are checked in batches (eim/chat/arrivals.py); each secret is still judged on its own."""
+    texts = [_secret_text(secret) for secret in secrets]
+    keys = {text[: CONSTANTS.TOKEN_KEY_LENGTH] for text in texts if text is not None}
+    candidates: dict[str, list[AuthToken]] = {}
+    if keys:
+        for token in AuthToken.objects.filter(token_key__in=keys).select_related(
+            "user", "activity"
+        ):
+            candidates.setdefault(token.token_key, []).append(token)
+    now = timezone.now()
+    found: list[AuthToken | None] = []
+    for text in texts:
+        token = None
+        if text is not None:
+            digest = hash_token(text)
+            token = next(
+                (
+                    t
+                    for t in candidates.get(text[: CONSTANTS.TOKEN_KEY_LENGTH], ())
+                    if compare_digest(digest, t.digest)
+                ),
+                None,
+            )
+        found.append(token if token is not None and token.user.is_active else None)
+    live = _expired_deleted(found, now)
+    _record_uses(live, now)
+    for token in {t.pk: t for t in live}.values():
+        user_seen(user=token.user, at=now)
+    live_ids = {token.pk for token in live}
+    return [token if token is not None and token.pk in live_ids else None for token in found]
+
+
+def _secret_text(secret: bytes) -> str | None:
     try:
-        text = secret.decode("ascii")
+        return secret.decode("ascii")
     except UnicodeDecodeError:
         return None
-    digest = hash_token(text)
-    candidates = AuthToken.objects.filter(
-        token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]
-    ).select_related("user", "activity")
-    token = next((t for t in candidates if compare_digest(digest, t.digest)), None)
-    if token is None or not token.user.is_active:
-        return None
-    now = timezone.now()
-    if token.expiry is None or token.expiry <= now:  # none is made without one
+
+
+def _expired_deleted(found: list[AuthToken | None], now: datetime) -> list[AuthToken]:
+    """The live tokens among these; the expired ones deleted (once each)."""
+    live, expired = [], {}
+    for token in found:
+        if token is None:
+            continue
+        if token.expiry is None or token.expiry <= now:  # none is made without one
+            expired[token.pk] = token
+        else:
+            live.append(token)
+    for token in expired.values():
         token.delete()
-        return None
-    _record_use(token, now)
-    user_seen(user=token.user, at=now)
-    return token
+    return live
 
 
-def _record_use(token: AuthToken, now: datetime) -> None:
-    activity: ApiTokenActivity | None = getattr(token, "activity", None)
-    if activity is not None and activity.last_used_at > now - LAST_USED_PRECISION:
+def _record_uses(tokens: list[AuthToken], now: datetime) -> None:
+    stale = {
+        token.pk
+        for token in tokens
+        if (activity := getattr(token, "activity", None)) is None
+        or activity.last_used_at <= now - LAST_USED_PRECISION
+    }
+    if not stale:
         return
     # One statement (an upsert, in SQL that PostgreSQL and SQLite both take), not a read and
     # a write in a transaction: after a restart every socket's handshake records its token's
     # use, and building the ORM's upsert cost more than running it (docs/performance.md).
+    stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {ApiTokenActivity._meta.db_table} (token_id, last_used_at) "  # noqa: S608
-            "VALUES (%s, %s) ON CONFLICT (token_id) DO UPDATE SET "
-            "last_used_at = excluded.last_used_at",
-            [token.pk, connection.ops.adapt_datetimefield_value(now)],
+            f"VALUES {', '.join(['(%s, %s)'] * len(stale))} ON CONFLICT (token_id) DO UPDATE "
+            "SET last_used_at = excluded.last_used_at",
+            [value for pk in sorted(stale) for value in (pk, stamp)],
         )
 
 

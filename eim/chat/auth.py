@@ -16,8 +16,9 @@ from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.contrib.auth import get_user
 from django.contrib.sessions.backends.base import SessionBase
 
-from accounts.authentication import bearer_credentials
+from accounts.authentication import bearer_credentials, bearer_secret
 from accounts.models import User
+from accounts.services.tokens import api_tokens_authenticate
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,29 @@ def handshake_authenticate(presented: Presented) -> Authenticated | None:
     return Authenticated(
         user=signed_in, token_digest=None, session_key=presented.session.session_key
     )
+
+
+def handshakes_authenticate(presented: list[Presented]) -> list[Authenticated | None]:
+    """handshake_authenticate for several handshakes, in their order: the API tokens among
+    them checked in one query (api_tokens_authenticate), each judged on its own; sessions
+    one by one. Runs in a database thread."""
+    results: list[Authenticated | None] = [None] * len(presented)
+    by_token = [
+        (index, secret)
+        for index, one in enumerate(presented)
+        if one.authorization is not None
+        and (secret := bearer_secret(one.authorization)) is not None
+    ]
+    tokens = api_tokens_authenticate(secrets=[secret for _index, secret in by_token])
+    for (index, _secret), token in zip(by_token, tokens, strict=True):
+        if token is not None:
+            results[index] = Authenticated(
+                user=token.user, token_digest=token.digest, session_key=None
+            )
+    for index, one in enumerate(presented):
+        if one.authorization is None:
+            results[index] = handshake_authenticate(one)
+    return results
 
 
 class _NoteCredentials:

@@ -14,11 +14,11 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 from auditlog.context import set_actor
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -26,8 +26,10 @@ from accounts.models import User
 from accounts.services.access import AccessChange
 
 from . import selectors
-from .admission import handshake_admission
-from .auth import Presented, handshake_authenticate
+from .admission import handshake_admitted
+from .arrivals import Arrival, socket_arrive
+from .auth import Presented
+from .catch_up import CatchUpAsk, socket_catch_up
 from .db_threads import in_db_thread
 from .errors import ChatError, ErrorCode
 from .models import EventType, PresenceStatus
@@ -77,48 +79,6 @@ def _announce_later(broadcasts: list[GroupMessage]) -> Callable[[asyncio.Future[
         task.add_done_callback(_background.discard)
 
     return announce
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """What a new socket's one database call found: who it is, and their conversations
-    ({conversation id: (joined seq, last seq)})."""
-
-    sign_in: SignIn
-    user: User
-    joined: dict[int, tuple[int, int]]
-
-
-def _arrival(*, presented: Presented, channel_name: str) -> Arrival | None:
-    """A new socket's one database call: its credentials checked (None if they name no active
-    user), its user's conversations, and its presence recorded online."""
-    authenticated = handshake_authenticate(presented)
-    if authenticated is None:
-        return None
-    user = authenticated.user
-    joined = selectors.conversation_cursors_for_user(user_id=user.pk)
-    presence.presence_session_set(
-        user=user, channel_name=channel_name, status=PresenceStatus.ONLINE
-    )
-    sign_in = SignIn(user.pk, authenticated.token_digest, authenticated.session_key)
-    return Arrival(sign_in=sign_in, user=user, joined=joined)
-
-
-def _catch_up_read(
-    *, sign_in: SignIn | None, user_id: int, cursors: dict[int, int], page: int
-) -> tuple[dict[int, tuple[int, int]], dict[int, list[Any]]]:
-    """A catch-up's one database call: the sign-in checked (if given), the user's
-    conversations (joined seq, last seq), and the first page of every one behind `cursors`
-    (a conversation not in them yet from its join)."""
-    if sign_in is not None:
-        sign_in.require()
-    joined = selectors.conversation_cursors_for_user(user_id=user_id)
-    ranges = {}
-    for conversation_id, (joined_seq, last_seq) in joined.items():
-        cursor = cursors.get(conversation_id, joined_seq - 1)
-        if last_seq > cursor:
-            ranges[conversation_id] = (cursor, min(last_seq, cursor + page))
-    return joined, selectors.events_in_ranges(ranges=ranges)
 
 
 # Tasks nobody awaits, kept referenced until they end (asyncio holds only weak references).
@@ -186,12 +146,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     presence_seen: dict[int, str]
     # Whether a frame that acts before `sync` was answered with the not_synced notice.
     told_not_synced: bool
+    # The socket's ASGI receive: admission reads a client's departure from it (admission.py).
+    client_receive: Callable[[], Awaitable[dict[str, Any]]]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.client_receive = receive
+        await super().__call__(scope, receive, send)
 
     async def connect(self) -> None:
         """Authenticate, join, accept and say hello: admitted a few handshakes at a time
-        (admission.py), in one database call (docs/performance.md)."""
-        async with handshake_admission():
+        (admission.py), the arrival batched with the others of the moment (arrivals.py). A
+        handshake whose client left while it waited its turn is dropped unworked."""
+        gate = await handshake_admitted(self.client_receive)
+        if gate is None:
+            raise StopConsumer  # nothing was done for it: nothing to undo
+        try:
             await self._arrive()
+        finally:
+            gate.release()
 
     async def _arrive(self) -> None:
         self.cursors = {}
@@ -218,13 +190,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.cursors = {cid: last for cid, (_joined, last) in arrival.joined.items()}
             await self.accept()
 
-        arrival = await self._call(
-            _arrival,
-            check_sign_in=False,
-            actor=None,
-            then=join,
+        arrival = await socket_arrive(
             presented=self.scope.get("chat_credentials") or Presented(None, None),
             channel_name=self.channel_name,
+            then=join,
         )
         if arrival is None:
             await self.close(code=int(CloseCode.SIGNED_OUT))
@@ -550,15 +519,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _reconcile(self, *, check_sign_in: bool = False) -> None:
         """Catch up with the outbox: new conversations, lost frames at the tail.
 
-        One thread hop in the usual case: the sign-in check (with `check_sign_in`), the
-        conversations and the first page of each one behind come in one call; only a
-        conversation more than a page behind, or one the user left, reads more.
+        One thread hop in the usual case, shared with the other sockets catching up at the
+        moment (catch_up.py): the sign-in check (with `check_sign_in`), the conversations
+        and the first page of each one behind come in one call; only a conversation more
+        than a page behind, or one the user left, reads more.
         """
-        joined, pages = await in_db_thread(_catch_up_read)(
-            sign_in=self.sign_in if check_sign_in else None,
-            user_id=self.user.pk,
-            cursors=dict(self.cursors),
-            page=settings.EIM_SYNC_PAGE,
+        joined, pages = await socket_catch_up(
+            CatchUpAsk(
+                sign_in=self.sign_in if check_sign_in else None,
+                user_id=self.user.pk,
+                cursors=dict(self.cursors),
+                page=settings.EIM_SYNC_PAGE,
+            )
         )
         for conversation_id in set(self.cursors) - set(joined):
             # Removed while the member.left frame was lost: deliver it from the outbox.

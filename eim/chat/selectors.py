@@ -233,6 +233,22 @@ def events_in_ranges(*, ranges: dict[int, tuple[int, int]]) -> dict[int, list[Co
     return found
 
 
+def events_in_range_set(*, ranges: set[tuple[int, int, int]]) -> dict[int, list[ConversationEvent]]:
+    """Outbox events in any of these (conversation, after, up to] ranges, per conversation in
+    seq order, each once: one query for the catch-ups of many sockets (eim/chat/catch_up.py),
+    whose ranges in a conversation may overlap. Callers filter by audience, as for
+    events_after."""
+    if not ranges:
+        return {}
+    wanted = Q(
+        *[Q(conversation_id=c, seq__gt=a, seq__lte=b) for c, a, b in ranges], _connector=Q.OR
+    )
+    found: dict[int, list[ConversationEvent]] = {}
+    for event in ConversationEvent.objects.filter(wanted).order_by("conversation_id", "seq"):
+        found.setdefault(event.conversation_id, []).append(event)
+    return found
+
+
 def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]:
     """{conversation id: (seq the user joined at, last seq)} of the user's conversations.
 
@@ -246,6 +262,25 @@ def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]
             [user_id],
         )
         return {int(cid): (int(joined), int(last)) for cid, joined, last in cursor.fetchall()}
+
+
+def conversation_cursors_for_users(*, user_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
+    """conversation_cursors_for_user for several users in one query ({user id: cursors});
+    a user in no conversation maps to {}. A restart's handshakes, batched, read it once."""
+    memberships, conversations = Membership._meta.db_table, Conversation._meta.db_table
+    result: dict[int, dict[int, tuple[int, int]]] = {user_id: {} for user_id in user_ids}
+    if not user_ids:
+        return result
+    marks = ", ".join(["%s"] * len(user_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.user_id, m.conversation_id, m.joined_seq, c.last_seq FROM {memberships} m "  # noqa: S608
+            f"JOIN {conversations} c ON c.id = m.conversation_id WHERE m.user_id IN ({marks})",
+            list(user_ids),
+        )
+        for user_id, cid, joined, last in cursor.fetchall():
+            result[int(user_id)][int(cid)] = (int(joined), int(last))
+    return result
 
 
 def history_archive_starts_for_user(*, user_id: int) -> dict[int, int]:

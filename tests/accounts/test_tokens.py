@@ -233,3 +233,35 @@ def test_deleting_a_token_in_djangos_admin_is_an_audited_revocation(alice):
     assert response.status_code == 302
     assert _bearer(token).get("/api/v1/me/").status_code == 401
     assert AuditEvent.objects.get(event_type=AuditEventType.API_TOKEN_REVOKED).actor == root
+
+
+def test_tokens_checked_together_are_each_judged_alone(alice, bob, carol):
+    """A restart's handshakes check their tokens in one query: each secret gets its own answer,
+    in order, and only the live ones record a use."""
+    from accounts.services import user_deactivate
+    from accounts.services.tokens import api_tokens_authenticate
+
+    live, revoked, expired = _create_token("alice"), _create_token("alice"), _create_token("bob")
+    of_the_deactivated = _create_token("carol")
+    AuthToken.objects.get(digest=hash_token(revoked)).delete()
+    AuthToken.objects.filter(digest=hash_token(expired)).update(
+        expiry=timezone.now() - timedelta(seconds=1)
+    )
+    user_deactivate(user=carol, by=None)
+    secrets = [live, revoked, expired, "x" * 64, live, of_the_deactivated]
+
+    found = api_tokens_authenticate(secrets=[s.encode() for s in secrets] + [b"\xff" * 64])
+
+    assert [t.user_id if t else None for t in found] == [
+        alice.pk,
+        None,
+        None,
+        None,
+        alice.pk,
+        None,
+        None,
+    ]
+    assert not AuthToken.objects.filter(user=bob).exists()  # the expired one, deleted
+    assert list(ApiTokenActivity.objects.values_list("token__digest", flat=True)) == [
+        hash_token(live)
+    ]

@@ -149,3 +149,64 @@ def test_typing_with_a_thread_that_is_not_an_id_is_refused(alice):
         typing_notify(user=alice, conversation_id=channel.pk, thread="7")
 
     assert refused.value.code == ErrorCode.INVALID_INPUT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_arrivals_announces_what_one_socket_at_a_time_would(
+    alice, bob, carol, monkeypatch
+):
+    """A restart's handshakes record their presence in batches: two sockets of one person in
+    a batch announce "online" once, and a person still online by another socket not at all."""
+    announced: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        presence_service,
+        "ephemeral_broadcast",
+        lambda group, message: announced.append((group, message["frame"]["status"])),
+    )
+    presence_session_set(user=bob, channel_name="bob-laptop", status="online")
+    announced.clear()
+
+    presence_service.presence_sessions_online(
+        sessions=[(alice, "alice-laptop"), (bob, "bob-phone"), (alice, "alice-phone"), (carol, "c")]
+    )
+
+    assert sorted(announced) == sorted(
+        [(f"user.{alice.pk}", "online"), (f"user.{carol.pk}", "online")]
+    )
+    assert presence_of_users(user_ids=[alice.pk, bob.pk, carol.pk]) == {
+        alice.pk: "online",
+        bob.pk: "online",
+        carol.pk: "online",
+    }
+    assert set(alice.presence_sessions.values_list("channel_name", flat=True)) == {
+        "alice-laptop",
+        "alice-phone",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_of_arrivals_with_the_same_people_in_any_order_never_deadlock(alice, bob, carol):
+    """Each batch locks its people in id order, so two batches naming them in opposite orders
+    (and a single socket beside them) wait for each other instead of deadlocking."""
+
+    def arrive(sessions: list, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            presence_service.presence_sessions_online(sessions=sessions)
+        finally:
+            connection.close()
+
+    for round_ in range(10):
+        start = threading.Barrier(3)
+        forward = [(alice, f"a{round_}"), (bob, f"b{round_}"), (carol, f"c{round_}")]
+        backward = [(carol, f"C{round_}"), (bob, f"B{round_}"), (alice, f"A{round_}")]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            calls = [
+                pool.submit(arrive, forward, start),
+                pool.submit(arrive, backward, start),
+                pool.submit(arrive, [(bob, f"single{round_}")], start),
+            ]
+            for call in calls:
+                call.result(timeout=30)
+
+    assert bob.presence_sessions.count() == 30

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from eim.asgi import application
-from eim.chat import consumers
+from eim.chat import catch_up, consumers
 from tests.factories import ChannelFactory, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,13 +58,18 @@ async def test_a_sync_catches_up_every_conversation_in_one_database_call(
     socket, hello = await _open(await database_sync_to_async(token_for)(bob))
     await database_sync_to_async(_send_each)(alice, channels, 4)
     reads: list[str] = []
-    real = consumers.in_db_thread
+    real, real_batch = consumers.in_db_thread, catch_up.catch_up_reads
 
     def counted(func: Any) -> Any:
         reads.append(func.__name__)
         return real(func)
 
+    def counted_batch(asks: Any) -> Any:
+        reads.append(f"catch_up_reads of {len(asks)}")
+        return real_batch(asks)
+
     monkeypatch.setattr(consumers, "in_db_thread", counted)
+    monkeypatch.setattr(catch_up, "catch_up_reads", counted_batch)
 
     frames = await _sync(socket, hello["cursors"])
     reads_by_sync = list(reads)
@@ -72,7 +77,7 @@ async def test_a_sync_catches_up_every_conversation_in_one_database_call(
 
     for channel in channels:
         assert _bodies(frames, channel.pk) == [f"{channel.pk} {i}" for i in range(4)]
-    assert reads_by_sync == ["_catch_up_read"]
+    assert reads_by_sync == ["catch_up_reads of 1"]
 
 
 @override_settings(EIM_SYNC_PAGE=3)

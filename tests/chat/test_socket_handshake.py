@@ -18,7 +18,7 @@ from accounts.models import ApiTokenActivity
 from accounts.services import user_deactivate
 from accounts.services.tokens import api_token_create
 from eim.asgi import application
-from eim.chat import consumers
+from eim.chat import arrivals
 from eim.chat.models import PresenceSession
 from tests.factories import ChannelFactory
 
@@ -107,21 +107,21 @@ async def test_a_storm_of_handshakes_is_admitted_one_at_a_time_and_none_is_refus
     tokens = [await database_sync_to_async(api_token_create)(user=alice) for _ in range(6)]
     running, most = 0, 0
     lock = threading.Lock()
-    real_arrival = consumers._arrival
+    real_arrival = arrivals.arrivals_record
 
-    def slow_arrival(**kwargs):
+    def slow_arrival(arriving):
         nonlocal running, most
         with lock:
             running += 1
             most = max(most, running)
         try:
             time.sleep(0.1)  # a loaded database: arrivals overlap unless something orders them
-            return real_arrival(**kwargs)
+            return real_arrival(arriving)
         finally:
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(consumers, "_arrival", slow_arrival)
+    monkeypatch.setattr(arrivals, "arrivals_record", slow_arrival)
 
     opened = await asyncio.gather(*(_open(_bearer(t)) for t in tokens))
 
@@ -130,3 +130,37 @@ async def test_a_storm_of_handshakes_is_admitted_one_at_a_time_and_none_is_refus
     for communicator, _connected, _code in opened:
         assert (await communicator.receive_json_from(timeout=10))["type"] == "hello"
         await communicator.disconnect()
+
+
+@override_settings(EIM_HANDSHAKES_IN_FLIGHT=1)
+async def test_a_handshake_whose_client_left_while_queued_is_never_worked_on(
+    alice, bob, monkeypatch
+):
+    """Bob's handshake waits behind Alice's (one at a time); he gives up before his turn: his
+    arrival never runs (no token use, no presence), and Alice's goes on."""
+    alice_token = await database_sync_to_async(api_token_create)(user=alice)
+    bob_token = await database_sync_to_async(api_token_create)(user=bob)
+    arrived: list[bytes | None] = []
+    real_arrival = arrivals.arrivals_record
+
+    def slow_arrival(arriving):
+        arrived.extend(presented.authorization for presented, _channel in arriving)
+        time.sleep(0.5)  # Alice's arrival holds the one place while Bob leaves
+        return real_arrival(arriving)
+
+    monkeypatch.setattr(arrivals, "arrivals_record", slow_arrival)
+    first = asyncio.ensure_future(_open(_bearer(alice_token)))
+    await asyncio.sleep(0.1)
+    queued = WebsocketCommunicator(application, "/ws/", headers=_bearer(bob_token))
+    await queued.send_input({"type": "websocket.connect"})
+    await asyncio.sleep(0.1)
+
+    await queued.send_input({"type": "websocket.disconnect", "code": 1006})
+    await queued.wait(timeout=5)  # the queued handshake ended without its turn
+    communicator, connected, _code = await first
+
+    assert connected
+    assert arrived == [f"Bearer {alice_token}".encode()]
+    assert await database_sync_to_async(_arrival_rows)(bob) == (0, 0)
+    assert await database_sync_to_async(_arrival_rows)(alice) == (1, 1)
+    await communicator.disconnect()

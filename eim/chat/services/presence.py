@@ -143,6 +143,66 @@ def presence_session_set(*, user: User, channel_name: str, status: object) -> Pr
     return after
 
 
+@transaction.atomic
+def presence_sessions_online(*, sessions: list[tuple[User, str]]) -> None:
+    """Record arriving sockets ([(user, channel name)]) online: what presence_session_set
+    does for each in turn, announcements included, in one transaction and three statements
+    however many there are. A restart's handshakes arrive together and are batched
+    (eim/chat/arrivals.py). The users' locks are taken in id order, so two batches (or a
+    batch and a single socket) never wait on each other in a cycle."""
+    if connection.vendor != "postgresql":
+        for user, channel_name in sessions:
+            presence_session_set(user=user, channel_name=channel_name, status=PresenceStatus.ONLINE)
+        return
+    users = {user.pk: user for user, _channel_name in sessions}
+    user_ids = sorted(users)
+    fresh = _sessions_record(sessions)
+    # The same transitions as one socket at a time: each socket sees the user's sockets as
+    # they were before the batch, plus the ones of this batch ahead of it.
+    for user, channel_name in sessions:
+        statuses = fresh.setdefault(user.pk, {})
+        before = _presence_of_statuses(set(statuses.values()))
+        statuses[channel_name] = PresenceStatus.ONLINE.value
+        if _presence_of_statuses(set(statuses.values())) != before:
+            _announce(user, PresenceStatus.ONLINE)
+    for user_id in user_ids:
+        user_seen(user=users[user_id])
+
+
+def _sessions_record(sessions: list[tuple[User, str]]) -> dict[int, dict[str, str]]:
+    """Lock the users (in id order), upsert every socket's row, and return the users' fresh
+    sockets as they were just before ({user id: {channel name: status}}): _session_record
+    for many, PostgreSQL only."""
+    table, users_table = PresenceSession._meta.db_table, User._meta.db_table
+    now = timezone.now()
+    user_ids = sorted({user.pk for user, _channel_name in sessions})
+    fresh: dict[int, dict[str, str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {users_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608
+            [user_ids],
+        )
+        cursor.execute(
+            f"WITH up AS (INSERT INTO {table} (user_id, channel_name, status, last_seen) "  # noqa: S608
+            "SELECT u, c, %s, %s FROM unnest(%s::bigint[], %s::varchar[]) AS a(u, c) "
+            "ON CONFLICT (channel_name) DO UPDATE SET user_id = EXCLUDED.user_id, "
+            "status = EXCLUDED.status, last_seen = EXCLUDED.last_seen RETURNING 1) "
+            f"SELECT user_id, channel_name, status FROM {table} "
+            "WHERE user_id = ANY(%s) AND last_seen >= %s",
+            [
+                PresenceStatus.ONLINE.value,
+                connection.ops.adapt_datetimefield_value(now),
+                [user.pk for user, _channel_name in sessions],
+                [channel_name for _user, channel_name in sessions],
+                user_ids,
+                connection.ops.adapt_datetimefield_value(now - PRESENCE_TTL),
+            ],
+        )
+        for user_id, channel_name, status in cursor.fetchall():
+            fresh.setdefault(int(user_id), {})[channel_name] = status
+    return fresh
+
+
 def presence_session_touch(*, channel_name: str) -> None:
     PresenceSession.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
 
