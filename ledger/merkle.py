@@ -267,27 +267,22 @@ class InclusionProver:
         """The audit path of leaf `index`, as `inclusion_proof` gives it."""
         if not 0 <= index < self.size:
             raise ValueError("leaf index out of range")
-        path: list[bytes] = []
-        lo, hi = 0, self.size
-        while hi - lo > 1:
-            k = _split(hi - lo)
-            if index < lo + k:
-                path.append(self._root(lo + k, hi))
-                hi = lo + k
-            else:
-                path.append(self._root(lo, lo + k))
-                lo = lo + k
-        return list(reversed(path))
+        return self._path(index, down_to=1)
 
     def _path_above(self, first: int) -> list[bytes]:
         """The part of a proof above the complete block starting at leaf `first`: the
         siblings of the nodes from that block up to the root, from the block roots alone
         (the block's own leaves are not hashed again for it)."""
+        return self._path(first, down_to=self.block)
+
+    def _path(self, index: int, *, down_to: int) -> list[bytes]:
+        """The siblings on the way from the root down to the subtree of `down_to` leaves (or
+        fewer) that holds leaf `index`, nearest first."""
         path: list[bytes] = []
         lo, hi = 0, self.size
-        while hi - lo > self.block:
+        while hi - lo > down_to:
             k = _split(hi - lo)
-            if first < lo + k:
+            if index < lo + k:
                 path.append(self._root(lo + k, hi))
                 hi = lo + k
             else:
