@@ -111,6 +111,32 @@ def test_a_blocked_send_is_refused_and_its_text_comes_back(sign_in, viewport, to
     assert in_db_thread(ConversationEvent.objects.filter(type="message.blocked").count) == 1
 
 
+def test_a_thread_that_loads_late_leaves_the_focus_on_the_warning(sign_in):
+    """A reply sent before the thread's history arrives: its warning keeps the focus when the
+    history comes (the panel focused its box after loading, taking it from the notice)."""
+    a, _ = _people(sign_in, LAPTOP, False)
+    a.send("Ship 4.2 tonight?")
+    held = []
+    a.page.route("**/messages/?*thread=*", lambda route: held.append(route))  # it waits
+    root = a.message("Ship 4.2 tonight?")
+    root.hover()
+    root.get_by_role("button", name="Reply in thread").click()
+    expect(a.page.locator("#thread-scroll")).to_have_attribute("aria-busy", "true")
+    reply_box = a.page.get_by_role("textbox", name="Reply in thread")
+
+    reply_box.fill("Yes, I guarantee it")
+    reply_box.press("Enter")
+    edit = a.page.locator("#thread-composer [data-role=notice]").get_by_role(
+        "button", name="Edit message"
+    )
+    expect(edit).to_be_focused()
+    assert len(held) == 1
+    held[0].continue_()
+
+    expect(a.page.locator("#thread-scroll")).to_have_attribute("aria-busy", "false")
+    expect(edit).to_be_focused()
+
+
 def test_a_warned_thread_reply_is_confirmed_from_the_keyboard(sign_in):
     a, b = _people(sign_in, LAPTOP, False)
     a.send("Ship 4.2 tonight?")

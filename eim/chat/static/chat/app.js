@@ -287,6 +287,7 @@ async function fetchConversation(id) {
 async function openConversation(id, { focus = false } = {}) {
   const conversation = store.conversations.get(id);
   if (!conversation) return;
+  const focusedBefore = document.activeElement;
   if (view.activeId !== null && view.activeId !== id) view.drafts.set(view.activeId, composer.input.value);
   const switching = view.activeId !== id;
   view.activeId = id;
@@ -303,7 +304,7 @@ async function openConversation(id, { focus = false } = {}) {
     unreadBar.start(conversation.last_read_seq ?? 0, conversation.unread || 0);
     await showMessages(id, { unread: conversation.unread || 0 });
   }
-  if (focus && !phone.matches) composer.focus();
+  if (focus && !phone.matches) composer.focusAfterLoad(focusedBefore);
   if (conversation.kind !== "direct" && conversation.kind !== "group") loadMembers(id);
 }
 

@@ -284,6 +284,13 @@ export class Composer {
     this.input.focus();
   }
 
+  // Focus the box once something slow (a history load) is done, unless the person has put
+  // the focus elsewhere since it began (in the box, on a warning's buttons): never take it.
+  focusAfterLoad(focusedBefore) {
+    const now = document.activeElement;
+    if (now === focusedBefore || now === document.body || now === null) this.input.focus();
+  }
+
   // Put text where the caret is (an emoji from the picker).
   insert(text) {
     const { selectionStart: start, selectionEnd: end, value } = this.input;

@@ -184,6 +184,7 @@ export function historyPane(parts, hooks) {
   }
 
   async function openThread(conversationId, rootId, opener) {
+    const focusedBefore = document.activeElement;
     hooks.closeSearch();
     view.thread = { conversation: conversationId, root: rootId, opener };
     view.threadReady = false;
@@ -210,7 +211,7 @@ export function historyPane(parts, hooks) {
     threadTimeline.setMessages(store.threadMessages(conversationId, rootId), pending);
     view.threadReady = true;
     $("thread-scroll").setAttribute("aria-busy", "false");
-    threadComposer.focus();
+    threadComposer.focusAfterLoad(focusedBefore);
   }
 
   function closeThread() {
