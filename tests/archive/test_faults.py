@@ -348,6 +348,26 @@ def while_running(
         thread.join()
 
 
+def produce_until(
+    done: Callable[[], bool],
+    producers: list[Room],
+    per_round: int,
+    traffic: Traffic,
+    *,
+    pace: float,
+    every: float,
+    action: Callable[[], None],
+) -> int:
+    """Rounds of traffic, `action` every `every` seconds during each, until `done()` after a
+    round: a fault schedule always runs its course during traffic, however fast the machine
+    sends. Returns the messages sent."""
+    rounds = 0
+    while not rounds or not done():
+        while_running(produce_in_threads(producers, per_round, traffic, pace=pace), every, action)
+        rounds += 1
+    return rounds * per_round * len(producers)
+
+
 # ----- checking the archive
 
 

@@ -12,10 +12,9 @@ from archive.selectors import archived_events
 from compliance.models import Flag, ReviewItem, ScanState
 from tests.archive.test_faults import (
     Traffic,
-    produce_in_threads,
+    produce_until,
     rooms,
     wait_until_archived,
-    while_running,
 )
 
 from .conftest import make_policy
@@ -64,15 +63,18 @@ def test_killing_the_scanning_worker_mid_run_scans_every_record_once(officer, fl
             kills["main process"] += 1
             fleet.start_worker("w", wait=False)
 
-    threads = produce_in_threads(producers, 400, traffic, pace=0.002)
-    while_running(threads, 0.7, kill_something)
+    def killed_enough() -> bool:
+        return kills["main process"] >= 2 and kills["pool process"] >= 2
+
+    sent = produce_until(
+        killed_enough, producers, 200, traffic, pace=0.002, every=0.7, action=kill_something
+    )
     fleet.revive("w")
     wait_until_archived(timeout=60)
     wait_until_scanned(timeout=60)
 
     assert traffic.unexpected == []
-    assert kills["main process"] >= 2, kills
-    assert kills["pool process"] >= 2, kills
+    assert len(traffic.acknowledged) == sent
     assert_scanned_exactly_once()
 
 
@@ -83,22 +85,28 @@ def test_flushing_and_restarting_the_broker_mid_run_scans_every_record_once(offi
     fleet.start_beat()
     fleet.start_worker("w")
     traffic = Traffic()
-    faults = iter(["flushall", "restart", "flushall"])
+    faults = ["flushall", "restart", "flushall"]
 
     def next_fault() -> None:
-        fault = next(faults, None)
+        if not faults:
+            return
+        fault = faults.pop(0)
         if fault == "flushall":
             broker.flushall()
-        elif fault == "restart":
+        else:
             broker.kill()
             time.sleep(0.5)
             broker.start()
 
-    threads = produce_in_threads(producers, 400, traffic, pace=0.003)
-    while_running(threads, 1.0, next_fault)
+    def every_fault_injected() -> bool:
+        return not faults
+
+    sent = produce_until(
+        every_fault_injected, producers, 200, traffic, pace=0.003, every=1.0, action=next_fault
+    )
     wait_until_archived(timeout=60)
     wait_until_scanned(timeout=60)
 
-    assert next(faults, None) is None, "the run ended before every fault was injected"
     assert traffic.unexpected == []
+    assert len(traffic.acknowledged) == sent
     assert_scanned_exactly_once()
