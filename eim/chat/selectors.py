@@ -221,7 +221,16 @@ def events_in_ranges(*, ranges: dict[int, tuple[int, int]]) -> dict[int, list[Co
     """Outbox events of several conversations, each in its (after, up to] seq range, in seq
     order: one query for a resuming socket's every conversation. Callers filter each event by
     its audience, as for events_after."""
-    return events_in_range_set(ranges={(c, a, b) for c, (a, b) in ranges.items()})
+    if not ranges:
+        return {}
+    wanted = Q(
+        *[Q(conversation_id=c, seq__gt=a, seq__lte=b) for c, (a, b) in ranges.items()],
+        _connector=Q.OR,
+    )
+    found: dict[int, list[ConversationEvent]] = {}
+    for event in ConversationEvent.objects.filter(wanted).order_by("conversation_id", "seq"):
+        found.setdefault(event.conversation_id, []).append(event)
+    return found
 
 
 def events_in_range_set(*, ranges: set[tuple[int, int, int]]) -> dict[int, list[ConversationEvent]]:
@@ -241,15 +250,23 @@ def events_in_range_set(*, ranges: set[tuple[int, int, int]]) -> dict[int, list[
 
 
 def conversation_cursors_for_user(*, user_id: int) -> dict[int, tuple[int, int]]:
-    """{conversation id: (seq the user joined at, last seq)} of the user's conversations."""
-    return conversation_cursors_for_users(user_ids=[user_id])[user_id]
+    """{conversation id: (seq the user joined at, last seq)} of the user's conversations.
+
+    Every handshake reads it twice, and every socket again at each catch-up: in SQL, because
+    building the equivalent ORM query cost more than running it (docs/performance.md)."""
+    memberships, conversations = Membership._meta.db_table, Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.conversation_id, m.joined_seq, c.last_seq FROM {memberships} m "  # noqa: S608
+            f"JOIN {conversations} c ON c.id = m.conversation_id WHERE m.user_id = %s",
+            [user_id],
+        )
+        return {int(cid): (int(joined), int(last)) for cid, joined, last in cursor.fetchall()}
 
 
 def conversation_cursors_for_users(*, user_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
-    """{user id: {conversation id: (seq the user joined at, last seq)}} in one query; a user
-    in no conversation maps to {}. Every handshake and every catch-up reads it (batched across
-    sockets after a restart): in SQL, because building the equivalent ORM query cost more than
-    running it (docs/performance.md)."""
+    """conversation_cursors_for_user for several users in one query ({user id: cursors});
+    a user in no conversation maps to {}. A restart's handshakes, batched, read it once."""
     memberships, conversations = Membership._meta.db_table, Conversation._meta.db_table
     result: dict[int, dict[int, tuple[int, int]]] = {user_id: {} for user_id in user_ids}
     if not user_ids:
