@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/eim)
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/9)
+MAINTENANCE_URL := $(shell echo '$(DATABASE_URL_TEST)' | sed 's|/[^/]*$$|/postgres|')
 
 .PHONY: install run test lint typecheck check bench-chat clean
 
@@ -33,7 +34,8 @@ test: install $(OIDC_IDP)/node_modules/.package-lock.json
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/ruff check .
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/ruff format --check .
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/mypy eim accounts archive compliance audit ledger auditor console
-	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) DJANGO_SETTINGS_MODULE=eim.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	@# Checked against the server's maintenance database: the test database does not exist yet.
+	DATABASE_URL=$(MAINTENANCE_URL) EIM_DB_POOL=false REDIS_URL=$(REDIS_URL_TEST) DJANGO_SETTINGS_MODULE=eim.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/python deploy/run_tests.py $(PYTEST_ARGS)
 
 lint: install
