@@ -14,9 +14,7 @@ the tests parse every file with Python's `email` package and require no defects.
 
 import base64
 import html
-from binascii import b2a_base64
-from datetime import datetime
-from email.utils import encode_rfc2231, format_datetime, formataddr
+from email.utils import encode_rfc2231, formataddr
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +27,7 @@ from archive.selectors import (
 )
 
 from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
+from .mime import base64_lines, date_header
 
 DOMAIN = "eim.invalid"
 _KINDS = {MESSAGE_NEW: "original", MESSAGE_EDITED: "edit", MESSAGE_DELETED: "deleted"}
@@ -59,31 +58,6 @@ def _mailbox(name: str, username: str) -> str:
     """`Name <username@eim.invalid>`: the same few people write most messages."""
     local = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in username)
     return formataddr((name, f"{local}@{DOMAIN}"))
-
-
-def _b64(data: bytes) -> str:
-    """Base64 in lines of 76 characters ended by CRLF: `base64.encodebytes` with CRLFs
-    (tested equal), from one C call rather than one a line."""
-    encoded = b2a_base64(data, newline=False).decode()
-    if len(encoded) <= _B64_LINE:
-        return f"{encoded}\r\n" if encoded else ""
-    lines = [encoded[i : i + _B64_LINE] for i in range(0, len(encoded), _B64_LINE)]
-    return "\r\n".join(lines) + "\r\n"
-
-
-_B64_LINE = 76
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _date(moment: datetime) -> str:
-    """`email.utils.format_datetime` (tested equal), written out for the archive's UTC times."""
-    if moment.tzinfo is None or moment.utcoffset():
-        return format_datetime(moment)
-    return (
-        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} "
-        f"{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} +0000"
-    )
 
 
 def _versions_text(history: list[ArchivedEvent]) -> list[tuple[str, str, int, str]]:
@@ -128,13 +102,13 @@ def _attachment_part(attachment: dict[str, Any], *, include: bool) -> str:
         return (
             f"Content-Type: {kind}\r\nContent-Transfer-Encoding: base64\r\n"
             f"Content-Disposition: attachment; {_filename_param(name)}\r\n"
-            f"X-EIM-SHA256: {sha}\r\n\r\n{_b64(data)}"
+            f"X-EIM-SHA256: {sha}\r\n\r\n{base64_lines(data)}"
         )
     note = f"Attachment {attachment.get('filename')} (SHA-256 {sha}) is not included.\n"
     return (
         'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n'
         f"Content-Disposition: inline; {_filename_param(name + '.txt')}\r\n\r\n"
-        f"{_b64(note.encode())}"
+        f"{base64_lines(note.encode())}"
     )
 
 
@@ -168,7 +142,7 @@ def message_eml(
     head = (
         f"From: {_address(message.get('author') or {'id': original.actor_id})}\r\n"
         f"To: {to}\r\n"
-        f"Date: {_date(original.occurred_at)}\r\n"
+        f"Date: {date_header(original.occurred_at)}\r\n"
         f"Message-ID: <message-{mid}@{DOMAIN}>\r\n{thread}"
         f"Subject: {_header_text(subject)}\r\n"
         f"X-EIM-Conversation-Id: {original.conversation_id}\r\n"
@@ -186,9 +160,9 @@ def message_eml(
         f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n'
         f"--{alternative}\r\n"
         'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
-        f"{_b64(plain.encode())}--{alternative}\r\n"
+        f"{base64_lines(plain.encode())}--{alternative}\r\n"
         'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
-        f"{_b64(page.encode())}--{alternative}--\r\n",
+        f"{base64_lines(page.encode())}--{alternative}--\r\n",
         *(_attachment_part(a, include=include_attachments) for a in attachments),
     ]
     body = "".join(f"--{boundary}\r\n{part}" for part in parts) + f"--{boundary}--\r\n"

@@ -1,4 +1,5 @@
-"""The pieces of an EML written out by hand are what the `email` package's helpers write."""
+"""The MIME pieces of EML and RSMF files, written out by hand, are what the `email`
+package's helpers write."""
 
 import base64
 from datetime import UTC, datetime, timedelta, timezone
@@ -7,7 +8,7 @@ from email.utils import format_datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.export.formats import eml
+from compliance.export.formats import mime
 
 
 @settings(max_examples=300, deadline=None)
@@ -15,7 +16,7 @@ from compliance.export.formats import eml
 def test_base64_lines_are_those_of_encodebytes_with_crlf(size: int, seed: bytes) -> None:
     data = (seed * (size // len(seed) + 1))[:size]
 
-    assert eml._b64(data) == base64.encodebytes(data).decode().replace("\n", "\r\n")
+    assert mime.base64_lines(data) == base64.encodebytes(data).decode().replace("\n", "\r\n")
 
 
 @settings(max_examples=300, deadline=None)
@@ -26,10 +27,10 @@ def test_base64_lines_are_those_of_encodebytes_with_crlf(size: int, seed: bytes)
     )
 )
 def test_a_date_header_is_what_format_datetime_writes(moment: datetime) -> None:
-    assert eml._date(moment) == format_datetime(moment)
+    assert mime.date_header(moment) == format_datetime(moment)
 
 
 def test_a_naive_time_is_written_as_format_datetime_writes_it() -> None:
     moment = datetime(2026, 3, 9, 23, 58, 30)
 
-    assert eml._date(moment) == format_datetime(moment)
+    assert mime.date_header(moment) == format_datetime(moment)
