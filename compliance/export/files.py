@@ -23,7 +23,7 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, storages
@@ -158,14 +158,16 @@ def _index_line(path: str, data: bytes) -> str:
     return f'{{"path":{quoted},"sha256":"{hashlib.sha256(data).hexdigest()}","size":{len(data)}}}\n'
 
 
-def bundle_entries(job_id: str, *, parts: int) -> Iterator[dict[str, Any]]:
+def bundle_lines(job_id: str, *, parts: int) -> Iterator[bytes]:
+    """The bundles' files as the manifest lists them, part by part: each one's canonical JSON
+    line as the step wrote it (no newline), spliced into the manifest without decoding."""
     storage = export_storage()
     for part in range(parts):
         name = part_name(job_id, part, BUNDLE_INDEX)
         if storage.exists(name):
             with storage.open(name, "rb") as stream:
                 for line in stream:
-                    yield json.loads(line)
+                    yield line.rstrip(b"\n")
 
 
 def bundled(job_id: str, *, parts: int) -> Iterator[tuple[str, bytes]]:

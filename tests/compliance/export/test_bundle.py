@@ -47,3 +47,20 @@ def test_a_bundle_index_lists_each_file_in_canonical_json(members: dict[str, byt
         )
         for p in sorted(members)
     ]
+
+
+def test_the_manifest_lines_of_stored_bundles_are_their_files_in_canonical_json() -> None:
+    steps = [{"eml/1/1.eml": b"one", "eml/1/2.eml": b"two"}, {}, {"eml/2/ü.eml": b""}]
+    for part, members in enumerate(steps):
+        if members:
+            files.put(files.part_name("job", part, files.BUNDLE_INDEX), files.bundle_index(members))
+
+    lines = list(files.bundle_lines("job", parts=len(steps)))
+
+    assert lines == [
+        canonical_json(
+            {"path": p, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+        ).encode()
+        for members in steps
+        for p, d in sorted(members.items())
+    ]
