@@ -177,9 +177,37 @@ def bundled(job_id: str, *, parts: int) -> Iterator[tuple[str, bytes]]:
         name = bundle_name(job_id, part)
         if not storage.exists(name):
             continue
-        with storage.open(name, "rb") as stream, zipfile.ZipFile(stream) as bundle:
-            for info in bundle.infolist():
-                yield info.filename, bundle.read(info)
+        with storage.open(name, "rb") as stream:
+            data = stream.read()
+        members = _stored_members(data)
+        if members is None:  # not as bundle_bytes writes them (ZIP64): zipfile reads it
+            with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+                members = [(info.filename, bundle.read(info)) for info in bundle.infolist()]
+        yield from members
+
+
+def _stored_members(data: bytes) -> list[tuple[str, bytes]] | None:
+    """The members of a bundle as `bundle_bytes` writes it (stored, no extra fields, no data
+    descriptors), read from its local headers, each checked against its CRC-32 as `zipfile`
+    checks it; None for any other zip. For the download's zip: `zipfile`'s reading was a
+    fifth of packaging a million EML files."""
+    members, offset = [], 0
+    while data.startswith(b"PK\x03\x04", offset):
+        _, _, _, flags, method, _, _, crc, packed, size, name_size, extra_size = (
+            _LOCAL_HEADER.unpack_from(data, offset)
+        )
+        if method != zipfile.ZIP_STORED or flags & ~_UTF8_NAME or extra_size or packed != size:
+            return None
+        start = offset + _LOCAL_HEADER.size + name_size
+        name, body = data[start - name_size : start], data[start : start + size]
+        if zlib.crc32(body) != crc:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {name!r}")
+        members.append((name.decode("utf-8" if flags & _UTF8_NAME else "cp437"), body))
+        offset = start + size
+    end = data.rfind(b"PK\x05\x06")
+    if end < 0 or _END_RECORD.unpack_from(data, end)[3] != len(members):
+        return None
+    return members
 
 
 def zip_name(job_id: str) -> str:

@@ -5,6 +5,7 @@ import hashlib
 import io
 import zipfile
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,3 +65,41 @@ def test_the_manifest_lines_of_stored_bundles_are_their_files_in_canonical_json(
         for members in steps
         for p, d in sorted(members.items())
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(_NAMES, st.binary(max_size=3000), max_size=12))
+def test_a_stored_bundle_reads_back_as_zipfile_reads_it(members: dict[str, bytes]) -> None:
+    made = files.bundle_bytes(members)
+    with zipfile.ZipFile(io.BytesIO(made)) as bundle:
+        read = [(info.filename, bundle.read(info)) for info in bundle.infolist()]
+
+    assert files._stored_members(made) == read
+
+
+def test_the_bundled_files_of_a_job_are_read_back_part_by_part() -> None:
+    steps = [{"eml/1/2.eml": b"two", "eml/1/1.eml": b"one"}, {}, {"eml/2/ü.eml": b"x" * 70000}]
+    for part, members in enumerate(steps):
+        if members:
+            files.put(files.bundle_name("job", part), files.bundle_bytes(members))
+    zip64 = io.BytesIO()
+    with zipfile.ZipFile(zip64, "w") as bundle:
+        bundle.writestr("eml/3/1.eml", b"by zipfile", compress_type=zipfile.ZIP_DEFLATED)
+    files.put(files.bundle_name("job", 3), zip64.getvalue())
+
+    read = list(files.bundled("job", parts=4))
+
+    assert read == [
+        ("eml/1/1.eml", b"one"),
+        ("eml/1/2.eml", b"two"),
+        ("eml/2/ü.eml", b"x" * 70000),
+        ("eml/3/1.eml", b"by zipfile"),
+    ]
+
+
+def test_a_bundle_member_whose_bytes_changed_is_refused() -> None:
+    made = bytearray(files.bundle_bytes({"eml/1/1.eml": b"original text"}))
+    made[made.index(b"original")] = ord("O")
+
+    with pytest.raises(zipfile.BadZipFile, match="CRC"):
+        files._stored_members(bytes(made))
