@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -139,6 +140,52 @@ def message_histories(
     for record in records:
         histories[int(record.message_id or 0)].append(_event(record))
     return dict(histories)
+
+
+def later_records(
+    *, message_ids: Iterable[int], types: Sequence[str], up_to_seq: int
+) -> dict[int, list[ArchivedEvent]]:
+    """The records of `types` of each of these messages up to record `up_to_seq`, in seq
+    order: `message_histories` for an export's steps, a few thousand messages at a time.
+
+    One array parameter rather than an IN list of thousands (which Django and psycopg
+    build and quote one by one: 8 us a message of the worker's CPU for a step of 2,000),
+    the types written in (our constants) so that PostgreSQL proves the partial index
+    `archive_record_later` applies, the time read as text (see OCCURRED_TEXT)."""
+    ids = sorted({int(i) for i in message_ids})
+    if not ids or not types:
+        return {}
+    kinds = ", ".join(_sql_string(t) for t in types)
+    query = (
+        "SELECT seq, event_type, conversation_id, message_id, actor_id, occurred_at::text, "  # noqa: S608 - constants only
+        f"canonical FROM {ArchiveRecord._meta.db_table} WHERE message_id = ANY(%s::bigint[]) "
+        f"AND event_type IN ({kinds}) AND seq <= %s ORDER BY seq"
+    )
+    histories: dict[int, list[ArchivedEvent]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(query, [ids, up_to_seq])
+        for seq, kind, conversation, message, actor, at, canonical in cursor.fetchall():
+            content = json.loads(canonical)
+            histories[int(message)].append(
+                ArchivedEvent(
+                    seq=seq,
+                    type=kind,
+                    conversation_id=conversation,
+                    conversation_seq=int(content.get("conversation_seq") or 0),
+                    message_id=message,
+                    actor_id=actor,
+                    occurred_at=_instant(at),
+                    audience=tuple(int(i) for i in content.get("audience") or ()),
+                    payload=content.get("payload") or {},
+                )
+            )
+    return dict(histories)
+
+
+def _sql_string(value: str) -> str:
+    if not value.replace(".", "").replace("_", "").isalnum():
+        raise ValueError(f"not an event type: {value!r}")
+    return f"'{value}'"
 
 
 def archived_event_of(row: "RecordRow", content: dict[str, Any]) -> ArchivedEvent:

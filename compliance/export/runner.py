@@ -281,15 +281,16 @@ def _concatenated(job: ExportJob) -> list[str]:
     return [PROOFS, *(path for fmt in formats_for(job.options) for path in fmt.appended)]
 
 
-def _listed_files(job: ExportJob) -> Iterator[dict[str, Any]]:
+def _listed_files(job: ExportJob) -> Iterator[bytes]:
     """Every file of the folder (the manifest and its signature aside), then every file the
-    steps bundled: path, SHA-256, size."""
+    steps bundled: path, SHA-256, size, in canonical JSON (the bundled ones as the steps
+    wrote them: a million EML files are not decoded and encoded again)."""
     job_id = str(job.pk)
     for path in files.walk(f"{job_id}/{files.EXPORT_DIR}"):
         if path not in (MANIFEST, "manifest.dsse.json"):
             sha, size = files.digest(files.export_name(job_id, path))
-            yield {"path": path, "sha256": sha, "size": size}
-    yield from files.bundle_entries(job_id, parts=job.parts)
+            yield canonical_json({"path": path, "sha256": sha, "size": size}).encode()
+    yield from files.bundle_lines(job_id, parts=job.parts)
 
 
 def _manifest(job: ExportJob) -> tuple[File, str]:
@@ -321,7 +322,7 @@ def _manifest(job: ExportJob) -> tuple[File, str]:
 
     write(head + b'"files":[')
     for number, entry in enumerate(_listed_files(job)):
-        write((b"," if number else b"") + canonical_json(entry).encode())
+        write((b"," if number else b"") + entry)
     write(b"]" + tail)
     spool.seek(0)
     return File(spool, name=MANIFEST), sha.hexdigest()

@@ -97,12 +97,13 @@ class ArchiveLookups:
         version it superseded. Only the records after the creation are read again."""
         anchors = {int(r.row.message_id or 0): r for r in created}
         later = [*LATER_TYPES, *(REACTION_TYPES if reactions else ())]
-        found = archive_selectors.message_histories(message_ids=anchors, types=later)
+        found = archive_selectors.later_records(
+            message_ids=anchors, types=later, up_to_seq=self.tree_size
+        )
         kept = {}
         for mid, record in anchors.items():
             first = archive_selectors.archived_event_of(record.row, record.content)
-            events = [e for e in found.get(mid, ()) if e.seq <= self.tree_size]
-            kept[mid] = [first, *events]
+            kept[mid] = [first, *found.get(mid, ())]
         if self.latest_only:
             kept = {mid: _latest_version(events) for mid, events in kept.items()}
         return kept

@@ -104,7 +104,7 @@ class DatFormat(ExportFormat):
             recipients = lookups.usernames(cid, record.audience)
             natives[f"natives/{control}.eml"] = message_eml(
                 history,
-                recipients=[{"username": n, "name": n} for n in recipients],
+                recipients=recipients,
                 conversation=lookups.conversation_name(cid),
                 include_attachments=self.include_attachments,
                 context=record.context,

@@ -14,7 +14,8 @@ the tests parse every file with Python's `email` package and require no defects.
 
 import base64
 import html
-from email.utils import encode_rfc2231, format_datetime, formataddr
+from collections.abc import Sequence
+from email.utils import encode_rfc2231, formataddr
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from archive.selectors import (
 )
 
 from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
+from .mime import base64_lines, date_header
 
 DOMAIN = "eim.invalid"
 _KINDS = {MESSAGE_NEW: "original", MESSAGE_EDITED: "edit", MESSAGE_DELETED: "deleted"}
@@ -47,6 +49,19 @@ def _filename_param(name: str) -> str:
     return f"filename*={encode_rfc2231(name, 'utf-8')}"
 
 
+@lru_cache(maxsize=1024)
+def _recipients_header(usernames: tuple[str, ...]) -> str:
+    """The To header's value for an audience (each named by username): the same few
+    audiences receive most messages."""
+    people = ({"username": name, "name": name} for name in usernames)
+    return ",\r\n ".join(_address(p) for p in people) or "undisclosed-recipients:;"
+
+
+@lru_cache(maxsize=1024)
+def _conversation_header(name: str) -> str:
+    return _header_text(name)
+
+
 def _address(user: dict[str, Any]) -> str:
     username = str(user.get("username") or f"user-{user.get('id')}")
     return _mailbox(str(user.get("name") or username), username)
@@ -57,10 +72,6 @@ def _mailbox(name: str, username: str) -> str:
     """`Name <username@eim.invalid>`: the same few people write most messages."""
     local = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in username)
     return formataddr((name, f"{local}@{DOMAIN}"))
-
-
-def _b64(text: bytes) -> str:
-    return base64.encodebytes(text).decode().replace("\n", "\r\n")
 
 
 def _versions_text(history: list[ArchivedEvent]) -> list[tuple[str, str, int, str]]:
@@ -82,13 +93,16 @@ def _bodies(history: list[ArchivedEvent]) -> tuple[str, str]:
     lead = f"[deleted {versions[-1][1]}; the text it had:]\n" if deleted else ""
     lines = [f"[{kind} {stamp}, archive seq {seq}] {text}" for kind, stamp, seq, text in versions]
     plain = f"{lead}{last_text}\n\n-- \nVersions in the eim archive:\n" + "\n".join(lines) + "\n"
+    last_html = html.escape(last_text)
+    # The last text is most often the last version's too: escaped once.
     items = "".join(
-        f"<li><b>{kind}</b> {stamp} (archive seq {seq}): {html.escape(text)}</li>"
+        f"<li><b>{kind}</b> {stamp} (archive seq {seq}): "
+        f"{last_html if text is last_text else html.escape(text)}</li>"
         for kind, stamp, seq, text in versions
     )
     page = (
-        f'<html><body><p>{html.escape(lead)}</p><p style="white-space:pre-wrap">'
-        f"{html.escape(last_text)}</p><hr><p>Versions in the eim archive:</p><ul>{items}</ul>"
+        f'<html><body><p>{html.escape(lead) if lead else ""}</p><p style="white-space:pre-wrap">'
+        f"{last_html}</p><hr><p>Versions in the eim archive:</p><ul>{items}</ul>"
         "</body></html>"
     )
     return plain, page
@@ -105,20 +119,20 @@ def _attachment_part(attachment: dict[str, Any], *, include: bool) -> str:
         return (
             f"Content-Type: {kind}\r\nContent-Transfer-Encoding: base64\r\n"
             f"Content-Disposition: attachment; {_filename_param(name)}\r\n"
-            f"X-EIM-SHA256: {sha}\r\n\r\n{_b64(data)}"
+            f"X-EIM-SHA256: {sha}\r\n\r\n{base64_lines(data)}"
         )
     note = f"Attachment {attachment.get('filename')} (SHA-256 {sha}) is not included.\n"
     return (
         'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n'
         f"Content-Disposition: inline; {_filename_param(name + '.txt')}\r\n\r\n"
-        f"{_b64(note.encode())}"
+        f"{base64_lines(note.encode())}"
     )
 
 
 def message_eml(
     history: list[ArchivedEvent],
     *,
-    recipients: list[dict[str, Any]],
+    recipients: Sequence[str],
     conversation: str,
     include_attachments: bool = False,
     context: bool = False,
@@ -141,15 +155,14 @@ def message_eml(
         f"[{conversation or f'conversation {original.conversation_id}'}] "
         + " ".join(str(message.get("body", "")).split())[:60]
     )
-    to = ",\r\n ".join(_address(r) for r in recipients) or "undisclosed-recipients:;"
     head = (
         f"From: {_address(message.get('author') or {'id': original.actor_id})}\r\n"
-        f"To: {to}\r\n"
-        f"Date: {format_datetime(original.occurred_at)}\r\n"
+        f"To: {_recipients_header(tuple(recipients))}\r\n"
+        f"Date: {date_header(original.occurred_at)}\r\n"
         f"Message-ID: <message-{mid}@{DOMAIN}>\r\n{thread}"
         f"Subject: {_header_text(subject)}\r\n"
         f"X-EIM-Conversation-Id: {original.conversation_id}\r\n"
-        f"X-EIM-Conversation: {_header_text(conversation)}\r\n"
+        f"X-EIM-Conversation: {_conversation_header(conversation)}\r\n"
         f"X-EIM-Message-Id: {mid}\r\n"
         f"X-EIM-Archive-Seqs: {', '.join(str(e.seq) for e in history)}\r\n"
         f"X-EIM-Versions: {sum(1 for e in history if e.type in (MESSAGE_NEW, MESSAGE_EDITED))}\r\n"
@@ -163,9 +176,9 @@ def message_eml(
         f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n'
         f"--{alternative}\r\n"
         'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
-        f"{_b64(plain.encode())}--{alternative}\r\n"
+        f"{base64_lines(plain.encode())}--{alternative}\r\n"
         'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
-        f"{_b64(page.encode())}--{alternative}--\r\n",
+        f"{base64_lines(page.encode())}--{alternative}--\r\n",
         *(_attachment_part(a, include=include_attachments) for a in attachments),
     ]
     body = "".join(f"--{boundary}\r\n{part}" for part in parts) + f"--{boundary}--\r\n"
@@ -184,12 +197,9 @@ class EmlFormat(ExportFormat):
         files = {}
         for record in created:
             cid, mid = record.row.conversation_id, int(record.row.message_id or 0)
-            people = [
-                {"username": name, "name": name} for name in lookups.usernames(cid, record.audience)
-            ]
             files[f"eml/{cid}/{mid}.eml"] = message_eml(
                 histories[mid],
-                recipients=people,
+                recipients=lookups.usernames(cid, record.audience),
                 conversation=lookups.conversation_name(cid),
                 include_attachments=self.include_attachments,
                 context=record.context,

@@ -25,7 +25,6 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from email.utils import format_datetime
 from typing import Any
 
 from archive.blobs import blob_store
@@ -43,6 +42,7 @@ from .base import (
     ExportFormat,
     conversation_records,
 )
+from .mime import base64_lines, date_header
 
 VERSION = "2.0.0"
 GENERATOR = "eim"
@@ -311,7 +311,7 @@ def _rsmf_message(piece: Slice, manifest: dict[str, Any], package: bytes) -> byt
         shown = event["type"] in ("message", "disclaimer")
         text = event.get("body", "") if shown else f"[{event['type']}]"
         preview.append(f"{event['timestamp']} {who}: {text}")
-    text = base64.encodebytes("\n".join(preview).encode()).decode().replace("\n", "\r\n")
+    text = base64_lines("\n".join(preview).encode())
     boundary = f"==eim-rsmf-{piece.conversation_id}-{piece.day.isoformat()}-{piece.part}=="
     first = stamps[0] if stamps else ""
     head = (
@@ -319,7 +319,7 @@ def _rsmf_message(piece: Slice, manifest: dict[str, Any], package: bytes) -> byt
         f"To: {conversation.lstrip('#') or 'conversation'} <conversation-"
         f"{piece.conversation_id}@{GENERATOR}.invalid>\r\n"
         f"Subject: =?utf-8?b?{base64.b64encode(conversation.encode()).decode()}?=\r\n"
-        f"Date: {format_datetime(_first_moment(piece))}\r\n"
+        f"Date: {date_header(_first_moment(piece))}\r\n"
         f"Message-ID: <rsmf-{piece.conversation_id}-{piece.day.isoformat()}-{piece.part}"
         f"@{GENERATOR}.invalid>\r\n"
         f"X-RSMF-Version: {VERSION}\r\n"
@@ -331,7 +331,7 @@ def _rsmf_message(piece: Slice, manifest: dict[str, Any], package: bytes) -> byt
         "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
     )
-    zipped = base64.encodebytes(package).decode().replace("\n", "\r\n")
+    zipped = base64_lines(package)
     body = (
         f"--{boundary}\r\n"
         'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
