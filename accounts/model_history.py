@@ -16,6 +16,10 @@ INSERT through the ORM every time. `model_create` saves a new row and writes the
 - in one plain INSERT whose columns and values are the model's own fields' (`pre_save`,
   `get_db_prep_save`), on PostgreSQL. Elsewhere (SQLite, development) auditlog writes it.
 
+The new row itself is written the same way when `save()` would add nothing to its signals
+and its INSERT (`_saves_plainly`: a person's row is one), for the ORM compiled the INSERT on
+every creation too.
+
 Only creations made through `model_create` take this way (`accounts.services.user_create`);
 every other save of every model, a person's included, is auditlog's.
 tests/accounts/test_model_history.py compares the two entries field by field.
@@ -36,10 +40,11 @@ from auditlog.models import DEFAULT_OBJECT_REPR
 from auditlog.registry import auditlog
 from auditlog.signals import post_log, pre_log
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import NOT_PROVIDED, Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.utils.encoding import smart_str
 
@@ -54,7 +59,9 @@ class _Tracked:
 
 
 def model_create(instance: Model) -> None:
-    """`instance.save(force_insert=True)`, with auditlog's creation entry written here."""
+    """`instance.save(force_insert=True)`, with auditlog's creation entry written here. A row
+    that `save()` would write plainly (`_saves_plainly`) is written as the LogEntry is: its
+    signals, and one INSERT built once."""
     model = type(instance)
     if (
         auditlog_disabled.get()
@@ -63,9 +70,27 @@ def model_create(instance: Model) -> None:
     ):
         instance.save(force_insert=True)
         return
-    with disable_auditlog():  # auditlog's receiver stands aside for this save only
-        instance.save(force_insert=True)
+    with disable_auditlog():  # auditlog's receivers stand aside for this save only
+        if _saves_plainly(instance):
+            _insert(instance)
+        else:
+            instance.save(force_insert=True)
     creation_entry_write(instance)
+
+
+def _saves_plainly(instance: Model) -> bool:
+    """Whether `save()` adds nothing to its signals and the INSERT for this new row: the
+    model's `save()` is Django's (a user's is, without a new raw password to report to the
+    validators), the database makes no value but the auto primary key, and no parent row."""
+    model, meta = type(instance), instance._meta
+    return (
+        model.save in (Model.save, AbstractBaseUser.save)
+        and getattr(instance, "_password", None) is None
+        and instance.pk is None
+        and not meta.parents
+        and list(meta.db_returning_fields) == [meta.pk]
+        and not any(f.generated or f.db_default is not NOT_PROVIDED for f in meta.concrete_fields)
+    )
 
 
 def creation_entry_write(instance: Model) -> Any:
@@ -195,22 +220,23 @@ def _entry(instance: Model, action: int, changes: dict[str, tuple[Any, Any]]) ->
     return log_entry(**values)
 
 
-def _insert(entry: Model) -> None:
-    """`entry.save()` for a new LogEntry: its signals, and the ORM's values for its columns
-    in an INSERT built once."""
-    model = type(entry)
-    alias = router.db_for_write(model, instance=entry)
+def _insert(row: Model) -> None:
+    """`row.save(force_insert=True)` for a new row whose only value made by the database is
+    its auto primary key (a LogEntry, a person): its signals, and the ORM's values for its
+    columns in an INSERT built once."""
+    model = type(row)
+    alias = router.db_for_write(model, instance=row)
     connection = connections[alias]
-    pre_save.send(sender=model, instance=entry, raw=False, using=alias, update_fields=None)
+    pre_save.send(sender=model, instance=row, raw=False, using=alias, update_fields=None)
     fields = _insert_fields(model)
-    params = [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
+    params = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, alias), params)
-        entry.pk = cursor.fetchone()[0]
-    entry._state.adding = False
-    entry._state.db = alias
+        row.pk = cursor.fetchone()[0]
+    row._state.adding = False
+    row._state.db = alias
     post_save.send(
-        sender=model, instance=entry, created=True, update_fields=None, raw=False, using=alias
+        sender=model, instance=row, created=True, update_fields=None, raw=False, using=alias
     )
 
 

@@ -13,8 +13,9 @@ from auditlog.models import LogEntry
 from auditlog.receivers import log_create
 from auditlog.registry import auditlog
 from auditlog.signals import pre_log
+from django.db.models.signals import post_save, pre_save
 
-from accounts.model_history import creation_changes
+from accounts.model_history import _saves_plainly, creation_changes
 from accounts.models import User
 from accounts.services import user_create
 from tests.factories import UserFactory
@@ -22,6 +23,19 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 NOT_COMPARED = {"id", "timestamp"}
+ROW_FIELDS = (
+    "password",
+    "last_login",
+    "is_superuser",
+    "first_name",
+    "last_name",
+    "email",
+    "is_staff",
+    "is_active",
+    "display_name",
+    "session_generation",
+    "last_seen_at",
+)
 
 
 def _columns(entry: LogEntry) -> dict[str, Any]:
@@ -121,3 +135,42 @@ def test_a_pre_log_veto_is_honoured():
         pre_log.disconnect(sender=User, dispatch_uid="test-veto")
 
     assert not LogEntry.objects.filter(object_pk=str(user.pk)).exists()
+
+
+def test_a_persons_row_is_written_as_save_writes_it_with_its_signals():
+    heard: list[tuple[str, bool, bool]] = []
+
+    def pre(sender: Any, instance: User, raw: bool, **kwargs: Any) -> None:
+        heard.append(("pre_save", instance._state.adding, raw))
+
+    def post(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
+        heard.append(("post_save", created, kwargs["update_fields"] is None))
+
+    pre_save.connect(pre, sender=User, dispatch_uid="test-pre")
+    post_save.connect(post, sender=User, dispatch_uid="test-post")
+    try:
+        user = _person("ada@example.com")
+    finally:
+        pre_save.disconnect(sender=User, dispatch_uid="test-pre")
+        post_save.disconnect(sender=User, dispatch_uid="test-post")
+    saved = User(**{f: getattr(user, f) for f in ROW_FIELDS}, username="ada-2@example.com")
+    saved.save(force_insert=True)
+
+    stored = User.objects.values(*ROW_FIELDS, "username", "date_joined").get(pk=user.pk)
+    assert heard == [("pre_save", True, False), ("post_save", True, True)]
+    assert not user._state.adding
+    assert stored == {
+        **User.objects.values(*ROW_FIELDS).get(pk=saved.pk),
+        "username": "ada@example.com",
+        "date_joined": user.date_joined,
+    }
+
+
+def test_a_user_with_a_new_raw_password_goes_through_save():
+    plain = User(username="a")
+    plain.set_unusable_password()
+    with_password = User(username="b")
+    with_password.set_password("a long enough password 7")
+
+    assert _saves_plainly(plain)
+    assert not _saves_plainly(with_password)
