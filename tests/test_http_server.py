@@ -1,5 +1,6 @@
-"""Daphne's requests skip Twisted's form parsing (eim/http_server.py); the body still reaches
-the application whole."""
+"""Daphne's requests skip Twisted's form parsing, and Twisted's access-log line is formatted
+only when Daphne shows Twisted's log (eim/http_server.py); the body still reaches the
+application whole."""
 
 import io
 import json
@@ -7,7 +8,7 @@ import urllib.request
 from types import SimpleNamespace
 
 import pytest
-from daphne.http_protocol import WebRequest
+from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.web.test.requesthelper import DummyChannel
 
 from accounts.models import User
@@ -54,3 +55,19 @@ def test_a_body_sent_as_a_form_reaches_the_application_whole(daphne_server):
 
     assert status == 201
     assert User.objects.filter(username="a=b&c=d").exists()
+
+
+@pytest.mark.parametrize(("verbosity", "written"), [(0, False), (1, False), (2, True)])
+def test_twisteds_access_line_is_formatted_only_when_daphne_shows_it(verbosity, written):
+    import eim.asgi  # noqa: F401
+
+    lines: list[str] = []
+    factory = HTTPFactory(SimpleNamespace(verbosity=verbosity))
+    factory._logFile = SimpleNamespace(write=lines.append)
+    factory._logDateTime = "06/Dec/2026:09:00:00 +0000"
+    request = _form_post(b"a=1")
+
+    factory.log(request)
+
+    assert bool(lines) is written
+    assert all('"POST /form HTTP/1.1"' in line for line in lines)
