@@ -1,7 +1,7 @@
 """Fixed-window request counts in the shared cache (Redis), for the limits that are not
 django-axes' wrong-password count: SCIM tokens and the SSO sign-in endpoints.
 
-On Redis a count is one round trip (INCR + EXPIRE in a pipeline, one client per process); on
+On Redis a count is one round trip (INCR and EXPIRE in one script, one client per process); on
 another cache (the embedded default) it goes through Django's cache API.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from redis.commands.core import Script
 
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
@@ -34,14 +35,25 @@ def _redis() -> redis.Redis | None:
     return redis.Redis.from_url(config["LOCATION"]) if config["BACKEND"] == REDIS_CACHE else None
 
 
+# The count and, when a window starts, its expiry, in one command: one round trip and one reply
+# (a MULTI/EXEC pipeline of INCR and EXPIRE cost the client about twice the CPU). EXPIRE NX
+# leaves a running window's expiry alone.
+_COUNT_SCRIPT = """
+local used = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return used
+"""
+
+
+@functools.cache
+def _count_script(client: redis.Redis) -> Script:
+    return client.register_script(_COUNT_SCRIPT)
+
+
 def _count(key: str, window: int) -> int:
     client = _redis()
     if client is not None:
-        with client.pipeline(transaction=True) as pipe:
-            pipe.incr(cache.make_key(key))
-            pipe.expire(cache.make_key(key), window + 1, nx=True)
-            used, _ = pipe.execute()
-        return int(used)
+        return int(_count_script(client)(keys=[cache.make_key(key)], args=[window + 1]))
     if cache.add(key, 1, timeout=window + 1):
         return 1
     try:

@@ -17,6 +17,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from eim.chat.auth import ChatAuthMiddlewareStack  # noqa: E402
 from eim.chat.origin import OriginCheck  # noqa: E402
+from eim.http_server import access_line_skipped_when_discarded, form_parsing_off  # noqa: E402
 from eim.routing import websocket_urlpatterns  # noqa: E402
 from eim.startup import start_up_check  # noqa: E402
 from eim.websocket_server import debug_formatting_deferred  # noqa: E402
@@ -54,4 +55,6 @@ def _tune_garbage_collector() -> None:
 
 
 debug_formatting_deferred()
+form_parsing_off()
+access_line_skipped_when_discarded()
 _tune_garbage_collector()

@@ -96,35 +96,45 @@ def identity_provider_update(
     return provider
 
 
-@transaction.atomic
 def identity_link(
-    *, provider: IdentityProvider, user: User, subject: str, via: str, new: bool = False
+    *,
+    provider: IdentityProvider,
+    user: User,
+    subject: str,
+    via: str,
+    new: bool = False,
+    savepoint: bool = True,
 ) -> ExternalIdentity:
     """Name `user` as (provider's issuer, subject). Linking an identity already linked to the
     same person is a no-op; to someone else it is refused (ValueError), never moved.
 
     `new`: the caller found no such identity in this transaction (SCIM's creation checks it),
-    so it is inserted without looking again; a concurrent twin raises IntegrityError."""
-    if new:
-        identity, created = _identity_insert(provider, user, subject), True
-    else:
-        identity, created = ExternalIdentity.objects.get_or_create(
-            issuer=provider.issuer, subject=subject, defaults={"user": user, "provider": provider}
-        )
-    if identity.user_id != user.pk:
-        raise ValueError("this identity belongs to another person")
-    if created:
-        audit_event_record(
-            actor=None,
-            event_type=AuditEventType.IDENTITY_LINKED,
-            details={
-                **_provider_summary(provider),
-                "user_id": user.pk,
-                "issuer": provider.issuer,
-                "subject": subject,
-                "via": via,
-            },
-        )
+    so it is inserted without looking again; a concurrent twin raises IntegrityError.
+    `savepoint=False` only for a caller whose transaction ends on any error from here (SCIM's
+    creation); with the savepoint (the default), a caller may catch a refusal and go on."""
+    with transaction.atomic(savepoint=savepoint):
+        if new:
+            identity, created = _identity_insert(provider, user, subject), True
+        else:
+            identity, created = ExternalIdentity.objects.get_or_create(
+                issuer=provider.issuer,
+                subject=subject,
+                defaults={"user": user, "provider": provider},
+            )
+        if identity.user_id != user.pk:
+            raise ValueError("this identity belongs to another person")
+        if created:
+            audit_event_record(
+                actor=None,
+                event_type=AuditEventType.IDENTITY_LINKED,
+                details={
+                    **_provider_summary(provider),
+                    "user_id": user.pk,
+                    "issuer": provider.issuer,
+                    "subject": subject,
+                    "via": via,
+                },
+            )
     return identity
 
 

@@ -95,8 +95,16 @@ def _check_unique(token: ScimToken, data: UserData, user: User | None) -> None:
 
 
 def _link(token: ScimToken, user: User, external_id: str, *, new: bool = False) -> None:
+    """`new`: in a creation, whose transaction ends on any error (no savepoint needed)."""
     if token.provider is not None and external_id:
-        identity_link(provider=token.provider, user=user, subject=external_id, via="scim", new=new)
+        identity_link(
+            provider=token.provider,
+            user=user,
+            subject=external_id,
+            via="scim",
+            new=new,
+            savepoint=not new,
+        )
 
 
 @transaction.atomic(savepoint=False)  # the request's transaction: any error rolls it all back
@@ -113,6 +121,8 @@ def scim_user_create(*, token: ScimToken, data: UserData) -> User:
 
 
 def _create(token: ScimToken, data: UserData, manager: User | None) -> User:
+    """Without savepoints: any refusal here (a concurrent twin's IntegrityError) ends the
+    request's transaction, which the view rolls back and answers 409."""
     user = user_create(
         username=data.user_name,
         by=None,
@@ -122,6 +132,7 @@ def _create(token: ScimToken, data: UserData, manager: User | None) -> User:
         last_name=data.family_name,
         email=data.email,
         is_active=data.active,
+        savepoint=False,
     )
     user.scim = _profile_insert(
         ScimUserProfile(

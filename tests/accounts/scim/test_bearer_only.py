@@ -103,5 +103,24 @@ def test_scim_answers_keep_the_security_headers_and_set_no_cookie(scim: ScimClie
     assert "Cookie" not in response.get("Vary", "")
 
 
+def test_scim_answers_carry_the_sites_content_security_policy(scim: ScimClient):
+    page = Client().get("/healthz")
+
+    answers = [scim.get("/Users"), scim.post("/Users", "not json"), scim.get("/Nothing")]
+
+    assert "default-src 'self'" in page["Content-Security-Policy"]
+    assert [a["Content-Security-Policy"] for a in answers] == [page["Content-Security-Policy"]] * 3
+
+
+def test_a_report_only_policy_reaches_scim_answers_too(scim: ScimClient, settings):
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    client = ScimClient(scim.token, scim.secret, Client())  # a new chain reads the settings
+
+    response = client.get("/Users")
+
+    assert response["Content-Security-Policy-Report-Only"] == "default-src 'none'"
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+
+
 def test_an_unknown_scim_path_is_not_found(scim: ScimClient):
     assert scim.get("/Nothing/here/at/all").status_code == 404

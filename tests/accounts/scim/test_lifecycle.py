@@ -4,6 +4,7 @@ really send: look up, create, update, add to a group, remove from it, deactivate
 from urllib.parse import quote
 
 import pytest
+from auditlog.models import LogEntry
 from knox.models import AuthToken
 
 from accounts.models import ExternalIdentity, Group, GroupSource, User
@@ -355,6 +356,35 @@ def test_a_concurrent_twin_that_wins_the_race_is_a_409(scim: ScimClient, monkeyp
     assert response.status_code == 409
     assert response.json()["scimType"] == "uniqueness"
     assert User.objects.filter(username="grace@example.com").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("second_user_name", "second_external_id"),
+    [("grace@example.com", "00u-other"), ("other@example.com", "00u-grace")],
+    ids=["userName", "identity"],
+)
+def test_a_concurrent_twin_under_a_bound_token_is_a_409_and_nothing_is_kept(
+    okta: ScimClient, monkeypatch, second_user_name: str, second_external_id: str
+):
+    """The creation's services run without savepoints: the twin's IntegrityError (the user's
+    or the identity's row) must still end in a 409 with the whole request rolled back."""
+    from accounts.scim.services import users
+
+    okta.post("/Users", _okta_user("grace@example.com", "00u-grace"))
+    people, events = User.objects.count(), AuditEvent.objects.count()
+    entries = LogEntry.objects.count()
+    # As if the other request committed between this one's check and its inserts.
+    monkeypatch.setattr(users, "scim_creation_clashes", lambda **kwargs: (False, None))
+
+    response = okta.post("/Users", _okta_user(second_user_name, second_external_id))
+
+    assert response.status_code == 409
+    assert response.json()["scimType"] == "uniqueness"
+    assert User.objects.count() == people
+    assert AuditEvent.objects.count() == events
+    assert LogEntry.objects.count() == entries
+    assert ExternalIdentity.objects.count() == 1
+    assert okta.get("/Users").json()["totalResults"] == 1
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,9 @@
 """/Users: create, read, replace, delete (deactivation), filters, pages and SCIM errors."""
 
 import pytest
+from auditlog.context import set_extra_data
+from auditlog.models import LogEntry
+from auditlog.receivers import log_create
 
 from accounts.models import ExternalIdentity, User
 from accounts.scim.models import ScimUserProfile
@@ -54,6 +57,30 @@ def test_create_keeps_the_email_as_profile_data_and_links_the_external_id(okta: 
     created = AuditEvent.objects.get(event_type="user.created")
     assert created.actor is None
     assert created.details["via"] == "scim:okta"
+
+
+def test_a_creations_model_history_entry_is_django_auditlogs_own(okta: ScimClient):
+    body = _create(
+        okta,
+        "ada@example.com",
+        externalId="00u1ada",
+        displayName="Ada Lovelace",
+        name={"givenName": "Ada", "familyName": "Lovelace"},
+        emails=[{"value": "ada@example.com", "type": "work", "primary": True}],
+    )
+    user = User.objects.get(pk=int(body["id"]))
+    with set_extra_data({"actor": None, "remote_addr": "127.0.0.1", "remote_port": None}):
+        log_create(sender=User, instance=user, created=True)  # auditlog's own, as reference
+
+    entry, reference = LogEntry.objects.filter(object_pk=str(user.pk)).order_by("pk")
+
+    compared = [
+        f.attname for f in LogEntry._meta.concrete_fields if f.attname not in ("id", "timestamp")
+    ]
+    assert [getattr(entry, f) for f in compared] == [getattr(reference, f) for f in compared]
+    assert entry.changes["username"] == ["None", "ada@example.com"]
+    assert entry.remote_addr == "127.0.0.1"
+    assert entry.actor_id is None
 
 
 def test_an_unbound_token_links_no_identity(scim: ScimClient):
