@@ -418,15 +418,35 @@ def superseded_version_seqs_of(*, message_ids: Any, up_to_seq: int) -> QuerySet[
 def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
     """The records with these seqs (a subquery), all in [first, last], in seq order: a range
     of the primary key, filtered by the subquery."""
-    rows = (
-        ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs)
-        .order_by("seq")
-        .annotate(occurred_text=Cast("occurred_at", TextField()))
-        .values_list(*(OCCURRED_TEXT.get(c, c) for c in RECORD_ROW_COLUMNS))
+    return record_rows(
+        ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs).order_by("seq")
     )
+
+
+def _record_values(records: QuerySet[ArchiveRecord, Any], *extra: str) -> Any:
+    return records.annotate(occurred_text=Cast("occurred_at", TextField())).values_list(
+        *(OCCURRED_TEXT.get(c, c) for c in RECORD_ROW_COLUMNS), *extra
+    )
+
+
+def record_rows(records: QuerySet[ArchiveRecord, Any]) -> list[RecordRow]:
+    """The records of an ordered query, as RecordRows."""
     return [
         RecordRow(seq, kind, conversation, message, _instant(at), canonical, prev, hash_)
-        for seq, kind, conversation, message, at, canonical, prev, hash_ in rows
+        for seq, kind, conversation, message, at, canonical, prev, hash_ in _record_values(records)
+    ]
+
+
+def record_rows_with(
+    records: QuerySet[ArchiveRecord, Any], name: str
+) -> list[tuple[RecordRow, Any]]:
+    """The records of an ordered query, as RecordRows, each with the value the query
+    annotates as `name`."""
+    return [
+        (RecordRow(seq, kind, conversation, message, _instant(at), canonical, prev, hash_), value)
+        for seq, kind, conversation, message, at, canonical, prev, hash_, value in _record_values(
+            records, name
+        )
     ]
 
 
