@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -301,9 +302,9 @@ RECORD_ROW_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordRow:
-    """One archive record with its hashes, as an export copies it."""
+class RecordRow(NamedTuple):
+    """One archive record with its hashes, as an export copies it (a tuple: made at C speed,
+    a million of them per export)."""
 
     seq: int
     type: str
@@ -423,10 +424,16 @@ def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
     )
 
 
-def _record_values(records: QuerySet[ArchiveRecord, Any], *extra: str) -> Any:
-    return records.annotate(occurred_text=Cast("occurred_at", TextField())).values_list(
+def _record_values(records: QuerySet[ArchiveRecord, Any], *extra: str) -> list[tuple[Any, ...]]:
+    """The RecordRow columns (and `extra`) of an ordered query, fetched as plain tuples: the
+    ORM writes the SQL, psycopg makes the rows (a third of the cost of the ORM's rows)."""
+    values = records.annotate(occurred_text=Cast("occurred_at", TextField())).values_list(
         *(OCCURRED_TEXT.get(c, c) for c in RECORD_ROW_COLUMNS), *extra
     )
+    sql, params = values.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def record_rows(records: QuerySet[ArchiveRecord, Any]) -> list[RecordRow]:
