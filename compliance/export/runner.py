@@ -136,15 +136,20 @@ def _start(job: ExportJob, token: str) -> ExportJob:
     )
 
 
-def _proof_line(run: _Run, record: ExportedRecord) -> str:
-    """canonical JSON {"hash", "path", "seq"}, written out directly (hex strings and an
-    integer need no escaping)."""
-    row = record.row
-    index = row.seq - 1
-    if run.prover.leaf(index) != bytes.fromhex(row.hash):
-        raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
-    path = run.prover.proof_json(index)
-    return f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n'
+def _proof_lines(prover: merkle.InclusionProver, records: list[ExportedRecord]) -> bytes:
+    """A line of canonical JSON {"hash", "path", "seq"} per listed record, written out
+    directly (hex strings and an integer need no escaping)."""
+    lines = []
+    for record in records:
+        if not record.listed:
+            continue
+        row = record.row
+        index = row.seq - 1
+        if prover.leaf(index) != bytes.fromhex(row.hash):
+            raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
+        path = prover.proof_json(index)
+        lines.append(f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n')
+    return "".join(lines).encode()
 
 
 def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
@@ -160,9 +165,8 @@ def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
 
 def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str, int]:
     job_id = str(run.job.pk)
-    listed = [r for r in records if r.listed]
-    counts = {"records": len(listed)}
-    appends = {PROOFS: "".join(_proof_line(run, r) for r in listed).encode()}
+    counts = {"records": sum(1 for r in records if r.listed)}
+    appends = {PROOFS: _proof_lines(run.prover, records)}
     whole: dict[str, bytes] = {}
     for fmt in run.formats:
         fmt.begin(run.job.counts)
