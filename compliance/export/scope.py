@@ -5,6 +5,10 @@ A query runs as a compliance search (every version, deleted messages included) a
 contributes each hit's message; chosen messages count as hits; chosen conversations
 contribute every message written in them. The date range then keeps the messages written in
 it. Each message's conversation joins the scope, so its membership records go along.
+
+A scope of whole conversations (nothing but chosen conversations, a date range allowed) is
+not written down record by record: the archive only grows, so its records up to the
+checkpoint are fixed, and the steps read them from the archive (records.py).
 """
 
 from collections import deque
