@@ -114,8 +114,8 @@ def _start(job: ExportJob, token: str) -> ExportJob:
     job.tree_size = tree_size
     request = export_request_from_job(query=job.query, scope=job.scope, options=job.options)
     job.by_conversation = settings.EIM_EXPORT_CONVERSATION_SCOPES and by_conversation(request)
-    messages, conversations = scope_freeze(job=job, request=request)
-    total = job_records(job).total()
+    size = scope_freeze(job=job, request=request)
+    total = size.records if size.records is not None else job_records(job).total()
     for fmt in formats_for(job.options):
         for path, data in fmt.head().appends.items():
             files.put(files.part_name(str(job.pk), 0, path), data)
@@ -131,7 +131,7 @@ def _start(job: ExportJob, token: str) -> ExportJob:
         parts=1,
         cursor_seq=0,
         done=0,
-        counts={"messages": messages, "conversations": conversations},
+        counts={"messages": size.messages, "conversations": size.conversations},
         started_at=timezone.now(),
     )
 

@@ -14,13 +14,13 @@ checkpoint are fixed, and the steps read them from the archive (records.py).
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Field, Model, QuerySet
 
 from archive import selectors as archive_selectors
-from archive.conversation_scope import ConversationScope, conversation_scope_message_count
+from archive.conversation_scope import ConversationScope, conversation_scope_counts
 
 from ..search.backends import search_backend
 from ..search.query import parse_query
@@ -168,11 +168,18 @@ def _records_freeze(job: ExportJob, request: ExportRequest) -> None:
         ExportRecord.objects.filter(job=job, seq__in=superseded).update(listed=False)
 
 
-def scope_freeze(*, job: ExportJob, request: ExportRequest) -> tuple[int, int]:
+class ScopeSize(NamedTuple):
+    messages: int
+    conversations: int
+    #: The records, when counted with the messages (a scope of whole conversations).
+    records: int | None = None
+
+
+def scope_freeze(*, job: ExportJob, request: ExportRequest) -> ScopeSize:
     """Write the job's scope rows (replacing any from an earlier, interrupted attempt): its
     messages, their context, their conversations and every archive record exported; for a
-    job `by_conversation`, only its conversations (the archive holds the rest). Returns
-    (messages, conversations)."""
+    job `by_conversation`, only its conversations (the archive holds the rest, counted in
+    one pass)."""
     assert job.tree_size is not None
     with transaction.atomic():
         ExportRecord.objects.filter(job=job).delete()
@@ -182,10 +189,10 @@ def scope_freeze(*, job: ExportJob, request: ExportRequest) -> tuple[int, int]:
             ExportConversation.objects.bulk_create(
                 ExportConversation(job=job, conversation_id=c) for c in request.conversation_ids
             )
-            messages = conversation_scope_message_count(
+            records, messages = conversation_scope_counts(
                 conversation_scope(job=job, request=request)
             )
-            return messages, len(request.conversation_ids)
+            return ScopeSize(messages, len(request.conversation_ids), records)
         _hits_freeze(job, request)
         if request.context:
             context_freeze(job=job, context=request.context)
@@ -202,7 +209,7 @@ def scope_freeze(*, job: ExportJob, request: ExportRequest) -> tuple[int, int]:
         )
         _records_freeze(job, request)
     messages = ExportMessage.objects.filter(job=job).count()
-    return messages, ExportConversation.objects.filter(job=job).count()
+    return ScopeSize(messages, ExportConversation.objects.filter(job=job).count())
 
 
 def context_freeze(*, job: ExportJob, context: dict[str, int]) -> None:
