@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, TextField
@@ -348,9 +348,9 @@ RECORD_ROW_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordRow:
-    """One archive record with its hashes, as an export copies it."""
+class RecordRow(NamedTuple):
+    """One archive record with its hashes, as an export copies it (a tuple: made at C speed,
+    a million of them per export)."""
 
     seq: int
     type: str
@@ -465,15 +465,41 @@ def superseded_version_seqs_of(*, message_ids: Any, up_to_seq: int) -> QuerySet[
 def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
     """The records with these seqs (a subquery), all in [first, last], in seq order: a range
     of the primary key, filtered by the subquery."""
-    rows = (
-        ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs)
-        .order_by("seq")
-        .annotate(occurred_text=Cast("occurred_at", TextField()))
-        .values_list(*(OCCURRED_TEXT.get(c, c) for c in RECORD_ROW_COLUMNS))
+    return record_rows(
+        ArchiveRecord.objects.filter(seq__gte=first, seq__lte=last, seq__in=seqs).order_by("seq")
     )
+
+
+def _record_values(records: QuerySet[ArchiveRecord, Any], *extra: str) -> list[tuple[Any, ...]]:
+    """The RecordRow columns (and `extra`) of an ordered query, fetched as plain tuples: the
+    ORM writes the SQL, psycopg makes the rows (a third of the cost of the ORM's rows)."""
+    values = records.annotate(occurred_text=Cast("occurred_at", TextField())).values_list(
+        *(OCCURRED_TEXT.get(c, c) for c in RECORD_ROW_COLUMNS), *extra
+    )
+    sql, params = values.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def record_rows(records: QuerySet[ArchiveRecord, Any]) -> list[RecordRow]:
+    """The records of an ordered query, as RecordRows."""
     return [
         RecordRow(seq, kind, conversation, message, _instant(at), canonical, prev, hash_)
-        for seq, kind, conversation, message, at, canonical, prev, hash_ in rows
+        for seq, kind, conversation, message, at, canonical, prev, hash_ in _record_values(records)
+    ]
+
+
+def record_rows_with(
+    records: QuerySet[ArchiveRecord, Any], name: str
+) -> list[tuple[RecordRow, Any]]:
+    """The records of an ordered query, as RecordRows, each with the value the query
+    annotates as `name`."""
+    return [
+        (RecordRow(seq, kind, conversation, message, _instant(at), canonical, prev, hash_), value)
+        for seq, kind, conversation, message, at, canonical, prev, hash_, value in _record_values(
+            records, name
+        )
     ]
 
 

@@ -201,7 +201,7 @@ class InclusionProver:
         self._upper: dict[tuple[int, int], bytes] = {}
         self._inner: dict[tuple[int, int], bytes] = {}
         self._hex_block: tuple[int, list[list[str]], list[str]] | None = None
-        self._json_block: tuple[int, list[list[str]], str] | None = None
+        self._json_block: tuple[int, list[str], list[str]] | None = None
 
     def _leaves_of_block(self, index: int) -> Sequence[bytes]:
         if self._loaded is None or self._loaded[0] != index:
@@ -309,7 +309,8 @@ class InclusionProver:
 
     def proof_json(self, index: int) -> str:
         """`proof_hex(index)` as the inside of a JSON array (`"h1","h2",…`), for leaves read in
-        order: each node of a block is quoted once, the path above the block joined once."""
+        order: the paths of a whole block are written at once, each sharing the rest of its
+        path with its sibling's (`_block_paths`)."""
         number = index // self.block
         first = number * self.block
         if first + self.block > self.size:  # the last, partial block: the general way
@@ -318,21 +319,36 @@ class InclusionProver:
             self.proof_hex(first)
             assert self._hex_block is not None
             _, levels, above = self._hex_block
-            quoted = [[f'"{node}"' for node in row] for row in levels]
-            self._json_block = (number, quoted, "".join(f',"{node}"' for node in above))
-        _, quoted, tail = self._json_block
+            self._json_block = (number, levels[0] if levels else [], _paths_above(levels, above))
+        _, leaves, above_leaves = self._json_block
         offset = index - first
-        inner = ",".join([row[(offset >> j) ^ 1] for j, row in enumerate(quoted)])
-        return inner + tail if inner else tail[1:]
+        if not leaves:  # a block of one leaf: only the path above it
+            return above_leaves[0][1:]
+        return f'"{leaves[offset ^ 1]}"{above_leaves[offset >> 1]}'
+
+
+def _paths_above(levels: list[list[str]], above: list[str]) -> list[str]:
+    """The paths (as `,"h1","h2",…`) of the nodes one level above a perfect block's leaves,
+    given its levels in hex (the leaves' first, the root's excluded) and the path above the
+    block. Built from the top: a node's path is its sibling, then its parent's path, so each
+    node of the block is quoted and joined once; a leaf's path is then its sibling and its
+    parent's path (a leaf's path was a lookup per level and a join, for every leaf)."""
+    paths = ["".join(f',"{node}"' for node in above)]  # the block root's
+    for row in reversed(levels[1:]):
+        paths = [f',"{row[n ^ 1]}"{paths[n >> 1]}' for n in range(len(row))]
+    return paths
 
 
 def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
     """Every level of the perfect tree over `leaves` (a power of two of them), from the leaf
     hashes up to the root alone."""
-    level = [leaf_hash(leaf) for leaf in leaves]
+    sha256 = hashlib.sha256  # leaf_hash and node_hash, inlined: 8,191 hashes per block
+    level = [sha256(b"\x00" + leaf).digest() for leaf in leaves]
     levels = [level]
     while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        level = [
+            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)
+        ]
         levels.append(level)
     return levels
 

@@ -214,8 +214,13 @@ def zip_name(job_id: str) -> str:
     return f"{job_id}/export-{job_id}.zip"
 
 
+#: Bytes read and written at a time when assembling a file from its parts.
+CONCATENATION_CHUNK = 1 << 20
+
+
 class _Concatenation(io.RawIOBase):
-    """The parts of one file read one after another, without holding more than a buffer."""
+    """The parts of one file read one after another, without holding more than a chunk:
+    each read hands on the part's own bytes (no copy through a buffer of ours)."""
 
     def __init__(self, names: Iterable[str]) -> None:
         self._names: Iterator[str] = iter(names)
@@ -224,19 +229,23 @@ class _Concatenation(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         while True:
             if self._current is None:
                 name = next(self._names, None)
                 if name is None:
-                    return 0
+                    return b""
                 self._current = export_storage().open(name, "rb")
-            data = self._current.read(len(buffer))
+            data = self._current.read(size if size > 0 else CONCATENATION_CHUNK)
             if data:
-                buffer[: len(data)] = data
-                return len(data)
+                return data
             self._current.close()
             self._current = None
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def concatenate(job_id: str, *, parts: int, path: str) -> None:
@@ -244,8 +253,9 @@ def concatenate(job_id: str, *, parts: int, path: str) -> None:
     storage = export_storage()
     names = [part_name(job_id, n, path) for n in range(parts)]
     present = [name for name in names if storage.exists(name)]
-    stream = io.BufferedReader(_Concatenation(present), buffer_size=1 << 20)
-    put(export_name(job_id, path), File(stream, name=path))
+    assembled = File(_Concatenation(present), name=path)  # type: ignore[arg-type]
+    assembled.DEFAULT_CHUNK_SIZE = CONCATENATION_CHUNK  # the storage writes what it reads
+    put(export_name(job_id, path), assembled)
 
 
 def walk(prefix: str) -> Iterator[str]:

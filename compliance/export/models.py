@@ -51,6 +51,10 @@ class ExportJob(models.Model):
     total = models.BigIntegerField(default=0)
     done = models.BigIntegerField(default=0)
     counts = models.JSONField(default=dict)
+    # The scope is whole conversations read from the archive by (conversation, seq) up to
+    # `tree_size`, with no ExportRecord or ExportMessage rows (docs/export.md, "Scopes of
+    # whole conversations"); decided when the job starts, so every step and resume reads alike.
+    by_conversation = models.BooleanField(default=False, db_default=False)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     # Who runs it now: a worker claims the job with a fresh token and beats while it works; the

@@ -32,9 +32,10 @@ from ledger.canonical import canonical_json
 from . import files, slices
 from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
-from .models import ExportConversation, ExportJob, ExportRecord, ExportState
+from .models import ExportConversation, ExportJob, ExportState
 from .options import export_request_from_job
-from .scope import records_after, records_total, scope_freeze
+from .records import JobRecords, job_records
+from .scope import by_conversation, scope_freeze
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class _Run:
     prover: merkle.InclusionProver
     lookups: ArchiveLookups
     formats: list[ExportFormat]
+    records: JobRecords
 
 
 def _start(job: ExportJob, token: str) -> ExportJob:
@@ -111,8 +113,9 @@ def _start(job: ExportJob, token: str) -> ExportJob:
         )
     job.tree_size = tree_size
     request = export_request_from_job(query=job.query, scope=job.scope, options=job.options)
-    messages, conversations = scope_freeze(job=job, request=request)
-    total = records_total(job)
+    job.by_conversation = settings.EIM_EXPORT_CONVERSATION_SCOPES and by_conversation(request)
+    size = scope_freeze(job=job, request=request)
+    total = size.records if size.records is not None else job_records(job).total()
     for fmt in formats_for(job.options):
         for path, data in fmt.head().appends.items():
             files.put(files.part_name(str(job.pk), 0, path), data)
@@ -123,24 +126,30 @@ def _start(job: ExportJob, token: str) -> ExportJob:
         token,
         state=ExportState.RUNNING,
         tree_size=tree_size,
+        by_conversation=job.by_conversation,
         total=total,
         parts=1,
         cursor_seq=0,
         done=0,
-        counts={"messages": messages, "conversations": conversations},
+        counts={"messages": size.messages, "conversations": size.conversations},
         started_at=timezone.now(),
     )
 
 
-def _proof_line(run: _Run, record: ExportedRecord) -> str:
-    """canonical JSON {"hash", "path", "seq"}, written out directly (hex strings and an
-    integer need no escaping)."""
-    row = record.row
-    index = row.seq - 1
-    if run.prover.leaf(index) != bytes.fromhex(row.hash):
-        raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
-    path = run.prover.proof_json(index)
-    return f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n'
+def _proof_lines(prover: merkle.InclusionProver, records: list[ExportedRecord]) -> bytes:
+    """A line of canonical JSON {"hash", "path", "seq"} per listed record, written out
+    directly (hex strings and an integer need no escaping)."""
+    lines = []
+    for record in records:
+        if not record.listed:
+            continue
+        row = record.row
+        index = row.seq - 1
+        if prover.leaf(index) != bytes.fromhex(row.hash):
+            raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
+        path = prover.proof_json(index)
+        lines.append(f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n')
+    return "".join(lines).encode()
 
 
 def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
@@ -156,9 +165,8 @@ def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
 
 def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str, int]:
     job_id = str(run.job.pk)
-    listed = [r for r in records if r.listed]
-    counts = {"records": len(listed)}
-    appends = {PROOFS: "".join(_proof_line(run, r) for r in listed).encode()}
+    counts = {"records": sum(1 for r in records if r.listed)}
+    appends = {PROOFS: _proof_lines(run.prover, records)}
     whole: dict[str, bytes] = {}
     for fmt in run.formats:
         fmt.begin(run.job.counts)
@@ -185,7 +193,7 @@ def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str
 def step_write(run: _Run, step: slices.Step) -> tuple[int, int, dict[str, int]]:
     """Write one step's part files: (its last seq, its records, its counts); (0, 0, {}) when
     no record is left after the step's start."""
-    rows = records_after(job=run.job, after_seq=step.after_seq, limit=step.limit)
+    rows = run.records.records_after(after_seq=step.after_seq, limit=step.limit)
     if not rows:
         return 0, 0, {}
     counts = _write_step(run, [ExportedRecord.of(*row) for row in rows], step.part)
@@ -219,11 +227,7 @@ def _planned_steps(run: _Run) -> Iterator[slices.Step]:
     each): the seqs are read a block of steps ahead, never the whole scope at once."""
     limit, part, after = settings.EIM_EXPORT_CHUNK, run.job.parts, run.job.cursor_seq
     while True:
-        seqs = list(
-            ExportRecord.objects.filter(job=run.job, seq__gt=after)
-            .order_by("seq")
-            .values_list("seq", flat=True)[: limit * PLAN_STEPS]
-        )
+        seqs = run.records.seqs_after(after_seq=after, limit=limit * PLAN_STEPS)
         for start in range(0, len(seqs), limit):
             yield slices.Step(part=part, after_seq=after, limit=limit)
             part, after = part + 1, seqs[min(start + limit, len(seqs)) - 1]
@@ -268,6 +272,7 @@ def run_for_steps(*, job_id: str, prover: merkle.InclusionProver) -> _Run:
         prover=prover,
         lookups=_lookups(job),
         formats=formats_for(job.options, export_id=str(job.pk)),
+        records=job_records(job),
     )
 
 
@@ -338,8 +343,8 @@ def _grouped_files(run: _Run) -> dict[str, int]:
     )
 
     def read(conversation_id: int, after_seq: int, limit: int) -> list[ExportedRecord]:
-        rows = records_after(
-            job=job, after_seq=after_seq, limit=limit, conversation_id=conversation_id
+        rows = run.records.records_after(
+            after_seq=after_seq, limit=limit, conversation_id=conversation_id
         )
         return [ExportedRecord.of(*row) for row in rows]
 
@@ -406,6 +411,7 @@ def export_run(*, job_id: str) -> str:
             prover=proofs.checkpoint_prover(tree_size=int(job.tree_size or 0)),
             lookups=_lookups(job),
             formats=formats_for(job.options, export_id=str(job.pk)),
+            records=job_records(job),
         )
         if _parallel(run):
             _steps_in_children(run)

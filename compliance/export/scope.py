@@ -5,18 +5,22 @@ A query runs as a compliance search (every version, deleted messages included) a
 contributes each hit's message; chosen messages count as hits; chosen conversations
 contribute every message written in them. The date range then keeps the messages written in
 it. Each message's conversation joins the scope, so its membership records go along.
+
+A scope of whole conversations (nothing but chosen conversations, a date range allowed) is
+not written down record by record: the archive only grows, so its records up to the
+checkpoint are fixed, and the steps read them from the archive (records.py).
 """
 
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Field, Model, QuerySet
 
 from archive import selectors as archive_selectors
-from archive.selectors import RecordRow
+from archive.conversation_scope import ConversationScope, conversation_scope_counts
 
 from ..search.backends import search_backend
 from ..search.query import parse_query
@@ -46,6 +50,27 @@ def _query_message_ids(query: str) -> Iterator[int]:
         if page.next_after is None or not page.hits:
             return
         after = page.next_after
+
+
+def by_conversation(request: ExportRequest) -> bool:
+    """Whether the request's scope is whole conversations (a date range may apply): stable
+    without a row per record, since the archive only grows."""
+    return bool(request.conversation_ids) and not (
+        request.query or request.message_ids or request.context
+    )
+
+
+def conversation_scope(*, job: ExportJob, request: ExportRequest) -> ConversationScope:
+    """The job's scope of whole conversations, up to its checkpoint."""
+    assert job.tree_size is not None
+    since, until = _in_range(request)
+    return ConversationScope(
+        conversation_ids=tuple(request.conversation_ids),
+        up_to_seq=job.tree_size,
+        since=since,
+        until=until,
+        latest_only=request.versions == "latest",
+    )
 
 
 def _in_range(request: ExportRequest) -> tuple[datetime | None, datetime | None]:
@@ -143,15 +168,31 @@ def _records_freeze(job: ExportJob, request: ExportRequest) -> None:
         ExportRecord.objects.filter(job=job, seq__in=superseded).update(listed=False)
 
 
-def scope_freeze(*, job: ExportJob, request: ExportRequest) -> tuple[int, int]:
+class ScopeSize(NamedTuple):
+    messages: int
+    conversations: int
+    #: The records, when counted with the messages (a scope of whole conversations).
+    records: int | None = None
+
+
+def scope_freeze(*, job: ExportJob, request: ExportRequest) -> ScopeSize:
     """Write the job's scope rows (replacing any from an earlier, interrupted attempt): its
-    messages, their context, their conversations and every archive record exported;
-    returns (messages, conversations)."""
+    messages, their context, their conversations and every archive record exported; for a
+    job `by_conversation`, only its conversations (the archive holds the rest, counted in
+    one pass)."""
     assert job.tree_size is not None
     with transaction.atomic():
         ExportRecord.objects.filter(job=job).delete()
         ExportMessage.objects.filter(job=job).delete()
         ExportConversation.objects.filter(job=job).delete()
+        if job.by_conversation:
+            ExportConversation.objects.bulk_create(
+                ExportConversation(job=job, conversation_id=c) for c in request.conversation_ids
+            )
+            records, messages = conversation_scope_counts(
+                conversation_scope(job=job, request=request)
+            )
+            return ScopeSize(messages, len(request.conversation_ids), records)
         _hits_freeze(job, request)
         if request.context:
             context_freeze(job=job, context=request.context)
@@ -168,7 +209,7 @@ def scope_freeze(*, job: ExportJob, request: ExportRequest) -> tuple[int, int]:
         )
         _records_freeze(job, request)
     messages = ExportMessage.objects.filter(job=job).count()
-    return messages, ExportConversation.objects.filter(job=job).count()
+    return ScopeSize(messages, ExportConversation.objects.filter(job=job).count())
 
 
 def context_freeze(*, job: ExportJob, context: dict[str, int]) -> None:
@@ -240,38 +281,3 @@ def _around_time(
             before.append((message_id, moment))
             while before and before[0][1] < moment - window:
                 before.popleft()
-
-
-def scope_subqueries(job: ExportJob) -> tuple[object, object]:
-    """The job's message ids and conversation ids, as subqueries for the archive's reads."""
-    return (
-        ExportMessage.objects.filter(job=job).values("message_id"),
-        ExportConversation.objects.filter(job=job).values("conversation_id"),
-    )
-
-
-def records_total(job: ExportJob) -> int:
-    return ExportRecord.objects.filter(job=job).count()
-
-
-def records_after(
-    *, job: ExportJob, after_seq: int, limit: int, conversation_id: int | None = None
-) -> list[tuple[RecordRow, bool, bool]]:
-    """The next `limit` records of the job's scope after `after_seq` (of one conversation if
-    given), in seq order, each with (context, listed): one keyset read of the frozen scope."""
-    frozen = ExportRecord.objects.filter(job=job, seq__gt=after_seq)
-    if conversation_id is not None:
-        frozen = frozen.filter(conversation_id=conversation_id)
-    marks = {
-        seq: (context, listed)
-        for seq, context, listed in frozen.order_by("seq").values_list("seq", "context", "listed")[
-            :limit
-        ]
-    }
-    if not marks:
-        return []
-    first, last = min(marks), max(marks)
-    rows = archive_selectors.records_at(
-        seqs=frozen.filter(seq__lte=last).values("seq"), first=first, last=last
-    )
-    return [(row, *marks[row.seq]) for row in rows]

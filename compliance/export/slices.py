@@ -104,10 +104,13 @@ class StepWorkers:
         ]
         for child in self._children:
             _send(child.stdin, context)  # type: ignore[arg-type]
+        self._block = int(context.get("block") or 1)
 
     def run(self, steps: Iterator[Step]) -> Iterator[tuple[Step, dict[str, Any]]]:
         """(step, answer) for each step, in the order given; the steps are drawn lazily, a few
-        ahead of the oldest unanswered one."""
+        ahead of the oldest unanswered one. Consecutive steps go to the same child as long as
+        they may share a block of the prover (its leaves read and hashed once, not by every
+        child in turn)."""
         busy: deque[tuple[subprocess.Popen[bytes], Step]] = deque()
         turn = 0
         while True:
@@ -115,7 +118,8 @@ class StepWorkers:
                 step = next(steps, None)
                 if step is None:
                     break
-                child = self._children[turn % len(self._children)]
+                run = max(1, min(IN_FLIGHT, self._block // max(step.limit, 1)))
+                child = self._children[(turn // run) % len(self._children)]
                 turn += 1
                 _send(child.stdin, step.__dict__)  # type: ignore[arg-type]
                 busy.append((child, step))

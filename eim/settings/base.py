@@ -614,6 +614,10 @@ EIM_EXPORT_PDF_WORKERS = env.int("EIM_EXPORT_PDF_WORKERS", default=min(4, os.cpu
 # second of start-up). Each child holds one step, a few tens of MB. See docs/export.md.
 EIM_EXPORT_WORKERS = env.int("EIM_EXPORT_WORKERS", default=min(4, os.cpu_count() or 1))
 EIM_EXPORT_PARALLEL_FROM = env.int("EIM_EXPORT_PARALLEL_FROM", default=50_000)
+# A scope of whole conversations (no query, no chosen messages, no context) is read from the
+# archive by conversation and seq, with no row written per record; False freezes every scope
+# as rows (ExportRecord), as before. See docs/export.md, "Scopes of whole conversations".
+EIM_EXPORT_CONVERSATION_SCOPES = env.bool("EIM_EXPORT_CONVERSATION_SCOPES", default=True)
 
 LOGGING = {
     "version": 1,

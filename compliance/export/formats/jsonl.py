@@ -7,19 +7,20 @@ sorted, no whitespace, UTF-8) it gives the exact bytes that were hashed, so
 `SHA-256(bytes.fromhex(prev_hash) || canonical(record)) == hash`. docs/export.md has the schema.
 """
 
+from archive.selectors import RecordRow
+
 from .base import ArchiveLookups, ChunkOutput, ExportedRecord, ExportFormat
 
 SCHEMA = "eim-export/v1"
 FILE = "records.jsonl"
 
 
-def record_line(record: ExportedRecord) -> str:
+def record_line(row: RecordRow, context: bool) -> str:
     """The line as canonical JSON (keys sorted): the record's canonical bytes are spliced in
     as they were hashed, without parsing and serialising them again."""
-    row = record.row
-    context = '"context":true,' if record.context else ""
+    mark = '"context":true,' if context else ""
     return (
-        f'{{{context}"hash":"{row.hash}","prev_hash":"{row.prev_hash}","record":{row.canonical},'
+        f'{{{mark}"hash":"{row.hash}","prev_hash":"{row.prev_hash}","record":{row.canonical},'
         f'"schema":"{SCHEMA}","seq":{row.seq}}}\n'
     )
 
@@ -29,6 +30,5 @@ class JsonLinesFormat(ExportFormat):
     name = "jsonl"
 
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
-        listed = [r for r in records if r.listed]
-        text = "".join(record_line(r) for r in listed)
-        return ChunkOutput(appends={FILE: text.encode()}, counts={"records": len(listed)})
+        lines = [record_line(r.row, r.context) for r in records if r.listed]
+        return ChunkOutput(appends={FILE: "".join(lines).encode()}, counts={"records": len(lines)})

@@ -8,6 +8,7 @@ are UTC, ISO 8601. Recipients are the usernames of the version's audience at its
 
 import csv
 import io
+from typing import Any
 
 from archive.selectors import MESSAGE_DELETED, MESSAGE_EDITED, MESSAGE_NEW
 
@@ -41,36 +42,24 @@ def _utc(value: str | None) -> str:
     return value.replace("+00:00", "Z") if value else ""
 
 
-def _row(record: ExportedRecord, lookups: ArchiveLookups) -> list[str]:
-    message = record.message
-    author = message.get("author") or {}
-    attachments = message.get("attachments") or []
-    cid = record.row.conversation_id
-    return [
-        str(record.row.seq),
-        str(record.row.message_id or ""),
-        VERSIONS[record.row.type],
-        _utc(record.row.occurred_at.isoformat()),
-        _utc(message.get("created_at")),
-        str(cid),
-        lookups.conversation_name(cid),
-        str(author.get("id", "")),
-        str(author.get("username", "")),
-        str(author.get("name", "")),
-        "; ".join(lookups.usernames(cid, record.audience)),
-        str(message.get("body", "")),
-        "true" if record.row.type == MESSAGE_EDITED else "false",
-        "true" if record.row.type == MESSAGE_DELETED else "false",
-        str(message.get("parent") or ""),
-        "; ".join(str(a.get("filename", "")) for a in attachments),
-        "; ".join(str(a.get("sha256", "")) for a in attachments),
-        "true" if record.context else "false",
-    ]
+#: Recipient lists kept per format (one per run): past this many, the cache starts over.
+RECIPIENTS_KEPT = 10_000
+
+
+def _message(content: dict[str, Any]) -> dict[str, Any]:
+    payload = content.get("payload")
+    message = payload.get("message") if isinstance(payload, dict) else None
+    return message if isinstance(message, dict) else {}
 
 
 class CsvFormat(ExportFormat):
     appended = (FILE,)
     name = "csv"
+
+    def __init__(self) -> None:
+        # "; "-joined usernames per (conversation, audience as recorded): a conversation's
+        # messages mostly share a few audiences.
+        self._recipients: dict[tuple[int, tuple[Any, ...]], str] = {}
 
     def head(self) -> ChunkOutput:
         buffer = io.StringIO()
@@ -80,6 +69,43 @@ class CsvFormat(ExportFormat):
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        rows = [_row(r, lookups) for r in records if r.listed and r.row.type in VERSIONS]
+        rows = [self._row(r, lookups) for r in records if r.listed and r.row.type in VERSIONS]
         writer.writerows(rows)
         return ChunkOutput(appends={FILE: buffer.getvalue().encode()}, counts={"rows": len(rows)})
+
+    def _recipients_of(self, cid: int, audience: Any, lookups: ArchiveLookups) -> str:
+        key = (cid, tuple(audience or ()))
+        recipients = self._recipients.get(key)
+        if recipients is None:
+            if len(self._recipients) >= RECIPIENTS_KEPT:
+                self._recipients.clear()
+            ids = [int(i) for i in key[1]]
+            recipients = self._recipients[key] = "; ".join(lookups.usernames(cid, ids))
+        return recipients
+
+    def _row(self, record: ExportedRecord, lookups: ArchiveLookups) -> list[str]:
+        row, content = record.row, record.content
+        message = _message(content)
+        author = message.get("author") or {}
+        attachments = message.get("attachments") or []
+        cid = row.conversation_id
+        return [
+            str(row.seq),
+            str(row.message_id or ""),
+            VERSIONS[row.type],
+            _utc(row.occurred_at.isoformat()),
+            _utc(message.get("created_at")),
+            str(cid),
+            lookups.conversation_name(cid),
+            str(author.get("id", "")),
+            str(author.get("username", "")),
+            str(author.get("name", "")),
+            self._recipients_of(cid, content.get("audience"), lookups),
+            str(message.get("body", "")),
+            "true" if row.type == MESSAGE_EDITED else "false",
+            "true" if row.type == MESSAGE_DELETED else "false",
+            str(message.get("parent") or ""),
+            "; ".join(str(a.get("filename", "")) for a in attachments) if attachments else "",
+            "; ".join(str(a.get("sha256", "")) for a in attachments) if attachments else "",
+            "true" if record.context else "false",
+        ]

@@ -16,6 +16,7 @@ from compliance.export.files import export_storage
 
 from .conftest import World, run_to_end, unpacked
 from .test_resume import (
+    BOTH_SCOPES,
     assert_nothing_twice,
     cancel_during_the_first_step,
     contents,
@@ -38,11 +39,18 @@ def _manifest_files(folder: Path) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("formats", [FORMATS, ["jsonl", "dat"]], ids=["parallel", "with-dat"])
+@BOTH_SCOPES
 def test_a_parallel_run_writes_the_serial_runs_folder_manifest_and_proofs(
-    world: World, officer: User, tmp_path: Path, formats: list[str], monkeypatch
+    world: World,
+    officer: User,
+    tmp_path: Path,
+    formats: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    by_conversation: bool,
 ):
     asked = {"conversation_ids": [world.channel.pk], "formats": formats}
-    with override_settings(**SERIAL):
+    # The serial run is the reference: its scope frozen as rows, as before.
+    with override_settings(**SERIAL, EIM_EXPORT_CONVERSATION_SCOPES=False):
         serial = run_to_end(services.export_create(user=officer, **asked))
     started = []
     real_start = slices.StepWorkers.__init__
@@ -52,10 +60,11 @@ def test_a_parallel_run_writes_the_serial_runs_folder_manifest_and_proofs(
         real_start(self, count, context)
 
     monkeypatch.setattr(slices.StepWorkers, "__init__", counted)
-    with override_settings(**PARALLEL):
+    with override_settings(**PARALLEL, EIM_EXPORT_CONVERSATION_SCOPES=by_conversation):
         parallel = run_to_end(services.export_create(user=officer, **asked))
 
     assert parallel.state == serial.state == "done", parallel.error
+    assert parallel.by_conversation == by_conversation
     # DAT numbers its documents across steps: its jobs stay in the worker.
     assert started == ([] if "dat" in formats else [2])
     first, second = unpacked(serial, tmp_path / "a"), unpacked(parallel, tmp_path / "b")
@@ -67,18 +76,26 @@ def test_a_parallel_run_writes_the_serial_runs_folder_manifest_and_proofs(
     assert_nothing_twice(second, parallel)
 
 
+@BOTH_SCOPES
 def test_a_parallel_run_that_dies_part_way_resumes_to_the_same_bytes(
-    world: World, officer: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World,
+    officer: User,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    by_conversation: bool,
 ):
     asked = {"conversation_ids": [world.channel.pk], "formats": FORMATS}
-    with override_settings(**SERIAL):
+    with override_settings(**SERIAL, EIM_EXPORT_CONVERSATION_SCOPES=False):
         whole = run_to_end(services.export_create(user=officer, **asked))
     interrupted = services.export_create(user=officer, **asked)
-    with override_settings(**PARALLEL):  # the children write ahead of the commits
+    parallel = override_settings(**PARALLEL, EIM_EXPORT_CONVERSATION_SCOPES=by_conversation)
+    with parallel:  # the children write ahead of the commits
         crash_after_the_first_step(interrupted, monkeypatch)
 
-    with override_settings(**PARALLEL):
+    with parallel:
         resumed = run_to_end(interrupted)
+
+    assert resumed.by_conversation == by_conversation
 
     first, second = unpacked(whole, tmp_path / "a"), unpacked(resumed, tmp_path / "b")
     assert contents(first) == contents(second)

@@ -21,6 +21,11 @@ from .conftest import World, run_to_end, unpacked
 
 # What differs between two exports of the same scope: their ids and times.
 OWN = {"manifest.json", "manifest.dsse.json", "README.txt"}
+#: Each resume is tested with the scope read from the archive by conversation, and frozen as
+#: rows (EIM_EXPORT_CONVERSATION_SCOPES).
+BOTH_SCOPES = pytest.mark.parametrize(
+    "by_conversation", [True, False], ids=["by-conversation", "frozen-rows"]
+)
 
 
 def contents(folder: Path) -> dict[str, bytes]:
@@ -77,16 +82,24 @@ def cancel_during_the_first_step(officer: User, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.django_db
+@BOTH_SCOPES
 def test_an_export_interrupted_between_steps_resumes_to_the_same_bytes(
-    world: World, officer: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World,
+    officer: User,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    by_conversation: bool,
 ):
     asked = {"conversation_ids": [world.channel.pk], "formats": ["jsonl", "csv", "eml", "rsmf"]}
-    whole = run_to_end(services.export_create(user=officer, **asked))
-    interrupted = services.export_create(user=officer, **asked)
-    crash_after_the_first_step(interrupted, monkeypatch)
+    with override_settings(EIM_EXPORT_CONVERSATION_SCOPES=False):  # the reference
+        whole = run_to_end(services.export_create(user=officer, **asked))
+    with override_settings(EIM_EXPORT_CONVERSATION_SCOPES=by_conversation):
+        interrupted = services.export_create(user=officer, **asked)
+        crash_after_the_first_step(interrupted, monkeypatch)
 
-    resumed = run_to_end(interrupted)
+        resumed = run_to_end(interrupted)
 
+    assert (whole.by_conversation, resumed.by_conversation) == (False, by_conversation)
     first, second = unpacked(whole, tmp_path / "a"), unpacked(resumed, tmp_path / "b")
     assert contents(first) == contents(second)
     assert_nothing_twice(second, resumed)
@@ -145,8 +158,14 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("workers", [1, 2], ids=["serial", "parallel-steps"])
+@BOTH_SCOPES
 def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
-    big_channel: int, officer: User, tmp_path: Path, export_environment: Path, workers: int
+    big_channel: int,
+    officer: User,
+    tmp_path: Path,
+    export_environment: Path,
+    workers: int,
+    by_conversation: bool,
 ):
     from django.conf import settings
 
@@ -170,11 +189,12 @@ def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
         # With 2, the steps are written by the worker's child processes (killed with it).
         "EIM_EXPORT_WORKERS": str(workers),
         "EIM_EXPORT_PARALLEL_FROM": "0",
+        "EIM_EXPORT_CONVERSATION_SCOPES": str(by_conversation),
     }
     workers: list[subprocess.Popen[bytes]] = []
     try:
         asked = {"conversation_ids": [big_channel], "formats": ["jsonl", "csv", "eml", "rsmf"]}
-        with override_settings(EIM_EXPORT_CHUNK=2):
+        with override_settings(EIM_EXPORT_CHUNK=2, EIM_EXPORT_CONVERSATION_SCOPES=False):
             whole = run_to_end(services.export_create(user=officer, **asked))
         workers.append(_worker(env, tmp_path / "first.log"))
         job = services.export_create(user=officer, **asked)  # published on commit
@@ -207,6 +227,7 @@ def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
         broker.kill()
 
     assert job.state == "done", job.error
+    assert (whole.by_conversation, job.by_conversation) == (False, by_conversation)
     assert 0 < stopped_at < job.total
     first, second = unpacked(whole, tmp_path / "a"), unpacked(job, tmp_path / "b")
     assert contents(first) == contents(second)

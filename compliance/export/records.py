@@ -1,0 +1,91 @@
+"""The records of a job's scope, in seq order, as its steps read them: from the rows frozen
+when the job started (ExportRecord), or, for a scope of whole conversations, straight from
+the archive by conversation and seq (archive.conversation_scope). Both give the same records
+with the same marks, so a job's files do not depend on which one reads them."""
+
+from typing import Protocol
+
+from archive.conversation_scope import ConversationScopeReader, conversation_scope_count
+from archive.selectors import RecordRow, records_at
+
+from .models import ExportJob, ExportRecord
+from .options import export_request_from_job
+from .scope import conversation_scope
+
+#: A record of the scope with its marks: (row, context, listed).
+MarkedRow = tuple[RecordRow, bool, bool]
+
+
+class JobRecords(Protocol):
+    def total(self) -> int:
+        """How many records the scope holds (listed or not)."""
+        ...
+
+    def seqs_after(self, *, after_seq: int, limit: int) -> list[int]:
+        """The seqs of the next `limit` records after `after_seq`."""
+        ...
+
+    def records_after(
+        self, *, after_seq: int, limit: int, conversation_id: int | None = None
+    ) -> list[MarkedRow]:
+        """The next `limit` records after `after_seq` (of one conversation if given)."""
+        ...
+
+
+class FrozenRecords:
+    """A scope frozen as rows: keyset reads of the job's ExportRecord, then those records by
+    a primary-key range filtered by that keyset."""
+
+    def __init__(self, job: ExportJob) -> None:
+        self.job = job
+
+    def total(self) -> int:
+        return ExportRecord.objects.filter(job=self.job).count()
+
+    def seqs_after(self, *, after_seq: int, limit: int) -> list[int]:
+        frozen = ExportRecord.objects.filter(job=self.job, seq__gt=after_seq).order_by("seq")
+        return list(frozen.values_list("seq", flat=True)[:limit])
+
+    def records_after(
+        self, *, after_seq: int, limit: int, conversation_id: int | None = None
+    ) -> list[MarkedRow]:
+        frozen = ExportRecord.objects.filter(job=self.job, seq__gt=after_seq)
+        if conversation_id is not None:
+            frozen = frozen.filter(conversation_id=conversation_id)
+        keyset = frozen.order_by("seq").values_list("seq", "context", "listed")[:limit]
+        marks = {seq: (context, listed) for seq, context, listed in keyset}
+        if not marks:
+            return []
+        first, last = min(marks), max(marks)
+        rows = records_at(seqs=frozen.filter(seq__lte=last).values("seq"), first=first, last=last)
+        return [(row, *marks[row.seq]) for row in rows]
+
+
+class ConversationRecords:
+    """A scope of whole conversations, read from the archive: no record is context."""
+
+    def __init__(self, job: ExportJob) -> None:
+        request = export_request_from_job(query=job.query, scope=job.scope, options=job.options)
+        self.scope = conversation_scope(job=job, request=request)
+        self.reader = ConversationScopeReader(self.scope, records=job.total)
+
+    def total(self) -> int:
+        count = conversation_scope_count(self.scope)
+        self.reader = ConversationScopeReader(self.scope, records=count)
+        return count
+
+    def seqs_after(self, *, after_seq: int, limit: int) -> list[int]:
+        return self.reader.seqs_after(after_seq=after_seq, limit=limit)
+
+    def records_after(
+        self, *, after_seq: int, limit: int, conversation_id: int | None = None
+    ) -> list[MarkedRow]:
+        rows = self.reader.records_after(
+            after_seq=after_seq, limit=limit, conversation_id=conversation_id
+        )
+        return [(row, False, listed) for row, listed in rows]
+
+
+def job_records(job: ExportJob) -> JobRecords:
+    """The reader of the job's records, as its scope was decided when it started."""
+    return ConversationRecords(job) if job.by_conversation else FrozenRecords(job)
