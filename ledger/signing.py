@@ -84,7 +84,7 @@ def key_id(public_key: Ed25519PublicKey | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def sign(message: bytes) -> str:
+def sign(message: bytes | bytearray) -> str:
     return base64.b64encode(signing_key().sign(message)).decode()
 
 

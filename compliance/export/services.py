@@ -4,7 +4,6 @@ exports, each audited in its transaction), and the signer's and packager's steps
 The running step lives in runner.py; tasks.py calls these with ids only.
 """
 
-import hashlib
 import logging
 import tempfile
 from datetime import timedelta
@@ -22,7 +21,7 @@ from audit.services import audit_event_record
 from ..access import require_compliance_officer
 from ..errors import ComplianceError, ComplianceErrorCode
 from . import files
-from .manifest import ENVELOPE, MANIFEST, envelope_sign
+from .manifest import ENVELOPE, MANIFEST, envelope_sign_stream
 from .models import ACTIVE_STATES, ExportJob, ExportRecord, ExportState
 from .options import export_request_check
 from .package import StreamingZip
@@ -131,11 +130,16 @@ def export_sign(*, job_id: str) -> str:
     job = ExportJob.objects.filter(pk=job_id, state=ExportState.SIGNING).first()
     if job is None:
         return "nothing to sign"
-    with files.export_storage().open(files.export_name(job_id, MANIFEST), "rb") as stream:
-        body = stream.read()
-    if hashlib.sha256(body).hexdigest() != job.manifest_sha256:
-        raise RuntimeError(f"export {job_id}'s manifest is not the one its run committed")
-    files.put(files.export_name(job_id, ENVELOPE), envelope_sign(body))
+    storage, name = files.export_storage(), files.export_name(job_id, MANIFEST)
+    envelope = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 (saved, then closed)
+    with storage.open(name, "rb") as stream:
+        try:
+            envelope_sign_stream(stream, storage.size(name), job.manifest_sha256, envelope)
+        except ValueError as error:
+            raise RuntimeError(f"export {job_id}: {error}") from error
+    envelope.seek(0)
+    files.put(files.export_name(job_id, ENVELOPE), File(envelope, name=ENVELOPE))
+    envelope.close()
     moved = ExportJob.objects.filter(pk=job_id, state=ExportState.SIGNING).update(
         state=ExportState.PACKAGING, heartbeat_at=timezone.now()
     )
