@@ -48,6 +48,8 @@ from django.db.models import NOT_PROVIDED, Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.utils.encoding import smart_str
 
+from eim.db import mark_inserted
+
 
 @dataclass(frozen=True)
 class _Tracked:
@@ -232,9 +234,7 @@ def _insert(row: Model) -> None:
     params = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, alias), params)
-        row.pk = cursor.fetchone()[0]
-    row._state.adding = False
-    row._state.db = alias
+        mark_inserted(row, pk=cursor.fetchone()[0], alias=alias)
     post_save.send(
         sender=model, instance=row, created=True, update_fields=None, raw=False, using=alias
     )

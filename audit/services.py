@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from eim.db import mark_inserted
 from ledger.canonical import canonical_json, chain_hash
 
 from .models import AuditEvent, AuditEventType, AuditHead
@@ -233,6 +234,4 @@ def _insert(events: list[AuditEvent]) -> None:
         cursor.execute(sql, params)
         ids = dict(cursor.fetchall())
     for event in events:
-        event.pk = ids[event.seq]
-        event._state.adding = False
-        event._state.db = connection.alias
+        mark_inserted(event, pk=ids[event.seq], alias=connection.alias)

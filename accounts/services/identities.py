@@ -23,6 +23,7 @@ from accounts.models import (
 from accounts.selectors import user_is_active_administrator
 from audit.models import AuditEventType
 from audit.services import audit_event_record
+from eim.db import mark_inserted
 
 from .role_mapping import role_mapping_rule_changed
 
@@ -162,9 +163,7 @@ def _identity_insert(provider: IdentityProvider, user: User, subject: str) -> Ex
             _IDENTITY_INSERT,
             [user.pk, provider.pk, provider.issuer, subject, identity.linked_at],
         )
-        identity.pk = cursor.fetchone()[0]
-    identity._state.adding = False
-    identity._state.db = connection.alias
+        mark_inserted(identity, pk=cursor.fetchone()[0], alias=connection.alias)
     return identity
 
 

@@ -18,6 +18,7 @@ from accounts.services import (
 from accounts.services.identities import identity_link
 from audit.models import AuditEventType
 from audit.services import audit_event_record, audit_events_batched
+from eim.db import mark_inserted
 
 from ..errors import ScimError, ScimType, invalid_value
 from ..models import ScimToken, ScimUserProfile
@@ -176,8 +177,7 @@ def _profile_insert(profile: ScimUserProfile) -> ScimUserProfile:
                 profile.last_modified,
             ],
         )
-    profile._state.adding = False
-    profile._state.db = connection.alias
+    mark_inserted(profile, pk=profile.pk, alias=connection.alias)  # its key is its person's
     return profile
 
 

@@ -31,8 +31,8 @@ def _error(response, status: int, scim_type: str | None = None) -> dict:
     return body
 
 
-def test_create_keeps_the_email_as_profile_data_and_links_the_external_id(okta: ScimClient):
-    body = _create(
+def _create_ada(okta: ScimClient) -> dict:
+    return _create(
         okta,
         "ada@example.com",
         externalId="00u1ada",
@@ -40,6 +40,10 @@ def test_create_keeps_the_email_as_profile_data_and_links_the_external_id(okta: 
         name={"givenName": "Ada", "familyName": "Lovelace"},
         emails=[{"value": "ada@example.com", "type": "work", "primary": True}],
     )
+
+
+def test_create_keeps_the_email_as_profile_data_and_links_the_external_id(okta: ScimClient):
+    body = _create_ada(okta)
 
     user = User.objects.get(pk=int(body["id"]))
     assert (user.username, user.display_name, user.email) == (
@@ -60,14 +64,7 @@ def test_create_keeps_the_email_as_profile_data_and_links_the_external_id(okta: 
 
 
 def test_a_creations_model_history_entry_is_django_auditlogs_own(okta: ScimClient):
-    body = _create(
-        okta,
-        "ada@example.com",
-        externalId="00u1ada",
-        displayName="Ada Lovelace",
-        name={"givenName": "Ada", "familyName": "Lovelace"},
-        emails=[{"value": "ada@example.com", "type": "work", "primary": True}],
-    )
+    body = _create_ada(okta)
     user = User.objects.get(pk=int(body["id"]))
     with set_extra_data({"actor": None, "remote_addr": "127.0.0.1", "remote_port": None}):
         log_create(sender=User, instance=user, created=True)  # auditlog's own, as reference
