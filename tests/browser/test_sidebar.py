@@ -1,11 +1,14 @@
 """Signing in and out, and finding people and channels from the sidebar."""
 
+import json
+import re
+
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import WebSocketRoute, expect
 
 from eim.chat.models import Conversation, ConversationKind, Membership
 from tests.browser.conftest import LAPTOP, browser_db, in_db_thread
-from tests.factories import ChannelFactory, UserFactory
+from tests.factories import ChannelFactory, UserFactory, send
 
 pytestmark = [pytest.mark.browser, browser_db]
 
@@ -108,3 +111,47 @@ def test_alt_arrows_switch_conversations(sign_in):
     a.page.keyboard.press("Alt+ArrowUp")
     a.page.keyboard.press("Alt+ArrowUp")
     expect(a.page.locator("#conversation-title")).to_have_text("#charlie")
+
+
+def test_a_conversation_i_am_added_to_counts_each_message_once(sign_in):
+    """Added to a channel, the client fetches it; the fetched unread count already includes the
+    messages sent before the fetch, so their live frames, arriving after it, must not count
+    again (the order a busy server can produce, forced here by holding the message frames)."""
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    ChannelFactory(creator=alice, name="desk")
+    a = sign_in(alice)
+    held: list[str | bytes] = []
+    socket: dict[str, WebSocketRoute] = {}
+
+    def relay(page_side: WebSocketRoute) -> None:
+        server = page_side.connect_to_server()
+        socket["page"] = page_side
+
+        def to_page(data: str | bytes) -> None:
+            frame = json.loads(data)
+            if frame.get("type") == "message.new" and frame["message"]["body"] == "first word":
+                held.append(data)
+            else:
+                page_side.send(data)
+
+        server.on_message(to_page)
+
+    a.page.route_web_socket(re.compile(r"/ws/$"), relay)
+    a.page.reload()
+    a.expect_live()
+
+    def added_with_a_message() -> None:
+        news = ChannelFactory(creator=bob, members=[alice], name="late-news")
+        send(bob, news, "first word")
+
+    in_db_thread(added_with_a_message)
+    link = a.page.locator("#sidebar a.conversation-link", has_text="late-news")
+    expect(link.locator(".badge")).to_have_text("1")
+    assert len(held) == 1
+    socket["page"].send(held.pop())
+    # Frames reach the page in order: once the next one (a mention) shows, the held one was
+    # applied too.
+    in_db_thread(lambda: send(bob, Conversation.objects.get(name="late-news"), "@alice look"))
+    expect(link.locator(".badge")).to_have_text("@1")
+    expect(link).to_have_accessible_name("late-news @1 , 2 unread, 1 mention")
+    expect(a.page).to_have_title("(2) eim")

@@ -276,11 +276,12 @@ store.subscribe((change) => {
 // ----- conversations
 
 async function fetchConversation(id) {
+  store.fetchingConversation(id);
   try {
     store.addConversation(await api.conversation(id));
     fetchPresence();
   } catch {
-    // not visible to us (any more): nothing to show
+    store.fetchFailed(id); // not visible to us (any more): nothing to show
   }
 }
 

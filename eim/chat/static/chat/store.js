@@ -5,6 +5,11 @@
 // Each loaded message remembers the seq of the newest event it reflects (`_v`); an event at or
 // below it is already in the message (a REST page can be newer than the socket), so applying
 // events is idempotent.
+//
+// A conversation we learn of from the socket (added to it, or new since the list was loaded)
+// is fetched; its unread count comes with it, counted up to its `last_seq`. Until it arrives,
+// the conversation's frames are held, then applied from that seq on, so none counts twice or
+// is lost.
 
 export const CHANNEL_KINDS = new Set(["public", "private"]);
 
@@ -17,6 +22,7 @@ export class Store {
     this.users = new Map([[me.id, { ...me }]]);
     this.presence = new Map();
     this.pending = new Map();
+    this.fetching = new Map();
     this.listeners = new Set();
   }
 
@@ -39,10 +45,23 @@ export class Store {
     const merged = { ...known, ...conversation };
     if (known && conversation.unread === undefined) merged.unread = known.unread;
     this.conversations.set(conversation.id, merged);
-    if (!this.cursors.has(conversation.id)) this.cursors.set(conversation.id, conversation.last_seq);
+    const held = this.fetching.get(conversation.id);
+    this.fetching.delete(conversation.id);
+    if (held || !this.cursors.has(conversation.id)) this.cursors.set(conversation.id, conversation.last_seq);
     for (const person of conversation.people || []) this.rememberUser(person);
     this.emit({ type: "conversations" });
+    for (const frame of held || []) this.applyEvent(frame);
     return merged;
+  }
+
+  // A conversation we do not have yet is being fetched: hold its frames until it arrives.
+  fetchingConversation(id) {
+    if (!this.conversations.has(id) && !this.fetching.has(id)) this.fetching.set(id, []);
+  }
+
+  // The fetch failed (the conversation is not visible to us any more): drop what was held.
+  fetchFailed(id) {
+    this.fetching.delete(id);
   }
 
   removeConversation(id) {
@@ -180,6 +199,11 @@ export class Store {
 
   applyEvent(frame) {
     const id = frame.conversation;
+    const held = this.fetching.get(id);
+    if (held) {
+      held.push(frame);
+      return;
+    }
     const cursor = this.cursors.get(id);
     if (cursor !== undefined && frame.seq <= cursor) return;
     this.cursors.set(id, frame.seq);
