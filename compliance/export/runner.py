@@ -476,12 +476,16 @@ def _running(job: ExportJob, token: str) -> Iterator[_Run]:
         formats=formats_for(job.options, export_id=str(job.pk)),
         records=job_records(job),
     )
-    gc.freeze()
+    # (A process that froze its own start, as the chat server does, is left as it is.)
+    freezing = gc.get_freeze_count() == 0
+    if freezing:
+        gc.freeze()
     try:
         yield run
     finally:
         _children_stop(run)
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
 
 
 def export_run(*, job_id: str) -> str:
