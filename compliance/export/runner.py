@@ -8,11 +8,13 @@ storage goes under names fixed by the step (files.py), before its commit: a step
 the same bytes again. See docs/export.md, "Resuming".
 """
 
+import gc
 import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +32,13 @@ from ledger import merkle, signing
 from ledger.canonical import canonical_json
 
 from . import files, slices
-from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for
+from .formats import (
+    ArchiveLookups,
+    ConversationReader,
+    ExportedRecord,
+    ExportFormat,
+    formats_for,
+)
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
 from .models import ExportConversation, ExportJob, ExportState
 from .options import export_request_from_job
@@ -102,6 +110,9 @@ class _Run:
     lookups: ArchiveLookups
     formats: list[ExportFormat]
     records: JobRecords
+    #: The step processes, once started (`_children`); stopped when the run no longer needs
+    #: them, or ends.
+    children: slices.StepWorkers | None = None
 
 
 def _start(job: ExportJob, token: str) -> ExportJob:
@@ -244,23 +255,36 @@ def _parallel(run: _Run) -> bool:
     return workers > 1 and left >= settings.EIM_EXPORT_PARALLEL_FROM and not numbered
 
 
+def _children(run: _Run) -> slices.StepWorkers:
+    """The run's EIM_EXPORT_WORKERS step processes, started on first need: the steps', kept
+    for the grouped formats' files after them."""
+    if run.children is None:
+        context = slices.child_context(
+            job_id=str(run.job.pk),
+            tree_size=int(run.job.tree_size or 0),
+            block_roots=[root.hex() for root in run.prover.block_roots],
+            block=run.prover.block,
+        )
+        run.children = slices.StepWorkers(settings.EIM_EXPORT_WORKERS, context)
+    return run.children
+
+
+def _children_stop(run: _Run) -> None:
+    if run.children is not None:
+        children, run.children = run.children, None
+        children.close()
+
+
 def _steps_in_children(run: _Run) -> None:
     """Every step left, written by EIM_EXPORT_WORKERS children, committed here in order."""
-    context = slices.child_context(
-        job_id=str(run.job.pk),
-        tree_size=int(run.job.tree_size or 0),
-        block_roots=[root.hex() for root in run.prover.block_roots],
-        block=run.prover.block,
-    )
-    with slices.StepWorkers(settings.EIM_EXPORT_WORKERS, context) as workers:
-        for step, answer in workers.run(_planned_steps(run)):
-            if answer["records"]:
-                # Each step starts where the cursor stands: nothing skipped, nothing twice.
-                if (step.part, step.after_seq) != (run.job.parts, run.job.cursor_seq):
-                    raise slices.SliceError(f"step {step.part} does not follow the cursor")
-                _step_commit(
-                    run, last=answer["last"], records=answer["records"], counts=answer["counts"]
-                )
+    for step, answer in _children(run).run(_planned_steps(run)):
+        if answer["records"]:
+            # Each step starts where the cursor stands: nothing skipped, nothing twice.
+            if (step.part, step.after_seq) != (run.job.parts, run.job.cursor_seq):
+                raise slices.SliceError(f"step {step.part} does not follow the cursor")
+            _step_commit(
+                run, last=answer["last"], records=answer["records"], counts=answer["counts"]
+            )
 
 
 def run_for_steps(*, job_id: str, prover: merkle.InclusionProver) -> _Run:
@@ -333,28 +357,67 @@ def _manifest(job: ExportJob) -> tuple[File, str]:
     return File(spool, name=MANIFEST), sha.hexdigest()
 
 
-def _grouped_files(run: _Run) -> dict[str, int]:
-    """The files of the formats that group each conversation's messages (RSMF)."""
-    job, counts = run.job, dict[str, int]()
-    conversations = list(
-        ExportConversation.objects.filter(job=job)
-        .order_by("conversation_id")
-        .values_list("conversation_id", flat=True)
-    )
-
+def _conversation_reader(run: _Run) -> ConversationReader:
     def read(conversation_id: int, after_seq: int, limit: int) -> list[ExportedRecord]:
         rows = run.records.records_after(
             after_seq=after_seq, limit=limit, conversation_id=conversation_id
         )
         return [ExportedRecord.of(*row) for row in rows]
 
+    return read
+
+
+def conversation_files_write(
+    run: _Run, *, format_name: str, conversation_ids: Iterable[int]
+) -> dict[str, int]:
+    """Write one format's files of these conversations into the folder (`finish_files`):
+    their counts, `<format>.files` then `<format>.events`. In the worker, or in a step process
+    for the conversations it is handed: a conversation's files depend on its records alone."""
+    fmt = next(f for f in run.formats if f.name == format_name)
+    counts = dict[str, int]()
+    made = fmt.finish_files(
+        conversation_ids=conversation_ids, read=_conversation_reader(run), lookups=run.lookups
+    )
+    for path, data, items in made:
+        files.put(files.export_name(str(run.job.pk), path), data)
+        counts[f"{fmt.name}.files"] = counts.get(f"{fmt.name}.files", 0) + 1
+        counts[f"{fmt.name}.events"] = counts.get(f"{fmt.name}.events", 0) + items
+    return counts
+
+
+def _grouped_in_children(run: _Run) -> bool:
+    """Whether the grouped formats' files are written by step processes: those of the steps
+    if they ran, else new ones when workers are given and the job is big enough to repay
+    their start. The job's whole size counts, not what its steps had left (this pass reads
+    every record again, also when resumed after the last step), and a format that numbers
+    across steps (DAT) keeps nothing here in the worker: this pass numbers nothing."""
+    if settings.EIM_EXPORT_WORKERS <= 1:
+        return False
+    return run.children is not None or run.job.total >= settings.EIM_EXPORT_PARALLEL_FROM
+
+
+def _grouped_files(run: _Run) -> dict[str, int]:
+    """The files of the formats that group each conversation's messages (RSMF, PDF): by the
+    step processes, a conversation at a time, for a format that allows it (RSMF; PDF lays
+    out in its own processes), else here. The counts are summed format by format, each
+    format's files then events, as a serial run counts them."""
+    ids = list(
+        ExportConversation.objects.filter(job=run.job)
+        .order_by("conversation_id")
+        .values_list("conversation_id", flat=True)
+    )
+    in_children = _grouped_in_children(run)
+    counts = dict[str, int]()
     for fmt in run.formats:
-        for path, data, items in fmt.finish_files(
-            conversation_ids=conversations, read=read, lookups=run.lookups
-        ):
-            files.put(files.export_name(str(job.pk), path), data)
-            counts[f"{fmt.name}.files"] = counts.get(f"{fmt.name}.files", 0) + 1
-            counts[f"{fmt.name}.events"] = counts.get(f"{fmt.name}.events", 0) + items
+        answers: Iterable[dict[str, int]]
+        if in_children and fmt.files_in_step_processes:
+            answers = _children(run).write_conversations(fmt.name, ids)
+        else:
+            answers = [conversation_files_write(run, format_name=fmt.name, conversation_ids=ids)]
+        for answer in answers:
+            for name, value in answer.items():
+                counts[name] = counts.get(name, 0) + value
+    _children_stop(run)
     return counts
 
 
@@ -396,6 +459,35 @@ def readme(job: ExportJob) -> str:
     )
 
 
+@contextmanager
+def _running(job: ExportJob, token: str) -> Iterator[_Run]:
+    """The claimed job's run; its step processes, if it started any, stopped when it ends
+    however it ends (before a cancelled job's files are removed).
+
+    While it runs, what the worker held at its start (Django's objects, mostly) is out of the
+    cyclic collector's full passes, which walked them all every few thousand records: a
+    quarter of the CPU of RSMF's files written here. Back in after it, so that nothing is
+    kept for good."""
+    run = _Run(
+        job=job,
+        token=token,
+        prover=proofs.checkpoint_prover(tree_size=int(job.tree_size or 0)),
+        lookups=_lookups(job),
+        formats=formats_for(job.options, export_id=str(job.pk)),
+        records=job_records(job),
+    )
+    # (A process that froze its own start, as the chat server does, is left as it is.)
+    freezing = gc.get_freeze_count() == 0
+    if freezing:
+        gc.freeze()
+    try:
+        yield run
+    finally:
+        _children_stop(run)
+        if freezing:
+            gc.unfreeze()
+
+
 def export_run(*, job_id: str) -> str:
     """Run a queued or interrupted job as far as it goes; returns the state it left it in."""
     claimed = job_claim(job_id=job_id, states=(ExportState.QUEUED, ExportState.RUNNING))
@@ -405,19 +497,12 @@ def export_run(*, job_id: str) -> str:
     try:
         if job.state == ExportState.QUEUED:
             job = _start(job, token)
-        run = _Run(
-            job=job,
-            token=token,
-            prover=proofs.checkpoint_prover(tree_size=int(job.tree_size or 0)),
-            lookups=_lookups(job),
-            formats=formats_for(job.options, export_id=str(job.pk)),
-            records=job_records(job),
-        )
-        if _parallel(run):
-            _steps_in_children(run)
-        while _step(run):
-            pass
-        job = _finish(run)
+        with _running(job, token) as run:
+            if _parallel(run):
+                _steps_in_children(run)
+            while _step(run):
+                pass
+            job = _finish(run)
     except LeaseLostError as lost:
         logger.info("%s", lost)
         if ExportJob.objects.filter(pk=job_id, state=ExportState.CANCELLED).exists():

@@ -1,5 +1,6 @@
-"""A job's record steps written in parallel child processes, so that one export uses the
-cores it is given (EIM_EXPORT_WORKERS).
+"""A job's record steps, and then the per-conversation files of the formats that group a
+conversation's records (RSMF), written in parallel child processes, so that one export uses
+the cores it is given (EIM_EXPORT_WORKERS).
 
 The parent plans the steps exactly as a serial run cuts them (the next EIM_EXPORT_CHUNK
 records after the cursor, each step its own part number), hands each to a child, and commits
@@ -9,24 +10,35 @@ it never touches the job. So a run killed anywhere resumes from the committed cu
 redoes the same steps, under the same names, with the same bytes; the folder, the manifest
 and the proofs are those of a serial run.
 
+After the steps, the same children write the grouped formats' files: each is handed a
+conversation at a time by the parent, whichever child is free taking the next, writes that
+conversation's files under their names (each conversation's files depend on its records
+alone) and answers with their counts, which the parent sums. Nothing is committed until
+every conversation is written, so a run killed during this pass writes it again, the same
+names with the same bytes.
+
 The children are plain subprocesses running this module with Django (not multiprocessing: a
 Celery prefork worker is daemonic and may not start multiprocessing children). Each gets the
 parent's database name and storages first, so that it reads and writes where the parent does.
-Frames on the pipes: an 8-byte big-endian length, then canonical JSON.
+Frames on the pipes: an 8-byte big-endian length, then canonical JSON. The parent's ends are
+unbuffered, so that what `select` says is ready is all there is to read.
 """
 
+import gc
 import json
 import os
+import select
 import struct
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 _LENGTH = struct.Struct(">Q")
-#: Steps handed to each child ahead of the one being committed, so that none waits idle.
+#: Steps (or conversations) handed to each child ahead of the answer awaited, so that none
+#: waits idle.
 IN_FLIGHT = 2
 
 
@@ -45,16 +57,42 @@ class Step:
 
 def _send(stream: IO[bytes], value: Any) -> None:
     data = json.dumps(value, separators=(",", ":"), default=str).encode()
-    stream.write(_LENGTH.pack(len(data)) + data)
-    stream.flush()
+    frame = memoryview(_LENGTH.pack(len(data)) + data)
+    try:
+        while frame:  # an unbuffered pipe may take part of a frame at a time
+            frame = frame[stream.write(frame) or 0 :]
+        stream.flush()
+    except BrokenPipeError as error:
+        raise SliceError("an export step process stopped") from error
+
+
+def _read(stream: IO[bytes], size: int) -> bytes:
+    """Exactly `size` bytes (an unbuffered pipe may give fewer at a time)."""
+    data = stream.read(size)
+    while len(data) < size:
+        more = stream.read(size - len(data))
+        if not more:
+            raise SliceError("an export step process stopped")
+        data += more
+    return data
 
 
 def _receive(stream: IO[bytes]) -> Any:
     header = stream.read(_LENGTH.size)
-    if len(header) != _LENGTH.size:
+    if not header:
         raise SliceError("an export step process stopped")
+    if len(header) < _LENGTH.size:
+        header += _read(stream, _LENGTH.size - len(header))
     (size,) = _LENGTH.unpack(header)
-    return json.loads(stream.read(size))
+    return json.loads(_read(stream, size))
+
+
+def _raise_for(answer: dict[str, Any]) -> None:
+    """A child's error, raised here: a proof that fails fails the job, as in a serial run."""
+    if "error" in answer:
+        from archive.proofs import ProofError
+
+        raise (ProofError if answer.get("proof") else SliceError)(answer["error"])
 
 
 def child_context(
@@ -80,7 +118,8 @@ def child_context(
 
 
 class StepWorkers:
-    """`count` children writing steps; `run(steps)` yields each step's answer in order."""
+    """`count` children writing steps and then the grouped formats' files: `run(steps)`
+    yields each step's answer in order, `write_conversations` each conversation's counts."""
 
     def __init__(self, count: int, context: dict[str, Any]) -> None:
         from django.conf import settings
@@ -97,6 +136,7 @@ class StepWorkers:
                 [sys.executable, "-m", "compliance.export.slices"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                bufsize=0,
                 env=env,
                 cwd=str(settings.BASE_DIR),
             )
@@ -127,15 +167,42 @@ class StepWorkers:
                 return
             child, step = busy.popleft()
             answer = _receive(child.stdout)  # type: ignore[arg-type]
-            if "error" in answer:
-                from archive.proofs import ProofError
-
-                raise (ProofError if answer.get("proof") else SliceError)(answer["error"])
+            _raise_for(answer)
             yield step, answer
+
+    def write_conversations(
+        self, format_name: str, conversation_ids: Iterable[int]
+    ) -> Iterator[dict[str, int]]:
+        """The counts of each conversation's files of one format, as the children answer:
+        a conversation at a time, IN_FLIGHT per child, the next one to whichever child
+        answers first, so that a child that drew long conversations is not waited for while
+        another idles. Each conversation is handed out once."""
+        pending = iter(conversation_ids)
+        inputs = {output: input_ for input_, output in map(_pipes, self._children)}
+        owed = dict.fromkeys(inputs, 0)
+
+        def hand(output: IO[bytes]) -> None:
+            conversation_id = next(pending, None)
+            if conversation_id is not None:
+                _send(inputs[output], {"format": format_name, "conversations": [conversation_id]})
+                owed[output] += 1
+
+        for output in inputs:
+            for _ in range(IN_FLIGHT):
+                hand(output)
+        while waiting := [output for output, count in owed.items() if count]:
+            ready, _, _ = select.select(waiting, [], [])
+            for output in ready:
+                answer = _receive(output)
+                owed[output] -= 1
+                _raise_for(answer)
+                hand(output)
+                yield answer["counts"]
 
     def close(self) -> None:
         """Stop the children: those idle see their input end; those still writing are killed
-        (the steps they were writing are redone under the same names, same bytes)."""
+        (the steps or conversations they were writing are redone under the same names, same
+        bytes)."""
         for child in self._children:
             if child.stdin:
                 child.stdin.close()
@@ -153,6 +220,11 @@ class StepWorkers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _pipes(child: "subprocess.Popen[bytes]") -> tuple[IO[bytes], IO[bytes]]:
+    """A child's input and output (both piped)."""
+    return child.stdin, child.stdout  # type: ignore[return-value]
 
 
 def _child_setup(context: dict[str, Any]) -> None:
@@ -181,18 +253,36 @@ def _child_loop(source: IO[bytes], sink: IO[bytes]) -> None:
             block=int(context["block"]),
         ),
     )
+    # Django's objects and the run's live as long as this process: out of the cyclic
+    # collector's full passes, which walked them all every few thousand records (a quarter
+    # of the CPU of RSMF's files).
+    gc.collect()
+    gc.freeze()
     while header := source.read(_LENGTH.size):
         (size,) = _LENGTH.unpack(header)
-        step = Step(**json.loads(source.read(size)))
+        message = json.loads(source.read(size))
         try:
-            last, records, counts = runner.step_write(run, step)
+            answer = _answer(run, message)
         except proofs.ProofError as error:  # the job fails, as in a serial run
             _send(sink, {"error": str(error), "proof": True})
             continue
         except Exception as error:  # reported to the parent, which raises
             _send(sink, {"error": f"{type(error).__name__}: {error}"})
             continue
-        _send(sink, {"last": last, "records": records, "counts": counts})
+        _send(sink, answer)
+
+
+def _answer(run: Any, message: dict[str, Any]) -> dict[str, Any]:
+    """Write what the message asks: a step, or one format's files of a few conversations."""
+    from . import runner
+
+    if "conversations" in message:
+        counts = runner.conversation_files_write(
+            run, format_name=message["format"], conversation_ids=message["conversations"]
+        )
+        return {"counts": counts}
+    last, records, counts = runner.step_write(run, Step(**message))
+    return {"last": last, "records": records, "counts": counts}
 
 
 if __name__ == "__main__":

@@ -609,9 +609,10 @@ EIM_EXPORT_STALE_AFTER = env.float("EIM_EXPORT_STALE_AFTER", default=120.0)
 # PDF transcripts are laid out in this many child processes (one core each; 0 or 1: in the
 # worker itself). Each holds WeasyPrint and one document, about 150-250 MB.
 EIM_EXPORT_PDF_WORKERS = env.int("EIM_EXPORT_PDF_WORKERS", default=min(4, os.cpu_count() or 1))
-# A job's record steps are written in this many child processes (0 or 1: in the worker
-# itself), when at least EIM_EXPORT_PARALLEL_FROM records are left (a child costs about a
-# second of start-up). Each child holds one step, a few tens of MB. See docs/export.md.
+# A job's record steps, then its RSMF files, are written in this many child processes (0 or
+# 1: in the worker itself), when at least EIM_EXPORT_PARALLEL_FROM records are left (a child
+# costs about a second of start-up). Each child holds one step, a few tens of MB. See
+# docs/export.md.
 EIM_EXPORT_WORKERS = env.int("EIM_EXPORT_WORKERS", default=min(4, os.cpu_count() or 1))
 EIM_EXPORT_PARALLEL_FROM = env.int("EIM_EXPORT_PARALLEL_FROM", default=50_000)
 # A scope of whole conversations (no query, no chosen messages, no context) is read from the

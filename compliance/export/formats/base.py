@@ -133,6 +133,9 @@ class ExportFormat:
     #: Numbers its documents on from the steps before (`begin`): its steps are written one
     #: after another, never in parallel processes.
     numbers_across_steps: bool = False
+    #: Its `finish_files` may be written by the step processes, a few conversations each
+    #: (each conversation's files depend on that conversation's records alone).
+    files_in_step_processes: bool = False
 
     def head(self) -> ChunkOutput:
         """Written once, before the first record (a CSV's header)."""

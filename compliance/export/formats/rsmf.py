@@ -15,7 +15,9 @@ participants), its attachments (when included: files in the zip), and its thread
 when the parent is in the same file (else a custom `thread_parent`); a message exported as
 context around a hit has the custom field `eim_context` true. `eventcollectionid` keeps the
 slices of one conversation together. Built after the record steps, conversation by
-conversation, from the archive up to the job's checkpoint (memory: one slice).
+conversation, from the archive up to the job's checkpoint (memory: one slice); each
+conversation's files depend on its records alone, so the step processes write them, a
+conversation each at a time (`files_in_step_processes`, docs/export.md).
 """
 
 import base64
@@ -133,6 +135,7 @@ def _visibility_event(piece: Slice, record: ExportedRecord) -> dict[str, Any]:
 
 class RsmfFormat(ExportFormat):
     name = "rsmf"
+    files_in_step_processes = True
 
     def __init__(self, *, include_attachments: bool = False) -> None:
         self.include_attachments = include_attachments

@@ -1,18 +1,24 @@
-"""A job's steps written in child processes (EIM_EXPORT_WORKERS): the same folder, manifest
-and proofs as a serial run, byte for byte; a run that dies part-way resumes to the same bytes
-with nothing twice; a cancelled one leaves nothing; a child that fails stops the run loudly
-with nothing committed past it. The children read what the test committed, hence
-transaction=True."""
+"""A job's steps, and then its RSMF files, written in child processes (EIM_EXPORT_WORKERS):
+the same folder, manifest, proofs and counts as a serial run, byte for byte; a run that dies
+part-way (in the steps or among the RSMF files) resumes to the same bytes with nothing twice;
+a cancelled one leaves nothing; a child that fails stops the run loudly with nothing
+committed past it. The children read what the test committed, hence transaction=True."""
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import override_settings
 
 from accounts.models import User
+from archive.services.archiving import archive_pending
+from archive.services.checkpoints import checkpoint_create
 from compliance.export import runner, services, slices
-from compliance.export.files import export_storage
+from compliance.export.files import export_name, export_storage
+from compliance.export.models import ExportJob
+from tests.factories import ChannelFactory, send
 
 from .conftest import World, run_to_end, unpacked
 from .test_resume import (
@@ -133,3 +139,128 @@ def test_a_child_that_fails_stops_the_run_with_nothing_committed_past_it(
 
     job.refresh_from_db()
     assert (job.state, job.done, job.cursor_seq) == ("running", 0, 0)
+
+
+# ----- the RSMF files, a conversation at a time in the step processes
+
+
+@pytest.fixture
+def conversations(world: World, alice: User, bob: User, carol: User) -> list[int]:
+    """The world's channel and direct conversation and four more channels of different
+    lengths: six conversations, more than the two children hold at a time."""
+    ids = [world.channel.pk, world.direct.pk]
+    for n in range(4):
+        channel = ChannelFactory(creator=alice, name=f"desk-{n}", members=[bob, carol])
+        for i in range(2 + 3 * n):
+            send((alice, bob, carol)[i % 3], channel, f"desk {n}, line {i}: ACME at {40 + i}")
+        ids.append(channel.pk)
+    archive_pending()
+    checkpoint_create()
+    return ids
+
+
+def _rsmf(folder: Path) -> dict[str, bytes]:
+    return {path: data for path, data in contents(folder).items() if path.startswith("rsmf/")}
+
+
+def _handed_out(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, list[int]]]:
+    """(which child, the conversations) of each RSMF message the parent sends."""
+    handed: list[tuple[int, list[int]]] = []
+    real_send = slices._send
+
+    def recorded(stream: Any, value: Any) -> None:
+        if isinstance(value, dict) and "conversations" in value:
+            handed.append((id(stream), list(value["conversations"])))
+        real_send(stream, value)
+
+    monkeypatch.setattr(slices, "_send", recorded)
+    return handed
+
+
+@pytest.mark.parametrize(
+    "formats", [["rsmf"], ["rsmf", "dat"]], ids=["after-the-steps", "steps-in-the-worker"]
+)
+@BOTH_SCOPES
+def test_the_step_processes_write_each_conversations_rsmf_files_as_the_worker_does(
+    conversations: list[int],
+    officer: User,
+    tmp_path: Path,
+    formats: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    by_conversation: bool,
+):
+    asked = {"conversation_ids": conversations, "formats": formats, "include_attachments": True}
+    with override_settings(**SERIAL, EIM_EXPORT_CONVERSATION_SCOPES=by_conversation):
+        serial = run_to_end(services.export_create(user=officer, **asked))
+    handed = _handed_out(monkeypatch)
+    with override_settings(**PARALLEL, EIM_EXPORT_CONVERSATION_SCOPES=by_conversation):
+        parallel = run_to_end(services.export_create(user=officer, **asked))
+
+    assert parallel.state == serial.state == "done", parallel.error
+    # Every conversation handed out once, one at a time, and both children wrote some (with
+    # DAT the steps stayed in the worker: the children were started for these files alone).
+    assert sorted(cid for _, ids in handed for cid in ids) == sorted(conversations)
+    assert {len(ids) for _, ids in handed} == {1}
+    assert len({child for child, _ in handed}) == 2
+    first, second = unpacked(serial, tmp_path / "a"), unpacked(parallel, tmp_path / "b")
+    rsmf = _rsmf(first)
+    assert len({path.split("/")[1] for path in rsmf}) == len(conversations)
+    assert _rsmf(second) == rsmf
+    assert contents(second) == contents(first)
+    assert _manifest_files(second) == _manifest_files(first)
+    assert parallel.counts == serial.counts
+    assert parallel.counts["rsmf.files"] == len(rsmf)
+
+
+@pytest.mark.parametrize("failure", ["error", "killed"])
+def test_a_step_process_failing_among_the_rsmf_files_stops_the_run_and_a_rerun_writes_the_same(
+    conversations: list[int],
+    officer: User,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str,
+):
+    asked = {"conversation_ids": conversations, "formats": ["jsonl", "rsmf"]}
+    with override_settings(**SERIAL):
+        whole = run_to_end(services.export_create(user=officer, **asked))
+    files_of = sorted(_rsmf(unpacked(whole, tmp_path / "a")))
+    job = services.export_create(user=officer, **asked)
+    storage = export_storage()
+    if failure == "error":
+        # A folder that cannot be removed where the last conversation's file goes: the
+        # child writing it fails after the others wrote theirs.
+        blocked = Path(storage.path(export_name(str(job.pk), files_of[-1])))
+        (blocked / "in-the-way").mkdir(parents=True)
+    else:
+        real_write = slices.StepWorkers.write_conversations
+
+        def one_child_dead(self, format_name, conversation_ids):  # type: ignore[no-untyped-def]
+            self._children[-1].kill()  # SIGKILL, before it is handed a conversation
+            self._children[-1].wait()
+            yield from real_write(self, format_name, conversation_ids)
+
+        monkeypatch.setattr(slices.StepWorkers, "write_conversations", one_child_dead)
+    message = "Directory not empty" if failure == "error" else "stopped"
+    with override_settings(**PARALLEL), pytest.raises(slices.SliceError, match=message):
+        runner.export_run(job_id=str(job.pk))
+
+    folder = Path(storage.path(export_name(str(job.pk), "rsmf")))
+    written = [path for path in folder.rglob("*.rsmf") if path.is_file()]
+    if failure == "error":  # part-way: the other conversations' files were written
+        assert 0 < len(written) < len(files_of)
+    job.refresh_from_db()
+    # Every step committed, the RSMF files not: the job is resumed from its last step.
+    assert (job.state, job.done) == ("running", job.total)
+    assert "rsmf.files" not in job.counts
+    if failure == "error":
+        shutil.rmtree(blocked)
+    monkeypatch.undo()
+    ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=None)  # the lease lapsed
+    with override_settings(**PARALLEL):
+        resumed = run_to_end(job)
+
+    assert resumed.state == "done", resumed.error
+    first, second = unpacked(whole, tmp_path / "b"), unpacked(resumed, tmp_path / "c")
+    assert contents(second) == contents(first)
+    assert resumed.counts == whole.counts
+    assert_nothing_twice(second, resumed)
