@@ -12,7 +12,7 @@ import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -136,19 +136,16 @@ def _start(job: ExportJob, token: str) -> ExportJob:
     )
 
 
-def _proof_lines(prover: merkle.InclusionProver, records: list[ExportedRecord]) -> bytes:
-    """A line of canonical JSON {"hash", "path", "seq"} per listed record, written out
-    directly (hex strings and an integer need no escaping)."""
+def _proof_lines(prover: merkle.InclusionProver, listed: Iterable[tuple[int, str]]) -> bytes:
+    """A line of canonical JSON {"hash", "path", "seq"} per listed record (seq, hash), written
+    out directly (hex strings and an integer need no escaping)."""
     lines = []
-    for record in records:
-        if not record.listed:
-            continue
-        row = record.row
-        index = row.seq - 1
-        if prover.leaf(index) != bytes.fromhex(row.hash):
-            raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
+    for seq, hash_ in listed:
+        index = seq - 1
+        if prover.leaf(index) != bytes.fromhex(hash_):
+            raise proofs.ProofError(f"record {seq}'s hash is not the one signed")
         path = prover.proof_json(index)
-        lines.append(f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n')
+        lines.append(f'{{"hash":"{hash_}","path":[{path}],"seq":{seq}}}\n')
     return "".join(lines).encode()
 
 
@@ -166,7 +163,8 @@ def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
 def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str, int]:
     job_id = str(run.job.pk)
     counts = {"records": sum(1 for r in records if r.listed)}
-    appends = {PROOFS: _proof_lines(run.prover, records)}
+    listed = ((r.row.seq, r.row.hash) for r in records if r.listed)
+    appends = {PROOFS: _proof_lines(run.prover, listed)}
     whole: dict[str, bytes] = {}
     for fmt in run.formats:
         fmt.begin(run.job.counts)
