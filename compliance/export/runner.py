@@ -30,7 +30,8 @@ from ledger import merkle, signing
 from ledger.canonical import canonical_json
 
 from . import files, slices
-from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for
+from .formats import ArchiveLookups, ExportedRecord, ExportFormat, formats_for, jsonl
+from .lines import CopiedRecord
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
 from .models import ExportConversation, ExportJob, ExportState
 from .options import export_request_from_job
@@ -188,9 +189,32 @@ def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str
     return counts
 
 
+def _copies_lines(run: _Run) -> bool:
+    """Whether the steps' lines are written by PostgreSQL (lines.py): JSON Lines is the only
+    format and no attachment is copied (both need the records' content)."""
+    only_jsonl = [fmt.name for fmt in run.formats] == [jsonl.JsonLinesFormat.name]
+    return only_jsonl and not run.job.options.get("include_attachments")
+
+
+def _write_copied(run: _Run, copied: list[CopiedRecord], part: int) -> dict[str, int]:
+    """A JSON Lines-only step's files, as `_write_step` writes them, from the COPY's lines."""
+    job_id = str(run.job.pk)
+    listed = [(record.seq, record.hash) for record in copied if record.hash]
+    files.put(files.part_name(job_id, part, PROOFS), _proof_lines(run.prover, listed))
+    lines = b"".join(record.line for record in copied)
+    files.put(files.part_name(job_id, part, jsonl.FILE), lines)
+    return {"records": len(listed), "jsonl.records": len(listed)}
+
+
 def step_write(run: _Run, step: slices.Step) -> tuple[int, int, dict[str, int]]:
     """Write one step's part files: (its last seq, its records, its counts); (0, 0, {}) when
     no record is left after the step's start."""
+    if _copies_lines(run):
+        copied = run.records.lines_after(after_seq=step.after_seq, limit=step.limit)
+        if copied is not None:
+            if not copied:
+                return 0, 0, {}
+            return copied[-1].seq, len(copied), _write_copied(run, copied, step.part)
     rows = run.records.records_after(after_seq=step.after_seq, limit=step.limit)
     if not rows:
         return 0, 0, {}
