@@ -178,6 +178,26 @@ class ConversationScopeReader:
             read, lambda item: item[0].seq, after_seq=after_seq, limit=limit, key=conversation_id
         )
 
+    def read_after(
+        self,
+        read: Callable[[QuerySet[ArchiveRecord, Any]], Sequence[T]],
+        seq_of: Callable[[T], int],
+        *,
+        after_seq: int,
+        limit: int,
+    ) -> list[T]:
+        """The next `limit` records after `after_seq` as `read` makes them, each window at a
+        time from its query (in seq order, cut to what is still needed, with `superseded`
+        under `latest_only`): for a caller that reads a window in one statement of its own
+        (an export's JSON Lines, written by PostgreSQL)."""
+        records = _listed(self.scope, _records(self.scope))
+
+        def window(low: int, high: int, count: int) -> Sequence[T]:
+            with _without_jit():
+                return read(records.filter(seq__gt=low, seq__lte=high).order_by("seq")[:count])
+
+        return self._windows(window, seq_of, after_seq=after_seq, limit=limit, key=None)
+
     def _windows(
         self,
         read: Callable[[int, int, int], Sequence[T]],

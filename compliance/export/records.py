@@ -3,11 +3,15 @@ when the job started (ExportRecord), or, for a scope of whole conversations, str
 the archive by conversation and seq (archive.conversation_scope). Both give the same records
 with the same marks, so a job's files do not depend on which one reads them."""
 
-from typing import Protocol
+from typing import Any, Protocol
+
+from django.db.models import QuerySet
 
 from archive.conversation_scope import ConversationScopeReader, conversation_scope_count
+from archive.models import ArchiveRecord
 from archive.selectors import RecordRow, records_at
 
+from .lines import CopiedRecord, archive_table, copied_records
 from .models import ExportJob, ExportRecord
 from .options import export_request_from_job
 from .scope import conversation_scope
@@ -29,6 +33,11 @@ class JobRecords(Protocol):
         self, *, after_seq: int, limit: int, conversation_id: int | None = None
     ) -> list[MarkedRow]:
         """The next `limit` records after `after_seq` (of one conversation if given)."""
+        ...
+
+    def lines_after(self, *, after_seq: int, limit: int) -> list[CopiedRecord] | None:
+        """The next `limit` records after `after_seq` with their JSON Lines written by
+        PostgreSQL (lines.py); None when they must be read the usual way."""
         ...
 
 
@@ -60,6 +69,17 @@ class FrozenRecords:
         rows = records_at(seqs=frozen.filter(seq__lte=last).values("seq"), first=first, last=last)
         return [(row, *marks[row.seq]) for row in rows]
 
+    def lines_after(self, *, after_seq: int, limit: int) -> list[CopiedRecord] | None:
+        """The keyset of `records_after` joined to the archive's records in one statement."""
+        frozen = ExportRecord.objects.filter(job=self.job, seq__gt=after_seq).order_by("seq")
+        keyset, params = frozen.values("seq", "context", "listed")[:limit].query.sql_with_params()
+        return copied_records(
+            source=f"({keyset}) AS k JOIN {archive_table()} AS r ON r.seq = k.seq",
+            params=params,
+            listed="k.listed",
+            context="k.context",
+        )
+
 
 class ConversationRecords:
     """A scope of whole conversations, read from the archive: no record is context."""
@@ -84,6 +104,32 @@ class ConversationRecords:
             after_seq=after_seq, limit=limit, conversation_id=conversation_id
         )
         return [(row, False, listed) for row, listed in rows]
+
+    def lines_after(self, *, after_seq: int, limit: int) -> list[CopiedRecord] | None:
+        """The windows of `records_after`, each one statement; None if any needs the usual
+        read (the whole step is then read again that way)."""
+        columns = ["seq", "hash", "prev_hash", "canonical"]
+        listed = "NOT r.superseded" if self.scope.latest_only else "true"
+        if self.scope.latest_only:
+            columns.append("superseded")
+
+        def read(window: QuerySet[ArchiveRecord, Any]) -> list[CopiedRecord]:
+            sql, params = window.values(*columns).query.sql_with_params()
+            copied = copied_records(source=f"({sql}) AS r", params=params, listed=listed)
+            if copied is None:
+                raise _QuotedFieldError
+            return copied
+
+        try:
+            return self.reader.read_after(
+                read, lambda record: record.seq, after_seq=after_seq, limit=limit
+            )
+        except _QuotedFieldError:
+            return None
+
+
+class _QuotedFieldError(Exception):
+    """A window's COPY quoted a field: the step is read the usual way."""
 
 
 def job_records(job: ExportJob) -> JobRecords:

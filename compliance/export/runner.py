@@ -38,7 +38,9 @@ from .formats import (
     ExportedRecord,
     ExportFormat,
     formats_for,
+    jsonl,
 )
+from .lines import CopiedRecord
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
 from .models import ExportConversation, ExportJob, ExportState
 from .options import export_request_from_job
@@ -147,19 +149,16 @@ def _start(job: ExportJob, token: str) -> ExportJob:
     )
 
 
-def _proof_lines(prover: merkle.InclusionProver, records: list[ExportedRecord]) -> bytes:
-    """A line of canonical JSON {"hash", "path", "seq"} per listed record, written out
-    directly (hex strings and an integer need no escaping)."""
+def _proof_lines(prover: merkle.InclusionProver, listed: Iterable[tuple[int, str]]) -> bytes:
+    """A line of canonical JSON {"hash", "path", "seq"} per listed record (seq, hash), written
+    out directly (hex strings and an integer need no escaping)."""
     lines = []
-    for record in records:
-        if not record.listed:
-            continue
-        row = record.row
-        index = row.seq - 1
-        if prover.leaf(index) != bytes.fromhex(row.hash):
-            raise proofs.ProofError(f"record {row.seq}'s hash is not the one signed")
+    for seq, hash_ in listed:
+        index = seq - 1
+        if prover.leaf(index) != bytes.fromhex(hash_):
+            raise proofs.ProofError(f"record {seq}'s hash is not the one signed")
         path = prover.proof_json(index)
-        lines.append(f'{{"hash":"{row.hash}","path":[{path}],"seq":{row.seq}}}\n')
+        lines.append(f'{{"hash":"{hash_}","path":[{path}],"seq":{seq}}}\n')
     return "".join(lines).encode()
 
 
@@ -177,7 +176,8 @@ def _attachments(records: list[ExportedRecord]) -> dict[str, str]:
 def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str, int]:
     job_id = str(run.job.pk)
     counts = {"records": sum(1 for r in records if r.listed)}
-    appends = {PROOFS: _proof_lines(run.prover, records)}
+    listed = ((r.row.seq, r.row.hash) for r in records if r.listed)
+    appends = {PROOFS: _proof_lines(run.prover, listed)}
     whole: dict[str, bytes] = {}
     for fmt in run.formats:
         fmt.begin(run.job.counts)
@@ -201,9 +201,32 @@ def _write_step(run: _Run, records: list[ExportedRecord], part: int) -> dict[str
     return counts
 
 
+def _copies_lines(run: _Run) -> bool:
+    """Whether the steps' lines are written by PostgreSQL (lines.py): JSON Lines is the only
+    format and no attachment is copied (both need the records' content)."""
+    only_jsonl = [fmt.name for fmt in run.formats] == [jsonl.JsonLinesFormat.name]
+    return only_jsonl and not run.job.options.get("include_attachments")
+
+
+def _write_copied(run: _Run, copied: list[CopiedRecord], part: int) -> dict[str, int]:
+    """A JSON Lines-only step's files, as `_write_step` writes them, from the COPY's lines."""
+    job_id = str(run.job.pk)
+    listed = [(record.seq, record.hash) for record in copied if record.hash]
+    files.put(files.part_name(job_id, part, PROOFS), _proof_lines(run.prover, listed))
+    lines = b"".join(record.line for record in copied)
+    files.put(files.part_name(job_id, part, jsonl.FILE), lines)
+    return {"records": len(listed), "jsonl.records": len(listed)}
+
+
 def step_write(run: _Run, step: slices.Step) -> tuple[int, int, dict[str, int]]:
     """Write one step's part files: (its last seq, its records, its counts); (0, 0, {}) when
     no record is left after the step's start."""
+    if _copies_lines(run):
+        copied = run.records.lines_after(after_seq=step.after_seq, limit=step.limit)
+        if copied is not None:
+            if not copied:
+                return 0, 0, {}
+            return copied[-1].seq, len(copied), _write_copied(run, copied, step.part)
     rows = run.records.records_after(after_seq=step.after_seq, limit=step.limit)
     if not rows:
         return 0, 0, {}

@@ -44,7 +44,9 @@ def _manifest_files(folder: Path) -> list[dict[str, object]]:
     return [f for f in manifest["files"] if f["path"] != "README.txt"]
 
 
-@pytest.mark.parametrize("formats", [FORMATS, ["jsonl", "dat"]], ids=["parallel", "with-dat"])
+@pytest.mark.parametrize(
+    "formats", [FORMATS, ["jsonl", "dat"], ["jsonl"]], ids=["parallel", "with-dat", "jsonl-only"]
+)
 @BOTH_SCOPES
 def test_a_parallel_run_writes_the_serial_runs_folder_manifest_and_proofs(
     world: World,
