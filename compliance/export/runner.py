@@ -13,7 +13,7 @@ import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -390,12 +390,33 @@ def _conversation_reader(run: _Run) -> ConversationReader:
     return read
 
 
+def beat_interval() -> float:
+    """Seconds between heartbeats of a pass that commits nothing: a quarter of the time after
+    which the sweeper takes a job for stale."""
+    return settings.EIM_EXPORT_STALE_AFTER / 4
+
+
+def _beat(run: _Run) -> None:
+    """The job's heartbeat, if `beat_interval` has passed since the last commit: the passes of
+    `_finish` commit nothing until they end (a million messages' RSMF files take tens of
+    seconds), and a job that stops beating is handed to another worker by the sweeper, which
+    would write the same files beside this one."""
+    last = run.job.heartbeat_at
+    if last is None or timezone.now() - last >= timedelta(seconds=beat_interval()):
+        run.job = job_commit(run.job, run.token)
+
+
 def conversation_files_write(
-    run: _Run, *, format_name: str, conversation_ids: Iterable[int]
+    run: _Run,
+    *,
+    format_name: str,
+    conversation_ids: Iterable[int],
+    after_file: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Write one format's files of these conversations into the folder (`finish_files`):
-    their counts, `<format>.files` then `<format>.events`. In the worker, or in a step process
-    for the conversations it is handed: a conversation's files depend on its records alone."""
+    their counts, `<format>.files` then `<format>.events`. In the worker (which beats the
+    job's heartbeat in `after_file`), or in a step process for the conversations it is
+    handed: a conversation's files depend on its records alone."""
     fmt = next(f for f in run.formats if f.name == format_name)
     counts = dict[str, int]()
     made = fmt.finish_files(
@@ -405,6 +426,8 @@ def conversation_files_write(
         files.put(files.export_name(str(run.job.pk), path), data)
         counts[f"{fmt.name}.files"] = counts.get(f"{fmt.name}.files", 0) + 1
         counts[f"{fmt.name}.events"] = counts.get(f"{fmt.name}.events", 0) + items
+        if after_file is not None:
+            after_file()
     return counts
 
 
@@ -434,9 +457,15 @@ def _grouped_files(run: _Run) -> dict[str, int]:
     for fmt in run.formats:
         answers: Iterable[dict[str, int]]
         if in_children and fmt.files_in_step_processes:
-            answers = _children(run).write_conversations(fmt.name, ids)
+            answers = _children(run).write_conversations(
+                fmt.name, ids, beat=lambda: _beat(run), every=beat_interval()
+            )
         else:
-            answers = [conversation_files_write(run, format_name=fmt.name, conversation_ids=ids)]
+            answers = [
+                conversation_files_write(
+                    run, format_name=fmt.name, conversation_ids=ids, after_file=lambda: _beat(run)
+                )
+            ]
         for answer in answers:
             for name, value in answer.items():
                 counts[name] = counts.get(name, 0) + value
@@ -448,6 +477,7 @@ def _finish(run: _Run) -> ExportJob:
     job, job_id = run.job, str(run.job.pk)
     for path in _concatenated(job):
         files.concatenate(job_id, parts=job.parts, path=path)
+        _beat(run)
     grouped = _grouped_files(run)
     if grouped:
         job = run.job = job_commit(job, run.token, counts={**job.counts, **grouped})

@@ -32,7 +32,7 @@ import struct
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -171,12 +171,18 @@ class StepWorkers:
             yield step, answer
 
     def write_conversations(
-        self, format_name: str, conversation_ids: Iterable[int]
+        self,
+        format_name: str,
+        conversation_ids: Iterable[int],
+        *,
+        beat: Callable[[], None],
+        every: float,
     ) -> Iterator[dict[str, int]]:
         """The counts of each conversation's files of one format, as the children answer:
         a conversation at a time, IN_FLIGHT per child, the next one to whichever child
         answers first, so that a child that drew long conversations is not waited for while
-        another idles. Each conversation is handed out once."""
+        another idles. Each conversation is handed out once. `beat` is called after each
+        answer and at least every `every` seconds while none comes (the job's heartbeat)."""
         pending = iter(conversation_ids)
         inputs = {output: input_ for input_, output in map(_pipes, self._children)}
         owed = dict.fromkeys(inputs, 0)
@@ -191,7 +197,8 @@ class StepWorkers:
             for _ in range(IN_FLIGHT):
                 hand(output)
         while waiting := [output for output, count in owed.items() if count]:
-            ready, _, _ = select.select(waiting, [], [])
+            ready, _, _ = select.select(waiting, [], [], every)
+            beat()
             for output in ready:
                 answer = _receive(output)
                 owed[output] -= 1

@@ -6,6 +6,7 @@ committed past it. The children read what the test committed, hence transaction=
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -236,10 +237,10 @@ def test_a_step_process_failing_among_the_rsmf_files_stops_the_run_and_a_rerun_w
     else:
         real_write = slices.StepWorkers.write_conversations
 
-        def one_child_dead(self, format_name, conversation_ids):  # type: ignore[no-untyped-def]
+        def one_child_dead(self, format_name, conversation_ids, **beats):  # type: ignore[no-untyped-def]
             self._children[-1].kill()  # SIGKILL, before it is handed a conversation
             self._children[-1].wait()
-            yield from real_write(self, format_name, conversation_ids)
+            yield from real_write(self, format_name, conversation_ids, **beats)
 
         monkeypatch.setattr(slices.StepWorkers, "write_conversations", one_child_dead)
     message = "Directory not empty" if failure == "error" else "stopped"
@@ -266,3 +267,52 @@ def test_a_step_process_failing_among_the_rsmf_files_stops_the_run_and_a_rerun_w
     assert contents(second) == contents(first)
     assert resumed.counts == whole.counts
     assert_nothing_twice(second, resumed)
+
+
+@pytest.mark.parametrize("where", ["worker", "step-processes"])
+def test_a_long_pass_of_rsmf_files_keeps_the_jobs_lease(
+    conversations: list[int],
+    officer: User,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+):
+    """The RSMF files are written after the last step's commit, and nothing is committed until
+    they all are: a pass longer than EIM_EXPORT_STALE_AFTER must still beat the job's
+    heartbeat, or a second worker (sent by the sweeper) takes the job over mid-pass. Each
+    file (or each child's answer) is slowed here, and another worker tries to claim the job
+    after each one."""
+    job = services.export_create(user=officer, conversation_ids=conversations, formats=["rsmf"])
+    claims: list[object] = []
+
+    def another_worker_tries() -> None:
+        time.sleep(0.4)  # the pass: 6 conversations, 2.4 s or more; a heartbeat stale after 1 s
+        claims.append(runner.job_claim(job_id=str(job.pk), states=("queued", "running")))
+
+    if where == "worker":
+        real_put = runner.files.put
+
+        def slow_put(name: str, data: Any) -> None:
+            real_put(name, data)
+            if "/rsmf/" in name:
+                another_worker_tries()
+
+        monkeypatch.setattr(runner.files, "put", slow_put)
+        settings = SERIAL
+    else:
+        real_write = slices.StepWorkers.write_conversations
+
+        def slow_answers(self, format_name, conversation_ids, **beats):  # type: ignore[no-untyped-def]
+            for answer in real_write(self, format_name, conversation_ids, **beats):
+                another_worker_tries()
+                yield answer
+
+        monkeypatch.setattr(slices.StepWorkers, "write_conversations", slow_answers)
+        settings = PARALLEL
+    with override_settings(**settings, EIM_EXPORT_STALE_AFTER=1.0):
+        assert runner.export_run(job_id=str(job.pk)) == "signing"
+
+    job.refresh_from_db()
+    # A claim after each file, or after each child's answer (a conversation each).
+    tries = job.counts["rsmf.files"] if where == "worker" else len(conversations)
+    assert len(claims) == tries >= len(conversations)
+    assert claims == [None] * tries
