@@ -12,10 +12,11 @@ import gc
 import hashlib
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -234,15 +235,55 @@ def step_write(run: _Run, step: slices.Step) -> tuple[int, int, dict[str, int]]:
     return rows[-1][0].seq, len(rows), counts
 
 
-def _step_commit(run: _Run, *, last: int, records: int, counts: dict[str, int]) -> None:
-    """Move the cursor past a written step, with its counts and a heartbeat."""
+def _step_commit(
+    run: _Run, *, last: int, records: int, counts: dict[str, int], steps: int = 1
+) -> None:
+    """Move the cursor past written steps (one, or a run of them in order), with their counts
+    and a heartbeat."""
     job = run.job
     merged = dict(job.counts)
     for name, value in counts.items():
         merged[name] = merged.get(name, 0) + value
     run.job = job_commit(
-        job, run.token, cursor_seq=last, parts=job.parts + 1, done=job.done + records, counts=merged
+        job,
+        run.token,
+        cursor_seq=last,
+        parts=job.parts + steps,
+        done=job.done + records,
+        counts=merged,
     )
+
+
+@dataclass
+class _Written:
+    """The steps the children wrote since the last commit, in order: where the next one must
+    start (`part`, `cursor`), and what they add to the job."""
+
+    part: int
+    cursor: int
+    steps: int = 0
+    records: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    since: float = field(default_factory=time.monotonic)
+
+    def add(self, *, last: int, records: int, counts: dict[str, int]) -> None:
+        self.part, self.cursor = self.part + 1, last
+        self.steps, self.records = self.steps + 1, self.records + records
+        for name, value in counts.items():
+            self.counts[name] = self.counts.get(name, 0) + value
+
+
+def _written_commit(run: _Run, written: _Written) -> _Written:
+    """Commit the steps written so far (if any); what is written from now on."""
+    if written.steps:
+        _step_commit(
+            run,
+            last=written.cursor,
+            records=written.records,
+            counts=written.counts,
+            steps=written.steps,
+        )
+    return _Written(part=run.job.parts, cursor=run.job.cursor_seq)
 
 
 def _step(run: _Run) -> bool:
@@ -299,15 +340,19 @@ def _children_stop(run: _Run) -> None:
 
 
 def _steps_in_children(run: _Run) -> None:
-    """Every step left, written by EIM_EXPORT_WORKERS children, committed here in order."""
+    """Every step left, written by EIM_EXPORT_WORKERS children, committed here in order: the
+    steps answered are committed together at most every EIM_EXPORT_COMMIT_EVERY seconds (a
+    run killed in between redoes them, under the same names with the same bytes)."""
+    written = _Written(part=run.job.parts, cursor=run.job.cursor_seq)
     for step, answer in _children(run).run(_planned_steps(run)):
         if answer["records"]:
-            # Each step starts where the cursor stands: nothing skipped, nothing twice.
-            if (step.part, step.after_seq) != (run.job.parts, run.job.cursor_seq):
+            # Each step starts where the last one ended: nothing skipped, nothing twice.
+            if (step.part, step.after_seq) != (written.part, written.cursor):
                 raise slices.SliceError(f"step {step.part} does not follow the cursor")
-            _step_commit(
-                run, last=answer["last"], records=answer["records"], counts=answer["counts"]
-            )
+            written.add(last=answer["last"], records=answer["records"], counts=answer["counts"])
+            if time.monotonic() - written.since >= settings.EIM_EXPORT_COMMIT_EVERY:
+                written = _written_commit(run, written)
+    _written_commit(run, written)
 
 
 def run_for_steps(*, job_id: str, prover: merkle.InclusionProver) -> _Run:

@@ -615,6 +615,9 @@ EIM_EXPORT_PDF_WORKERS = env.int("EIM_EXPORT_PDF_WORKERS", default=min(4, os.cpu
 # docs/export.md.
 EIM_EXPORT_WORKERS = env.int("EIM_EXPORT_WORKERS", default=min(4, os.cpu_count() or 1))
 EIM_EXPORT_PARALLEL_FROM = env.int("EIM_EXPORT_PARALLEL_FROM", default=50_000)
+# The children's steps are committed together at most this often (seconds; 0: each step on
+# its own): a commit is a durable transaction, and one per step held the worker back.
+EIM_EXPORT_COMMIT_EVERY = env.float("EIM_EXPORT_COMMIT_EVERY", default=0.5)
 # A scope of whole conversations (no query, no chosen messages, no context) is read from the
 # archive by conversation and seq, with no row written per record; False freezes every scope
 # as rows (ExportRecord), as before. See docs/export.md, "Scopes of whole conversations".

@@ -24,6 +24,7 @@ from tests.factories import ChannelFactory, send
 from .conftest import World, run_to_end, unpacked
 from .test_resume import (
     BOTH_SCOPES,
+    Crash,
     assert_nothing_twice,
     cancel_during_the_first_step,
     contents,
@@ -35,8 +36,13 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(360)]
 
 FORMATS = ["jsonl", "csv", "eml", "rsmf"]
 #: Two children, from the first record, three records a step: every step of the world's
-#: channel goes through them.
-PARALLEL = {"EIM_EXPORT_WORKERS": 2, "EIM_EXPORT_PARALLEL_FROM": 0, "EIM_EXPORT_CHUNK": 3}
+#: channel goes through them, each committed on its own.
+PARALLEL = {
+    "EIM_EXPORT_WORKERS": 2,
+    "EIM_EXPORT_PARALLEL_FROM": 0,
+    "EIM_EXPORT_CHUNK": 3,
+    "EIM_EXPORT_COMMIT_EVERY": 0,
+}
 SERIAL = {"EIM_EXPORT_WORKERS": 1, "EIM_EXPORT_CHUNK": 3}
 
 
@@ -109,6 +115,44 @@ def test_a_parallel_run_that_dies_part_way_resumes_to_the_same_bytes(
     first, second = unpacked(whole, tmp_path / "a"), unpacked(resumed, tmp_path / "b")
     assert contents(first) == contents(second)
     assert _manifest_files(first) == _manifest_files(second)
+    assert_nothing_twice(second, resumed)
+    assert resumed.counts == whole.counts
+
+
+def test_steps_committed_together_are_redone_after_a_crash_to_the_same_bytes(
+    world: World, officer: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The children's steps are committed together (EIM_EXPORT_COMMIT_EVERY): here all of
+    them in one commit, and the worker dies just before it. Nothing of them was committed, so
+    the resumed run writes every step again, under the same names with the same bytes."""
+    asked = {"conversation_ids": [world.channel.pk], "formats": FORMATS}
+    with override_settings(**SERIAL):
+        whole = run_to_end(services.export_create(user=officer, **asked))
+    job = services.export_create(user=officer, **asked)
+    real_commit, commits = runner.job_commit, []
+
+    def crashing_commit(job, token, **fields):  # type: ignore[no-untyped-def]
+        commits.append(fields)
+        if len(commits) == 2:  # the start, then the steps' one commit: dies before it
+            raise Crash
+        return real_commit(job, token, **fields)
+
+    monkeypatch.setattr(runner, "job_commit", crashing_commit)
+    together = {**PARALLEL, "EIM_EXPORT_COMMIT_EVERY": 3600}
+    with override_settings(**together), pytest.raises(Crash):
+        runner.export_run(job_id=str(job.pk))
+    monkeypatch.undo()
+    # Every step in that one commit: all the records, a part each.
+    assert (commits[1]["done"], commits[1]["parts"]) == (whole.done, whole.parts)
+    job.refresh_from_db()
+    assert (job.state, job.done, job.cursor_seq) == ("running", 0, 0)
+    ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=None)  # the lease lapsed
+
+    with override_settings(**together):
+        resumed = run_to_end(job)
+
+    first, second = unpacked(whole, tmp_path / "a"), unpacked(resumed, tmp_path / "b")
+    assert contents(first) == contents(second)
     assert_nothing_twice(second, resumed)
     assert resumed.counts == whole.counts
 

@@ -189,6 +189,8 @@ def test_an_export_whose_worker_is_killed_resumes_on_another_to_the_same_bytes(
         # With 2, the steps are written by the worker's child processes (killed with it).
         "EIM_EXPORT_WORKERS": str(workers),
         "EIM_EXPORT_PARALLEL_FROM": "0",
+        # Each step committed on its own, so that the first worker is seen part-way.
+        "EIM_EXPORT_COMMIT_EVERY": "0",
         "EIM_EXPORT_CONVERSATION_SCOPES": str(by_conversation),
     }
     workers: list[subprocess.Popen[bytes]] = []
