@@ -7,6 +7,11 @@ default, S3 in production), under `<job id>/`.
                              and files.jsonl, their paths, SHA-256 and sizes for the manifest
     <job>/export/...         the export folder: the finished files, manifest, verifier
     <job>/export-<job>.zip   the folder zipped, what is downloaded
+    <job>/assembling/<token>/<file>  a run's concatenated file while its parts are appended
+                             (`Assembly`, filesystem only); removed with the parts it was
+                             made of once the folder's files are final
+    <job>/writing/<random>   a file being written, renamed to its name when whole
+                             (filesystem only)
 
 A step's part and whole files are written under names fixed by the step, before the step's
 cursor commits: a step redone after a crash writes the same bytes under the same names.
@@ -17,12 +22,15 @@ the folder: what a recipient unpacks is one folder either way.
 import hashlib
 import io
 import json
+import os
 import shutil
 import struct
 import sys
+import uuid
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import IO
 
 from django.core.files.base import ContentFile, File
@@ -40,10 +48,23 @@ BUNDLE_INDEX = "files.jsonl"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+#: Where the filesystem's files are written before they are renamed to their names:
+#: `<job>/writing/<random>`, outside the folder and the parts.
+WRITING_DIR = "writing"
+
+
 def put(name: str, content: bytes | File) -> None:
     """Write `name` whole, replacing what a redone step or an earlier attempt left there:
-    one call where the storage overwrites (the filesystem's `allow_overwrite`, S3)."""
+    one call where the storage overwrites (the filesystem's `allow_overwrite`, S3).
+
+    On the filesystem the file is written under another name and renamed to `name`, so that
+    a reader never sees it part-written: a step's part is read (`Assembly`) while a worker
+    that lost the job may still be writing the same part again (the same bytes), and a file
+    cut short by a crash must not stand under its name. An object store's put is whole."""
     storage = export_storage()
+    if isinstance(storage, FileSystemStorage):
+        _put_renamed(storage, name, content)
+        return
     overwrites = getattr(storage, "allow_overwrite", False) or getattr(
         storage, "file_overwrite", False
     )
@@ -52,6 +73,16 @@ def put(name: str, content: bytes | File) -> None:
     saved = storage.save(name, ContentFile(content) if isinstance(content, bytes) else content)
     if saved != name:
         raise RuntimeError(f"the export storage saved {name} as {saved}")
+
+
+def _put_renamed(storage: FileSystemStorage, name: str, content: bytes | File) -> None:
+    writing = f"{name.split('/', 1)[0]}/{WRITING_DIR}/{uuid.uuid4().hex}"
+    saved = storage.save(writing, ContentFile(content) if isinstance(content, bytes) else content)
+    if saved != writing:
+        raise RuntimeError(f"the export storage saved {writing} as {saved}")
+    final = Path(storage.path(name))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(storage.path(writing), final)
 
 
 def part_name(job_id: str, part: int, path: str) -> str:
@@ -256,6 +287,128 @@ def concatenate(job_id: str, *, parts: int, path: str) -> None:
     assembled = File(_Concatenation(present), name=path)  # type: ignore[arg-type]
     assembled.DEFAULT_CHUNK_SIZE = CONCATENATION_CHUNK  # the storage writes what it reads
     put(export_name(job_id, path), assembled)
+
+
+#: Where a run assembles its concatenated files before they are moved into the folder:
+#: `<job>/assembling/<lease token>/<path>` (outside the folder, so never listed in it).
+ASSEMBLING_DIR = "assembling"
+#: A file's SHA-256 (hex) and size, as the manifest lists it.
+Digest = tuple[str, int]
+
+
+class Assembly:
+    """A run's concatenated files (JSON Lines, CSV, the proofs), assembled from their parts
+    in part order while the steps are still being written, and their SHA-256 and sizes taken
+    from the bytes as they are appended: the worker waits on its step processes most of a
+    parallel run, and the copy and the hash (a million messages: 2.4 GB) were then done
+    again after the last step, on one core, while the step processes idled.
+
+    Byte for byte `concatenate`'s result: the same parts (those present), in the same order.
+    A run appends only parts already written (a child answered for the step), and a part is
+    the same bytes whoever writes it. Each run assembles under its own lease token, so a
+    worker that lost its lease never appends to another's files; a run that dies leaves its
+    assembly behind, never in the folder, and the next run starts its own from part 0
+    (`remove_assemblies` deletes them when the run's files are final).
+
+    On the filesystem only (its files can be appended to and renamed into place); on another
+    storage `complete` concatenates at the end as before and knows no digest."""
+
+    def __init__(self, job_id: str, *, token: str, paths: Iterable[str]) -> None:
+        self.job_id = job_id
+        self.paths = list(paths)
+        storage = export_storage()
+        self._storage = storage if isinstance(storage, FileSystemStorage) else None
+        self._root = f"{job_id}/{ASSEMBLING_DIR}/{token}"
+        self._next = 0  # the first part not appended yet
+        self._open: dict[str, IO[bytes]] = {}
+        self._sha = {path: hashlib.sha256() for path in self.paths}
+        self._size = dict.fromkeys(self.paths, 0)
+
+    def through(self, part: int) -> None:
+        """Append every part up to `part` (inclusive) not appended yet."""
+        if self._storage is None:
+            return
+        while self._next <= part:
+            for path in self.paths:
+                self._append(path, self._storage.path(part_name(self.job_id, self._next, path)))
+            self._next += 1
+
+    def _append(self, path: str, part: str) -> None:
+        try:
+            with open(part, "rb") as stream:
+                data = stream.read()
+        except FileNotFoundError:  # the step wrote nothing to this file
+            return
+        target = self._open.get(path)
+        if target is None:
+            assert self._storage is not None
+            name = self._storage.path(f"{self._root}/{path}")
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+            target = self._open[path] = open(name, "wb")  # noqa: SIM115 (closed in complete)
+        target.write(data)
+        self._sha[path].update(data)
+        self._size[path] += len(data)
+
+    def complete(self, *, parts: int, beat: Callable[[], None]) -> None:
+        """Append what is left of the job's `parts` (all of them on a resumed run), calling
+        `beat` between parts, and close the files; `place` then moves them into the folder.
+        On another storage: each file concatenated into the folder."""
+        if self._storage is None:
+            for path in self.paths:
+                concatenate(self.job_id, parts=parts, path=path)
+                beat()
+            return
+        while self._next < parts:
+            self.through(self._next)
+            beat()
+        self._close()
+
+    def place(self) -> dict[str, Digest]:
+        """Move the completed files into the folder (each rename atomic: a file there is
+        whole); their digests by path in the folder."""
+        if self._storage is None:
+            return {}
+        for path in self.paths:
+            assembled = Path(self._storage.path(f"{self._root}/{path}"))
+            if path not in self._open:  # no part wrote to it: an empty file, as concatenated
+                assembled.parent.mkdir(parents=True, exist_ok=True)
+                assembled.write_bytes(b"")
+            final = Path(self._storage.path(export_name(self.job_id, path)))
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if self._storage.file_permissions_mode is not None:
+                assembled.chmod(self._storage.file_permissions_mode)
+            os.replace(assembled, final)
+        return {path: (self._sha[path].hexdigest(), self._size[path]) for path in self.paths}
+
+    def _close(self) -> None:
+        for target in self._open.values():
+            target.close()
+
+    def discard(self) -> None:
+        """Close what is open (the files stay until `remove_assemblies`)."""
+        self._close()
+
+
+def remove_assemblies(job_id: str) -> None:
+    """Delete every run's assembly of this job (the files are in the folder, or the job's
+    run is over)."""
+    storage = export_storage()
+    if isinstance(storage, FileSystemStorage):
+        shutil.rmtree(storage.path(f"{job_id}/{ASSEMBLING_DIR}"), ignore_errors=True)
+
+
+def parts_remove(job_id: str, *, parts: int, paths: Iterable[str]) -> None:
+    """Delete the parts of these concatenated files, once the folder's files made of them are
+    final: a copy of them all (2.4 GB for a million messages as JSON Lines) otherwise kept as
+    long as the export."""
+    storage = export_storage()
+    for part in range(parts):
+        for path in paths:
+            name = part_name(job_id, part, path)
+            if isinstance(storage, FileSystemStorage):
+                Path(storage.path(name)).unlink(missing_ok=True)
+            elif storage.exists(name):
+                storage.delete(name)
 
 
 def walk(prefix: str) -> Iterator[str]:

@@ -116,6 +116,8 @@ class _Run:
     #: The step processes, once started (`_children`); stopped when the run no longer needs
     #: them, or ends.
     children: slices.StepWorkers | None = None
+    #: The concatenated files, assembled as the steps are written (`_assembly`).
+    assembly: files.Assembly | None = None
 
 
 def _start(job: ExportJob, token: str) -> ExportJob:
@@ -350,6 +352,8 @@ def _steps_in_children(run: _Run) -> None:
             if (step.part, step.after_seq) != (written.part, written.cursor):
                 raise slices.SliceError(f"step {step.part} does not follow the cursor")
             written.add(last=answer["last"], records=answer["records"], counts=answer["counts"])
+            # While the children write the next steps: the parts so far, onto the files.
+            _assembly(run).through(step.part)
             if time.monotonic() - written.since >= settings.EIM_EXPORT_COMMIT_EVERY:
                 written = _written_commit(run, written)
     _written_commit(run, written)
@@ -378,19 +382,29 @@ def _concatenated(job: ExportJob) -> list[str]:
     return [PROOFS, *(path for fmt in formats_for(job.options) for path in fmt.appended)]
 
 
-def _listed_files(job: ExportJob) -> Iterator[bytes]:
+def _assembly(run: _Run) -> files.Assembly:
+    """The run's assembly of the concatenated files, begun on first need."""
+    if run.assembly is None:
+        run.assembly = files.Assembly(
+            str(run.job.pk), token=run.token, paths=_concatenated(run.job)
+        )
+    return run.assembly
+
+
+def _listed_files(job: ExportJob, known: dict[str, files.Digest]) -> Iterator[bytes]:
     """Every file of the folder (the manifest and its signature aside), then every file the
     steps bundled: path, SHA-256, size, in canonical JSON (the bundled ones as the steps
-    wrote them: a million EML files are not decoded and encoded again)."""
+    wrote them: a million EML files are not decoded and encoded again). The digests in
+    `known` were taken as those files were written (the assembled ones): not read again."""
     job_id = str(job.pk)
     for path in files.walk(f"{job_id}/{files.EXPORT_DIR}"):
         if path not in (MANIFEST, "manifest.dsse.json"):
-            sha, size = files.digest(files.export_name(job_id, path))
+            sha, size = known.get(path) or files.digest(files.export_name(job_id, path))
             yield canonical_json({"path": path, "sha256": sha, "size": size}).encode()
     yield from files.bundle_lines(job_id, parts=job.parts)
 
 
-def _manifest(job: ExportJob) -> tuple[File, str]:
+def _manifest(job: ExportJob, known: dict[str, files.Digest]) -> tuple[File, str]:
     """manifest.json written as it is hashed, its file list streamed (a million EML files
     are never one list in memory): canonical JSON, the list spliced in where `files` sorts."""
     maker = job.created_by
@@ -418,7 +432,7 @@ def _manifest(job: ExportJob) -> tuple[File, str]:
         sha.update(data)
 
     write(head + b'"files":[')
-    for number, entry in enumerate(_listed_files(job)):
+    for number, entry in enumerate(_listed_files(job, known)):
         write((b"," if number else b"") + entry)
     write(b"]" + tail)
     spool.seek(0)
@@ -520,9 +534,12 @@ def _grouped_files(run: _Run) -> dict[str, int]:
 
 def _finish(run: _Run) -> ExportJob:
     job, job_id = run.job, str(run.job.pk)
-    for path in _concatenated(job):
-        files.concatenate(job_id, parts=job.parts, path=path)
-        _beat(run)
+    assembly = _assembly(run)
+    assembly.complete(parts=job.parts, beat=lambda: _beat(run))
+    # Still this run's job (a worker that lost it moves nothing into the folder), then the
+    # assembled files into it, whole.
+    job = run.job = job_commit(job, run.token)
+    known = assembly.place()
     grouped = _grouped_files(run)
     if grouped:
         job = run.job = job_commit(job, run.token, counts={**job.counts, **grouped})
@@ -532,16 +549,20 @@ def _finish(run: _Run) -> ExportJob:
     files.put(files.export_name(job_id, README), readme(job).encode())
     public_pem = signing.public_key_pem(signing.current_public_key())
     files.put(files.export_name(job_id, PUBLIC_KEY), public_pem.encode())
-    manifest, manifest_sha256 = _manifest(job)
+    manifest, manifest_sha256 = _manifest(job, known)
     files.put(files.export_name(job_id, MANIFEST), manifest)
     manifest.close()
-    return job_commit(
+    signing_job = job_commit(
         job,
         run.token,
         state=ExportState.SIGNING,
         manifest_sha256=manifest_sha256,
         lease_token="",
     )
+    # The folder's files are final: what they were assembled from is not needed again.
+    files.remove_assemblies(job_id)
+    files.parts_remove(job_id, parts=job.parts, paths=assembly.paths)
+    return signing_job
 
 
 def readme(job: ExportJob) -> str:
@@ -582,6 +603,8 @@ def _running(job: ExportJob, token: str) -> Iterator[_Run]:
         yield run
     finally:
         _children_stop(run)
+        if run.assembly is not None:
+            run.assembly.discard()
         if freezing:
             gc.unfreeze()
 

@@ -274,7 +274,7 @@ def test_a_step_process_failing_among_the_rsmf_files_stops_the_run_and_a_rerun_w
     job = services.export_create(user=officer, **asked)
     storage = export_storage()
     if failure == "error":
-        # A folder that cannot be removed where the last conversation's file goes: the
+        # A folder that cannot be replaced where the last conversation's file goes: the
         # child writing it fails after the others wrote theirs.
         blocked = Path(storage.path(export_name(str(job.pk), files_of[-1])))
         (blocked / "in-the-way").mkdir(parents=True)
@@ -287,7 +287,7 @@ def test_a_step_process_failing_among_the_rsmf_files_stops_the_run_and_a_rerun_w
             yield from real_write(self, format_name, conversation_ids, **beats)
 
         monkeypatch.setattr(slices.StepWorkers, "write_conversations", one_child_dead)
-    message = "Directory not empty" if failure == "error" else "stopped"
+    message = "Is a directory" if failure == "error" else "stopped"
     with override_settings(**PARALLEL), pytest.raises(slices.SliceError, match=message):
         runner.export_run(job_id=str(job.pk))
 
