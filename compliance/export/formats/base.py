@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from archive import selectors as archive_selectors
 from archive.selectors import ArchivedEvent, RecordRow
 
@@ -37,7 +39,7 @@ class ExportedRecord:
     @property
     def content(self) -> dict[str, Any]:
         if self._content is None:
-            self._content = json.loads(self.row.canonical)
+            self._content = parsed(self.row.canonical)
         return self._content
 
     @property
@@ -53,6 +55,24 @@ class ExportedRecord:
     @property
     def audience(self) -> list[int]:
         return [int(i) for i in self.content.get("audience") or ()]
+
+
+def parsed(text: str) -> Any:
+    """A record's canonical JSON, the values `json.loads` reads from it, in half its time
+    (`json` was a quarter of a CSV export's CPU).
+
+    orjson reads the text, and its values are kept when orjson writes them back (keys sorted)
+    as the very text: `json` reads that text as those values too. A text orjson reads
+    otherwise (an integer past 64 bits, which it makes a float, written back with a point) or
+    not at all (NaN, an escaped lone surrogate), or that is not written as orjson writes (any
+    text but canonical JSON) is read by `json` (tested)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) != text.encode():
+        return json.loads(text)
+    return value
 
 
 @dataclass
