@@ -482,14 +482,19 @@ def _record_values(records: QuerySet[ArchiveRecord, Any], *extra: str) -> list[t
         return cursor.fetchall()
 
 
-def flat_seqs(seqs: QuerySet[Any, Any]) -> list[int]:
-    """The values of a one-column query (`values_list("seq", flat=True)`), fetched as plain
-    tuples: Django's flat rows cost 2 µs each, and a million-record export's plan reads every
-    seq of its scope."""
-    sql, params = seqs.query.sql_with_params()
+def flat_values(query: QuerySet[Any, Any]) -> list[Any]:
+    """The values of a one-column query (`values_list(name, flat=True)`), fetched as plain
+    tuples: Django's flat rows cost 2 µs each, and a million-record export reads every seq of
+    its scope for its plan and every hash of its blocks for its proofs."""
+    sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def flat_seqs(seqs: QuerySet[Any, Any]) -> list[int]:
+    """The seqs of a one-column query, as `flat_values`."""
+    return flat_values(seqs)
 
 
 def record_rows(records: QuerySet[ArchiveRecord, Any]) -> list[RecordRow]:

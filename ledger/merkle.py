@@ -326,6 +326,21 @@ class InclusionProver:
             return above_leaves[0][1:]
         return f'"{leaves[offset ^ 1]}"{above_leaves[offset >> 1]}'
 
+    def block_json(self, number: int) -> tuple[Sequence[bytes], list[str], list[str]] | None:
+        """What `proof_json` writes for the leaves of complete block `number`, for a caller
+        that writes many of them in a row: the block's leaves, the hex of each leaf's hash
+        (a leaf's path starts with its sibling's), and the rest of the path of each pair of
+        leaves (`,"h2",…`), so that leaf `first + o`'s path is `"siblings[o ^ 1]"` then
+        `above[o >> 1]`. None for the last, partial block and for blocks of one leaf (their
+        paths are written the general way)."""
+        first = number * self.block
+        if first + self.block > self.size or self.block == 1:
+            return None
+        self.proof_json(first)
+        assert self._json_block is not None
+        _, siblings, above = self._json_block
+        return self._leaves_of_block(number), siblings, above
+
 
 def _paths_above(levels: list[list[str]], above: list[str]) -> list[str]:
     """The paths (as `,"h1","h2",…`) of the nodes one level above a perfect block's leaves,

@@ -154,13 +154,26 @@ def _start(job: ExportJob, token: str) -> ExportJob:
 
 def _proof_lines(prover: merkle.InclusionProver, listed: Iterable[tuple[int, str]]) -> bytes:
     """A line of canonical JSON {"hash", "path", "seq"} per listed record (seq, hash), written
-    out directly (hex strings and an integer need no escaping)."""
+    out directly (hex strings and an integer need no escaping). The records of a complete
+    block take its leaves and paths once (`block_json`), the rest one at a time."""
     lines = []
+    size, number, block = prover.block, -1, None
     for seq, hash_ in listed:
         index = seq - 1
-        if prover.leaf(index) != bytes.fromhex(hash_):
+        if index // size != number:
+            number = index // size
+            block = prover.block_json(number)
+        if block is None:
+            if prover.leaf(index) != bytes.fromhex(hash_):
+                raise proofs.ProofError(f"record {seq}'s hash is not the one signed")
+            path = prover.proof_json(index)
+            lines.append(f'{{"hash":"{hash_}","path":[{path}],"seq":{seq}}}\n')
+            continue
+        leaves, siblings, above = block
+        offset = index - number * size
+        if leaves[offset] != bytes.fromhex(hash_):
             raise proofs.ProofError(f"record {seq}'s hash is not the one signed")
-        path = prover.proof_json(index)
+        path = f'"{siblings[offset ^ 1]}"{above[offset >> 1]}'
         lines.append(f'{{"hash":"{hash_}","path":[{path}],"seq":{seq}}}\n')
     return "".join(lines).encode()
 

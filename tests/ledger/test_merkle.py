@@ -528,3 +528,15 @@ def test_the_block_prover_gives_every_leaf_the_same_path_as_the_whole_tree(size,
         consistency_proof(leaves, m) for m in range(1, size + 1)
     ]
     assert all(last - first < block for first, last in reads)
+    for number in range(-(-size // block)):
+        written = prover.block_json(number)
+        if written is None:  # the last, partial block, or blocks of one leaf
+            assert block == 1 or (number + 1) * block > size
+            continue
+        block_leaves, siblings, above = written
+        first = number * block
+        assert list(block_leaves) == leaves[first : first + block]
+        assert [f'"{siblings[o ^ 1]}"{above[o >> 1]}' for o in range(block)] == [
+            ",".join(f'"{p.hex()}"' for p in inclusion_proof(leaves, first + o))
+            for o in range(block)
+        ]
