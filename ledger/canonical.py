@@ -16,6 +16,8 @@ def canonical_json(value: Any) -> str:
     )
 
 
-def chain_hash(prev_hash: str, canonical: str) -> str:
-    """SHA-256 over the previous record's hash (32 bytes) and this record's canonical bytes."""
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical.encode("utf-8")).hexdigest()
+def chain_hash(prev_hash: str, canonical: str | bytes) -> str:
+    """SHA-256 over the previous record's hash (32 bytes) and this record's canonical bytes
+    (the text's UTF-8, or the bytes as given)."""
+    data = canonical.encode("utf-8") if isinstance(canonical, str) else canonical
+    return hashlib.sha256(bytes.fromhex(prev_hash) + data).hexdigest()

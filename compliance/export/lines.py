@@ -70,5 +70,19 @@ def _copied(line: bytes) -> CopiedRecord:
     return CopiedRecord(seq, hash_, line)
 
 
+PREV_HASH = b'"prev_hash":"'
+RECORD = b'","record":'
+AFTER_RECORD = f',"schema":"{SCHEMA}","seq":'.encode()
+
+
+def line_content(line: bytes) -> tuple[str, bytes]:
+    """A listed record's prev_hash and its canonical text's bytes, read back from its line
+    (the text sits between `","record":` and the fixed tail `,"schema":…,"seq":N}`)."""
+    start = line.index(PREV_HASH) + len(PREV_HASH)
+    prev_hash = line[start : line.index(b'"', start)].decode()
+    canonical = line[line.index(RECORD) + len(RECORD) : line.rindex(AFTER_RECORD)]
+    return prev_hash, canonical
+
+
 def archive_table() -> str:
     return connection.ops.quote_name(ArchiveRecord._meta.db_table)

@@ -9,7 +9,9 @@ from django.db.models import QuerySet
 
 from archive.conversation_scope import ConversationScopeReader, conversation_scope_count
 from archive.models import ArchiveRecord
+from archive.proofs import ProofError
 from archive.selectors import RecordRow, flat_seqs, records_at
+from ledger.canonical import chain_hash
 
 from .lines import CopiedRecord, archive_table, copied_records
 from .models import ExportJob, ExportRecord
@@ -18,6 +20,24 @@ from .scope import conversation_scope
 
 #: A record of the scope with its marks: (row, context, listed).
 MarkedRow = tuple[RecordRow, bool, bool]
+
+
+def content_check(*, seq: int, prev_hash: str, canonical: str | bytes, hash_: str) -> None:
+    """Raise ProofError unless the record's stored text hashes, chained to the one before it,
+    to its stored hash. The proofs prove the hash; this proves that what a format writes from
+    the text (a CSV row, an EML, a transcript) is what that hash covers: a text rewritten in
+    the database with its hash left alone (a superuser's UPDATE) stops the export."""
+    if chain_hash(prev_hash, canonical) != hash_:
+        raise ProofError(
+            f"record {seq}'s content no longer hashes to its hash: the archive was altered "
+            "after it was written; run archive_verify"
+        )
+
+
+def _checked(rows: list[MarkedRow]) -> list[MarkedRow]:
+    for row, _, _ in rows:
+        content_check(seq=row.seq, prev_hash=row.prev_hash, canonical=row.canonical, hash_=row.hash)
+    return rows
 
 
 class JobRecords(Protocol):
@@ -67,7 +87,7 @@ class FrozenRecords:
             return []
         first, last = min(marks), max(marks)
         rows = records_at(seqs=frozen.filter(seq__lte=last).values("seq"), first=first, last=last)
-        return [(row, *marks[row.seq]) for row in rows]
+        return _checked([(row, *marks[row.seq]) for row in rows])
 
     def lines_after(self, *, after_seq: int, limit: int) -> list[CopiedRecord] | None:
         """The keyset of `records_after` joined to the archive's records in one statement."""
@@ -103,7 +123,7 @@ class ConversationRecords:
         rows = self.reader.records_after(
             after_seq=after_seq, limit=limit, conversation_id=conversation_id
         )
-        return [(row, False, listed) for row, listed in rows]
+        return _checked([(row, False, listed) for row, listed in rows])
 
     def lines_after(self, *, after_seq: int, limit: int) -> list[CopiedRecord] | None:
         """The windows of `records_after`, each one statement; None if any needs the usual

@@ -41,11 +41,11 @@ from .formats import (
     formats_for,
     jsonl,
 )
-from .lines import CopiedRecord
+from .lines import CopiedRecord, line_content
 from .manifest import MANIFEST, MANIFEST_TYPE, manifest_bytes
 from .models import ExportConversation, ExportJob, ExportState
 from .options import export_request_from_job
-from .records import JobRecords, job_records
+from .records import JobRecords, content_check, job_records
 from .scope import by_conversation, scope_freeze
 
 logger = logging.getLogger(__name__)
@@ -228,6 +228,12 @@ def _write_copied(run: _Run, copied: list[CopiedRecord], part: int) -> dict[str,
     """A JSON Lines-only step's files, as `_write_step` writes them, from the COPY's lines."""
     job_id = str(run.job.pk)
     listed = [(record.seq, record.hash) for record in copied if record.hash]
+    for record in copied:
+        if record.hash:
+            prev_hash, canonical = line_content(record.line)
+            content_check(
+                seq=record.seq, prev_hash=prev_hash, canonical=canonical, hash_=record.hash
+            )
     files.put(files.part_name(job_id, part, PROOFS), _proof_lines(run.prover, listed))
     lines = b"".join(record.line for record in copied)
     files.put(files.part_name(job_id, part, jsonl.FILE), lines)

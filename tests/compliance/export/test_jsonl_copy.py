@@ -173,9 +173,12 @@ def test_a_canonical_text_with_a_raw_newline_is_left_to_the_usual_read(db):
 
 
 @pytest.mark.parametrize("by_conversation", [True, False], ids=["by-conversation", "frozen-rows"])
-def test_a_hand_written_raw_newline_is_exported_as_the_usual_path_splices_it(
-    world: World, officer: User, tmp_path: Path, monkeypatch, by_conversation: bool
+def test_a_hand_written_raw_newline_is_left_to_the_usual_path_which_refuses_it(
+    world: World, officer: User, monkeypatch, by_conversation: bool
 ):
+    """A raw newline, which canonical JSON never writes, comes out of the COPY quoted: the
+    step is read the usual way, which finds the text no longer hashes to its record's hash
+    (it was written by hand) and stops the export, as the usual path alone does."""
     with triggers_bypassed("archive_archiverecord"):
         sql(
             "UPDATE archive_archiverecord SET canonical = replace(canonical, 'lunch', "
@@ -183,9 +186,20 @@ def test_a_hand_written_raw_newline_is_exported_as_the_usual_path_splices_it(
         )
     asked = {"conversation_ids": [world.direct.pk]}
     with override_settings(EIM_EXPORT_CONVERSATION_SCOPES=by_conversation):
-        before, after = _both_paths(officer, asked, monkeypatch)
+        with monkeypatch.context() as usual:
+            usual.setattr(runner, "_copies_lines", lambda run: False)
+            before = run_to_end(export_create(user=officer, formats=["jsonl"], **asked))
+        answers: list[object] = []
+        made = lines.copied_records
 
-    first, second = unpacked(before, tmp_path / "usual"), unpacked(after, tmp_path / "copied")
-    assert contents(first) == contents(second)
-    assert (after.done, after.counts) == (before.done, before.counts)
-    assert b'"lun\nch at noon?"' in (second / "records.jsonl").read_bytes()
+        def counted(**kwargs: Any) -> Any:
+            answers.append(made(**kwargs))
+            return answers[-1]
+
+        monkeypatch.setattr("compliance.export.records.copied_records", counted)
+        after = run_to_end(export_create(user=officer, formats=["jsonl"], **asked))
+
+    assert None in answers  # the COPY's quoted output was not used
+    assert before.state == after.state == "failed"
+    assert after.error == before.error
+    assert "content no longer hashes to its hash" in after.error

@@ -13,7 +13,8 @@ from accounts.models import User
 from archive import proofs
 from archive.models import ArchiveBlockRoot
 from compliance.export import services
-from tests.archive.helpers import sql, triggers_bypassed
+from ledger.canonical import chain_hash
+from tests.archive.helpers import rows, sql, triggers_bypassed
 
 from .conftest import World, run_to_end, unpacked
 from .test_resume import contents
@@ -59,8 +60,17 @@ def test_records_that_no_longer_hash_to_their_kept_root_fail_the_export(
 ):
     asked = {"conversation_ids": [world.channel.pk, world.direct.pk]}
     assert run_to_end(services.export_create(user=officer, **asked)).state == "done"
+    # Record 6 rewritten with a hash that matches its new text: only the block's root, kept
+    # from before, and the signed checkpoint can tell.
+    (prev_hash, canonical), *_ = rows(
+        "SELECT prev_hash, canonical FROM archive_archiverecord WHERE seq = 6"
+    )
+    rewritten = canonical.replace('"archived_at":"', '"archived_at":"1', 1)
     with triggers_bypassed("archive_archiverecord"):
-        sql("UPDATE archive_archiverecord SET hash = %s WHERE seq = 6", ["cd" * 32])
+        sql(
+            "UPDATE archive_archiverecord SET canonical = %s, hash = %s WHERE seq = 6",
+            [rewritten, chain_hash(prev_hash, rewritten)],
+        )
 
     with override_settings(**PARALLEL):
         job = run_to_end(services.export_create(user=officer, **asked))
