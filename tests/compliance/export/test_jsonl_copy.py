@@ -34,23 +34,32 @@ pytestmark = pytest.mark.django_db
 AWKWARD = 'say "hi" \\ back\\slash\nnew line\ttab \x01 \x02 \r bø 株式 👍🏽 \x7f'
 
 
-def _both_paths(
+def _both_runs(
     officer: User, asked: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> tuple[ExportJob, ExportJob]:
-    """The same JSON Lines-only request run the usual way, then with PostgreSQL's lines."""
+) -> tuple[ExportJob, ExportJob, list[Any]]:
+    """The same JSON Lines-only request run the usual way, then with PostgreSQL's lines: both
+    jobs, and what each COPY answered (None: read the usual way)."""
     with monkeypatch.context() as usual:
         usual.setattr(runner, "_copies_lines", lambda run: False)
         before = run_to_end(export_create(user=officer, formats=["jsonl"], **asked))
-    copied: list[int] = []
+    answers: list[Any] = []
     made = lines.copied_records
 
     def counted(**kwargs: Any) -> Any:
-        copied.append(1)
-        return made(**kwargs)
+        answers.append(made(**kwargs))
+        return answers[-1]
 
     monkeypatch.setattr("compliance.export.records.copied_records", counted)
     after = run_to_end(export_create(user=officer, formats=["jsonl"], **asked))
-    assert copied, "the lines were not written by PostgreSQL"
+    return before, after, answers
+
+
+def _both_paths(
+    officer: User, asked: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> tuple[ExportJob, ExportJob]:
+    """`_both_runs`, both done, the second's lines written by PostgreSQL."""
+    before, after, answers = _both_runs(officer, asked, monkeypatch)
+    assert answers, "the lines were not written by PostgreSQL"
     assert before.state == after.state == "done", (before.error, after.error)
     return before, after
 
@@ -186,18 +195,7 @@ def test_a_hand_written_raw_newline_is_left_to_the_usual_path_which_refuses_it(
         )
     asked = {"conversation_ids": [world.direct.pk]}
     with override_settings(EIM_EXPORT_CONVERSATION_SCOPES=by_conversation):
-        with monkeypatch.context() as usual:
-            usual.setattr(runner, "_copies_lines", lambda run: False)
-            before = run_to_end(export_create(user=officer, formats=["jsonl"], **asked))
-        answers: list[object] = []
-        made = lines.copied_records
-
-        def counted(**kwargs: Any) -> Any:
-            answers.append(made(**kwargs))
-            return answers[-1]
-
-        monkeypatch.setattr("compliance.export.records.copied_records", counted)
-        after = run_to_end(export_create(user=officer, formats=["jsonl"], **asked))
+        before, after, answers = _both_runs(officer, asked, monkeypatch)
 
     assert None in answers  # the COPY's quoted output was not used
     assert before.state == after.state == "failed"
