@@ -31,7 +31,7 @@ from .selectors import (
     MESSAGE_NEW,
     VERSION_TYPES,
     RecordRow,
-    flat_seqs,
+    flat_values,
     record_rows,
     record_rows_with,
 )
@@ -154,7 +154,7 @@ class ConversationScopeReader:
         def read(low: int, high: int, count: int) -> list[int]:
             window = records.filter(seq__gt=low, seq__lte=high).order_by("seq")
             with _without_jit():
-                return flat_seqs(window.values_list("seq", flat=True)[:count])
+                return flat_values(window.values_list("seq", flat=True)[:count])
 
         return self._windows(read, lambda seq: seq, after_seq=after_seq, limit=limit, key=None)
 

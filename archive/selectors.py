@@ -492,11 +492,6 @@ def flat_values(query: QuerySet[Any, Any]) -> list[Any]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def flat_seqs(seqs: QuerySet[Any, Any]) -> list[int]:
-    """The seqs of a one-column query, as `flat_values`."""
-    return flat_values(seqs)
-
-
 def record_rows(records: QuerySet[ArchiveRecord, Any]) -> list[RecordRow]:
     """The records of an ordered query, as RecordRows."""
     return [

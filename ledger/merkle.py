@@ -310,21 +310,26 @@ class InclusionProver:
     def proof_json(self, index: int) -> str:
         """`proof_hex(index)` as the inside of a JSON array (`"h1","h2",…`), for leaves read in
         order: the paths of a whole block are written at once, each sharing the rest of its
-        path with its sibling's (`_block_paths`)."""
+        path with its sibling's (`_block_paths`, `_paths_above`)."""
         number = index // self.block
         first = number * self.block
         if first + self.block > self.size:  # the last, partial block: the general way
             return ",".join(f'"{node}"' for node in self.proof_hex(index))
-        if self._json_block is None or self._json_block[0] != number:
-            self.proof_hex(first)
-            assert self._hex_block is not None
-            _, levels, above = self._hex_block
-            self._json_block = (number, levels[0] if levels else [], _paths_above(levels, above))
-        _, leaves, above_leaves = self._json_block
+        leaves, above_leaves = self._block_paths(number)
         offset = index - first
         if not leaves:  # a block of one leaf: only the path above it
             return above_leaves[0][1:]
         return f'"{leaves[offset ^ 1]}"{above_leaves[offset >> 1]}'
+
+    def _block_paths(self, number: int) -> tuple[list[str], list[str]]:
+        """Complete block `number`'s leaf hashes in hex and the paths above each pair of its
+        leaves (`_paths_above`), made once per block."""
+        if self._json_block is None or self._json_block[0] != number:
+            self.proof_hex(number * self.block)
+            assert self._hex_block is not None
+            _, levels, above = self._hex_block
+            self._json_block = (number, levels[0] if levels else [], _paths_above(levels, above))
+        return self._json_block[1], self._json_block[2]
 
     def block_json(self, number: int) -> tuple[Sequence[bytes], list[str], list[str]] | None:
         """What `proof_json` writes for the leaves of complete block `number`, for a caller
@@ -333,12 +338,9 @@ class InclusionProver:
         leaves (`,"h2",…`), so that leaf `first + o`'s path is `"siblings[o ^ 1]"` then
         `above[o >> 1]`. None for the last, partial block and for blocks of one leaf (their
         paths are written the general way)."""
-        first = number * self.block
-        if first + self.block > self.size or self.block == 1:
+        if (number + 1) * self.block > self.size or self.block == 1:
             return None
-        self.proof_json(first)
-        assert self._json_block is not None
-        _, siblings, above = self._json_block
+        siblings, above = self._block_paths(number)
         return self._leaves_of_block(number), siblings, above
 
 

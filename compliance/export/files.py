@@ -361,7 +361,7 @@ class Assembly:
         while self._next < parts:
             self.through(self._next)
             beat()
-        self._close()
+        self.close()
 
     def place(self) -> dict[str, Digest]:
         """Move the completed files into the folder (each rename atomic: a file there is
@@ -380,13 +380,10 @@ class Assembly:
             os.replace(assembled, final)
         return {path: (self._sha[path].hexdigest(), self._size[path]) for path in self.paths}
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Close what is open (the files stay until `place` or `remove_assemblies`)."""
         for target in self._open.values():
             target.close()
-
-    def discard(self) -> None:
-        """Close what is open (the files stay until `remove_assemblies`)."""
-        self._close()
 
 
 def remove_assemblies(job_id: str) -> None:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from archive.conversation_scope import ConversationScopeReader, conversation_scope_count
 from archive.models import ArchiveRecord
 from archive.proofs import ProofError
-from archive.selectors import RecordRow, flat_seqs, records_at
+from archive.selectors import RecordRow, flat_values, records_at
 from ledger.canonical import chain_hash
 
 from .lines import CopiedRecord, archive_table, copied_records
@@ -73,7 +73,7 @@ class FrozenRecords:
 
     def seqs_after(self, *, after_seq: int, limit: int) -> list[int]:
         frozen = ExportRecord.objects.filter(job=self.job, seq__gt=after_seq).order_by("seq")
-        return flat_seqs(frozen.values_list("seq", flat=True)[:limit])
+        return flat_values(frozen.values_list("seq", flat=True)[:limit])
 
     def records_after(
         self, *, after_seq: int, limit: int, conversation_id: int | None = None

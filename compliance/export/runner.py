@@ -164,16 +164,13 @@ def _proof_lines(prover: merkle.InclusionProver, listed: Iterable[tuple[int, str
             number = index // size
             block = prover.block_json(number)
         if block is None:
-            if prover.leaf(index) != bytes.fromhex(hash_):
-                raise proofs.ProofError(f"record {seq}'s hash is not the one signed")
-            path = prover.proof_json(index)
-            lines.append(f'{{"hash":"{hash_}","path":[{path}],"seq":{seq}}}\n')
-            continue
-        leaves, siblings, above = block
-        offset = index - number * size
-        if leaves[offset] != bytes.fromhex(hash_):
+            leaf, path = prover.leaf(index), prover.proof_json(index)
+        else:
+            leaves, siblings, above = block
+            offset = index - number * size
+            leaf, path = leaves[offset], f'"{siblings[offset ^ 1]}"{above[offset >> 1]}'
+        if leaf != bytes.fromhex(hash_):
             raise proofs.ProofError(f"record {seq}'s hash is not the one signed")
-        path = f'"{siblings[offset ^ 1]}"{above[offset >> 1]}'
         lines.append(f'{{"hash":"{hash_}","path":[{path}],"seq":{seq}}}\n')
     return "".join(lines).encode()
 
@@ -227,13 +224,14 @@ def _copies_lines(run: _Run) -> bool:
 def _write_copied(run: _Run, copied: list[CopiedRecord], part: int) -> dict[str, int]:
     """A JSON Lines-only step's files, as `_write_step` writes them, from the COPY's lines."""
     job_id = str(run.job.pk)
-    listed = [(record.seq, record.hash) for record in copied if record.hash]
+    listed = []
     for record in copied:
-        if record.hash:
+        if record.hash:  # listed: its text is written, so it must hash to its hash
             prev_hash, canonical = line_content(record.line)
             content_check(
                 seq=record.seq, prev_hash=prev_hash, canonical=canonical, hash_=record.hash
             )
+            listed.append((record.seq, record.hash))
     files.put(files.part_name(job_id, part, PROOFS), _proof_lines(run.prover, listed))
     lines = b"".join(record.line for record in copied)
     files.put(files.part_name(job_id, part, jsonl.FILE), lines)
@@ -623,7 +621,7 @@ def _running(job: ExportJob, token: str) -> Iterator[_Run]:
     finally:
         _children_stop(run)
         if run.assembly is not None:
-            run.assembly.discard()
+            run.assembly.close()
         if freezing:
             gc.unfreeze()
 
