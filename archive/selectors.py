@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, TextField
+from django.db.models import CharField, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
+from psycopg.adapt import Buffer, Loader
 
 from eim.chat import selectors as chat_selectors
 
@@ -357,7 +358,9 @@ class RecordRow(NamedTuple):
     conversation_id: int
     message_id: int | None
     occurred_at: datetime
-    canonical: str
+    #: The canonical JSON's UTF-8 bytes, as hashed (never decoded: a format that hashes,
+    #: parses or copies them does it from the bytes).
+    canonical: bytes
     prev_hash: str
     hash: str
 
@@ -473,13 +476,29 @@ def records_at(*, seqs: Any, first: int, last: int) -> list[RecordRow]:
 def _record_values(records: QuerySet[ArchiveRecord, Any], *extra: str) -> list[tuple[Any, ...]]:
     """The RecordRow columns (and `extra`) of an ordered query, fetched as plain tuples: the
     ORM writes the SQL, psycopg makes the rows (a third of the cost of the ORM's rows)."""
-    values = records.annotate(occurred_text=Cast("occurred_at", TextField())).values_list(
+    values = records.annotate(occurred_text=Cast("occurred_at", CharField())).values_list(
         *(OCCURRED_TEXT.get(c, c) for c in RECORD_ROW_COLUMNS), *extra
     )
     sql, params = values.query.sql_with_params()
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.cursor.adapters.register_loader("text", _TextBytesLoader)
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    if connection.vendor != "postgresql":
+        at = RECORD_ROW_COLUMNS.index("canonical")
+        rows = [(*row[:at], row[at].encode(), *row[at + 1 :]) for row in rows]
+    return rows
+
+
+class _TextBytesLoader(Loader):
+    """PostgreSQL's `text` (the records' canonical JSON; their other columns are varchar) as
+    the UTF-8 bytes the server sent: hashed, parsed and copied as they are, never decoded
+    to a str and encoded back (a CSV export's record: 21 -> 13 µs of CPU, measured with its
+    parsing from bytes)."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
 
 
 def flat_values(query: QuerySet[Any, Any]) -> list[Any]:
@@ -513,8 +532,9 @@ def record_rows_with(
     ]
 
 
-#: A step's records take their time as text: Django's timestamptz loader is psycopg's
-#: pure-Python one (a fifth of a JSON Lines export's CPU), `fromisoformat` is C.
+#: A step's records take their time as text (varchar: `text` comes as bytes): Django's
+#: timestamptz loader is psycopg's pure-Python one (a fifth of a JSON Lines export's CPU),
+#: `fromisoformat` is C.
 OCCURRED_TEXT = {"occurred_at": "occurred_text"}
 
 

@@ -201,7 +201,7 @@ class InclusionProver:
         self._upper: dict[tuple[int, int], bytes] = {}
         self._inner: dict[tuple[int, int], bytes] = {}
         self._hex_block: tuple[int, list[list[str]], list[str]] | None = None
-        self._json_block: tuple[int, list[str], list[str]] | None = None
+        self._json_block: tuple[int, list[bytes], list[bytes]] | None = None
 
     def _leaves_of_block(self, index: int) -> Sequence[bytes]:
         if self._loaded is None or self._loaded[0] != index:
@@ -307,31 +307,34 @@ class InclusionProver:
         offset = index - first
         return [row[(offset >> j) ^ 1] for j, row in enumerate(levels)] + above
 
-    def proof_json(self, index: int) -> str:
-        """`proof_hex(index)` as the inside of a JSON array (`"h1","h2",…`), for leaves read in
-        order: the paths of a whole block are written at once, each sharing the rest of its
-        path with its sibling's (`_block_paths`, `_paths_above`)."""
+    def proof_json(self, index: int) -> bytes:
+        """`proof_hex(index)` as the inside of a JSON array (`"h1","h2",…`, UTF-8), for leaves
+        read in order: the paths of a whole block are written at once, each sharing the rest
+        of its path with its sibling's (`_block_paths`, `_paths_above`)."""
         number = index // self.block
         first = number * self.block
         if first + self.block > self.size:  # the last, partial block: the general way
-            return ",".join(f'"{node}"' for node in self.proof_hex(index))
+            return b",".join(b'"%b"' % node.encode() for node in self.proof_hex(index))
         leaves, above_leaves = self._block_paths(number)
         offset = index - first
         if not leaves:  # a block of one leaf: only the path above it
             return above_leaves[0][1:]
-        return f'"{leaves[offset ^ 1]}"{above_leaves[offset >> 1]}'
+        return b'"%b"%b' % (leaves[offset ^ 1], above_leaves[offset >> 1])
 
-    def _block_paths(self, number: int) -> tuple[list[str], list[str]]:
+    def _block_paths(self, number: int) -> tuple[list[bytes], list[bytes]]:
         """Complete block `number`'s leaf hashes in hex and the paths above each pair of its
-        leaves (`_paths_above`), made once per block."""
+        leaves (`_paths_above`), made once per block, as bytes: the lines they go into are
+        written as bytes (a path is 1.3 KB at a million leaves, copied once)."""
         if self._json_block is None or self._json_block[0] != number:
             self.proof_hex(number * self.block)
             assert self._hex_block is not None
-            _, levels, above = self._hex_block
+            _, hex_levels, hex_above = self._hex_block
+            levels = [[node.encode() for node in row] for row in hex_levels]
+            above = [node.encode() for node in hex_above]
             self._json_block = (number, levels[0] if levels else [], _paths_above(levels, above))
         return self._json_block[1], self._json_block[2]
 
-    def block_json(self, number: int) -> tuple[Sequence[bytes], list[str], list[str]] | None:
+    def block_json(self, number: int) -> tuple[Sequence[bytes], list[bytes], list[bytes]] | None:
         """What `proof_json` writes for the leaves of complete block `number`, for a caller
         that writes many of them in a row: the block's leaves, the hex of each leaf's hash
         (a leaf's path starts with its sibling's), and the rest of the path of each pair of
@@ -344,15 +347,15 @@ class InclusionProver:
         return self._leaves_of_block(number), siblings, above
 
 
-def _paths_above(levels: list[list[str]], above: list[str]) -> list[str]:
+def _paths_above(levels: list[list[bytes]], above: list[bytes]) -> list[bytes]:
     """The paths (as `,"h1","h2",…`) of the nodes one level above a perfect block's leaves,
     given its levels in hex (the leaves' first, the root's excluded) and the path above the
     block. Built from the top: a node's path is its sibling, then its parent's path, so each
     node of the block is quoted and joined once; a leaf's path is then its sibling and its
     parent's path (a leaf's path was a lookup per level and a join, for every leaf)."""
-    paths = ["".join(f',"{node}"' for node in above)]  # the block root's
+    paths = [b"".join(b',"%b"' % node for node in above)]  # the block root's
     for row in reversed(levels[1:]):
-        paths = [f',"{row[n ^ 1]}"{paths[n >> 1]}' for n in range(len(row))]
+        paths = [b',"%b"%b' % (row[n ^ 1], paths[n >> 1]) for n in range(len(row))]
     return paths
 
 

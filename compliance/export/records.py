@@ -22,7 +22,7 @@ from .scope import conversation_scope
 MarkedRow = tuple[RecordRow, bool, bool]
 
 
-def content_check(*, seq: int, prev_hash: str, canonical: str | bytes, hash_: str) -> None:
+def content_check(*, seq: int, prev_hash: str, canonical: bytes, hash_: str) -> None:
     """Raise ProofError unless the record's stored text hashes, chained to the one before it,
     to its stored hash. The proofs prove the hash; this proves that what a format writes from
     the text (a CSV row, an EML, a transcript) is what that hash covers: a text rewritten in

@@ -148,19 +148,17 @@ class StepWorkers:
 
     def run(self, steps: Iterator[Step]) -> Iterator[tuple[Step, dict[str, Any]]]:
         """(step, answer) for each step, in the order given; the steps are drawn lazily, a few
-        ahead of the oldest unanswered one. Consecutive steps go to the same child as long as
-        they may share a block of the prover (its leaves read and hashed once, not by every
-        child in turn)."""
+        ahead of the oldest unanswered one. A step goes to the child of the prover's block
+        that its first record is in (where the scope has no gap, the block of leaf
+        `after_seq`), so that a block's leaves are read and hashed by one child, not by each
+        in turn (EIM_EXPORT_CHUNK, half a block, makes a dense scope's steps tile them)."""
         busy: deque[tuple[subprocess.Popen[bytes], Step]] = deque()
-        turn = 0
         while True:
             while len(busy) < IN_FLIGHT * len(self._children):
                 step = next(steps, None)
                 if step is None:
                     break
-                run = max(1, min(IN_FLIGHT, self._block // max(step.limit, 1)))
-                child = self._children[(turn // run) % len(self._children)]
-                turn += 1
+                child = self._children[(step.after_seq // self._block) % len(self._children)]
                 _send(child.stdin, step.__dict__)  # type: ignore[arg-type]
                 busy.append((child, step))
             if not busy:

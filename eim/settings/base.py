@@ -601,9 +601,11 @@ EIM_SCAN_ATTACHMENT_MAX_PAGES = env.int("EIM_SCAN_ATTACHMENT_MAX_PAGES", default
 EIM_SCAN_ATTACHMENT_MAX_CHARS = env.int("EIM_SCAN_ATTACHMENT_MAX_CHARS", default=2_000_000)
 EIM_SCAN_ATTACHMENT_SECONDS = env.int("EIM_SCAN_ATTACHMENT_SECONDS", default=20)
 EIM_SCAN_ATTACHMENT_MEMORY_MB = env.int("EIM_SCAN_ATTACHMENT_MEMORY_MB", default=512)
-# Evidence export (docs/export.md): archive records per resumable step, how long a finished
-# export is kept, and after how many seconds without a beat a running job is resumed elsewhere.
-EIM_EXPORT_CHUNK = env.int("EIM_EXPORT_CHUNK", default=2000)
+# Evidence export (docs/export.md): archive records per resumable step (half a block of the
+# archive's prover, archive.proofs.PROVER_BLOCK: a dense scope's steps tile its blocks), how
+# long a finished export is kept, and after how many seconds without a beat a running job is
+# resumed elsewhere.
+EIM_EXPORT_CHUNK = env.int("EIM_EXPORT_CHUNK", default=2048)
 EIM_EXPORT_RETENTION_DAYS = env.int("EIM_EXPORT_RETENTION_DAYS", default=30)
 EIM_EXPORT_STALE_AFTER = env.float("EIM_EXPORT_STALE_AFTER", default=120.0)
 # PDF transcripts are laid out in this many child processes (one core each; 0 or 1: in the

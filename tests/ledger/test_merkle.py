@@ -522,7 +522,7 @@ def test_the_block_prover_gives_every_leaf_the_same_path_as_the_whole_tree(size,
         [p.hex() for p in inclusion_proof(leaves, i)] for i in range(size)
     ]
     assert [prover.proof_json(i) for i in range(size)] == [
-        ",".join(f'"{p.hex()}"' for p in inclusion_proof(leaves, i)) for i in range(size)
+        ",".join(f'"{p.hex()}"' for p in inclusion_proof(leaves, i)).encode() for i in range(size)
     ]
     assert [prover.consistency(m) for m in range(1, size + 1)] == [
         consistency_proof(leaves, m) for m in range(1, size + 1)
@@ -536,7 +536,7 @@ def test_the_block_prover_gives_every_leaf_the_same_path_as_the_whole_tree(size,
         block_leaves, siblings, above = written
         first = number * block
         assert list(block_leaves) == leaves[first : first + block]
-        assert [f'"{siblings[o ^ 1]}"{above[o >> 1]}' for o in range(block)] == [
-            ",".join(f'"{p.hex()}"' for p in inclusion_proof(leaves, first + o))
+        assert [b'"%b"%b' % (siblings[o ^ 1], above[o >> 1]) for o in range(block)] == [
+            ",".join(f'"{p.hex()}"' for p in inclusion_proof(leaves, first + o)).encode()
             for o in range(block)
         ]

@@ -15,14 +15,22 @@ SCHEMA = "eim-export/v1"
 FILE = "records.jsonl"
 
 
-def record_line(row: RecordRow, context: bool) -> str:
+def record_line(row: RecordRow, context: bool) -> bytes:
     """The line as canonical JSON (keys sorted): the record's canonical bytes are spliced in
     as they were hashed, without parsing and serialising them again."""
-    mark = '"context":true,' if context else ""
-    return (
-        f'{{{mark}"hash":"{row.hash}","prev_hash":"{row.prev_hash}","record":{row.canonical},'
-        f'"schema":"{SCHEMA}","seq":{row.seq}}}\n'
+    return LINE % (
+        CONTEXT if context else b"",
+        row.hash.encode(),
+        row.prev_hash.encode(),
+        row.canonical,
+        row.seq,
     )
+
+
+LINE = (
+    b'{%b"hash":"%b","prev_hash":"%b","record":%b,"schema":"' + SCHEMA.encode() + b'","seq":%d}\n'
+)
+CONTEXT = b'"context":true,'
 
 
 class JsonLinesFormat(ExportFormat):
@@ -31,4 +39,4 @@ class JsonLinesFormat(ExportFormat):
 
     def chunk(self, records: list[ExportedRecord], lookups: ArchiveLookups) -> ChunkOutput:
         lines = [record_line(r.row, r.context) for r in records if r.listed]
-        return ChunkOutput(appends={FILE: "".join(lines).encode()}, counts={"records": len(lines)})
+        return ChunkOutput(appends={FILE: b"".join(lines)}, counts={"records": len(lines)})

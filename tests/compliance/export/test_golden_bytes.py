@@ -1,9 +1,10 @@
-"""The exact bytes of EML, RSMF and DAT files and of a step's stored zip, pinned against golden
-files written by the code before its speed-ups (session 9): a rewrite of how a file is built
-must not move a byte. The records are built here (no database): threads, edits, a deletion,
-reactions added and removed, attachments included and not, non-ASCII and quoted names, long
-and empty bodies, context, a direct conversation, joins, leaves, a channel made private and
-more events in a day than a file holds.
+"""The exact bytes of EML, RSMF and DAT files and of a step's stored zip (session 9), and of
+the CSV and JSON Lines (session 12), pinned against golden files written by the code before
+their speed-ups: a rewrite of how a file is built must not move a byte. The records are
+built here (no database): threads, edits, a deletion, reactions added and removed,
+attachments included and not, non-ASCII and quoted names, long and empty bodies, context, a
+direct conversation, joins, leaves, a channel made private and more events in a day than a
+file holds.
 
 To write the golden files again (only for a change of the output that is meant and said):
 `EIM_GOLDEN_WRITE=1 .venv/bin/pytest tests/compliance/export/test_golden_bytes.py`.
@@ -28,7 +29,9 @@ from compliance.export.formats import dat, rsmf
 from compliance.export.formats.base import ArchiveLookups, ExportedRecord
 from compliance.export.formats.dat import DatFormat
 from compliance.export.formats.eml import EmlFormat
+from compliance.export.formats.jsonl import JsonLinesFormat
 from compliance.export.formats.rsmf import RsmfFormat
+from compliance.export.formats.spreadsheet import CsvFormat
 
 GOLDEN = Path(__file__).parent / "golden"
 START = datetime(2026, 3, 9, 23, 58, 30, 123456, tzinfo=UTC)
@@ -93,7 +96,7 @@ class _Archive:
         content = {"actor": actor, "audience": list(audience), "conversation": cid}
         content.update(conversation_seq=self.seq, message_id=mid, payload=payload, type=kind)
         canonical = json.dumps(content, ensure_ascii=False, sort_keys=True)
-        row = RecordRow(self.seq, kind, cid, mid, at, canonical, "00" * 32, "11" * 32)
+        row = RecordRow(self.seq, kind, cid, mid, at, canonical.encode(), "00" * 32, "11" * 32)
         if kind == "message.new" or mid is None:
             self.records.append(ExportedRecord.of(row, context=context))
         else:
@@ -168,7 +171,24 @@ def _outputs() -> dict[str, bytes]:
     }
     made["bundle/files.zip"] = files.bundle_bytes({k: v for k, v in made.items()})
     made["bundle/files.jsonl"] = files.bundle_index({k: v for k, v in made.items()})
+    made.update(_appended_files(archive))
     return made
+
+
+def _appended_files(archive: _Archive) -> dict[str, bytes]:
+    """The CSV and the JSON Lines, their records in two chunks (as two steps write them)."""
+    made = {}
+    for fmt in (CsvFormat(), JsonLinesFormat()):
+        lookups = _Lookups(archive.later, {1: 'desk, "rates"', 2: ""})
+        chunks = [fmt.head(), *(fmt.chunk(c, lookups) for c in _halves(archive.records))]
+        for path in fmt.appended:
+            made[f"{fmt.name}/{path}"] = b"".join(c.appends.get(path, b"") for c in chunks)
+    return made
+
+
+def _halves(records: list[ExportedRecord]) -> list[list[ExportedRecord]]:
+    half = len(records) // 2
+    return [records[:half], records[half:]]
 
 
 @pytest.fixture
@@ -194,6 +214,11 @@ def test_the_golden_files_cover_what_they_should(outputs: dict[str, bytes]) -> N
     paths = set(outputs)
     assert {"rsmf/1/2026-03-09.rsmf", "rsmf/1/2026-03-10-2.rsmf", "rsmf/2/2026-03-10.rsmf"} <= paths
     assert "dat/" + dat.FILE in paths
+    sheet = outputs["csv/messages.csv"].decode()
+    for quoted in ('"desk, ""rates"""', '"Ann ""the desk"" Lee, CFA"', "\r\nand <b>html</b>"):
+        assert quoted in sheet
+    for version in (",original,", ",edit,", ",deletion,", ",true\r\n"):  # the last: context
+        assert version in sheet
     assert b"X-EIM-SHA256: " + PRESENT.encode() in outputs["attached/eml/1/103.eml"]
 
 

@@ -174,8 +174,8 @@ def _copied(canonical: str) -> list[lines.CopiedRecord] | None:
 def test_a_canonical_text_with_a_raw_newline_is_left_to_the_usual_read(db):
     """Text the archive's canonical JSON never writes (a hand-written row) comes out quoted:
     the step is not written from it."""
-    row = RecordRow(7, "message.new", 1, 1, datetime.now(UTC), '{"a":"b"}', "0" * 64, "a" * 64)
-    line = record_line(row, context=False).encode()
+    row = RecordRow(7, "message.new", 1, 1, datetime.now(UTC), b'{"a":"b"}', "0" * 64, "a" * 64)
+    line = record_line(row, context=False)
 
     assert _copied('\'{"a":"b"}\'') == [lines.CopiedRecord(7, row.hash, line)]
     assert _copied('E\'{"a":"b\\nc"}\'') is None

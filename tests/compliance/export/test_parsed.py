@@ -44,7 +44,7 @@ def _same(left: Any, right: Any) -> bool:
 def test_a_text_is_read_to_the_values_json_reads(value: Any, canonical: bool) -> None:
     text = canonical_json(value) if canonical else json.dumps(value, indent=1)
 
-    assert _same(parsed(text), json.loads(text))
+    assert _same(parsed(text.encode()), json.loads(text))
 
 
 @pytest.mark.parametrize(
@@ -62,4 +62,4 @@ def test_a_text_is_read_to_the_values_json_reads(value: Any, canonical: bool) ->
     ],
 )
 def test_what_orjson_reads_otherwise_is_read_by_json(text: str) -> None:
-    assert _same(parsed(text), json.loads(text))
+    assert _same(parsed(text.encode()), json.loads(text))
