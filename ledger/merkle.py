@@ -6,6 +6,7 @@ RFC 6962 section 2.1 and RFC 9162 section 2.1.3-2.1.4.
 """
 
 import hashlib
+from binascii import hexlify
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -326,11 +327,10 @@ class InclusionProver:
         leaves (`_paths_above`), made once per block, as bytes: the lines they go into are
         written as bytes (a path is 1.3 KB at a million leaves, copied once)."""
         if self._json_block is None or self._json_block[0] != number:
-            self.proof_hex(number * self.block)
-            assert self._hex_block is not None
-            _, hex_levels, hex_above = self._hex_block
-            levels = [[node.encode() for node in row] for row in hex_levels]
-            above = [node.encode() for node in hex_above]
+            first = number * self.block
+            self._leaves_of_block(number)  # and its levels
+            levels = [[hexlify(node) for node in row] for row in self._levels[:-1]]
+            above = [hexlify(node) for node in self._path_above(first)]
             self._json_block = (number, levels[0] if levels else [], _paths_above(levels, above))
         return self._json_block[1], self._json_block[2]
 
