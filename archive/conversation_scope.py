@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 
 from .models import LATER_EVENT_TYPES, ArchiveRecord
 from .selectors import (
@@ -67,10 +67,14 @@ def _in_range(records: QuerySet[ArchiveRecord, Any], scope: ConversationScope) -
     return records
 
 
-def _records(scope: ConversationScope) -> QuerySet[ArchiveRecord, Any]:
+def _records(scope: ConversationScope, *, along_seq: bool = False) -> QuerySet[ArchiveRecord, Any]:
     """The scope's records, unordered. A later record (edit, deletion, attachment, reaction)
     is in it when its creation is: a scalar subquery by primary key, evaluated only for those
-    records (never hashed over the whole archive, as an EXISTS could be)."""
+    records (never hashed over the whole archive, as an EXISTS could be).
+
+    `along_seq`: the conversations matched as `conversation_id + 0`, which no index serves,
+    so that a window of seqs is read along the primary key, in seq order, whatever the
+    statistics say (`_window`)."""
     creation = _in_range(
         ArchiveRecord.objects.filter(
             seq=OuterRef("original_seq"), message_id=OuterRef("message_id"), event_type=MESSAGE_NEW
@@ -83,9 +87,13 @@ def _records(scope: ConversationScope) -> QuerySet[ArchiveRecord, Any]:
     if scope.until is not None:
         created &= Q(occurred_at__lt=scope.until)
     later = Q(event_type__in=LATER_EVENT_TYPES, message_id__isnull=False, creation__isnull=False)
+    records = ArchiveRecord.objects.all()
+    if along_seq:
+        records = records.alias(conversation=F("conversation_id") + 0)
+    in_scope = "conversation__in" if along_seq else "conversation_id__in"
     return (
-        ArchiveRecord.objects.filter(
-            conversation_id__in=scope.conversation_ids,
+        records.filter(
+            **{in_scope: scope.conversation_ids},
             event_type__in=SCOPE_TYPES,
             seq__lte=scope.up_to_seq,
         )
@@ -137,6 +145,30 @@ def _listed(scope: ConversationScope, records: QuerySet[ArchiveRecord, Any]) -> 
     return records.annotate(superseded=Case(When(versions, then=True), default=False))
 
 
+#: A window of seqs expected to hold at least this many of the scope's records per seq is
+#: read along the primary key (`_window`).
+DENSE = 0.25
+
+
+def _window(
+    scope: ConversationScope, low: int, high: int, count: int, *, conversation_id: int | None = None
+) -> QuerySet[ArchiveRecord, Any]:
+    """The scope's first `count` records in seqs (low, high], in seq order (with `superseded`
+    under `latest_only`; of one conversation if given).
+
+    A dense window is read along the primary key (`_records(along_seq=True)`): the range's
+    rows come in seq order, each filtered. Left to the statistics, PostgreSQL read it by the
+    (conversation, type, seq) index as often, one run per conversation and type, and sorted
+    the whole rows (about 2 MB a window, spilled to disk): its CPU for a CSV record went
+    from 4 to 8 µs as ANALYZE's sample tipped the plan (bench/export.py, analysed before
+    each invocation). A sparse window, wide in seqs, is left to that index."""
+    dense = count >= DENSE * (high - low)
+    records = _listed(scope, _records(scope, along_seq=dense))
+    if conversation_id is not None:
+        records = records.filter(conversation_id=conversation_id)
+    return records.filter(seq__gt=low, seq__lte=high).order_by("seq")[:count]
+
+
 class ConversationScopeReader:
     """Reads a scope in seq order, a window of seqs at a time. The windows are sized from the
     scope's density as last seen (records per seq, kept per conversation asked), so that a
@@ -163,13 +195,10 @@ class ConversationScopeReader:
     ) -> list[tuple[RecordRow, bool]]:
         """The next `limit` records after `after_seq` (of one conversation if given), each
         with whether it is listed."""
-        records = _listed(self.scope, _records(self.scope))
-        if conversation_id is not None:
-            records = records.filter(conversation_id=conversation_id)
         latest_only = self.scope.latest_only
 
         def read(low: int, high: int, count: int) -> list[tuple[RecordRow, bool]]:
-            window = records.filter(seq__gt=low, seq__lte=high).order_by("seq")[:count]
+            window = _window(self.scope, low, high, count, conversation_id=conversation_id)
             with _without_jit():
                 if not latest_only:
                     return [(row, True) for row in record_rows(window)]
@@ -191,11 +220,10 @@ class ConversationScopeReader:
         time from its query (in seq order, cut to what is still needed, with `superseded`
         under `latest_only`): for a caller that reads a window in one statement of its own
         (an export's JSON Lines, written by PostgreSQL)."""
-        records = _listed(self.scope, _records(self.scope))
 
         def window(low: int, high: int, count: int) -> Sequence[T]:
             with _without_jit():
-                return read(records.filter(seq__gt=low, seq__lte=high).order_by("seq")[:count])
+                return read(_window(self.scope, low, high, count))
 
         return self._windows(window, seq_of, after_seq=after_seq, limit=limit, key=None)
 

@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db.models import Max
 from django.test import override_settings
 
 from accounts.models import User
+from archive import conversation_scope
+from archive.conversation_scope import ConversationScope
+from archive.models import ArchiveRecord
 from archive.services.archiving import archive_pending
 from archive.services.checkpoints import checkpoint_create
 from compliance.export import runner, services
@@ -181,3 +185,39 @@ def test_a_date_range_read_from_the_archive_exports_the_same_bytes(
     text = (folder / "records.jsonl").read_text()
     assert "edited the day after" in text  # a later record of a message written on the day
     assert '"type":"member.joined"' in text  # the conversations' own records, whatever the day
+
+
+@pytest.mark.parametrize("latest_only", [False, True], ids=["every-version", "latest-only"])
+def test_a_window_read_along_the_primary_key_holds_the_same_records(
+    alice: User, bob: User, latest_only: bool
+):
+    """A dense window is read with the conversations matched as `conversation_id + 0` (no
+    index, so along the primary key): the same records, marks and order as by the index."""
+    kept = [ChannelFactory(creator=alice, name=f"kept-{n}", members=[bob]) for n in range(2)]
+    other = ChannelFactory(creator=bob, name="other", members=[alice])
+    for n in range(12):
+        sent = send(alice, kept[n % 2], f"note {n}")
+        send(bob, other, f"elsewhere {n}")
+        if n % 3 == 0:
+            message_edit(user=alice, message_id=sent.pk, body=f"note {n}, edited")
+    archive_pending()
+    scope = ConversationScope(
+        conversation_ids=tuple(c.pk for c in kept),
+        up_to_seq=int(ArchiveRecord.objects.aggregate(Max("seq"))["seq__max"]),
+        latest_only=latest_only,
+    )
+    columns = ["seq", "conversation_id", *(["superseded"] if latest_only else [])]
+
+    def read(along_seq: bool, low: int, high: int, count: int) -> list[tuple[Any, ...]]:
+        records = conversation_scope._listed(
+            scope, conversation_scope._records(scope, along_seq=along_seq)
+        )
+        window = records.filter(seq__gt=low, seq__lte=high).order_by("seq")
+        return list(window.values_list(*columns)[:count])
+
+    for low, high, count in [(0, scope.up_to_seq, 1000), (5, 30, 4), (10, 60, 1000)]:
+        by_index = read(False, low, high, count)
+        assert read(True, low, high, count) == by_index
+        assert {c for _, c, *_ in by_index} <= {c.pk for c in kept}
+    assert len(read(True, 0, scope.up_to_seq, 1000)) >= 12 + 4  # the messages and edits
+    assert "+ 0" in str(conversation_scope._records(scope, along_seq=True).query)
