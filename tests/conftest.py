@@ -162,6 +162,12 @@ def server_env() -> dict[str, str]:
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         EIM_CHANNEL_PREFIX=settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         EIM_CACHE_PREFIX=settings.CACHES["default"]["KEY_PREFIX"],
+        # A socket's periodic re-check (every 30 s, the first at a random moment) also
+        # catches it up with the outbox, as a ping does: in a live test it would deliver a
+        # lost frame now and then on its own, and a test of what a ping recovers would see
+        # it arrive before the ping (1 run in about 20). Tested in-process with a short
+        # period (tests/chat/test_socket_access_checks.py).
+        EIM_SOCKET_ACCESS_CHECK_SECONDS="3600",
     )
     return env
 
