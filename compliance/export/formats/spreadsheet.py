@@ -37,11 +37,6 @@ COLUMNS = (
 VERSIONS = {MESSAGE_NEW: "original", MESSAGE_EDITED: "edit", MESSAGE_DELETED: "deletion"}
 
 
-#: What makes a field quoted: the delimiter, the quote, and the line ends (the csv module's
-#: QUOTE_MINIMAL with this dialect, as tested character by character).
-QUOTED_BY = (",", '"', "\r", "\n")
-
-
 def field(value: str) -> str:
     """`value` as a CSV field, RFC 4180, as the csv module writes it: quoted when it holds a
     comma, quote or line end, its quotes doubled. Written here because the csv module's
